@@ -1,0 +1,92 @@
+"""`python -m bot` — run the client bot; `shell` — chat in the terminal; `links` — ad links."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from bot.config import ConfigError, load_config
+from bot.logs import setup_logging
+from bot.settings import Settings, SettingsError, load_settings
+
+MISSING_TOKEN = (
+    "BOT_TOKEN is not set: create a bot with @BotFather and put BOT_TOKEN=<token> into .env "
+    "(see .env.example). Without a token you can still try the bot: python -m bot shell"
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("run", help="run the Telegram client bot (the default)")
+    shell = sub.add_parser("shell", help="chat with the bot in this terminal, no Telegram needed")
+    shell.add_argument("--start", default="", help="a /start payload, e.g. src-instagram")
+    links = sub.add_parser("links", help="print the deep link of every configured source")
+    links.add_argument("--bot", default="", help="the bot's @username (else asked from Telegram)")
+    sub.add_parser("check", help="validate settings and the business config, then exit")
+    args = parser.parse_args(argv)
+
+    try:
+        settings = load_settings()
+        config = load_config(settings.business_config)
+        settings.owner_ids  # noqa: B018 - validates OWNER_TELEGRAM_IDS early
+    except (SettingsError, ConfigError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    setup_logging(settings.log_level)
+
+    match args.command:
+        case "shell":
+            return asyncio.run(_shell(settings, config, args.start))
+        case "links":
+            return asyncio.run(_links(settings, config, args.bot))
+        case "check":
+            print(f"ok: {config.business.name}, {len(config.services)} services, "
+                  f"{len(config.masters)} masters")
+            return 0
+        case _:
+            if not settings.bot_token:
+                print(MISSING_TOKEN, file=sys.stderr)
+                return 2
+            from bot.app import run_bot
+
+            asyncio.run(run_bot(settings, config))
+            return 0
+
+
+async def _shell(settings: Settings, config, start: str) -> int:
+    from bot.clock import SystemClock
+    from bot.db import close_db, init_db
+    from bot.dialogs import DialogService
+    from handlers.console import run_shell
+
+    await init_db(settings.database_url)
+    try:
+        await run_shell(DialogService(config, SystemClock()), start_arg=start)
+    finally:
+        await close_db()
+    return 0
+
+
+async def _links(settings: Settings, config, username: str) -> int:
+    from scenarios.deeplink import telegram_link
+
+    if not username:
+        if not settings.bot_token:
+            print("error: pass --bot <username> or set BOT_TOKEN to ask Telegram", file=sys.stderr)
+            return 2
+        from handlers.telegram import make_bot
+
+        bot = make_bot(settings.bot_token, settings.telegram_api_url)
+        async with bot.context():
+            username = (await bot.get_me()).username or ""
+    for source in config.sources:
+        print(f"{source.title}: {telegram_link(username, source.id)}")
+        for campaign in source.campaigns:
+            print(f"{source.title} / {campaign}: {telegram_link(username, source.id, campaign)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,186 @@
+"""Booking against the database: free slots for a wish, and a race-proof booking.
+
+No double booking is enforced by the unique (master, cell) constraint of `MasterCell`,
+not by a lock: it holds across tasks, processes and machines alike.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from bot.clock import Clock
+from bot.config import GRID_MINUTES, BusinessConfig, Service
+from bot.models import (
+    ACTIVE_APPOINTMENT_STATUSES,
+    Appointment,
+    AppointmentStatus,
+    Client,
+    Lead,
+    MasterCell,
+)
+from bot.slots import Busy, Slot, is_free, iter_free_slots, occupied_span
+
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True)
+class SlotPage:
+    slots: list[Slot]
+    has_more: bool
+    matches_wish: bool  # False: nothing fit the wish, these are the nearest others
+
+
+def cells_of(master_id: str, start: dt.datetime, end: dt.datetime) -> list[tuple[str, int]]:
+    first = int((start - EPOCH).total_seconds() // 60) // GRID_MINUTES
+    last = -(-int((end - EPOCH).total_seconds() // 60) // GRID_MINUTES)  # ceil
+    return [(master_id, cell) for cell in range(first, last)]
+
+
+def price_kop(service: Service, addon_ids: Sequence[str]) -> int:
+    total = service.price + sum((a.price for a in service.addons if a.id in addon_ids), Decimal(0))
+    return int(total * 100)
+
+
+class Booker:
+    """Finds free slots and books them for one business."""
+
+    def __init__(self, config: BusinessConfig, clock: Clock) -> None:
+        self.config = config
+        self.clock = clock
+
+    async def busy(self, master_ids: Sequence[str], since: dt.datetime) -> Busy:
+        """Occupied spans of the masters from `since` to the end of the booking horizon."""
+        until = since + dt.timedelta(days=self.config.booking.horizon_days + 2)
+        buffer = self.config.booking.buffer_minutes
+        rows = await Appointment.filter(
+            master_id__in=list(master_ids),
+            status__in=ACTIVE_APPOINTMENT_STATUSES,
+            end__gt=since - dt.timedelta(minutes=buffer),
+            start__lt=until,
+        ).values_list("master_id", "start", "end")
+        spans: dict[str, list[tuple[dt.datetime, dt.datetime]]] = defaultdict(list)
+        for master_id, start, end in rows:
+            spans[master_id].append(occupied_span(start, end, buffer))
+        for span_list in spans.values():
+            span_list.sort()
+        return spans
+
+    async def free_slots(self, service: Service, addon_ids: Sequence[str], day_from: dt.date,
+                         day_to: dt.date) -> Iterator[Slot]:
+        now = self.clock.now()
+        busy = await self.busy(service.masters, now)
+        return iter_free_slots(self.config, service, addon_ids, busy, now, day_from, day_to)
+
+    async def find(
+        self,
+        service_id: str,
+        addon_ids: Sequence[str],
+        day_from: dt.date,
+        day_to: dt.date,
+        after: dt.time | None,
+        before: dt.time | None,
+        exact: dt.time | None,
+        offset: int,
+        limit: int,
+    ) -> SlotPage:
+        """Slots matching a client's wish, nearest first; else the nearest ones after it."""
+        service = self.config.service(service_id)
+        if service is None:
+            return SlotPage([], False, False)
+        tz = self.config.tz
+        candidates = await self.free_slots(service, addon_ids, day_from, day_to)
+        wanted: Iterable[Slot] = (
+            s for s in candidates if _fits(s.start.astimezone(tz).time(), after, before)
+        )
+        if exact is not None:
+            wanted = sorted(wanted, key=lambda s: (_local_day(s, tz), _distance(s, exact, tz)))
+        page = list(itertools.islice(wanted, offset, offset + limit + 1))
+        if page or offset:
+            return SlotPage(page[:limit], len(page) > limit, True)
+        horizon_end = _local_day_of(self.clock.now(), tz) + dt.timedelta(
+            days=self.config.booking.horizon_days
+        )
+        nearest = await self.free_slots(service, addon_ids, day_from, horizon_end)
+        page = list(itertools.islice(nearest, limit + 1))
+        return SlotPage(page[:limit], len(page) > limit, False)
+
+    async def is_free(self, slot: Slot) -> bool:
+        busy = await self.busy([slot.master_id], slot.start - dt.timedelta(days=1))
+        return is_free(slot, busy, self.config.booking.buffer_minutes)
+
+    async def book(
+        self,
+        slot: Slot,
+        service: Service,
+        addon_ids: Sequence[str],
+        client: Client | None,
+        lead: Lead | None,
+    ) -> Appointment | None:
+        """Book the slot, or return None when another booking got any part of it first."""
+        now = self.clock.now()
+        if slot.start < now:
+            return None
+        status = (
+            AppointmentStatus.CONFIRMED
+            if self.config.booking.mode == "instant"
+            else AppointmentStatus.PENDING
+        )
+        _, held_until = occupied_span(slot.start, slot.end, self.config.booking.buffer_minutes)
+        try:
+            async with in_transaction():
+                appointment = await Appointment.create(
+                    lead=lead,
+                    client=client,
+                    service_id=service.id,
+                    addon_ids=list(addon_ids),
+                    master_id=slot.master_id,
+                    start=slot.start,
+                    end=slot.end,
+                    price_kop=price_kop(service, addon_ids),
+                    deposit_kop=int(service.deposit * 100),
+                    status=status,
+                    created_at=now,
+                )
+                await MasterCell.bulk_create(
+                    [
+                        MasterCell(appointment=appointment, master_id=m, cell=c)
+                        for m, c in cells_of(slot.master_id, slot.start, held_until)
+                    ]
+                )
+        except IntegrityError:
+            return None
+        return appointment
+
+    async def cancel(self, appointment: Appointment) -> None:
+        """Cancel and free the master's time at once."""
+        async with in_transaction():
+            appointment.status = AppointmentStatus.CANCELLED
+            appointment.cancelled_at = self.clock.now()
+            await appointment.save(update_fields=["status", "cancelled_at"])
+            await MasterCell.filter(appointment_id=appointment.id).delete()
+
+
+def _fits(start: dt.time, after: dt.time | None, before: dt.time | None) -> bool:
+    return (after is None or start >= after) and (before is None or start <= before)
+
+
+def _local_day_of(moment: dt.datetime, tz: dt.tzinfo) -> dt.date:
+    return moment.astimezone(tz).date()
+
+
+def _local_day(slot: Slot, tz: dt.tzinfo) -> dt.date:
+    return _local_day_of(slot.start, tz)
+
+
+def _distance(slot: Slot, exact: dt.time, tz: dt.tzinfo) -> int:
+    local = slot.start.astimezone(tz)
+    return abs(local.hour * 60 + local.minute - (exact.hour * 60 + exact.minute))
+

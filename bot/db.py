@@ -1,0 +1,47 @@
+"""Database start-up: tortoise init and aerich migrations applied at start."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from tortoise import Tortoise
+
+from bot.settings import ROOT
+
+MODELS = ["bot.models"]
+MIGRATIONS = ROOT / "migrations"
+
+
+def tortoise_config(url: str) -> dict:
+    return {
+        "connections": {"default": url},
+        "apps": {"models": {"models": [*MODELS, "aerich.models"], "default_connection": "default"}},
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+# aerich's CLI reads this (pyproject [tool.aerich]); the URL only matters for `aerich migrate`.
+TORTOISE_ORM = tortoise_config(os.environ.get("DATABASE_URL", "sqlite://data/aerich.sqlite3"))
+
+
+def _ensure_sqlite_folder(url: str) -> None:
+    if url.startswith("sqlite://") and ":memory:" not in url:
+        Path(url.removeprefix("sqlite://").split("?")[0]).parent.mkdir(parents=True, exist_ok=True)
+
+
+async def init_db(url: str) -> None:
+    """Open the database and bring its schema up to date with the checked-in migrations."""
+    from aerich import Command
+
+    _ensure_sqlite_folder(url)
+    config = tortoise_config(url)
+    await Tortoise.init(config=config)
+    command = Command(tortoise_config=config, app="models", location=str(MIGRATIONS))
+    await command.init()
+    await command.upgrade(run_in_transaction=True)
+
+
+async def close_db() -> None:
+    await Tortoise.close_connections()

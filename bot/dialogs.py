@@ -1,0 +1,280 @@
+"""Runs the client scenario against the database: load state, run, apply effects, save.
+
+Messages of one chat are handled one after another: an in-process lock keeps a
+process's own tasks in order, and a version column on the conversation makes a
+second process's concurrent step retry on fresh state instead of overwriting it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import weakref
+from collections.abc import Awaitable, Callable, Sequence
+
+from tortoise.transactions import in_transaction
+
+from bot.booking import Booker
+from bot.clock import Clock
+from bot.config import BusinessConfig
+from bot.i18n import Texts
+from bot.leads import flag_for_human, move_lead, open_lead
+from bot.models import (
+    ACTIVE_APPOINTMENT_STATUSES,
+    OPEN_LEAD_STATUSES,
+    Appointment,
+    Client,
+    Conversation,
+    Lead,
+    LeadStatus,
+    MessageLog,
+)
+from bot.slots import Slot
+from scenarios import booking_flow
+from scenarios.ports import BookingInfo, Deps
+from scenarios.state import DialogState
+from scenarios.types import (
+    Book,
+    CancelBooking,
+    Effect,
+    Forget,
+    HandOff,
+    Input,
+    InputKind,
+    OpenLead,
+    Outcome,
+    RecordConsent,
+    Reply,
+    SaveContact,
+)
+
+log = logging.getLogger("priyom.dialog")
+Deliver = Callable[[Sequence[Reply]], Awaitable[None]]
+MAX_FEEDBACK_ROUNDS = 4
+MAX_VERSION_RETRIES = 5
+
+
+class _StaleState(Exception):
+    """Another process saved this conversation first; run the step again."""
+
+
+class ClientBookings:
+    """The scenario's read-only view of one client's bookings."""
+
+    def __init__(self, client_id: int | None, now: dt.datetime) -> None:
+        self.client_id = client_id
+        self.now = now
+
+    async def upcoming(self) -> list[BookingInfo]:
+        if self.client_id is None:
+            return []
+        rows = await Appointment.filter(
+            client_id=self.client_id, status__in=ACTIVE_APPOINTMENT_STATUSES, start__gt=self.now
+        ).order_by("start")
+        return [_info(a) for a in rows]
+
+    async def get(self, appointment_id: int) -> BookingInfo | None:
+        if self.client_id is None:
+            return None
+        row = await Appointment.get_or_none(id=appointment_id, client_id=self.client_id)
+        return _info(row) if row else None
+
+
+def _info(a: Appointment) -> BookingInfo:
+    return BookingInfo(a.id, a.service_id, a.master_id, a.start, a.price_kop,
+                       pending=a.status == "pending")
+
+
+class DialogService:
+    def __init__(self, config: BusinessConfig, clock: Clock, texts: Texts | None = None) -> None:
+        self.config = config
+        self.clock = clock
+        self.texts = texts or Texts(config.business.locale)
+        self.booker = Booker(config, clock)
+        self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+
+    def _lock(self, channel: str, chat_id: str) -> asyncio.Lock:
+        key = (channel, chat_id)
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = asyncio.Lock()
+        return lock
+
+    async def handle(self, channel: str, chat_id: str | int, inp: Input,
+                     deliver: Deliver | None = None) -> list[Reply]:
+        """One inbound message → the replies, with all its changes committed.
+
+        `deliver` sends the replies while this chat is still locked, so the answers to
+        two quick messages reach the client in the order the messages came.
+        """
+        chat_id = str(chat_id)
+        async with self._lock(channel, chat_id):
+            for _ in range(MAX_VERSION_RETRIES):
+                try:
+                    replies = await self._handle_once(channel, chat_id, inp)
+                    break
+                except _StaleState:
+                    continue
+            else:
+                raise RuntimeError(f"conversation {channel}:{chat_id} kept changing under us")
+            if deliver is not None:
+                await deliver(replies)
+            return replies
+
+    async def _handle_once(self, channel: str, chat_id: str, inp: Input) -> list[Reply]:
+        now = self.clock.now()
+        async with in_transaction():
+            conv, _ = await Conversation.get_or_create(
+                channel=channel, chat_id=chat_id, defaults={"updated_at": now, "state": {}}
+            )
+            version = conv.version
+            state = DialogState.from_dict(conv.state)
+            await self._log(conv, "in", "client", inp.kind.value, _inbound_text(inp), now)
+            replies = await self._run(conv, state, inp, now)
+            for reply in replies:
+                await self._log(conv, "out", "bot", "text", reply.text, now)
+            saved = await Conversation.filter(id=conv.id, version=version).update(
+                state=state.to_dict(), version=version + 1, updated_at=now,
+                client_id=conv.client_id, lead_id=conv.lead_id,
+            )
+            if not saved:
+                raise _StaleState
+        log.info("step", extra={"channel": channel, "chat": chat_id, "step": state.step,
+                                "lead": conv.lead_id, "input": inp.kind.value})
+        return replies
+
+    async def _run(self, conv: Conversation, state: DialogState, inp: Input,
+                   now: dt.datetime) -> list[Reply]:
+        deps = Deps(self.config, self.texts, self.clock, self.booker,
+                    ClientBookings(conv.client_id, now))
+        try:
+            outcome = await booking_flow.handle(state, inp, deps)
+        except LookupError:  # the config changed under a stored dialogue: start afresh
+            log.warning("stale_state_reset", extra={"chat": conv.chat_id})
+            state.reset_booking()
+            outcome = await booking_flow.handle(state, Input.command("start"), deps)
+        replies = list(outcome.replies)
+        for _ in range(MAX_FEEDBACK_ROUNDS):
+            feedback = [await self._apply(conv, e, now) for e in outcome.effects]
+            events = [f for f in feedback if f is not None]
+            if not events:
+                break
+            deps = Deps(self.config, self.texts, self.clock, self.booker,
+                        ClientBookings(conv.client_id, now))
+            outcome = Outcome()
+            for event in events:
+                step = await booking_flow.handle(state, event, deps)
+                outcome.replies += step.replies
+                outcome.effects += step.effects
+            replies += outcome.replies
+        return replies
+
+    async def _apply(self, conv: Conversation, effect: Effect, now: dt.datetime) -> Input | None:
+        match effect:
+            case RecordConsent(policy_version=version):
+                client, _ = await Client.get_or_create(
+                    channel=conv.channel, channel_user_id=conv.chat_id,
+                    defaults={"created_at": now},
+                )
+                client.consent_at, client.consent_policy_version = now, version
+                await client.save(update_fields=["consent_at", "consent_policy_version"])
+                conv.client_id = client.id
+                log.info("consent", extra={"client": client.id, "policy": version})
+            case OpenLead(source=source, campaign=campaign):
+                lead = await open_lead(channel=conv.channel, client_id=conv.client_id,
+                                       source=source, campaign=campaign, now=now)
+                conv.lead_id = lead.id
+                log.info("lead_opened", extra={"lead": lead.id, "source": source,
+                                               "campaign": campaign})
+            case SaveContact(name=name, phone=phone):
+                await Client.filter(id=conv.client_id).update(name=name, phone=phone)
+            case Book():
+                return await self._book(conv, effect, now)
+            case CancelBooking(appointment_id=appointment_id):
+                return await self._cancel(conv, appointment_id, now)
+            case HandOff(reason=reason):
+                lead = await Lead.get_or_none(id=conv.lead_id) if conv.lead_id else None
+                if lead is not None:
+                    await flag_for_human(lead, reason, now)
+                log.info("handoff", extra={"lead": conv.lead_id, "reason": reason})
+            case Forget():
+                await self._forget(conv, now)
+                return Input.event("forgotten")
+        return None
+
+    async def _book(self, conv: Conversation, effect: Book, now: dt.datetime) -> Input:
+        service = self.config.service(effect.service_id)
+        lead = await Lead.get_or_none(id=conv.lead_id) if conv.lead_id else None
+        client = await Client.get_or_none(id=conv.client_id) if conv.client_id else None
+        slot = Slot(effect.start, effect.end, effect.master_id)
+        appointment = None
+        if service is not None and effect.master_id in service.masters:
+            appointment = await self.booker.book(slot, service, effect.addon_ids, client, lead)
+        if appointment is None:
+            log.info("slot_taken", extra={"lead": conv.lead_id, "master": effect.master_id,
+                                          "start": effect.start.isoformat()})
+            return Input.event("slot_taken")
+        if lead is not None:
+            target = (LeadStatus.CONFIRMED if self.config.booking.mode == "instant"
+                      else LeadStatus.QUALIFIED)
+            await move_lead(lead, target, actor="bot", now=now)
+        log.info("booked", extra={"lead": conv.lead_id, "appointment": appointment.id,
+                                  "master": effect.master_id, "start": effect.start.isoformat(),
+                                  "status": appointment.status.value})
+        return Input.event("booked", str(appointment.id))
+
+    async def _cancel(self, conv: Conversation, appointment_id: int, now: dt.datetime) -> Input:
+        appointment = await Appointment.get_or_none(
+            id=appointment_id, client_id=conv.client_id, status__in=ACTIVE_APPOINTMENT_STATUSES
+        )
+        if appointment is None or conv.client_id is None:
+            return Input.event("cancel_failed", str(appointment_id))
+        await self.booker.cancel(appointment)
+        lead = await Lead.get_or_none(id=appointment.lead_id) if appointment.lead_id else None
+        if lead is not None and lead.status in OPEN_LEAD_STATUSES:
+            await move_lead(lead, LeadStatus.LOST, actor="client", now=now,
+                            note="client_cancelled")
+        log.info("cancelled", extra={"lead": appointment.lead_id, "appointment": appointment.id})
+        return Input.event("cancelled", str(appointment_id))
+
+    async def _forget(self, conv: Conversation, now: dt.datetime) -> None:
+        """Erase personal data on request; anonymous figures stay for the KPIs."""
+        client_id = conv.client_id
+        if client_id is not None:
+            upcoming = await Appointment.filter(
+                client_id=client_id, status__in=ACTIVE_APPOINTMENT_STATUSES, start__gt=now
+            )
+            for appointment in upcoming:
+                await self.booker.cancel(appointment)
+            await Client.filter(id=client_id).update(
+                name=None, phone=None, consent_at=None, erased_at=now,
+                channel_user_id=f"erased:{client_id}",
+            )
+        await MessageLog.filter(channel=conv.channel, chat_id=conv.chat_id).update(text=None)
+        conv.client_id = conv.lead_id = None
+        log.info("forgotten", extra={"client": client_id})
+
+    async def _log(self, conv: Conversation, direction: str, author: str, kind: str,
+                   text: str | None, now: dt.datetime) -> None:
+        personal_ok = conv.client_id is not None
+        await MessageLog.create(
+            channel=conv.channel, chat_id=conv.chat_id, client_id=conv.client_id,
+            lead_id=conv.lead_id, direction=direction, author=author, kind=kind,
+            text=text if personal_ok else None, at=now,
+        )
+
+    async def conversation_state(self, channel: str, chat_id: str | int) -> DialogState | None:
+        conv = await Conversation.get_or_none(channel=channel, chat_id=str(chat_id))
+        return DialogState.from_dict(conv.state) if conv else None
+
+
+def _inbound_text(inp: Input) -> str:
+    if inp.kind is InputKind.COMMAND:
+        return f"/{inp.text} {inp.arg}".strip()
+    if inp.kind is InputKind.CONTACT:
+        return inp.phone
+    return inp.text
+

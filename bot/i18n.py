@@ -1,0 +1,65 @@
+"""Message catalogs: every text a user reads lives in bot/locales/<locale>.toml."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from functools import cache
+from pathlib import Path
+
+LOCALES = Path(__file__).with_name("locales")
+DEFAULT_LOCALE = "ru"
+
+
+class Texts:
+    """One locale's catalog plus the formatting of dates and money for it."""
+
+    def __init__(self, locale: str = DEFAULT_LOCALE) -> None:
+        self.locale = locale
+        self._messages = _load(locale)
+
+    def __call__(self, key: str, /, **values: object) -> str:
+        template = self._messages.get(key)
+        if template is None:
+            raise KeyError(f"message '{key}' is missing from the {self.locale} catalog")
+        return template.format(**values) if values else template
+
+    def keys(self) -> set[str]:
+        return set(self._messages)
+
+    def money(self, kopecks: int) -> str:
+        rubles, kop = divmod(kopecks, 100)
+        whole = f"{rubles:,}".replace(",", "\u00a0")
+        return f"{whole},{kop:02d}\u00a0₽" if kop else f"{whole}\u00a0₽"
+
+    def day(self, day: dt.date) -> str:
+        weekday = self._messages["weekdays"].split()[day.weekday()]
+        month = self._messages["months"].split()[day.month - 1]
+        return self("date_format", weekday=weekday, day=day.day, month=month)
+
+    def short_day(self, day: dt.date) -> str:
+        weekday = self._messages["weekdays"].split()[day.weekday()]
+        return f"{weekday} {day:%d.%m}"
+
+    def moment(self, local: dt.datetime) -> str:
+        return f"{self.day(local.date())}, {local:%H:%M}"
+
+
+@cache
+def _load(locale: str) -> dict[str, str]:
+    path = LOCALES / f"{locale}.toml"
+    if not path.exists():
+        raise ValueError(f"no message catalog for locale '{locale}' (have: ru, en)")
+    with path.open("rb") as fh:
+        return _flatten(tomllib.load(fh))
+
+
+def _flatten(data: dict, prefix: str = "") -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(_flatten(value, f"{name}."))
+        else:
+            out[name] = str(value)
+    return out

@@ -1,0 +1,65 @@
+"""Lead life cycle: statuses move only along the funnel, and every move is an event row."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from bot.models import Lead, LeadEvent, LeadStatus
+
+_FORWARD = {
+    LeadStatus.NEW: {LeadStatus.QUALIFIED, LeadStatus.CONFIRMED},
+    LeadStatus.QUALIFIED: {LeadStatus.CONFIRMED},
+    LeadStatus.CONFIRMED: {LeadStatus.CAME, LeadStatus.NO_SHOW, LeadStatus.QUALIFIED},
+    LeadStatus.CAME: set(),
+    LeadStatus.NO_SHOW: set(),
+    LeadStatus.LOST: set(),
+}
+_CAN_BE_LOST = {LeadStatus.NEW, LeadStatus.QUALIFIED, LeadStatus.CONFIRMED}
+
+
+class StatusError(ValueError):
+    """The requested status change is not a step of the funnel."""
+
+
+def can_move(current: LeadStatus, target: LeadStatus) -> bool:
+    if target is LeadStatus.LOST:
+        return current in _CAN_BE_LOST
+    return target in _FORWARD[current]
+
+
+async def open_lead(
+    *, channel: str, client_id: int | None, source: str | None, campaign: str | None,
+    now: dt.datetime, actor: str = "client",
+) -> Lead:
+    lead = await Lead.create(
+        channel=channel, client_id=client_id, source=source, campaign=campaign,
+        status=LeadStatus.NEW, created_at=now, updated_at=now,
+    )
+    await LeadEvent.create(lead=lead, at=now, actor=actor, from_status=None, to_status=lead.status)
+    return lead
+
+
+async def move_lead(
+    lead: Lead, target: LeadStatus, *, actor: str, now: dt.datetime, note: str | None = None
+) -> None:
+    """Change the status and record who did it; refuses moves outside the funnel."""
+    if lead.status == target:
+        return
+    if not can_move(lead.status, target):
+        raise StatusError(f"lead {lead.id}: {lead.status} → {target} is not allowed")
+    previous = lead.status
+    lead.status = target
+    lead.updated_at = now
+    if target is LeadStatus.LOST:
+        lead.lost_reason = note
+    await lead.save(update_fields=["status", "updated_at", "lost_reason"])
+    await LeadEvent.create(
+        lead=lead, at=now, actor=actor, from_status=previous, to_status=target, note=note
+    )
+
+
+async def flag_for_human(lead: Lead, reason: str, now: dt.datetime) -> None:
+    lead.needs_human = True
+    lead.handoff_reason = reason
+    lead.updated_at = now
+    await lead.save(update_fields=["needs_human", "handoff_reason", "updated_at"])

@@ -1,0 +1,174 @@
+"""The data model. Times are stored in UTC; money in integer kopecks."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class LeadStatus(StrEnum):
+    NEW = "new"
+    QUALIFIED = "qualified"
+    CONFIRMED = "confirmed"
+    CAME = "came"
+    NO_SHOW = "no_show"
+    LOST = "lost"
+
+
+OPEN_LEAD_STATUSES = (LeadStatus.NEW, LeadStatus.QUALIFIED, LeadStatus.CONFIRMED)
+
+
+class AppointmentStatus(StrEnum):
+    PENDING = "pending"  # a pre-booking: the slot is held until staff confirm
+    CONFIRMED = "confirmed"  # booked: confirmed by staff, or at once in instant mode
+    CANCELLED = "cancelled"
+    CAME = "came"
+    NO_SHOW = "no_show"
+
+
+ACTIVE_APPOINTMENT_STATUSES = (AppointmentStatus.PENDING, AppointmentStatus.CONFIRMED)
+
+
+class Client(Model):
+    """A person who consented to personal-data processing (no row exists before consent)."""
+
+    id = fields.IntField(primary_key=True)
+    channel = fields.CharField(max_length=16)
+    channel_user_id = fields.CharField(max_length=64)
+    name = fields.CharField(max_length=80, null=True)
+    phone = fields.CharField(max_length=20, null=True)
+    consent_at = fields.DatetimeField(null=True)
+    consent_policy_version = fields.CharField(max_length=32, null=True)
+    erased_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "client"
+        unique_together = (("channel", "channel_user_id"),)
+
+
+class Lead(Model):
+    id = fields.IntField(primary_key=True)
+    client: fields.ForeignKeyNullableRelation[Client] = fields.ForeignKeyField(
+        "models.Client", related_name="leads", null=True, on_delete=fields.SET_NULL
+    )
+    channel = fields.CharField(max_length=16)
+    source = fields.CharField(max_length=24, null=True, db_index=True)
+    campaign = fields.CharField(max_length=32, null=True)
+    status = fields.CharEnumField(LeadStatus, max_length=16, default=LeadStatus.NEW)
+    lost_reason = fields.CharField(max_length=200, null=True)
+    manager_id = fields.BigIntField(null=True)
+    needs_human = fields.BooleanField(default=False)
+    handoff_reason = fields.CharField(max_length=32, null=True)
+    created_at = fields.DatetimeField(db_index=True)
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "lead"
+
+
+class LeadEvent(Model):
+    """Every status change of a lead: who, when, from, to."""
+
+    id = fields.IntField(primary_key=True)
+    lead: fields.ForeignKeyRelation[Lead] = fields.ForeignKeyField(
+        "models.Lead", related_name="events", on_delete=fields.CASCADE
+    )
+    at = fields.DatetimeField(db_index=True)
+    actor = fields.CharField(max_length=32)  # "bot", "client", "staff:<telegram id>"
+    from_status = fields.CharEnumField(LeadStatus, max_length=16, null=True)
+    to_status = fields.CharEnumField(LeadStatus, max_length=16)
+    note = fields.CharField(max_length=200, null=True)
+
+    class Meta:
+        table = "lead_event"
+
+
+class Appointment(Model):
+    id = fields.IntField(primary_key=True)
+    lead: fields.ForeignKeyNullableRelation[Lead] = fields.ForeignKeyField(
+        "models.Lead", related_name="appointments", null=True, on_delete=fields.SET_NULL
+    )
+    client: fields.ForeignKeyNullableRelation[Client] = fields.ForeignKeyField(
+        "models.Client", related_name="appointments", null=True, on_delete=fields.SET_NULL
+    )
+    service_id = fields.CharField(max_length=16)
+    addon_ids = fields.JSONField(default=list)
+    master_id = fields.CharField(max_length=16, db_index=True)
+    start = fields.DatetimeField(db_index=True)
+    end = fields.DatetimeField()
+    price_kop = fields.BigIntField()
+    deposit_kop = fields.BigIntField(default=0)
+    paid_kop = fields.BigIntField(null=True)
+    status = fields.CharEnumField(AppointmentStatus, max_length=16)
+    client_confirmed_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField()
+    cancelled_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "appointment"
+
+
+class MasterCell(Model):
+    """One grid step of a master's time held by an appointment (incl. its buffer).
+
+    The unique (master, cell) pair is what makes double booking impossible: two
+    overlapping appointments would need the same cell, and the database refuses the
+    second insert whatever process it comes from (SQLite ignores SELECT … FOR UPDATE).
+    """
+
+    id = fields.IntField(primary_key=True)
+    appointment: fields.ForeignKeyRelation[Appointment] = fields.ForeignKeyField(
+        "models.Appointment", related_name="cells", on_delete=fields.CASCADE
+    )
+    master_id = fields.CharField(max_length=16)
+    cell = fields.BigIntField()  # minutes since the Unix epoch // GRID_MINUTES
+
+    class Meta:
+        table = "master_cell"
+        unique_together = (("master_id", "cell"),)
+
+
+class Conversation(Model):
+    """Scenario state per chat, so a restart mid-dialogue loses nothing."""
+
+    id = fields.IntField(primary_key=True)
+    channel = fields.CharField(max_length=16)
+    chat_id = fields.CharField(max_length=64)
+    client: fields.ForeignKeyNullableRelation[Client] = fields.ForeignKeyField(
+        "models.Client", related_name="conversations", null=True, on_delete=fields.SET_NULL
+    )
+    lead: fields.ForeignKeyNullableRelation[Lead] = fields.ForeignKeyField(
+        "models.Lead", related_name="conversations", null=True, on_delete=fields.SET_NULL
+    )
+    state = fields.JSONField(default=dict)
+    version = fields.IntField(default=0)  # optimistic lock across processes
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "conversation"
+        unique_together = (("channel", "chat_id"),)
+
+
+class MessageLog(Model):
+    """Every inbound and outbound message with its time (response-time KPIs)."""
+
+    id = fields.IntField(primary_key=True)
+    channel = fields.CharField(max_length=16)
+    chat_id = fields.CharField(max_length=64)
+    client: fields.ForeignKeyNullableRelation[Client] = fields.ForeignKeyField(
+        "models.Client", related_name="messages", null=True, on_delete=fields.SET_NULL
+    )
+    lead: fields.ForeignKeyNullableRelation[Lead] = fields.ForeignKeyField(
+        "models.Lead", related_name="messages", null=True, on_delete=fields.SET_NULL
+    )
+    direction = fields.CharField(max_length=3)  # "in" | "out"
+    author = fields.CharField(max_length=32)  # "client", "bot", "staff:<id>"
+    kind = fields.CharField(max_length=16)
+    text = fields.TextField(null=True)  # None before consent and after erasure
+    at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "message_log"

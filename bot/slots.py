@@ -1,0 +1,203 @@
+"""Free slots: pure computation over the config and the masters' busy spans.
+
+No database, no I/O. Working hours are local wall-clock times in the business timezone;
+everything else here is an aware UTC instant. Local times are turned into instants through
+zoneinfo, so daylight-saving changes are handled: a local start that does not exist (the
+spring-forward gap) is never offered, an ambiguous one (the autumn fold) means its first
+occurrence (fold=0), and a visit's end is its start plus the real elapsed minutes.
+
+A slot of master M is offered when
+- [start, end) lies within one of M's working intervals of that local date,
+- start >= now + min_lead_minutes, and
+- [start, end + buffer) does not intersect any of M's busy spans, each of which is
+  already [appointment start, appointment end + buffer).
+So two visits of one master are at least `buffer` minutes apart, while the buffer after the
+last visit of the day may run past closing time.
+
+Candidate starts: every `slot_step_minutes` of wall-clock time from each working interval's
+start, plus the end of each busy span (so a client can take the time right after a visit and
+its buffer).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from bot.config import BusinessConfig, Interval, Service
+
+UTC = dt.UTC
+
+Span = tuple[dt.datetime, dt.datetime]
+Busy = Mapping[str, Sequence[Span]]
+"""Per master id: occupied UTC spans [start, end + buffer) of existing appointments."""
+
+
+@dataclass(frozen=True, order=True)
+class Slot:
+    start: dt.datetime  # aware, UTC
+    end: dt.datetime  # aware, UTC: start + service duration + chosen add-ons' durations
+    master_id: str
+
+
+def visit_minutes(service: Service, addon_ids: Iterable[str]) -> int:
+    """The length of a visit: the service plus the chosen add-ons (unknown ids are ignored,
+    an add-on chosen twice counts once)."""
+    chosen = set(addon_ids)
+    return service.duration + sum(a.duration for a in service.addons if a.id in chosen)
+
+
+def occupied_span(start: dt.datetime, end: dt.datetime, buffer_minutes: int) -> Span:
+    """What an appointment [start, end) blocks for its master: [start, end + buffer)."""
+    return start, end + dt.timedelta(minutes=buffer_minutes)
+
+
+def is_free(slot: Slot, busy: Busy, buffer_minutes: int) -> bool:
+    """True when the slot with its buffer meets none of its master's busy spans."""
+    _, held_until = occupied_span(slot.start, slot.end, buffer_minutes)
+    return not any(_overlaps(slot.start, held_until, s, e) for s, e in busy.get(slot.master_id, ()))
+
+
+def iter_free_slots(
+    config: BusinessConfig,
+    service: Service,
+    addon_ids: Iterable[str],
+    busy: Busy,
+    now: dt.datetime,
+    day_from: dt.date,
+    day_to: dt.date,
+) -> Iterator[Slot]:
+    """Free slots for the service on local days day_from..day_to (inclusive), nearest first.
+
+    The days are clamped to [today, today + horizon_days] (local). Slots of all masters who
+    do the service come in chronological order; at the same start, masters come in the order
+    of the config. Lazy: one local day is computed at a time.
+    """
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be an aware datetime")
+    # Evaluated here, not in the generator, so a one-shot iterable of add-ons is read at once.
+    duration = dt.timedelta(minutes=visit_minutes(service, addon_ids))
+    return _iter_free_slots(config, service, duration, busy, now.astimezone(UTC), day_from, day_to)
+
+
+def _iter_free_slots(
+    config: BusinessConfig,
+    service: Service,
+    duration: dt.timedelta,
+    busy: Busy,
+    now: dt.datetime,
+    day_from: dt.date,
+    day_to: dt.date,
+) -> Iterator[Slot]:
+    tz = config.tz
+    rules = config.booking
+    buffer = dt.timedelta(minutes=rules.buffer_minutes)
+    step = rules.slot_step_minutes
+    earliest = now + dt.timedelta(minutes=rules.min_lead_minutes)
+
+    today = now.astimezone(tz).date()
+    day = max(day_from, today)
+    last = min(day_to, today + dt.timedelta(days=rules.horizon_days))
+
+    wanted = set(service.masters)
+    masters = [(i, m) for i, m in enumerate(config.masters) if m.id in wanted]
+    spans = {m.id: sorted(busy.get(m.id, ())) for _, m in masters}
+
+    while day <= last:
+        found: list[tuple[dt.datetime, int, Slot]] = []
+        for order, master in masters:
+            for interval in config.master_hours(master, day):
+                for start, end in _interval_slots(
+                    tz, day, interval, step, duration, buffer, earliest, spans[master.id]
+                ):
+                    found.append((start, order, Slot(start, end, master.id)))
+        found.sort(key=lambda item: (item[0], item[1]))
+        for _, _, slot in found:
+            yield slot
+        day += dt.timedelta(days=1)
+
+
+def _interval_slots(
+    tz: ZoneInfo,
+    day: dt.date,
+    interval: Interval,
+    step: int,
+    duration: dt.timedelta,
+    buffer: dt.timedelta,
+    earliest: dt.datetime,
+    spans: Sequence[Span],
+) -> Iterator[Span]:
+    """Free (start, end) pairs of one master within one working interval, in order."""
+    open_at = _boundary(tz, day, interval.start_minute)
+    close_at = _boundary(tz, day, interval.end_minute)
+    if close_at - open_at < duration or close_at - duration < earliest:
+        return
+    # Only spans that can meet a visit inside this interval (its buffer may pass closing).
+    near = [(s, e) for s, e in spans if s < close_at + buffer and e > open_at]
+
+    candidates: set[dt.datetime] = set()
+    for minute in range(interval.start_minute, interval.end_minute, step):
+        start = _local_start(tz, day, minute)
+        if start is not None:
+            candidates.add(start)
+    candidates.update(e for _, e in near if open_at <= e < close_at)
+
+    for start in sorted(candidates):
+        if start < earliest or start < open_at:
+            continue
+        end = start + duration
+        if end > close_at:
+            break
+        held_until = end + buffer
+        if any(_overlaps(start, held_until, s, e) for s, e in near):
+            continue
+        yield start, end
+
+
+def _overlaps(
+    a_start: dt.datetime, a_end: dt.datetime, b_start: dt.datetime, b_end: dt.datetime
+) -> bool:
+    return a_start < b_end and b_start < a_end
+
+
+def _wall(day: dt.date, minute: int) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, minute // 60, minute % 60)
+
+
+def _local_start(tz: ZoneInfo, day: dt.date, minute: int) -> dt.datetime | None:
+    """The UTC instant of a local wall time (first occurrence), None if it does not exist."""
+    wall = _wall(day, minute)
+    instant = wall.replace(tzinfo=tz, fold=0).astimezone(UTC)
+    if instant.astimezone(tz).replace(tzinfo=None) != wall:
+        return None  # in the spring-forward gap
+    return instant
+
+
+def _boundary(tz: ZoneInfo, day: dt.date, minute: int) -> dt.datetime:
+    """The UTC instant where a working interval starts or ends at a local wall time.
+
+    An ambiguous time means its first occurrence; a time in a gap means the moment the
+    clocks jumped (the first instant after the gap), so hours like 02:30-05:00 on the night
+    clocks go forward start at the jump, and 00:00-02:30 ends there.
+    """
+    instant = _local_start(tz, day, minute)
+    if instant is not None:
+        return instant
+    wall = _wall(day, minute)
+    a = wall.replace(tzinfo=tz, fold=0).astimezone(UTC)
+    b = wall.replace(tzinfo=tz, fold=1).astimezone(UTC)
+    lo, hi = min(a, b), max(a, b)  # lo is before the jump, hi after it
+    after = hi.astimezone(tz).utcoffset()
+    # Binary search, in whole minutes, for the first instant with the offset after the jump.
+    while hi - lo > dt.timedelta(minutes=1):
+        mid = lo + (hi - lo) // 2
+        mid = mid.replace(second=0, microsecond=0)
+        if mid <= lo:
+            break
+        if mid.astimezone(tz).utcoffset() == after:
+            hi = mid
+        else:
+            lo = mid
+    return hi

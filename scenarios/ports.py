@@ -1,0 +1,60 @@
+"""What a scenario is given: the config, texts, time and read-only views of the database."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from bot.clock import Clock
+from bot.config import BusinessConfig
+from bot.i18n import Texts
+
+if TYPE_CHECKING:
+    from bot.booking import SlotPage
+
+
+class SlotFinder(Protocol):
+    async def find(
+        self,
+        service_id: str,
+        addon_ids: Sequence[str],
+        day_from: dt.date,
+        day_to: dt.date,
+        after: dt.time | None,
+        before: dt.time | None,
+        exact: dt.time | None,
+        offset: int,
+        limit: int,
+    ) -> SlotPage: ...
+
+
+@dataclass(frozen=True)
+class BookingInfo:
+    id: int
+    service_id: str
+    master_id: str
+    start: dt.datetime  # aware UTC
+    price_kop: int
+    pending: bool
+
+
+class BookingsView(Protocol):
+    async def upcoming(self) -> list[BookingInfo]:
+        """The current client's future, not cancelled bookings."""
+        ...
+
+    async def get(self, appointment_id: int) -> BookingInfo | None: ...
+
+
+@dataclass(frozen=True)
+class Deps:
+    config: BusinessConfig
+    texts: Texts
+    clock: Clock
+    slots: SlotFinder
+    bookings: BookingsView
+
+    def local_now(self) -> dt.datetime:
+        return self.clock.now().astimezone(self.config.tz)

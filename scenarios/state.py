@@ -1,0 +1,105 @@
+"""The dialogue's stored state: plain data that round-trips through the database as JSON."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field, fields
+
+from scenarios.parsing import TimeWish
+
+
+class Step:
+    GREETING = "greeting"
+    CONSENT = "consent"
+    SERVICE = "service"
+    ADDON = "addon"
+    TIME = "time"
+    PICK_DAY = "pick_day"
+    SLOT = "slot"
+    CONTACT = "contact"
+    NAME = "name"
+    SUMMARY = "summary"
+    DONE = "done"
+    FORGET = "forget"
+
+
+@dataclass
+class DialogState:
+    step: str = Step.GREETING
+    history: list[str] = field(default_factory=list)
+    consented: bool = False
+    source: str | None = None
+    campaign: str | None = None
+    lead_open: bool = False
+    service_id: str | None = None
+    addon_ids: list[str] = field(default_factory=list)
+    wish: dict | None = None
+    page: int = 0
+    master_id: str | None = None
+    start: str | None = None  # ISO, UTC
+    end: str | None = None
+    phone: str | None = None
+    name: str | None = None
+    channel_name: str | None = None
+    misses: int = 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> DialogState:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def go(self, step: str) -> None:
+        """Move forward, remembering where we came from for «Назад»."""
+        if step != self.step:
+            self.history.append(self.step)
+            self.history = self.history[-12:]
+        self.step = step
+
+    def back(self) -> str:
+        self.step = self.history.pop() if self.history else Step.SERVICE
+        return self.step
+
+    def reset_booking(self) -> None:
+        """Forget the booking in progress; keep consent, contact and source."""
+        self.service_id, self.addon_ids, self.wish, self.page = None, [], None, 0
+        self.master_id = self.start = self.end = None
+        self.history, self.misses = [], 0
+
+    @property
+    def time_wish(self) -> TimeWish | None:
+        return wish_from_dict(self.wish) if self.wish else None
+
+    @time_wish.setter
+    def time_wish(self, wish: TimeWish | None) -> None:
+        self.wish = wish_to_dict(wish) if wish else None
+
+    @property
+    def slot_start(self) -> dt.datetime | None:
+        return dt.datetime.fromisoformat(self.start) if self.start else None
+
+    @property
+    def slot_end(self) -> dt.datetime | None:
+        return dt.datetime.fromisoformat(self.end) if self.end else None
+
+
+def wish_to_dict(wish: TimeWish) -> dict:
+    return {k: (v.isoformat() if v is not None else None) for k, v in asdict(wish).items()}
+
+
+def wish_from_dict(data: dict) -> TimeWish:
+    def day(v: str) -> dt.date:
+        return dt.date.fromisoformat(v)
+
+    def time(v: str | None) -> dt.time | None:
+        return dt.time.fromisoformat(v) if v else None
+
+    return TimeWish(
+        day_from=day(data["day_from"]),
+        day_to=day(data["day_to"]),
+        after=time(data.get("after")),
+        before=time(data.get("before")),
+        exact=time(data.get("exact")),
+    )

@@ -1,0 +1,110 @@
+"""What goes in and out of a scenario: channel-neutral inputs, replies and effects."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class InputKind(StrEnum):
+    TEXT = "text"
+    BUTTON = "button"  # `text` holds the button's action
+    CONTACT = "contact"  # `phone` holds the shared number
+    COMMAND = "command"  # `text` is the command name without "/", `arg` its argument
+    MEDIA = "media"  # a sticker, photo, voice, location…: `text` names the kind
+    EVENT = "event"  # the result of an effect, fed back by the runner
+
+
+@dataclass(frozen=True)
+class Input:
+    kind: InputKind
+    text: str = ""
+    arg: str = ""
+    phone: str = ""
+    name: str = ""  # the person's display name in the channel, when it has one
+
+    @classmethod
+    def button(cls, action: str) -> Input:
+        return cls(InputKind.BUTTON, action)
+
+    @classmethod
+    def command(cls, name: str, arg: str = "") -> Input:
+        return cls(InputKind.COMMAND, name, arg)
+
+    @classmethod
+    def event(cls, name: str, arg: str = "") -> Input:
+        return cls(InputKind.EVENT, name, arg)
+
+
+@dataclass(frozen=True)
+class Button:
+    text: str
+    action: str = ""  # a short opaque payload (fits Telegram's 64-byte callback data)
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    ask_contact: bool = False  # show the channel's share-my-phone control
+    edit: bool = False  # may replace the message whose button was pressed
+
+
+# Effects: what the runner must do in the database. Those with a result feed it back
+# to the scenario as an EVENT input named after the effect.
+
+
+@dataclass(frozen=True)
+class RecordConsent:
+    policy_version: str
+
+
+@dataclass(frozen=True)
+class OpenLead:
+    source: str | None
+    campaign: str | None
+
+
+@dataclass(frozen=True)
+class SaveContact:
+    name: str
+    phone: str
+
+
+@dataclass(frozen=True)
+class Book:
+    """Result: EVENT "booked" with the appointment id, or EVENT "slot_taken"."""
+
+    service_id: str
+    addon_ids: tuple[str, ...]
+    master_id: str
+    start: dt.datetime
+    end: dt.datetime
+
+
+@dataclass(frozen=True)
+class CancelBooking:
+    """Result: EVENT "cancelled" or "cancel_failed" with the appointment id."""
+
+    appointment_id: int
+
+
+@dataclass(frozen=True)
+class HandOff:
+    reason: str  # "asked" | "not_understood"
+
+
+@dataclass(frozen=True)
+class Forget:
+    """Erase the client's personal data; anonymous figures stay for the KPIs."""
+
+
+Effect = RecordConsent | OpenLead | SaveContact | Book | CancelBooking | HandOff | Forget
+
+
+@dataclass
+class Outcome:
+    replies: list[Reply] = field(default_factory=list)
+    effects: list[Effect] = field(default_factory=list)

@@ -1,0 +1,100 @@
+"""The real aiogram bot against a local fake Bot API server, over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import pytest
+
+from bot.app import build_dispatcher
+from bot.models import Appointment, Client, Lead, LeadEvent, MessageLog
+from tests.fakes.bot_api import FakeBotApi, FakeUser
+
+TOKEN = "123456:client-bot-token"
+
+
+@pytest.fixture
+async def telegram(dialogs):
+    """The client bot polling a fake Bot API; yields the fake."""
+    async with FakeBotApi() as api:
+        bot = api.make_bot(TOKEN, parse_mode=None)
+        dispatcher = build_dispatcher(dialogs)
+        task = asyncio.create_task(dispatcher.start_polling(bot, handle_signals=False))
+        try:
+            yield api
+        finally:
+            with contextlib.suppress(RuntimeError):
+                await dispatcher.stop_polling()
+            await task
+            await bot.session.close()
+
+
+def has(text: str):
+    return lambda message: text in (message.get("text") or "")
+
+
+async def test_books_from_an_instagram_link_to_a_prebooking(telegram: FakeBotApi):
+    api, olga = telegram, FakeUser(501, "Ольга")
+
+    api.send_command(TOKEN, olga, "/start src-instagram_cmp-spring")
+    await api.wait_for_message(TOKEN, olga.id, has("Салон красоты «Лиса»"))
+    await api.wait_for_message(TOKEN, olga.id, has("152-ФЗ"))
+    assert await Client.all().count() == 0  # nothing personal before consent
+
+    api.press_button(TOKEN, olga, text="✅ Согласен")
+    await api.wait_for_message(TOKEN, olga.id, has("Какая услуга"))
+    api.press_button(TOKEN, olga, text="Маникюр")
+    await api.wait_for_message(TOKEN, olga.id, has("Добавить к услуге"))
+    api.press_button(TOKEN, olga, text="Нет, спасибо")
+    await api.wait_for_message(TOKEN, olga.id, has("Когда вам удобно"))
+    api.press_button(TOKEN, olga, text="Завтра")
+    slots = await api.wait_for_message(TOKEN, olga.id, has("Свободные окна"))
+    first = slots["reply_markup"]["inline_keyboard"][0][0]
+    assert first["text"] == "вт 24.11 10:00 · Анна"
+    api.press_button(TOKEN, olga, first["callback_data"])
+
+    await api.wait_for_message(TOKEN, olga.id, has("номер телефона"))
+    assert api.reply_keyboard(TOKEN, olga.id)["keyboard"][0][0]["request_contact"] is True
+    api.share_contact(TOKEN, olga, "79271234567")
+    await api.wait_for_message(TOKEN, olga.id, has("Как к вам обращаться"))
+    api.press_button(TOKEN, olga, text="Ольга")
+    await api.wait_for_message(TOKEN, olga.id, has("Проверьте"))
+    api.press_button(TOKEN, olga, text="✅ Подтвердить запись")
+    done = await api.wait_for_message(TOKEN, olga.id, has("Заявка принята"))
+    assert "вт, 24 ноября, 10:00" in done["text"]
+    assert "Ленинградская" in done["text"] and "1\u00a0500\u00a0₽" in done["text"]
+
+    lead = await Lead.get(source="instagram")
+    assert (lead.campaign, lead.status) == ("spring", "qualified")
+    events = await LeadEvent.filter(lead=lead).order_by("id").values_list(
+        "from_status", "to_status"
+    )
+    assert events == [(None, "new"), ("new", "qualified")]
+    client = await Client.get(id=lead.client_id)
+    assert (client.name, client.phone) == ("Ольга", "+79271234567")
+    appointment = await Appointment.get(lead=lead)
+    assert (appointment.master_id, appointment.status, appointment.price_kop) == (
+        "anna", "pending", 150000,
+    )
+    assert await MessageLog.filter(direction="in").count() >= 9
+    answered = api.calls(TOKEN, "answerCallbackQuery")
+    assert len(answered) == 7  # every button press was answered
+
+
+async def test_media_and_unknown_text_get_polite_hints(telegram: FakeBotApi):
+    api, ivan = telegram, FakeUser(502, "Иван")
+    api.send_command(TOKEN, ivan, "/start")
+    await api.wait_for_message(TOKEN, ivan.id, has("152-ФЗ"))
+    api.send_sticker(TOKEN, ivan)
+    await api.wait_for_message(TOKEN, ivan.id, has("понимаю текст"))
+    api.send_text(TOKEN, ivan, "согласен")
+    await api.wait_for_message(TOKEN, ivan.id, has("Какая услуга"))
+    api.send_voice(TOKEN, ivan)
+    await api.wait_for_message(TOKEN, ivan.id, has("понимаю текст"))
+    api.send_text(TOKEN, ivan, "абырвалг")
+    await api.wait_for_message(TOKEN, ivan.id, has("Не нашёл такую услугу"))
+    api.send_text(TOKEN, ivan, "ыыы")
+    await api.wait_for_message(TOKEN, ivan.id, has("Передал ваш вопрос администратору"))
+    lead = await Lead.get()
+    assert lead.needs_human and lead.handoff_reason == "not_understood"
