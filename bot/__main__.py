@@ -42,8 +42,10 @@ def main(argv: list[str] | None = None) -> int:
         case "links":
             return asyncio.run(_links(settings, config, args.bot))
         case "check":
-            print(f"ok: {config.business.name}, {len(config.services)} services, "
-                  f"{len(config.masters)} masters")
+            print(
+                f"ok: {config.business.name}, {len(config.services)} services, "
+                f"{len(config.masters)} masters"
+            )
             return 0
         case _:
             if not settings.bot_token:

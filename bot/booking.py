@@ -73,8 +73,9 @@ class Booker:
             span_list.sort()
         return spans
 
-    async def free_slots(self, service: Service, addon_ids: Sequence[str], day_from: dt.date,
-                         day_to: dt.date) -> Iterator[Slot]:
+    async def free_slots(
+        self, service: Service, addon_ids: Sequence[str], day_from: dt.date, day_to: dt.date
+    ) -> Iterator[Slot]:
         now = self.clock.now()
         busy = await self.busy(service.masters, now)
         return iter_free_slots(self.config, service, addon_ids, busy, now, day_from, day_to)
@@ -183,4 +184,3 @@ def _local_day(slot: Slot, tz: dt.tzinfo) -> dt.date:
 def _distance(slot: Slot, exact: dt.time, tz: dt.tzinfo) -> int:
     local = slot.start.astimezone(tz)
     return abs(local.hour * 60 + local.minute - (exact.hour * 60 + exact.minute))
-

@@ -7,6 +7,7 @@ Validated at start; an invalid file is refused with the key path and the reason
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import tomllib
 from decimal import Decimal
 from pathlib import Path
@@ -74,7 +75,7 @@ def _parse_intervals(value: object) -> list[Interval]:
                 raise ValueError(f"{t:%H:%M} is not on a {GRID_MINUTES}-minute grid")
         intervals.append(Interval(start=start, end=end))
     intervals.sort(key=lambda i: i.start)
-    for a, b in zip(intervals, intervals[1:], strict=False):
+    for a, b in itertools.pairwise(intervals):
         if b.start < a.end:
             raise ValueError("time ranges overlap")
     return intervals

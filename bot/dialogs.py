@@ -82,8 +82,9 @@ class ClientBookings:
 
 
 def _info(a: Appointment) -> BookingInfo:
-    return BookingInfo(a.id, a.service_id, a.master_id, a.start, a.price_kop,
-                       pending=a.status == "pending")
+    return BookingInfo(
+        a.id, a.service_id, a.master_id, a.start, a.price_kop, pending=a.status == "pending"
+    )
 
 
 class DialogService:
@@ -103,8 +104,9 @@ class DialogService:
             lock = self._locks[key] = asyncio.Lock()
         return lock
 
-    async def handle(self, channel: str, chat_id: str | int, inp: Input,
-                     deliver: Deliver | None = None) -> list[Reply]:
+    async def handle(
+        self, channel: str, chat_id: str | int, inp: Input, deliver: Deliver | None = None
+    ) -> list[Reply]:
         """One inbound message → the replies, with all its changes committed.
 
         `deliver` sends the replies while this chat is still locked, so the answers to
@@ -137,19 +139,32 @@ class DialogService:
             for reply in replies:
                 await self._log(conv, "out", "bot", "text", reply.text, now)
             saved = await Conversation.filter(id=conv.id, version=version).update(
-                state=state.to_dict(), version=version + 1, updated_at=now,
-                client_id=conv.client_id, lead_id=conv.lead_id,
+                state=state.to_dict(),
+                version=version + 1,
+                updated_at=now,
+                client_id=conv.client_id,
+                lead_id=conv.lead_id,
             )
             if not saved:
                 raise _StaleState
-        log.info("step", extra={"channel": channel, "chat": chat_id, "step": state.step,
-                                "lead": conv.lead_id, "input": inp.kind.value})
+        log.info(
+            "step",
+            extra={
+                "channel": channel,
+                "chat": chat_id,
+                "step": state.step,
+                "lead": conv.lead_id,
+                "input": inp.kind.value,
+            },
+        )
         return replies
 
-    async def _run(self, conv: Conversation, state: DialogState, inp: Input,
-                   now: dt.datetime) -> list[Reply]:
-        deps = Deps(self.config, self.texts, self.clock, self.booker,
-                    ClientBookings(conv.client_id, now))
+    async def _run(
+        self, conv: Conversation, state: DialogState, inp: Input, now: dt.datetime
+    ) -> list[Reply]:
+        deps = Deps(
+            self.config, self.texts, self.clock, self.booker, ClientBookings(conv.client_id, now)
+        )
         try:
             outcome = await booking_flow.handle(state, inp, deps)
         except LookupError:  # the config changed under a stored dialogue: start afresh
@@ -162,8 +177,13 @@ class DialogService:
             events = [f for f in feedback if f is not None]
             if not events:
                 break
-            deps = Deps(self.config, self.texts, self.clock, self.booker,
-                        ClientBookings(conv.client_id, now))
+            deps = Deps(
+                self.config,
+                self.texts,
+                self.clock,
+                self.booker,
+                ClientBookings(conv.client_id, now),
+            )
             outcome = Outcome()
             for event in events:
                 step = await booking_flow.handle(state, event, deps)
@@ -176,7 +196,8 @@ class DialogService:
         match effect:
             case RecordConsent(policy_version=version):
                 client, _ = await Client.get_or_create(
-                    channel=conv.channel, channel_user_id=conv.chat_id,
+                    channel=conv.channel,
+                    channel_user_id=conv.chat_id,
                     defaults={"created_at": now},
                 )
                 client.consent_at, client.consent_policy_version = now, version
@@ -184,11 +205,17 @@ class DialogService:
                 conv.client_id = client.id
                 log.info("consent", extra={"client": client.id, "policy": version})
             case OpenLead(source=source, campaign=campaign):
-                lead = await open_lead(channel=conv.channel, client_id=conv.client_id,
-                                       source=source, campaign=campaign, now=now)
+                lead = await open_lead(
+                    channel=conv.channel,
+                    client_id=conv.client_id,
+                    source=source,
+                    campaign=campaign,
+                    now=now,
+                )
                 conv.lead_id = lead.id
-                log.info("lead_opened", extra={"lead": lead.id, "source": source,
-                                               "campaign": campaign})
+                log.info(
+                    "lead_opened", extra={"lead": lead.id, "source": source, "campaign": campaign}
+                )
             case SaveContact(name=name, phone=phone):
                 await Client.filter(id=conv.client_id).update(name=name, phone=phone)
             case Book():
@@ -214,16 +241,32 @@ class DialogService:
         if service is not None and effect.master_id in service.masters:
             appointment = await self.booker.book(slot, service, effect.addon_ids, client, lead)
         if appointment is None:
-            log.info("slot_taken", extra={"lead": conv.lead_id, "master": effect.master_id,
-                                          "start": effect.start.isoformat()})
+            log.info(
+                "slot_taken",
+                extra={
+                    "lead": conv.lead_id,
+                    "master": effect.master_id,
+                    "start": effect.start.isoformat(),
+                },
+            )
             return Input.event("slot_taken")
         if lead is not None:
-            target = (LeadStatus.CONFIRMED if self.config.booking.mode == "instant"
-                      else LeadStatus.QUALIFIED)
+            target = (
+                LeadStatus.CONFIRMED
+                if self.config.booking.mode == "instant"
+                else LeadStatus.QUALIFIED
+            )
             await move_lead(lead, target, actor="bot", now=now)
-        log.info("booked", extra={"lead": conv.lead_id, "appointment": appointment.id,
-                                  "master": effect.master_id, "start": effect.start.isoformat(),
-                                  "status": appointment.status.value})
+        log.info(
+            "booked",
+            extra={
+                "lead": conv.lead_id,
+                "appointment": appointment.id,
+                "master": effect.master_id,
+                "start": effect.start.isoformat(),
+                "status": appointment.status.value,
+            },
+        )
         return Input.event("booked", str(appointment.id))
 
     async def _cancel(self, conv: Conversation, appointment_id: int, now: dt.datetime) -> Input:
@@ -235,8 +278,7 @@ class DialogService:
         await self.booker.cancel(appointment)
         lead = await Lead.get_or_none(id=appointment.lead_id) if appointment.lead_id else None
         if lead is not None and lead.status in OPEN_LEAD_STATUSES:
-            await move_lead(lead, LeadStatus.LOST, actor="client", now=now,
-                            note="client_cancelled")
+            await move_lead(lead, LeadStatus.LOST, actor="client", now=now, note="client_cancelled")
         log.info("cancelled", extra={"lead": appointment.lead_id, "appointment": appointment.id})
         return Input.event("cancelled", str(appointment_id))
 
@@ -250,20 +292,36 @@ class DialogService:
             for appointment in upcoming:
                 await self.booker.cancel(appointment)
             await Client.filter(id=client_id).update(
-                name=None, phone=None, consent_at=None, erased_at=now,
+                name=None,
+                phone=None,
+                consent_at=None,
+                erased_at=now,
                 channel_user_id=f"erased:{client_id}",
             )
         await MessageLog.filter(channel=conv.channel, chat_id=conv.chat_id).update(text=None)
         conv.client_id = conv.lead_id = None
         log.info("forgotten", extra={"client": client_id})
 
-    async def _log(self, conv: Conversation, direction: str, author: str, kind: str,
-                   text: str | None, now: dt.datetime) -> None:
+    async def _log(
+        self,
+        conv: Conversation,
+        direction: str,
+        author: str,
+        kind: str,
+        text: str | None,
+        now: dt.datetime,
+    ) -> None:
         personal_ok = conv.client_id is not None
         await MessageLog.create(
-            channel=conv.channel, chat_id=conv.chat_id, client_id=conv.client_id,
-            lead_id=conv.lead_id, direction=direction, author=author, kind=kind,
-            text=text if personal_ok else None, at=now,
+            channel=conv.channel,
+            chat_id=conv.chat_id,
+            client_id=conv.client_id,
+            lead_id=conv.lead_id,
+            direction=direction,
+            author=author,
+            kind=kind,
+            text=text if personal_ok else None,
+            at=now,
         )
 
     async def conversation_state(self, channel: str, chat_id: str | int) -> DialogState | None:
@@ -277,4 +335,3 @@ def _inbound_text(inp: Input) -> str:
     if inp.kind is InputKind.CONTACT:
         return inp.phone
     return inp.text
-

@@ -28,12 +28,22 @@ def can_move(current: LeadStatus, target: LeadStatus) -> bool:
 
 
 async def open_lead(
-    *, channel: str, client_id: int | None, source: str | None, campaign: str | None,
-    now: dt.datetime, actor: str = "client",
+    *,
+    channel: str,
+    client_id: int | None,
+    source: str | None,
+    campaign: str | None,
+    now: dt.datetime,
+    actor: str = "client",
 ) -> Lead:
     lead = await Lead.create(
-        channel=channel, client_id=client_id, source=source, campaign=campaign,
-        status=LeadStatus.NEW, created_at=now, updated_at=now,
+        channel=channel,
+        client_id=client_id,
+        source=source,
+        campaign=campaign,
+        status=LeadStatus.NEW,
+        created_at=now,
+        updated_at=now,
     )
     await LeadEvent.create(lead=lead, at=now, actor=actor, from_status=None, to_status=lead.status)
     return lead

@@ -54,8 +54,11 @@ def client_commands(texts: Texts) -> list[BotCommand]:
 def to_input(message: Message) -> Input:
     name = message.from_user.first_name if message.from_user else ""
     if message.contact is not None:
-        return Input(InputKind.CONTACT, phone=message.contact.phone_number,
-                     name=message.contact.first_name or name)
+        return Input(
+            InputKind.CONTACT,
+            phone=message.contact.phone_number,
+            name=message.contact.first_name or name,
+        )
     text = message.text or ""
     if text.startswith("/"):
         head, _, arg = text[1:].partition(" ")
@@ -68,14 +71,17 @@ def to_input(message: Message) -> Input:
 def inline_markup(reply: Reply) -> InlineKeyboardMarkup | None:
     if not reply.buttons:
         return None
-    return InlineKeyboardMarkup(inline_keyboard=[
-        [
-            InlineKeyboardButton(text=b.text, url=b.url) if b.url
-            else InlineKeyboardButton(text=b.text, callback_data=Act(v=b.action).pack())
-            for b in row
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(text=b.text, url=b.url)
+                if b.url
+                else InlineKeyboardButton(text=b.text, callback_data=Act(v=b.action).pack())
+                for b in row
+            ]
+            for row in reply.buttons
         ]
-        for row in reply.buttons
-    ])
+    )
 
 
 def contact_markup(texts: Texts) -> ReplyKeyboardMarkup:
@@ -115,14 +121,16 @@ class TelegramClientBot:
         async def deliver(replies: Sequence[Reply]) -> None:
             await self.send(bot, message.chat.id, replies, edit=message)
 
-        await self.dialogs.handle(CHANNEL, message.chat.id,
-                                  Input(InputKind.BUTTON, callback_data.v, name=name), deliver)
+        await self.dialogs.handle(
+            CHANNEL, message.chat.id, Input(InputKind.BUTTON, callback_data.v, name=name), deliver
+        )
 
     async def on_stale_button(self, query: CallbackQuery) -> None:
         await query.answer()
 
-    async def send(self, bot: Bot, chat_id: int, replies: Sequence[Reply],
-                   edit: Message | None = None) -> None:
+    async def send(
+        self, bot: Bot, chat_id: int, replies: Sequence[Reply], edit: Message | None = None
+    ) -> None:
         for index, reply in enumerate(replies):
             if edit is not None and index == 0 and reply.edit and await self._edit(edit, reply):
                 continue

@@ -117,7 +117,9 @@ async def _event(state: DialogState, inp: Input, deps: Deps, out: Outcome) -> No
             info = await deps.bookings.get(int(inp.arg))
             if info is not None:
                 key = "prebooked" if info.pending else "booked"
-                out.replies.append(Reply(_booking_text(key, info, deps), kb.after_booking(deps.texts)))
+                out.replies.append(
+                    Reply(_booking_text(key, info, deps), kb.after_booking(deps.texts))
+                )
             state.reset_booking()
             state.step = Step.DONE
             state.lead_open = False
@@ -174,8 +176,10 @@ async def _on_consent(state: DialogState, inp: Input, deps: Deps, out: Outcome) 
     agreed = agreed or inp.text.strip().lower().rstrip("!.") in _AGREE_WORDS
     if inp.kind is InputKind.BUTTON and inp.text == "consent:no":
         out.replies.append(
-            Reply(deps.texts("consent_declined", phone=deps.config.business.phone),
-                  kb.consent(deps.texts, deps.config.business.policy_url))
+            Reply(
+                deps.texts("consent_declined", phone=deps.config.business.phone),
+                kb.consent(deps.texts, deps.config.business.policy_url),
+            )
         )
         return True
     if not agreed:
@@ -308,8 +312,13 @@ async def _on_summary(state: DialogState, inp: Input, deps: Deps, out: Outcome) 
         _open_lead(state, out)
     out.effects.append(SaveContact(name=state.name or "", phone=state.phone or ""))
     out.effects.append(
-        Book(state.service_id, tuple(state.addon_ids), state.master_id, state.slot_start,
-             state.slot_end)
+        Book(
+            state.service_id,
+            tuple(state.addon_ids),
+            state.master_id,
+            state.slot_start,
+            state.slot_end,
+        )
     )
     return True
 
@@ -361,8 +370,10 @@ async def _ask(state: DialogState, deps: Deps, out: Outcome, edit: bool = False)
         case Step.GREETING | Step.CONSENT:
             state.step = Step.CONSENT
             out.replies.append(
-                Reply(t("consent", policy=config.business.policy_url),
-                      kb.consent(t, config.business.policy_url))
+                Reply(
+                    t("consent", policy=config.business.policy_url),
+                    kb.consent(t, config.business.policy_url),
+                )
             )
         case Step.SERVICE:
             out.replies.append(Reply(t("ask_service"), kb.services(t, config), edit=edit))
@@ -398,8 +409,15 @@ async def _slots_reply(state: DialogState, deps: Deps, edit: bool) -> Reply:
         wish = TimeWish(today, today + dt.timedelta(days=config.booking.horizon_days))
     per_page = config.booking.slots_per_page
     page = await deps.slots.find(
-        _service(state, deps).id, state.addon_ids, wish.day_from, wish.day_to,
-        wish.after, wish.before, wish.exact, state.page * per_page, per_page,
+        _service(state, deps).id,
+        state.addon_ids,
+        wish.day_from,
+        wish.day_to,
+        wish.after,
+        wish.before,
+        wish.exact,
+        state.page * per_page,
+        per_page,
     )
     if not page.matches_wish:
         # Nothing fit: from now on page through the nearest slots instead.
@@ -409,8 +427,12 @@ async def _slots_reply(state: DialogState, deps: Deps, edit: bool) -> Reply:
         return Reply(t("no_slots", phone=config.business.phone), kb.no_slots(t), edit=edit)
     header = t("slots") if page.matches_wish else t("slots_nearest")
     labels = [
-        t("slot_label", when=t.short_day(s.start.astimezone(config.tz).date()),
-          time=f"{s.start.astimezone(config.tz):%H:%M}", master=_master_name(s.master_id, deps))
+        t(
+            "slot_label",
+            when=t.short_day(s.start.astimezone(config.tz).date()),
+            time=f"{s.start.astimezone(config.tz):%H:%M}",
+            master=_master_name(s.master_id, deps),
+        )
         for s in page.slots
     ]
     return Reply(header, kb.slots(t, page.slots, labels, page.has_more), edit=edit)
@@ -426,12 +448,18 @@ def _missed(state: DialogState, deps: Deps, out: Outcome) -> None:
 
 
 def _miss_key(step: str) -> str:
-    return step if step in (Step.CONSENT, Step.SERVICE, Step.TIME, Step.CONTACT, Step.NAME) else "other"
+    return (
+        step
+        if step in (Step.CONSENT, Step.SERVICE, Step.TIME, Step.CONTACT, Step.NAME)
+        else "other"
+    )
 
 
 def _hand_off(state: DialogState, reason: str, deps: Deps, out: Outcome) -> None:
     if not state.consented:
-        out.replies.append(Reply(deps.texts("handoff_no_consent", phone=deps.config.business.phone)))
+        out.replies.append(
+            Reply(deps.texts("handoff_no_consent", phone=deps.config.business.phone))
+        )
         return
     if not state.lead_open:
         _open_lead(state, out)
@@ -452,7 +480,12 @@ async def _my_bookings(state: DialogState, deps: Deps, out: Outcome) -> None:
         out.replies.append(Reply(t("no_bookings"), kb.after_booking(t)))
         return
     lines = [_booking_line(b, deps) for b in bookings]
-    out.replies.append(Reply(t("my_bookings") + "\n" + "\n".join(lines), kb.cancel_buttons(t, bookings, deps.config.tz)))
+    out.replies.append(
+        Reply(
+            t("my_bookings") + "\n" + "\n".join(lines),
+            kb.cancel_buttons(t, bookings, deps.config.tz),
+        )
+    )
 
 
 # --- helpers --------------------------------------------------------------------------------

@@ -98,8 +98,12 @@ def after_booking(t: Texts) -> Rows:
 
 def cancel_buttons(t: Texts, bookings: Sequence[BookingInfo], tz: dt.tzinfo) -> Rows:
     return tuple(
-        (Button(t("btn.cancel_booking", when=f"{b.start.astimezone(tz):%d.%m %H:%M}"),
-                f"cancel:{b.id}"),)
+        (
+            Button(
+                t("btn.cancel_booking", when=f"{b.start.astimezone(tz):%d.%m %H:%M}"),
+                f"cancel:{b.id}",
+            ),
+        )
         for b in bookings
     )
 

@@ -67,15 +67,17 @@ async def test_books_from_an_instagram_link_to_a_prebooking(telegram: FakeBotApi
 
     lead = await Lead.get(source="instagram")
     assert (lead.campaign, lead.status) == ("spring", "qualified")
-    events = await LeadEvent.filter(lead=lead).order_by("id").values_list(
-        "from_status", "to_status"
+    events = (
+        await LeadEvent.filter(lead=lead).order_by("id").values_list("from_status", "to_status")
     )
     assert events == [(None, "new"), ("new", "qualified")]
     client = await Client.get(id=lead.client_id)
     assert (client.name, client.phone) == ("Ольга", "+79271234567")
     appointment = await Appointment.get(lead=lead)
     assert (appointment.master_id, appointment.status, appointment.price_kop) == (
-        "anna", "pending", 150000,
+        "anna",
+        "pending",
+        150000,
     )
     assert await MessageLog.filter(direction="in").count() >= 9
     answered = api.calls(TOKEN, "answerCallbackQuery")
