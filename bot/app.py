@@ -1,17 +1,23 @@
-"""Assembly: settings + config + database → the running client bot."""
+"""Assembly: settings + config + database → the running bots and the timed work."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import signal
 
-from aiogram import Dispatcher
+from aiogram import Bot, Dispatcher
 
+from admin_bot.context import StaffContext
 from bot.clock import Clock, SystemClock
 from bot.config import BusinessConfig
 from bot.db import close_db, init_db
 from bot.dialogs import DialogService
 from bot.settings import Settings
 from handlers.telegram import TelegramClientBot, client_commands, make_bot
+from handlers.telegram_outbox import TelegramSender
+from workers import embedded
 
 log = logging.getLogger("priyom")
 
@@ -22,15 +28,57 @@ def build_dispatcher(dialogs: DialogService) -> Dispatcher:
     return dispatcher
 
 
+def build_staff_dispatcher(staff: StaffContext) -> Dispatcher:
+    """The staff bot: team management, lead work, and the refusal of everyone else (last)."""
+    from admin_bot.access import refusal_router
+    from admin_bot.team import team_router
+
+    from admin_bot.leads import leads_router
+
+    dispatcher = Dispatcher()
+    dispatcher["staff"] = staff
+    dispatcher.include_routers(team_router(), leads_router(), refusal_router())
+    return dispatcher
+
+
 async def run_bot(settings: Settings, config: BusinessConfig, clock: Clock | None = None) -> None:
-    """Long polling until SIGINT/SIGTERM; the database is migrated first."""
+    """Both bots in long polling plus the embedded timed work, until SIGINT/SIGTERM."""
+    clock = clock or SystemClock()
     await init_db(settings.database_url)
-    dialogs = DialogService(config, clock or SystemClock())
-    bot = make_bot(settings.bot_token, settings.telegram_api_url)
-    dispatcher = build_dispatcher(dialogs)
+    owners = frozenset(settings.owner_ids)
+    dialogs = DialogService(config, clock, owner_ids=owners)
+    client_bot = make_bot(settings.bot_token, settings.telegram_api_url)
+    bots: dict[str, Bot] = {"client": client_bot}
+    polling = [(build_dispatcher(dialogs), client_bot)]
+    if settings.staff_bot_token:
+        staff_bot = make_bot(settings.staff_bot_token, settings.telegram_api_url)
+        staff = StaffContext.create(config, clock, settings.owner_ids, client_bot)
+        bots["staff"] = staff_bot
+        polling.append((build_staff_dispatcher(staff), staff_bot))
+    sender = TelegramSender(bots)
+    await client_bot.set_my_commands(client_commands(dialogs.texts))
+    tasks = [
+        asyncio.create_task(dp.start_polling(bot, handle_signals=False, close_bot_session=True))
+        for dp, bot in polling
+    ]
+    tasks.append(
+        asyncio.create_task(
+            embedded.run_forever(sender, clock, config, dialogs.texts, dialogs.owner_ids)
+        )
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    log.info("started", extra={"business": config.business.name, "bots": ",".join(bots)})
     try:
-        await bot.set_my_commands(client_commands(dialogs.texts))
-        log.info("client_bot_started", extra={"business": config.business.name})
-        await dispatcher.start_polling(bot, handle_signals=True, close_bot_session=True)
+        await stop.wait()
     finally:
+        for dp, _ in polling:
+            with contextlib.suppress(RuntimeError):
+                await dp.stop_polling()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         await close_db()
+        log.info("stopped")

@@ -162,6 +162,11 @@ class Reminders(_Strict):
     quiet_end: dt.time = dt.time(9, 0)
 
 
+class StaffSettings(_Strict):
+    alerts: Literal["all", "round_robin"] = "all"  # who of the managers gets a lead alert
+    group_chat_id: int | None = None  # send alerts to this staff group instead of privately
+
+
 class Addon(_Strict):
     id: str = Field(pattern=r"^[a-z0-9_]{1,16}$")
     title: str = Field(min_length=1, max_length=40)
@@ -211,6 +216,7 @@ class BusinessConfig(_Strict):
     booking: Booking = Booking()
     sla: Sla = Sla()
     reminders: Reminders = Reminders()
+    staff: StaffSettings = StaffSettings()
     masters: list[Master] = Field(min_length=1)
     services: list[Service] = Field(min_length=1)
     sources: list[Source] = []

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from tortoise.transactions import in_transaction
 
+from bot.alerts import alert_staff
 from bot.booking import Booker
 from bot.clock import Clock
 from bot.config import BusinessConfig
@@ -30,6 +31,7 @@ from bot.models import (
     LeadStatus,
     MessageLog,
 )
+from bot.outbox import Message, enqueue
 from bot.slots import Slot
 from scenarios import booking_flow
 from scenarios.ports import BookingInfo, Deps
@@ -50,6 +52,8 @@ from scenarios.types import (
 )
 
 log = logging.getLogger("priyom.dialog")
+RELAYED = (InputKind.TEXT, InputKind.MEDIA, InputKind.CONTACT)
+RELAYED = (InputKind.TEXT, InputKind.MEDIA, InputKind.CONTACT)
 Deliver = Callable[[Sequence[Reply]], Awaitable[None]]
 MAX_FEEDBACK_ROUNDS = 4
 MAX_VERSION_RETRIES = 5
@@ -88,10 +92,17 @@ def _info(a: Appointment) -> BookingInfo:
 
 
 class DialogService:
-    def __init__(self, config: BusinessConfig, clock: Clock, texts: Texts | None = None) -> None:
+    def __init__(
+        self,
+        config: BusinessConfig,
+        clock: Clock,
+        texts: Texts | None = None,
+        owner_ids: frozenset[int] = frozenset(),
+    ) -> None:
         self.config = config
         self.clock = clock
         self.texts = texts or Texts(config.business.locale)
+        self.owner_ids = owner_ids | frozenset(config.business.owners)
         self.booker = Booker(config, clock)
         self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
             weakref.WeakValueDictionary()
@@ -135,7 +146,11 @@ class DialogService:
             version = conv.version
             state = DialogState.from_dict(conv.state)
             await self._log(conv, "in", "client", inp.kind.value, _inbound_text(inp), now)
-            replies = await self._run(conv, state, inp, now)
+            if conv.relay_staff_id is not None and inp.kind in RELAYED:
+                await self._relay_to_staff(conv, inp, now)
+                replies = []
+            else:
+                replies = await self._run(conv, state, inp, now)
             for reply in replies:
                 await self._log(conv, "out", "bot", "text", reply.text, now)
             saved = await Conversation.filter(id=conv.id, version=version).update(
@@ -226,6 +241,7 @@ class DialogService:
                 lead = await Lead.get_or_none(id=conv.lead_id) if conv.lead_id else None
                 if lead is not None:
                     await flag_for_human(lead, reason, now)
+                    await self._alert(lead, reason, f"handoff:{lead.id}:{reason}", now)
                 log.info("handoff", extra={"lead": conv.lead_id, "reason": reason})
             case Forget():
                 await self._forget(conv, now)
@@ -251,12 +267,11 @@ class DialogService:
             )
             return Input.event("slot_taken")
         if lead is not None:
-            target = (
-                LeadStatus.CONFIRMED
-                if self.config.booking.mode == "instant"
-                else LeadStatus.QUALIFIED
-            )
+            instant = self.config.booking.mode == "instant"
+            target = LeadStatus.CONFIRMED if instant else LeadStatus.QUALIFIED
             await move_lead(lead, target, actor="bot", now=now)
+            if not instant:
+                await self._alert(lead, "prebooking", f"appt:{appointment.id}", now)
         log.info(
             "booked",
             extra={
@@ -301,6 +316,31 @@ class DialogService:
         await MessageLog.filter(channel=conv.channel, chat_id=conv.chat_id).update(text=None)
         conv.client_id = conv.lead_id = None
         log.info("forgotten", extra={"client": client_id})
+
+    async def _alert(self, lead: Lead, reason: str, key: str, now: dt.datetime) -> None:
+        queued = await alert_staff(lead, reason, self.config, self.texts, self.owner_ids, now, key)
+        log.info("alert_queued", extra={"lead": lead.id, "reason": reason, "recipients": queued})
+
+    async def _relay_to_staff(self, conv: Conversation, inp: Input, now: dt.datetime) -> None:
+        """During a hand-off the client's messages go to the manager, marked with the lead."""
+        client = await Client.get_or_none(id=conv.client_id) if conv.client_id else None
+        name = (client and client.name) or inp.name or "—"
+        if inp.file_id:
+            text = self.texts("staff.relay_photo_from_client", id=conv.lead_id, name=name)
+            text += f"\n{inp.arg}" if inp.arg else ""
+        else:
+            body = inp.phone if inp.kind is InputKind.CONTACT else inp.text
+            text = self.texts("staff.relay_from_client", id=conv.lead_id, name=name, text=body)
+        photo = f"client/{inp.file_id}" if inp.file_id else None
+        await enqueue(
+            bot="staff",
+            chat_id=str(conv.relay_staff_id),
+            kind="relay",
+            message=Message(text, photo=photo),
+            dedup_key=f"relay:{conv.id}:{conv.version}",
+            now=now,
+            lead_id=conv.lead_id,
+        )
 
     async def _log(
         self,

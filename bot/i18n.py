@@ -47,11 +47,19 @@ class Texts:
 
 @cache
 def _load(locale: str) -> dict[str, str]:
-    path = LOCALES / f"{locale}.toml"
-    if not path.exists():
+    """`<locale>.toml` plus its parts `<locale>.<part>.toml` (client, staff…), one namespace."""
+    main = LOCALES / f"{locale}.toml"
+    if not main.exists():
         raise ValueError(f"no message catalog for locale '{locale}' (have: ru, en)")
-    with path.open("rb") as fh:
-        return _flatten(tomllib.load(fh))
+    messages: dict[str, str] = {}
+    for path in [main, *sorted(LOCALES.glob(f"{locale}.*.toml"))]:
+        with path.open("rb") as fh:
+            part = _flatten(tomllib.load(fh))
+        clash = messages.keys() & part.keys()
+        if clash:
+            raise ValueError(f"{path.name}: keys already defined elsewhere: {sorted(clash)}")
+        messages.update(part)
+    return messages
 
 
 def _flatten(data: dict, prefix: str = "") -> dict[str, str]:

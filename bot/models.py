@@ -80,6 +80,7 @@ class LeadEvent(Model):
     actor = fields.CharField(max_length=32)  # "bot", "client", "staff:<telegram id>"
     from_status = fields.CharEnumField(LeadStatus, max_length=16, null=True)
     to_status = fields.CharEnumField(LeadStatus, max_length=16)
+    kind = fields.CharField(max_length=16, default="status")  # "status", "claim", "handoff"
     note = fields.CharField(max_length=200, null=True)
 
     class Meta:
@@ -143,6 +144,7 @@ class Conversation(Model):
     lead: fields.ForeignKeyNullableRelation[Lead] = fields.ForeignKeyField(
         "models.Lead", related_name="conversations", null=True, on_delete=fields.SET_NULL
     )
+    relay_staff_id = fields.BigIntField(null=True)  # a manager talks to this client now
     state = fields.JSONField(default=dict)
     version = fields.IntField(default=0)  # optimistic lock across processes
     updated_at = fields.DatetimeField()
@@ -172,3 +174,105 @@ class MessageLog(Model):
 
     class Meta:
         table = "message_log"
+
+
+class StaffRole(StrEnum):
+    OWNER = "owner"
+    MANAGER = "manager"
+    MASTER = "master"
+
+
+class StaffMember(Model):
+    """A manager or master who joined through an invite (owners come from the config)."""
+
+    id = fields.IntField(primary_key=True)
+    telegram_id = fields.BigIntField(unique=True)
+    role = fields.CharEnumField(StaffRole, max_length=16)
+    master_id = fields.CharField(max_length=16, null=True)  # a master's id in the config
+    name = fields.CharField(max_length=80)
+    active = fields.BooleanField(default=True)
+    open_lead_id = fields.IntField(null=True)  # the dialogue this person is relaying now
+    created_at = fields.DatetimeField()
+    removed_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "staff_member"
+
+
+class Invite(Model):
+    """A one-time deep link for joining the staff bot in a role."""
+
+    id = fields.IntField(primary_key=True)
+    token = fields.CharField(max_length=32, unique=True)
+    role = fields.CharEnumField(StaffRole, max_length=16)
+    master_id = fields.CharField(max_length=16, null=True)
+    created_by = fields.BigIntField()
+    created_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField()
+    used_by = fields.BigIntField(null=True)
+    used_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "invite"
+
+
+class StaffRefusal(Model):
+    """Strangers who were already told «no» once: they get nothing more."""
+
+    telegram_id = fields.BigIntField(primary_key=True)
+    at = fields.DatetimeField()
+
+    class Meta:
+        table = "staff_refusal"
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    DEAD = "dead"  # can never be delivered (e.g. the person blocked the bot)
+
+
+class Outbox(Model):
+    """A message to send later, written in the transaction of the change that causes it."""
+
+    id = fields.IntField(primary_key=True)
+    bot = fields.CharField(max_length=16)  # "client" | "staff"
+    channel = fields.CharField(max_length=16, default="telegram")
+    chat_id = fields.CharField(max_length=64)
+    kind = fields.CharField(max_length=24)  # "alert", "notice", "outcome", …
+    payload = fields.JSONField()  # {"text": …, "buttons": [[[text, action], …], …]}
+    dedup_key = fields.CharField(max_length=128, unique=True)
+    lead_id = fields.IntField(null=True, db_index=True)
+    status = fields.CharEnumField(OutboxStatus, max_length=8, default=OutboxStatus.PENDING)
+    attempts = fields.IntField(default=0)
+    due_at = fields.DatetimeField(db_index=True)
+    created_at = fields.DatetimeField()
+    sent_at = fields.DatetimeField(null=True)
+    message_id = fields.BigIntField(null=True)  # the sent message, for later edits
+    error = fields.CharField(max_length=200, null=True)
+    locked_until = fields.DatetimeField(null=True)  # a sender's claim, so two never send one
+
+    class Meta:
+        table = "outbox"
+
+
+class OutcomePrompt(Model):
+    """«Пришёл / Неявка» was asked for this appointment (asked once, by any process)."""
+
+    appointment_id = fields.IntField(primary_key=True)
+    at = fields.DatetimeField()
+
+    class Meta:
+        table = "outcome_prompt"
+
+
+class StaffAwaiting(Model):
+    """A staff member's next typed message answers a question (an amount, a reason)."""
+
+    telegram_id = fields.BigIntField(primary_key=True)
+    what = fields.CharField(max_length=16)  # "amount" | "lost_reason"
+    ref = fields.IntField()  # the appointment or lead it is about
+    at = fields.DatetimeField()
+
+    class Meta:
+        table = "staff_awaiting"

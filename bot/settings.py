@@ -18,6 +18,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     bot_token: str = ""
+    staff_bot_token: str = ""
     telegram_api_url: str = ""
     database_url: str = f"sqlite://{ROOT / 'data' / 'priyom.sqlite3'}"
     business_config: Path = ROOT / "examples" / "salon.toml"

@@ -65,7 +65,22 @@ def to_input(message: Message) -> Input:
         return Input(InputKind.COMMAND, head.split("@")[0].lower(), arg.strip(), name=name)
     if message.text is not None:
         return Input(InputKind.TEXT, text, name=name)
-    return Input(InputKind.MEDIA, str(message.content_type), name=name)
+    return Input(
+        InputKind.MEDIA,
+        str(message.content_type),
+        arg=message.caption or "",
+        name=name,
+        file_id=attachment_ref(message),
+    )
+
+
+def attachment_ref(message: Message) -> str:
+    """`photo:<file id>` / `document:<file id>`: what a relay can pass on."""
+    if message.photo:
+        return f"photo:{message.photo[-1].file_id}"
+    if message.document:
+        return f"document:{message.document.file_id}"
+    return ""
 
 
 def inline_markup(reply: Reply) -> InlineKeyboardMarkup | None:

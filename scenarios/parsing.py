@@ -1,4 +1,10 @@
-"""TEMPORARY minimal parsing; replaced by the full rules module."""
+"""Free-text understanding for the booking dialog: when, which service, phone, name.
+
+Clients type «завтра после 5», «хочу на маникур в субботу», «8 927 123-45-67», «ольга».
+Everything here is pure and synchronous (no I/O), so the dialog engine can call it on every
+message and tests can pin it down with tables. Rules come first because they are fast and
+predictable; dateparser is only a fallback for absolute dates the rules did not recognise.
+"""
 
 from __future__ import annotations
 
@@ -8,57 +14,515 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import phonenumbers
-from rapidfuzz import fuzz
+from dateparser.date import DateDataParser
+from rapidfuzz import fuzz, process
 
 from bot.config import Service
+
+__all__ = ["TimeWish", "match_service", "normalize_phone", "parse_name", "parse_time_wish"]
 
 
 @dataclass(frozen=True)
 class TimeWish:
-    day_from: dt.date
+    """What the client asked for, in the business's local time."""
+
+    day_from: dt.date  # inclusive local dates
     day_to: dt.date
-    after: dt.time | None = None
-    before: dt.time | None = None
-    exact: dt.time | None = None
+    after: dt.time | None = None  # earliest local start time wanted
+    before: dt.time | None = None  # latest local start time wanted (inclusive)
+    exact: dt.time | None = None  # a precise wished start time ("в 14:30")
 
 
-def parse_time_wish(text: str, now: dt.datetime) -> TimeWish | None:
-    t = text.lower()
-    today = now.date()
-    if "завтра" in t:
-        d = today + dt.timedelta(days=1)
-        return TimeWish(d, d)
-    if "сегодня" in t:
-        return TimeWish(today, today)
+# --------------------------------------------------------------------------- text helpers
+
+
+def _clean(text: str) -> str:
+    """Lower case, ё→е, one space between words: the form every rule below expects."""
+    text = text.lower().replace("ё", "е").replace("—", "-").replace("–", "-")
+    return re.sub(r"\s+", " ", text).strip()
+
+
+# Canonical spellings of the words the date rules look for. A misspelt word (≥ 5 letters)
+# is replaced by the closest of these; decoys map real words that merely look alike
+# («завтрак», «недели») to themselves so they are not "corrected".
+_VOCAB = (
+    "сегодня завтра послезавтра понедельник понедельника вторник вторника среду среда среды "
+    "четверг четверга пятницу пятница пятницы субботу суббота субботы воскресенье "
+    "воскресенья выходные выходных неделе неделю недели следующей следующий следующую "
+    "утром утра вечером вечера вечерком утречком после обеда января февраля марта апреля "
+    "июня июля августа сентября октября ноября декабря через "
+    # decoys
+    "завтрак завтрака завтраку стрижку стрижка вечеринка сегодняшний суббот"
+).split()
+_VOCAB_SET = frozenset(_VOCAB)
+_WORD = re.compile(r"[а-яa-z]{5,}")
+
+
+def _fix_typos(text: str) -> str:
+    """Correct cheap one-letter typos in date words («завтро», «субботк», «понеделник»)."""
+
+    def fix(m: re.Match[str]) -> str:
+        word = m.group(0)
+        if word in _VOCAB_SET:
+            return word
+        best = process.extractOne(word, _VOCAB, scorer=fuzz.ratio, score_cutoff=82)
+        return best[0] if best else word
+
+    return _WORD.sub(fix, text)
+
+
+# --------------------------------------------------------------------------- dates
+
+_WEEKDAYS = (
+    ("понедельник", "пн"),
+    ("вторник", "вт"),
+    ("сред", "ср"),
+    ("четверг", "чт"),
+    ("пятниц", "пт"),
+    ("суббот", "сб"),
+    ("воскресен", "вс"),
+)
+_WEEKDAY_RE = re.compile(
+    r"(?P<next>следующ\w*\s+)?(?:"
+    + "|".join(f"(?P<wd{i}>\\b{stem}\\w*|\\b{abbr}\\b)" for i, (stem, abbr) in enumerate(_WEEKDAYS))
+    + ")"
+)
+_MONTHS = ("янв", "фев", "мар", "апр", "ма[яй]", "июн", "июл", "авг", "сен", "окт", "ноя", "дек")
+_MONTH_RE = re.compile(
+    r"(?<![\d.:/])(?P<d>\d{1,2})(?:\s*-?\s*(?:го|е|ое|ого))?\s*(?P<m>"
+    + "|".join(f"(?P<m{i}>{stem})" for i, stem in enumerate(_MONTHS))
+    + r")[а-я]*\.?(?:\s+(?P<y>20\d\d)\b)?"
+)
+_NUMERIC_DATE_RE = re.compile(
+    r"(?<![\d.:/])(?P<d>\d{1,2})[./](?P<m>\d{1,2})(?:[./](?P<y>\d{4}|\d{2}))?(?![\d:]|[./]\d)"
+)
+_DAY_OF_MONTH_RE = re.compile(
+    r"(?<![\d.:/])(?P<d>\d{1,2})\s*-?\s*(?:го|е|ое|ого)\b(?!\s*час)|(?P<d2>\d{1,2})\s+числа\b"
+)
+_NUMBER_WORDS = {
+    "один": 1,
+    "одну": 1,
+    "пару": 2,
+    "два": 2,
+    "две": 2,
+    "три": 3,
+    "четыре": 4,
+    "пять": 5,
+    "шесть": 6,
+    "семь": 7,
+    "восемь": 8,
+    "девять": 9,
+    "десять": 10,
+}
+_IN_RE = re.compile(
+    r"\bчерез\s+(?P<n>\d{1,2}|"
+    + "|".join(_NUMBER_WORDS)
+    + r")?\s*(?P<unit>дн|день|недел|час)\w*"
+)
+_RANGE_WORDS = (
+    (re.compile(r"\bпослезавтра\b"), "after_tomorrow"),
+    (re.compile(r"\bзавтра\b"), "tomorrow"),
+    (re.compile(r"\bсегодня\b|\bсейчас\b"), "today"),
+    (re.compile(r"\bследующ\w*\s+выходн\w*"), "next_weekend"),
+    (re.compile(r"\bвыходн\w*"), "weekend"),
+    (re.compile(r"\bследующ\w*\s+недел\w*"), "next_week"),
+    (re.compile(r"\b(?:эт\w+|текущ\w+)\s+недел\w*"), "this_week"),
+)
+
+
+def _next_date(today: dt.date, day: int, month: int | None) -> dt.date | None:
+    """The first date on or after today with this day (and month), rolling the year/month."""
+    if month is None:
+        year, mon = today.year, today.month
+        for _ in range(13):
+            try:
+                candidate = dt.date(year, mon, day)
+            except ValueError:
+                candidate = None
+            if candidate is not None and candidate >= today:
+                return candidate
+            year, mon = (year + 1, 1) if mon == 12 else (year, mon + 1)
+        return None
+    for year in (today.year, today.year + 1):
+        try:
+            candidate = dt.date(year, month, day)
+        except ValueError:
+            return None
+        if candidate >= today:
+            return candidate
     return None
 
 
-def normalize_phone(text: str, region: str = "RU") -> str | None:
-    digits = re.sub(r"[^\d+]", "", text)
-    if len(digits) == 11 and digits.startswith(("7", "8")):
-        digits = "+7" + digits[1:]
+def _explicit_date(day: int, month: int, year: str | None, today: dt.date) -> dt.date | None:
+    if year is None:
+        return _next_date(today, day, month)
+    y = int(year) + (2000 if len(year) == 2 else 0)
     try:
-        number = phonenumbers.parse(digits, region)
-    except phonenumbers.NumberParseException:
+        return dt.date(y, month, day)
+    except ValueError:
         return None
-    if not phonenumbers.is_valid_number(number):
+
+
+def _find_days(text: str, now: dt.datetime) -> tuple[list[tuple[dt.date, dt.date]], str, bool]:
+    """Date spans named in the text, the text with them blanked out, and whether the text
+    named an hour offset («через 2 часа») — that one also fixes the time (see caller)."""
+    today = now.date()
+    spans: list[tuple[dt.date, dt.date]] = []
+
+    def blank(m: re.Match[str]) -> str:
+        return " " * len(m.group(0))
+
+    def one(day: dt.date | None) -> None:
+        if day is not None:
+            spans.append((day, day))
+
+    for m in _MONTH_RE.finditer(text):
+        month = next(i for i in range(12) if m.group(f"m{i}")) + 1
+        one(_explicit_date(int(m["d"]), month, m["y"], today))
+    text = _MONTH_RE.sub(blank, text)
+    for m in _NUMERIC_DATE_RE.finditer(text):
+        day, month = int(m["d"]), int(m["m"])
+        if 1 <= month <= 12 and 1 <= day <= 31:
+            one(_explicit_date(day, month, m["y"], today))
+            text = text[: m.start()] + blank(m) + text[m.end() :]
+    for m in _DAY_OF_MONTH_RE.finditer(text):
+        one(_next_date(today, int(m["d"] or m["d2"]), None))
+    text = _DAY_OF_MONTH_RE.sub(blank, text)
+
+    hours_ahead = False
+    for m in _IN_RE.finditer(text):
+        raw = m["n"]
+        n = 1 if raw is None else int(raw) if raw.isdigit() else _NUMBER_WORDS[raw]
+        unit = m["unit"]
+        if unit.startswith("час"):
+            hours_ahead = True
+            one((now + dt.timedelta(hours=n)).date())
+            continue
+        one(today + dt.timedelta(days=n * (7 if unit.startswith("недел") else 1)))
+    text = _IN_RE.sub(blank, text)
+
+    weekday = today.weekday()
+    for pattern, kind in _RANGE_WORDS:
+        if not pattern.search(text):
+            continue
+        text = pattern.sub(blank, text)
+        sunday = today + dt.timedelta(days=6 - weekday)
+        if kind == "today":
+            spans.append((today, today))
+        elif kind == "tomorrow":
+            one(today + dt.timedelta(days=1))
+        elif kind == "after_tomorrow":
+            one(today + dt.timedelta(days=2))
+        elif kind == "this_week":
+            spans.append((today, sunday))
+        elif kind == "next_week":
+            spans.append((sunday + dt.timedelta(days=1), sunday + dt.timedelta(days=7)))
+        else:
+            saturday = max(today, sunday - dt.timedelta(days=1))
+            shift = dt.timedelta(days=7 if kind == "next_weekend" else 0)
+            spans.append((saturday + shift, sunday + shift))
+
+    for m in _WEEKDAY_RE.finditer(text):
+        target = next(i for i in range(7) if m.group(f"wd{i}"))
+        ahead = (target - weekday) % 7
+        if m["next"] and ahead == 0:
+            ahead = 7
+        one(today + dt.timedelta(days=ahead))
+    text = _WEEKDAY_RE.sub(blank, text)
+    return spans, text, hours_ahead
+
+
+# --------------------------------------------------------------------------- times
+
+_HOUR_WORDS = {
+    "час": 1,
+    "одного": 1,
+    "два": 2,
+    "двух": 2,
+    "три": 3,
+    "трех": 3,
+    "четыре": 4,
+    "четырех": 4,
+    "пять": 5,
+    "пяти": 5,
+    "шесть": 6,
+    "шести": 6,
+    "семь": 7,
+    "семи": 7,
+    "восемь": 8,
+    "восьми": 8,
+    "девять": 9,
+    "девяти": 9,
+    "десять": 10,
+    "десяти": 10,
+    "одиннадцать": 11,
+    "одиннадцати": 11,
+    "двенадцать": 12,
+    "двенадцати": 12,
+}
+_HOUR_WORD_RE = re.compile(r"\b(в|к|после|до|с|со|от|около)\s+(" + "|".join(_HOUR_WORDS) + r")\b")
+_HALF_ORDINALS = (
+    "первого второго третьего четвертого пятого шестого седьмого восьмого девятого "
+    "десятого одиннадцатого двенадцатого"
+).split()
+_HALF_RE = re.compile(r"\bпол\s*-?\s*(" + "|".join(_HALF_ORDINALS) + r")\b")
+# An hour with optional minutes and an optional «часа дня / вечера / утра» after it.
+_T = r"(\d{1,2})(?:[:.](\d{2}))?(?:\s*(?:ч\b|час\w*))?(?:\s*(утра|дня|вечера|ночи))?"
+_RANGE_RE = re.compile(r"(?:\b(?:с|со|от|c)\s*|\bмежду\s+)" + _T + r"\s*(?:до|по|-|и)\s*" + _T)
+_BARE_RANGE_RE = re.compile(r"(?<![\d.:])(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})(?![\d])")
+_AFTER_RE = re.compile(r"(?:\bпосле|\bне\s+раньше|\bот)\s+" + _T)
+_BEFORE_RE = re.compile(r"(?:\bдо|\bне\s+позже|\bне\s+позднее)\s+" + _T)
+_EXACT_RE = re.compile(r"(?:\bв|\bк|\bна|\bоколу|\bоколо|\bчасов\s+в)\s*" + _T)
+_COLON_RE = re.compile(r"(?<![\d.:/])(\d{1,2}):(\d{2})(?![\d:])(?:\s*(утра|дня|вечера|ночи))?")
+_PARTS = (
+    (re.compile(r"\bпосле\s+обеда\b|\bпослеобед\w*"), dt.time(13), None),
+    (re.compile(r"\bв\s+обед\w*|\bобеденн\w*"), dt.time(12), dt.time(14)),
+    (re.compile(r"\bутр(?:ом|ечком|ечко|о)\b|\bс\s+утра\b|\bпораньше\b"), dt.time(9), dt.time(12)),
+    (re.compile(r"\bдн[её]м\b|\bдн[её]вн\w*|\bсередин\w* дня\b"), dt.time(12), dt.time(17)),
+    (re.compile(r"\bвечер(?:ом|ком|очком)?\b|\bпопозже\b"), dt.time(17), None),
+)
+
+
+def _hour(h: str, m: str | None, qualifier: str | None, morning: bool) -> dt.time | None:
+    """Bare hours 1–8 are afternoon in a salon («после 5» = 17:00) unless it is morning."""
+    hour, minute = int(h), int(m or 0)
+    if qualifier in ("дня", "вечера") and hour < 12:
+        hour += 12
+    elif qualifier == "ночи" and hour == 12:
+        hour = 0
+    elif qualifier is None and not morning and 1 <= hour <= 8:
+        hour += 12
+    if hour == 24 and minute == 0:
+        hour = 0
+    if hour > 23 or minute > 59:
         return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return dt.time(hour, minute)
+
+
+def _find_times(text: str) -> tuple[dt.time | None, dt.time | None, dt.time | None, bool]:
+    """(after, before, exact, found) from the text left once dates are blanked out."""
+    text = _HOUR_WORD_RE.sub(lambda m: f"{m[1]} {_HOUR_WORDS[m[2]]}", text)
+    text = _HALF_RE.sub(lambda m: f"{_HALF_ORDINALS.index(m[1]) or 12}:30", text)
+    after = before = exact = None
+    found = False
+    for pattern, part_after, part_before in _PARTS:
+        if pattern.search(text):
+            after, before, found = part_after, part_before, True
+            text = pattern.sub(" ", text)
+            break
+    morning = after == dt.time(9) or "утра" in text
+
+    def t(m: re.Match[str], i: int = 1) -> dt.time | None:
+        return _hour(m[i], m[i + 1], m[i + 2], morning)
+
+    if m := _RANGE_RE.search(text):
+        lo, hi = t(m, 1), t(m, 4)
+        if lo and hi and hi < lo and lo.hour < 12:  # «с 10 до 2» = 10:00–14:00
+            hi = dt.time(hi.hour + 12, hi.minute) if hi.hour < 12 else hi
+        return lo, hi, None, True
+    if m := _BARE_RANGE_RE.search(text):
+        lo = _hour(m[1], m[2], None, True)
+        hi = _hour(m[3], m[4], None, True)
+        return lo, hi, None, True
+    if m := _AFTER_RE.search(text):
+        after, found = t(m) or after, True
+    if m := _BEFORE_RE.search(text):
+        before, found = t(m) or before, True
+    if after is not None and before is not None and before < after:
+        before = None
+    if m := _EXACT_RE.search(text) or _COLON_RE.search(text):
+        if m.re is _COLON_RE:
+            exact = _hour(m[1], m[2], m[3], morning)
+        else:
+            exact = t(m)
+        if exact is not None:
+            return None, None, exact, True
+    return after, before, exact, found
+
+
+# --------------------------------------------------------------------------- dateparser fallback
+
+_DATEPARSER_SETTINGS = {
+    "PREFER_DATES_FROM": "future",
+    "DATE_ORDER": "DMY",
+    "RETURN_TIME_AS_PERIOD": True,
+}
+_DATEPARSER_LANGUAGES = ["ru"]
+_HAS_DATE_HINT = re.compile(r"\d|янв|фев|мар|апр|ма[йя]|июн|июл|авг|сен|окт|ноя|дек")
+
+
+def _dateparser_wish(text: str, now: dt.datetime) -> TimeWish | None:
+    """Absolute dates the rules missed; only sane results (a day and month, not in the past)."""
+    if not _HAS_DATE_HINT.search(text):
+        return None
+    settings = {**_DATEPARSER_SETTINGS, "RELATIVE_BASE": now.replace(tzinfo=None)}
+    parser = DateDataParser(languages=_DATEPARSER_LANGUAGES, settings=settings)
+    data = parser.get_date_data(text)
+    parts = getattr(data, "parts", None) or ()
+    if data.date_obj is None or "day" not in parts or "month" not in parts:
+        return None
+    day = data.date_obj.date()
+    if not now.date() <= day <= now.date() + dt.timedelta(days=400):
+        return None
+    exact = data.date_obj.time() if data.period == "time" else None
+    return TimeWish(day, day, exact=exact)
+
+
+# --------------------------------------------------------------------------- public
+
+
+def parse_time_wish(text: str, now: dt.datetime) -> TimeWish | None:
+    """Turn «завтра после 5», «в субботу утром», «25.12 в 14:30» into a TimeWish.
+
+    `now` is timezone-aware local business time. A time without a date means today if that
+    time is still ahead, else tomorrow; a date without a time means the whole day. Returns
+    None when the text names no date or time at all («привет», «сколько стоит»).
+    """
+    cleaned = _fix_typos(_clean(text))
+    spans, rest, hours_ahead = _find_days(cleaned, now)
+    after, before, exact, has_time = _find_times(rest)
+    if hours_ahead and not has_time:
+        later = now + dt.timedelta(hours=_hours_in(cleaned))
+        after, has_time = later.time().replace(second=0, microsecond=0), True
+    if not spans and not has_time:
+        return _dateparser_wish(cleaned, now)
+    if spans:
+        day_from, day_to = min(s[0] for s in spans), max(s[1] for s in spans)
+    else:
+        last = exact or before or dt.time(23, 59)
+        day_from = now.date() if last > now.time().replace(tzinfo=None) else now.date()
+        if last <= now.time().replace(tzinfo=None):
+            day_from += dt.timedelta(days=1)
+        day_to = day_from
+    return TimeWish(day_from, day_to, after=after, before=before, exact=exact)
+
+
+def _hours_in(text: str) -> int:
+    m = _IN_RE.search(text)
+    raw = m["n"] if m else None
+    return 1 if raw is None else int(raw) if raw.isdigit() else _NUMBER_WORDS[raw]
+
+
+_PHONE_CANDIDATE = re.compile(r"(?:\+\s*)?\(?\d[\d\s\-().]{4,}\d")
+
+
+def normalize_phone(text: str, region: str = "RU") -> str | None:
+    """The first valid phone number in the text as E.164 («8 927 123-45-67» → «+79271234567»).
+
+    Russian habits are accepted (a leading 8 or 7 without «+», 10 bare digits); foreign
+    numbers need «+». Invalid, too short or too long numbers give None, so the dialog asks
+    again instead of storing a number nobody can call.
+    """
+    for m in _PHONE_CANDIDATE.finditer(text):
+        raw = m.group(0)
+        digits = re.sub(r"\D", "", raw)
+        if not 7 <= len(digits) <= 15:
+            continue
+        international = raw.lstrip("(").startswith("+")
+        if not international and region == "RU" and len(digits) == 11 and digits[0] in "78":
+            digits, international = "7" + digits[1:], True
+        try:
+            number = phonenumbers.parse(("+" if international else "") + digits, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(number):
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return None
+
+
+# --------------------------------------------------------------------------- services
+
+_TOKEN = re.compile(r"[a-zа-я0-9]+")
+_FUZZY_CUTOFF = 80
+
+
+def _word_score(term_word: str, word: str) -> float:
+    """How well a message word matches one word of a catalog term (0 = not at all).
+
+    Short words must match exactly (or as a prefix: «лицо» ~ «лицом»); longer ones also
+    by a shared stem («бровей» ~ «брови») or by one typo («маникур» ~ «маникюр»).
+    """
+    if word == term_word:
+        return 100.0
+    if len(term_word) <= 3:
+        return 0.0
+    stem = max(4, len(term_word) - 2)
+    if len(word) >= stem and word[:stem] == term_word[:stem]:
+        return 95.0
+    if len(term_word) <= 4 or len(word) < 4:
+        return 0.0
+    score = fuzz.ratio(term_word, word)
+    return score if score >= _FUZZY_CUTOFF else 0.0
+
+
+def _term_score(term: list[str], words: list[str]) -> float:
+    """Mean word score if every word of the term is in the message, else 0."""
+    total = 0.0
+    for term_word in term:
+        best = max((_word_score(term_word, w) for w in words), default=0.0)
+        if not best:
+            return 0.0
+        total += best
+    return total / len(term)
 
 
 def match_service(text: str, services: Sequence[Service]) -> str | None:
-    t = text.lower().replace("ё", "е")
-    best, score = None, 0.0
-    for s in services:
-        for syn in [s.title, *s.synonyms]:
-            sc = fuzz.partial_ratio(syn.lower(), t)
-            if sc > score:
-                best, score = s.id, sc
-    return best if score >= 85 else None
+    """The id of the catalog service the message names («хочу на маникур» → "manicure").
+
+    Titles and synonyms are matched word by word with stems and typos allowed; when several
+    services match, the longest matched term wins, so «мужская стрижка» beats «стрижка».
+    Addon titles («оформление бороды») point to their service but lose ties to services.
+    """
+    words = _TOKEN.findall(_clean(text))
+    if not words:
+        return None
+    best: tuple[int, float, int] | None = None
+    best_id = None
+    for service in services:
+        terms = [(t, 1) for t in (service.title, *service.synonyms)]
+        terms += [(a.title, 0) for a in service.addons]
+        for term, is_service in terms:
+            term_words = _TOKEN.findall(_clean(term))
+            score = _term_score(term_words, words) if term_words else 0.0
+            if not score:
+                continue
+            key = (sum(map(len, term_words)), score, is_service)
+            if best is None or key > best:
+                best, best_id = key, service.id
+    return best_id
+
+
+# --------------------------------------------------------------------------- names
+
+_NAME_PREFIX = re.compile(
+    r"^(?:меня\s+зовут|мое\s+имя|моё\s+имя|имя|зовут|это|я)\s*[:,-]?\s+", re.IGNORECASE
+)
+_NOT_NAMES = frozenset(
+    "привет здравствуйте здрасте добрый день вечер утро да нет ок окей хорошо спасибо "
+    "не скажу start hi hello yes no".split()
+)
+_LINK = re.compile(r"https?:|www\.|@|\.(?:ru|com|рф|me|org|net)\b|t\.me", re.IGNORECASE)
 
 
 def parse_name(text: str) -> str | None:
-    t = text.strip()
-    if not t or len(t) > 40 or any(c.isdigit() for c in t) or len(t.split()) > 3:
+    """A plausible person's name, cleaned and capitalised («ольга» → «Ольга»), else None.
+
+    Refuses what cannot be a name — digits, links, long text, more than three words,
+    greetings — so the dialog can ask again rather than address the client as «Привет».
+    """
+    text = " ".join(text.split())
+    if not text or len(text) > 40 or _LINK.search(text) or any(c.isdigit() for c in text):
         return None
-    return " ".join(w.capitalize() for w in t.split())
+    text = _NAME_PREFIX.sub("", text).strip(" .,!?;:)(\"'«»-")
+    if not re.fullmatch(r"[^\W\d_]+(?:[-'’ ][^\W\d_]+)*\.?", text):
+        return None
+    words = text.split()
+    if not words or len(words) > 3 or len(text.replace(" ", "")) < 2:
+        return None
+    if all(w.lower().replace("ё", "е") in _NOT_NAMES for w in words):
+        return None
+
+    def cap(part: str) -> str:
+        return part[:1].upper() + part[1:].lower() if part.islower() or part.isupper() else part
+
+    return " ".join("-".join(cap(p) for p in w.split("-")) for w in words)

@@ -23,6 +23,7 @@ class Input:
     arg: str = ""
     phone: str = ""
     name: str = ""  # the person's display name in the channel, when it has one
+    file_id: str = ""  # a photo or document, for relaying to staff
 
     @classmethod
     def button(cls, action: str) -> Input:

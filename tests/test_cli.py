@@ -16,8 +16,13 @@ def run_cli(
     clean = {k: v for k, v in os.environ.items() if k not in ("BOT_TOKEN", "BUSINESS_CONFIG")}
     clean.update(PYTHONPATH=str(ROOT), DATABASE_URL=f"sqlite://{tmp_path / 'cli.sqlite3'}", **env)
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args], cwd=tmp_path, env=clean, capture_output=True,
-        text=True, timeout=60, input=input_text,
+        [sys.executable, "-m", "bot", *args],
+        cwd=tmp_path,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        input=input_text,
     )
 
 

@@ -10,6 +10,7 @@ import pytest
 from bot.app import build_dispatcher
 from bot.models import Appointment, Client, Lead, LeadEvent, MessageLog
 from tests.fakes.bot_api import FakeBotApi, FakeUser
+from tests.flows import book_in_telegram, has
 
 TOKEN = "123456:client-bot-token"
 
@@ -30,38 +31,10 @@ async def telegram(dialogs):
             await bot.session.close()
 
 
-def has(text: str):
-    return lambda message: text in (message.get("text") or "")
-
-
 async def test_books_from_an_instagram_link_to_a_prebooking(telegram: FakeBotApi):
     api, olga = telegram, FakeUser(501, "Ольга")
 
-    api.send_command(TOKEN, olga, "/start src-instagram_cmp-spring")
-    await api.wait_for_message(TOKEN, olga.id, has("Салон красоты «Лиса»"))
-    await api.wait_for_message(TOKEN, olga.id, has("152-ФЗ"))
-    assert await Client.all().count() == 0  # nothing personal before consent
-
-    api.press_button(TOKEN, olga, text="✅ Согласен")
-    await api.wait_for_message(TOKEN, olga.id, has("Какая услуга"))
-    api.press_button(TOKEN, olga, text="Маникюр")
-    await api.wait_for_message(TOKEN, olga.id, has("Добавить к услуге"))
-    api.press_button(TOKEN, olga, text="Нет, спасибо")
-    await api.wait_for_message(TOKEN, olga.id, has("Когда вам удобно"))
-    api.press_button(TOKEN, olga, text="Завтра")
-    slots = await api.wait_for_message(TOKEN, olga.id, has("Свободные окна"))
-    first = slots["reply_markup"]["inline_keyboard"][0][0]
-    assert first["text"] == "вт 24.11 10:00 · Анна"
-    api.press_button(TOKEN, olga, first["callback_data"])
-
-    await api.wait_for_message(TOKEN, olga.id, has("номер телефона"))
-    assert api.reply_keyboard(TOKEN, olga.id)["keyboard"][0][0]["request_contact"] is True
-    api.share_contact(TOKEN, olga, "79271234567")
-    await api.wait_for_message(TOKEN, olga.id, has("Как к вам обращаться"))
-    api.press_button(TOKEN, olga, text="Ольга")
-    await api.wait_for_message(TOKEN, olga.id, has("Проверьте"))
-    api.press_button(TOKEN, olga, text="✅ Подтвердить запись")
-    done = await api.wait_for_message(TOKEN, olga.id, has("Заявка принята"))
+    done = await book_in_telegram(api, TOKEN, olga)
     assert "вт, 24 ноября, 10:00" in done["text"]
     assert "Ленинградская" in done["text"] and "1\u00a0500\u00a0₽" in done["text"]
 

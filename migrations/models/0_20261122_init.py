@@ -17,6 +17,17 @@ async def upgrade(db: BaseDBAsyncClient) -> str:
     "created_at" TIMESTAMP NOT NULL,
     CONSTRAINT "uid_client_channel_8ae659" UNIQUE ("channel", "channel_user_id")
 ) /* A person who consented to personal-data processing (no row exists before consent). */;
+CREATE TABLE IF NOT EXISTS "invite" (
+    "id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    "token" VARCHAR(32) NOT NULL UNIQUE,
+    "role" VARCHAR(16) NOT NULL /* OWNER: owner\nMANAGER: manager\nMASTER: master */,
+    "master_id" VARCHAR(16),
+    "created_by" BIGINT NOT NULL,
+    "created_at" TIMESTAMP NOT NULL,
+    "expires_at" TIMESTAMP NOT NULL,
+    "used_by" BIGINT,
+    "used_at" TIMESTAMP
+) /* A one-time deep link for joining the staff bot in a role. */;
 CREATE TABLE IF NOT EXISTS "lead" (
     "id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
     "channel" VARCHAR(16) NOT NULL,
@@ -56,6 +67,7 @@ CREATE TABLE IF NOT EXISTS "conversation" (
     "id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
     "channel" VARCHAR(16) NOT NULL,
     "chat_id" VARCHAR(64) NOT NULL,
+    "relay_staff_id" BIGINT,
     "state" JSON NOT NULL,
     "version" INT NOT NULL,
     "updated_at" TIMESTAMP NOT NULL,
@@ -69,6 +81,7 @@ CREATE TABLE IF NOT EXISTS "lead_event" (
     "actor" VARCHAR(32) NOT NULL,
     "from_status" VARCHAR(16) /* NEW: new\nQUALIFIED: qualified\nCONFIRMED: confirmed\nCAME: came\nNO_SHOW: no_show\nLOST: lost */,
     "to_status" VARCHAR(16) NOT NULL /* NEW: new\nQUALIFIED: qualified\nCONFIRMED: confirmed\nCAME: came\nNO_SHOW: no_show\nLOST: lost */,
+    "kind" VARCHAR(16) NOT NULL,
     "note" VARCHAR(200),
     "lead_id" INT NOT NULL REFERENCES "lead" ("id") ON DELETE CASCADE
 ) /* Every status change of a lead: who, when, from, to. */;
@@ -93,6 +106,51 @@ CREATE TABLE IF NOT EXISTS "message_log" (
     "lead_id" INT REFERENCES "lead" ("id") ON DELETE SET NULL
 ) /* Every inbound and outbound message with its time (response-time KPIs). */;
 CREATE INDEX IF NOT EXISTS "idx_message_log_at_25a765" ON "message_log" ("at");
+CREATE TABLE IF NOT EXISTS "outbox" (
+    "id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    "bot" VARCHAR(16) NOT NULL,
+    "channel" VARCHAR(16) NOT NULL,
+    "chat_id" VARCHAR(64) NOT NULL,
+    "kind" VARCHAR(24) NOT NULL,
+    "payload" JSON NOT NULL,
+    "dedup_key" VARCHAR(128) NOT NULL UNIQUE,
+    "lead_id" INT,
+    "status" VARCHAR(8) NOT NULL /* PENDING: pending\nSENT: sent\nDEAD: dead */,
+    "attempts" INT NOT NULL,
+    "due_at" TIMESTAMP NOT NULL,
+    "created_at" TIMESTAMP NOT NULL,
+    "sent_at" TIMESTAMP,
+    "message_id" BIGINT,
+    "error" VARCHAR(200),
+    "locked_until" TIMESTAMP
+) /* A message to send later, written in the transaction of the change that causes it. */;
+CREATE INDEX IF NOT EXISTS "idx_outbox_lead_id_a95c48" ON "outbox" ("lead_id");
+CREATE INDEX IF NOT EXISTS "idx_outbox_due_at_398050" ON "outbox" ("due_at");
+CREATE TABLE IF NOT EXISTS "outcome_prompt" (
+    "appointment_id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    "at" TIMESTAMP NOT NULL
+) /* «Пришёл \/ Неявка» was asked for this appointment (asked once, by any process). */;
+CREATE TABLE IF NOT EXISTS "staff_awaiting" (
+    "telegram_id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    "what" VARCHAR(16) NOT NULL,
+    "ref" INT NOT NULL,
+    "at" TIMESTAMP NOT NULL
+) /* A staff member's next typed message answers a question (an amount, a reason). */;
+CREATE TABLE IF NOT EXISTS "staff_member" (
+    "id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    "telegram_id" BIGINT NOT NULL UNIQUE,
+    "role" VARCHAR(16) NOT NULL /* OWNER: owner\nMANAGER: manager\nMASTER: master */,
+    "master_id" VARCHAR(16),
+    "name" VARCHAR(80) NOT NULL,
+    "active" INT NOT NULL,
+    "open_lead_id" INT,
+    "created_at" TIMESTAMP NOT NULL,
+    "removed_at" TIMESTAMP
+) /* A manager or master who joined through an invite (owners come from the config). */;
+CREATE TABLE IF NOT EXISTS "staff_refusal" (
+    "telegram_id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    "at" TIMESTAMP NOT NULL
+) /* Strangers who were already told «no» once: they get nothing more. */;
 CREATE TABLE IF NOT EXISTS "aerich" (
     "id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
     "version" VARCHAR(255) NOT NULL,
@@ -107,53 +165,74 @@ async def downgrade(db: BaseDBAsyncClient) -> str:
 
 
 MODELS_STATE = (
-    "eJztXVlv27gW/iuEX24KuEGirBNcDOA4Tutbx+4k7sxgJgOBlmibiEyqIhU36PS/30PJsr"
-    "U63iOremljkofLd7icjdT3yoibxBKHNdvmlMkRYbJyhb5XGB4R+CMtu4oq2LZnmSpB4p7l"
-    "lcexgj0hHWyoOvvYEgSSTCIMh9qScgapzLUslcgNKEjZYJbkMvrVJbrkAyKHxIGMv/+BZM"
-    "pM8o2I4Kf9pPcpscxIp6mp2vbSdflie2lNJm+9gqq1nm5wyx2xWWH7RQ45m5amfvcHhBEH"
-    "S6Kql46ruq96NxlsMCK/p7MifhdDNCbpY9eSoeH29FlaRdfbna7+0OjqemUJgAzOFLjQVe"
-    "GNfqC68F47Pr04vTw5P72EIl43pykXP/ymZ8D4hB487W7lh5ePJfZLeBjPQBXEeaYG0dPA"
-    "rQ+xk45ulCqGMnQ/jnKA6TyYg4QZzrO5tQugR/ibbhE2kEP4eXw+B9Xfa/f1j7X7g+Pzd6"
-    "pBDkvBXybtSY7mZSngZ0Bj0wSMqCmSOP/vodNOxzlCFIPZpIZE/yKLisSk3hTclf/2XWYo"
-    "JFHPpZakTByq9n6tbIkJc0BXIKmaR0J8tcJgH9zV/ozzod7qXHuQcSEHjleLV8F1jCkjLC"
-    "Rxlpz8EaJtzf2d7jFbnvpCYkcmEb4BgCQdkYwtJiCKT/sJ1WHwx/7hPQffbvOu8dCt3X2O"
-    "TPWbWrehcjQv9SWWehDnxbQS9Eez+xGpn+ivTrsRXxHTct2/KqpP2JVcZ3ysw7YTAilIDp"
-    "IivCUsZe3M5+yEZDd83ekZUiTG2o464J+4nWTvNR1kyl0RstfFrz1g6kQC+0XTTk4utKOT"
-    "88uz04uLs8ujqSiWzJonk103PyixLMLYQE6bwW8SYCiVyzMgRrg7FhwVCn8bU3OF2R+iWg"
-    "n5yTH0c899OPqlmyInK5GswdyRh30TOoqZQdIEhwl1nvWSyudG+6bZ/nCFbDgPgQePrA5a"
-    "QPP+rnFzhYANfeqMiAmptXa90Wp5qWq8luWn3jVUwog8snZHf/jY+QN6wXUxhO08F0KfYV"
-    "HCpD4diY6XFgEzqtiA4JCzZVYkucFwiMJ9FXZHKEvxMN9sDvaiVRgdoy0XdK457e/CS1lf"
-    "IzQFEoTWNMPOQLUINpeDNERRAuoDqjwF/adUs7ZCKwnuLXcIHbBP5CUhQsYwnThIWpNq9g"
-    "vbH8HcCVJnXXTweOpZCU8pGDoMmEhv8NA+an9ptSop+8AGQK1PKyomrJHNLwNYNXV72Hga"
-    "Y8fUM+awOiNTtKDrCdntp3tiYW8QmVDfeabqOlS0v+JSAm8PPK7xEGgROJNZI20UT8EMD7"
-    "whqbZVS9HJmeIsnU3bbD/pbI286iKt1EDzcwRnaDzkSuETQElMJPkkHVvvldcO2Q43iBCA"
-    "FDpgHDl8jMg3KqRAPdKHtRfQvjuMK35baiLFhft3xRhixog3zSZ/6q7wvST/lA7eN3Twhh"
-    "izqIMrRJJnE0pu/FvxCb881GHSAkJ+froA5OenmZCrrCjk3v9L4ByUXwncnMkhUWwvjxbA"
-    "9vIoE1uVFTN9A0JLgTslKB662iLoatnoagl0J0fpKmaTCGVpNMm10WTCK5tb1HjRn0Hcmg"
-    "jqC58MmTUUb5WdaAusshMtc5WprOgqAyjESrbJCGG5xnK9xkpPQ1HZnLDsLWIvCQUpr2k2"
-    "icVF7+UST5pNYueTOlE8HNYEqx6qqqBoKUPpmigVy5IcDaIlQuABWddU6dfS4oMCwbRVS2"
-    "V43aXZK2Prco7VMl7yVdvlg0EYdihHKtiGKGsiMoZYVpHgCCPY/FXwLhpR871JscUHLkEW"
-    "F0QgxuUQkEyaKjdS4wKWSVlaJEuL5JtvGDuwSKZ77OdCnOGwLwLEm7dAevtUEuDsuzxTgn"
-    "zc41HNFuYeT6Z9JXOzzran7G+I9MaiU1zbXFGzjlKWmnXuNOsysquM7Mo/oHMiu8owpGD+"
-    "bCAMKT5xNwBrsQwdcVBfD5nLtlRu0xjgoZ5iBAi4ka38B2wv33TYqx2yWirYb3qlnbuOsV"
-    "SQxIxiS/7bt3sxQFtEudaylWstoVwbeGRjOHaWmsIhmtJF/rqLfP9uWVYYGS9psai0G+pi"
-    "JBk/st++1FrN26a6SPnVxRaFUZvZly6zr1c+slbnoXulzM8ybsZ+m81I9UR3CBbLRZjEyI"
-    "q3ZrSjxaK35oVvJeK3fBEsPc5z3tXwKF2BFL0dXw5nhJhCH7qAZwoDOAd5lmXEgEYpYyzo"
-    "Aem2Nq5pym4NUtedTitii7puxuBtf7m7bsBu4y0AKERlBuogHpq8319hl0lSFm+j2fzhvF"
-    "+xTeXjSasZYEs7+0/B5tLOXpqFc2PB3NTt1DLasoy23A5a5Hn9OaXs3o3nxWZUTo++Mugy"
-    "h0GXs3mV4WyZTrr5HhedPC98URyqdF6Qb3BTQZFsQBDvI4xURVfqbncV/iGsivoOH1WR5M"
-    "nwyhXrKD07+fLsLK8olGpg/vUDWP3cWcamMiUooK9u87YUtaPp63k7YlXk2IL1Uzg8YC2t"
-    "x89IBXleRD8FOxlPi6Se85gDTw2kztMyzJPHavcRibk7YYr02FzewF03dK5ee6jXbhpvFT"
-    "kXeiItRaWLPqCWrdNNvgliBAVfVeo6jKCBQ03QyYjtq2J+Hf8RSEnkaAi9R70XhBkKmdrQ"
-    "AWWGdYioepvL7feJk/Ls1wbrfmSPrDskyJ9s6MCvp4rUQN8hG1MHUQGaI5bQxBMRyOQuQI"
-    "J6nD+p58ToCIRlQSEJJsWYPzIOiqgFjarMsAkRjbkLnVI+WgSqJhLAB6+VKvTST1JaUQ8L"
-    "ghzSd9XVP0h8ZILAzDMRhT8c6fUEVGsneNIMBgPn4ggKKxEOHTz81qKSIFiXsDoFemi0Gv"
-    "UuenS1I+0c3Xbu0ZfPSiWY89BZ5OsvHr/L24RvqRLn9xM+hQp4DHa2xQNeAooiSRA7jnUJ"
-    "bZDLCXBJwiJxYVtyXOwrh2uKc8u5tfIG9aJSXXKm5Uq4m/k30oS7iPdjjnDnl9OtScEFLf"
-    "aU9bgLoomSX7gr/R+TutCYyqEnaXkC2QEII7Z68Ou99/PT56ZIkes2V21p18+XEFPe2Cif"
-    "RNj/JxFM6hAjcDgvCnKEqIAwnyzizsj2ZiQ+I+sCQss5i6YURUR3496iJ5r2RctseIPyBQ"
-    "R3C44b8i1FtO5Cajq4QfkiWPrneawbf3YjzurEmyhTh3Wr0/4QFI8/lBLbKcpYgQLGCpSx"
-    "xOWbHfkEtAzOLt/syCWoeX2zo0YcagwrKYapSU51nlEKz8qUL3fs0z5ZnWMHWuE7Aet+GC"
-    "DfKoh2drZIQMzZWXZAjMpLuFWWUqDttO95FwHd44XCjY7nhBsdJ8ONoEWZetpnP40ZItn9"
-    "45hvo3hs7BnMhNi1y8Psx/8BSZkRnQ=="
+    "eJztXVtv2zgW/iuEXzYF0m7iXJoNFgs4idvJjmN3Enc7mMlAoC3a5kYiNRIVJ5jtf1+Skq"
+    "y7Izm2Q6t8cRuKh6I+kofnxsO/WjY1keV96DgOxYTZiLDWOfirRaCN+H+KHu+DFnSc+KEo"
+    "YHBkyfowU3HkMReORZsTaHmIF5nIG7vYYZgSXkp8yxKFdMwrYjKNi3yC//SRwegUsRly+Y"
+    "Pf/+DFmJjoCXnRn86DMcHIMlOdxqZ4tyw32LMjy64J+yQrireNjDG1fJvElZ1nNqNkURsH"
+    "3Z8iglzIkGieub7ovuhd+LHRFwU9jasEXUzQmGgCfYslPndkxGUtw+gPhsZdd2gYrRoAjS"
+    "kR4PKuevLrp6IL79uHxx+Pz45Oj894FdnNRcnH78GrY2ACQglPf9j6Lp9DBoMaEuMYVA+5"
+    "j3iMjCJwL2fQLUY3TZVBmXc/i3KE6TKYo4IY53hubQNoGz4ZFiJTNuN/Hp4uQfU/ndvLnz"
+    "q3e4en78QLKV8KwTLph0/a8pEAPgYamibHCJteHud/3w36xTiniDIwm3jMwP+Ahb3cpF4X"
+    "3K1/TnwyFkiCkY8thon3QbzvX60NDcIS0AVIomXb8/60kmDv3XR+zY7DZW9wISGjHpu6sh"
+    "XZwEVmUGzoMeTWnPwpok3N/a3ymA1PfY9Bl+URvuIAMWyjEhYTEWWnfUj1IfrP7uG9BN/h"
+    "9U33bti5+ZKa6ledYVc8acvS50zpXnYsFo2Ab9fDn4D4E/w26HezK2JRb/hbS/QJ+owahM"
+    "4NznYSIEXFUVFqbBEpWDvLRzYk2c64bnUPadLAOq7Y4B+okx/eCzwtlbtSZC+LXzswqKEE"
+    "9o92++joY/vg6PTs5Pjjx5Ozg4Uoln+0TCa7uP4sxLLUwEZyWgy/ifiAYlZ/ADKE2xuCg0"
+    "bh70BsrjD7E1QrIR9uQz/23OdbP/ML5GQhknWJb0vsr3lHIRmjIsEhpFZZL2l96favrvuf"
+    "z4HD90M+BvfkkmsB17c33atzwIdhgl0bmby007/s9nqyVHyvZQWlN11RYKN70h8Ydz8Nvv"
+    "FeUMObcXauhNA3tjAizFh8iQFri4AlTaxBcFBsmTVJbhi7SOC+ynCnKLV4qPYwR7xolYHO"
+    "0OoFrfRIB1y4lvU1RdMgQeiVZtgYVAtBsx6kCQoNaACo8BRMHgrN2gKtPLifqIvwlPyMnn"
+    "MiZAbT0EHSC5vZLWy/R3MnKo276ML5wrOSnFL80/kHIyY/nr8f9L/2eq0CPrAGUC8XDTUT"
+    "1hTzKwFWTN0RHD/MoWsaJXNY7JEFWtBFSPbp51tkQfkRpVDfSFP1JW9od8WlHN4SPNqmCd"
+    "BScOYf2W07WwIJnMpPEu8Wb0pPzgJnaTxty/2k8Rp50UXa6nDNz/UoAfMZFQqfxymRCRgN"
+    "y6H1XnjtgOPSMfI8jhTYIxS4dA7QE/aYB0ZowtdeRPvuQ1bx29ArCly4v7fGM0gIktMs/K"
+    "/he4GX5A/t4H1DB29iYKo6uBIkKptQlPFvZSd8faiTpA2E/PS4AuSnx6WQi0dpyOW/NXCO"
+    "6q8ErmJySBrbs4MK2J4dlGIrHmVM3xyhWuAuCJqHbrsKuu1ydNs5dMOtdBWzSYpSG02UNp"
+    "qEY+VQC4+fjUcuboWCeuWdobSF5q2yo3aFVXbULl1l4lF6lXEovJVskylCvcaUXmPa09DU"
+    "Yc5Z9qrYSxJByq80m2TiondyiefNJpn9SewoEodXgnWZaKqhaAlD6StRapYlOR1EizwPTt"
+    "FrTZVBKz06bRBMG7VUJtddkb0ysy6XWC2zNV+0Xd6NEYEupkAE2yBhTQTjGWT7wKMAAs78"
+    "RfAusLH53sTQolMfAYt6yAOEshlHMm+qXEuLFSyTTFsktUXyzRnGFiySxR77pRCXOOybAP"
+    "H6LZAu39GeDc6WJpNCpJeFieZpG+TSf4Ng0QJrZfmZqgWBGuepxGsbc56q1M5VuhTK7Vq7"
+    "G6q+tigh3zFXtHCkKbWFQzkLh46w0xF26gO6JMJOh4NF82cN4WDZibsGWJtlcMqC+nLoYr"
+    "nFeJNGmWvyiGVPcuaY8Mn+MkMMjutUCB+jBL0XuzcwEXK43EoewIS64L8UExHJxWYISBUD"
+    "jCgDmAgzCrVQUZTYK1rS+TzUMq4w+oBq+ZkXBOvR+t8W3A17lcWsL8b25WOJEa3KxpXW4F"
+    "u/e3sO6Jz35p7cdPqdz+LvgN3JkrthUCDiirOc5G1sXW+Uw0OxjXPjFsXQZT56rmfqStPp"
+    "hAAr27l0tMNLQmMjbAHoycG8uVUil1KUepiVHmbfW4GXJogaZKDYMh/1V4sL9HVUoLorq0"
+    "a42CaVf2lyKVD9I1NMueIf2Xx0Ys3GKOI6ymHzeQWp745rnVSJKTak872dtaNdJcKhXR7h"
+    "0M5FOIyh7UA8rXdqIUHTPLV6/Ral3Ut11SJo3qqHdqvfFdmp0Pye/PK107v+dC2yWf3pQw"
+    "vzrzbLM1+V57i6J73B3fBcxAAyNcxQoicG17S9esd8MmTNWzPtg2pH6JadocsdogsNkrUD"
+    "r9J0WolaVYkiCJmeMfM5ngUDQCmXZ0nJQdw0ZWYIRpx0U4xrUbJdBepiMOildKeL6wy8/a"
+    "83F13ObeQC4JUCB2IB6lw8NOlksgKXyVM2j9Gsf3PeLZOrzmC9oilOB9n9CMOsg+x0TJgy"
+    "4UvrShGmj7zqI6+bQQs9vn5OCbt397HajFJ069MnXxU8+RrPqxJny2LSLfe4GOixcrY+3q"
+    "T7DAKDmziZSqYI0AmAQDR0LhLs7fMfRPbBxKX2PmA0H2i5Yhvas6OWZ6e+oqDVQPX1A776"
+    "qVvHprIgaKCvbv22FMHRjNd5OzJNKGzB+iEcHnwtvW48Uw2ovIh+iOF8wEU3uZWzv6j+Fj"
+    "2P8WzZxWgFQovOqS9JWUoLj6mrxOdUcglu/7ynclt4k65UUA3c1x5MvOzcXXauum91LjFx"
+    "EUCBzpy+JqBcaQ5PzYyjii9qzQOCwNTFJld6kRPoukEbf/OAPHA4470Ho2cACUjYMsEeJm"
+    "PrA8AiA70/mSC3ILn9Gtu+J/dkOEMgmGxgL2hnH4gPfQcciF2APa6aQ8Zf8YA8YFKfQwJG"
+    "lD6IA5LY5tqIh3kRnxRzek8o1/Qt/lLxMGmjBXPq804JJ3hwqpKPg3zLPu9lUCTUzhH0EH"
+    "DRxBcJrnjhPfEQn3kmwPw/LpM9QfwVUeJ+/jFc8LB5ZSEjg727X3qYIcDXJV+dHrjr9rqX"
+    "Q3Dvtw/ap+DT4BZ8/SJ0riXp/FPno+R465xZb2lzUPei6kZFlEacrcb5tpCiSRLEloOJEg"
+    "yyngCXJ2zSKGxKjoNpT98rxbl6fkPVoK4q1eVnmlLCXexAKhLuUu6lJcJdUM+wwooVXSKY"
+    "jKjPRRMhv1CfBX+EbYE5ZjMpaUmBbI8LI45Iax8km/j5y7VXINetr1ntOFFLiNFHYnTiz9"
+    "1P/GliF40jj35VkFNEDYT5qIq/qNxdlMUY+hyhet64BUUT0V27O059a/8OM2GGngpE6yEv"
+    "LQY3qt8ES/+ykIDur8NUNEAu4+wiIqA36H+OqmfT0GY4hQ7GaGAwhg7W1hlR1QRUR7/rjK"
+    "hKgqpqRtSBMN48tQoMU+GT/WVGKRrXqZARNbIPMQo8RExgQenGm7uYMURE5lLhYePNEA8G"
+    "afjpRBaFwbhMePjGULrdMCvKlLqBN2grlVpWqhEt4OHlmlFYXStG1S/KVt4AyDUyC01daL"
+    "d2F2htBtysGVBbUDaYesiBzxYtEvrKr/VJkGz/Yp+3Ues3coWPiUzfMR5QQW7KJebtJFHj"
+    "Eokfts+qMOj2WTmHFs/U18Z3T4zb6UxaDtcgBET1EG596favrvufz0FIf0/uuv3huVBI2D"
+    "256nauzoEZ6rp1p3qViV4+zXOTHHKtyHaKzhGXB/UkSPSNYNlZbnJNsb7JO6bSZm+lzd47"
+    "lXBIFTFo54ZZMOoVxjhBplNQqzy+USRd7eyEKboGeVy2HFCMXLde8MiCoAke+G2ctaPjB7"
+    "7Z+IThAmPeci6WpdWsTDVWlnNxvpnjSJxp+uJSrg60iv1HiQr7L7iRRFXDieu+6E669w8O"
+    "4Ij/Hh9OxO/xgfg9OpP/l78nh7JkBP4OZDVT/nkiK0iSo7b8hfJXkB+MRmAOPQA9vgbkHX"
+    "tshr308bTgGeVa6n5weu05OuZVECytaidf4dTa6nGQH93ZpXb4lGbbu8e278RFoZ05xCwA"
+    "O8e20xWWsm156agBk3UrRAEEV5XayB7Js8AEPTEgxjM+PwKJN0cuZ2mAzzxPuun3xClhm3"
+    "KxZF9cbyrzJBfw27W3/gpGGTkpa+sZGcLGcMmtqBnlvFScyq6jdUT1G+gRXL9H20WTGqJA"
+    "WFsfBy06bqu3fL3lr3/Lv5E7YumGHz6usN3bcc0qIX/BjR6AaylBugORRlPeXC5TbLjUn8"
+    "5EBpDganWwJ6829mS2jCBZhgzOE0m7poXb/drb1+F+amlA25Oi1I96eBNrrb5UXV+qrqgl"
+    "d+MpAaFdLyVgWF/l6b4iuGdV3BRn5V6Ks5yTQsTfPxbAu/R6qphoizdTRTx+Zy+mog4iRv"
+    "2AtixZgzyea9PWdEjIKnN7J7S3tHnDpo8rDXOaUntTVRtllXT0W5FSEhamAE09339ZS3cT"
+    "VV9U0+/Egbip0IuF8jxHLgLQ4uzJfAaMWiYIvJiEhs5H4VY8F4rzM+BKMiCUzUQiTZu6KK"
+    "+ir7ltbY/fMUVS+zY1E90WE+0gF49nRewzfLKUccK4zkscs3xgtflQLfOhuAeuZi6wBEkD"
+    "Ffn2yUmVgMOTk/KAQ/EslyK2DsJh9Qaie1gpnPNwSTjnYT6ck7+RFWYuKT9tmSDRpy1rnr"
+    "Z8083s+/8BCyhmfQ=="
 )

@@ -1,0 +1,36 @@
+"""What every staff-bot handler gets: config, clock, texts and the core services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from aiogram import Bot
+
+from bot.booking import Booker
+from bot.clock import Clock
+from bot.config import BusinessConfig
+from bot.i18n import Texts
+
+
+@dataclass
+class StaffContext:
+    config: BusinessConfig
+    clock: Clock
+    owner_ids: frozenset[int]
+    texts: Texts
+    booker: Booker
+    client_bot: Bot | None = None  # relays and notices to clients go out through it
+    invite_ttl_hours: int = 72
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def create(
+        cls,
+        config: BusinessConfig,
+        clock: Clock,
+        env_owner_ids: list[int],
+        client_bot: Bot | None = None,
+    ) -> StaffContext:
+        owners = frozenset(config.business.owners) | frozenset(env_owner_ids)
+        texts = Texts(config.business.locale)
+        return cls(config, clock, owners, texts, Booker(config, clock), client_bot)

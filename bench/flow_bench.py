@@ -1,0 +1,385 @@
+"""Load benchmark: N simulated clients book through the real client bot, in one process.
+
+Each client is one asyncio task that walks the whole booking dialogue through aiogram's
+`Dispatcher.feed_update` against a freshly migrated SQLite file, pressing the buttons the
+bot actually sent, so clients racing for one slot go through the "slot taken" path. A bare
+echo dispatcher is driven the same way in the same run, so the figures show what the
+dialogue and the database add on top of aiogram itself. The Bot never touches the network:
+a stub session answers every API call, so both runs pay the same (small) API cost.
+
+    python bench/flow_bench.py [--clients 200] [--db PATH] [--when week|tomorrow]
+
+Target (issue): p99 < 50 ms and >= 300 updates/s with 200 concurrent clients.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import itertools
+import random
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiogram import Bot, Dispatcher, Router
+from aiogram.client.session.base import BaseSession
+from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage, TelegramMethod
+from aiogram.methods.base import TelegramType
+from aiogram.types import (
+    Chat,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyKeyboardMarkup,
+    Update,
+    User,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `python bench/flow_bench.py` from the project root
+    sys.path.insert(0, str(ROOT))
+
+from bot.app import build_dispatcher  # noqa: E402
+from bot.clock import FakeClock  # noqa: E402
+from bot.config import load_config  # noqa: E402
+from bot.db import close_db, init_db  # noqa: E402
+from bot.dialogs import DialogService  # noqa: E402
+from bot.models import ACTIVE_APPOINTMENT_STATUSES, Appointment  # noqa: E402
+from handlers.telegram import Act  # noqa: E402
+
+TOKEN = "123456:bench-token"
+BOT_USER = {"id": 123456, "is_bot": True, "first_name": "Priyom"}
+# Monday 23 November 2026, 09:00 in Samara: the salon opens at 10:00, the week is free.
+START = dt.datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Europe/Samara"))
+NAMES = ("Ольга", "Анна", "Мария", "Елена", "Ирина", "Светлана", "Иван", "Пётр")
+MAX_STEPS = 60  # a client that hasn't booked by then is counted as stuck
+
+
+@dataclass
+class Prompt:
+    """The last bot message in a chat that carried a keyboard: what the client can press."""
+
+    message_id: int
+    text: str
+    actions: list[str] = field(default_factory=list)
+    ask_contact: bool = False
+
+
+class StubSession(BaseSession):
+    """Answers Bot API calls in-process, so only dispatcher + scenario + database are measured.
+
+    It also remembers the last keyboard shown in each chat, which is how clients "see" it.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.prompts: dict[int, Prompt] = {}
+        self.calls: dict[str, int] = {}
+        self._ids = itertools.count(1_000_000)
+        self._date = dt.datetime.now(dt.UTC)
+
+    async def close(self) -> None:
+        return None
+
+    async def stream_content(
+        self,
+        url: str,
+        headers: dict[str, Any] | None = None,
+        timeout: int = 30,
+        chunk_size: int = 65536,
+        raise_for_status: bool = True,
+    ) -> AsyncGenerator[bytes, None]:
+        yield b""
+
+    async def make_request(
+        self, bot: Bot, method: TelegramMethod[TelegramType], timeout: int | None = None
+    ) -> TelegramType:
+        name = type(method).__name__
+        self.calls[name] = self.calls.get(name, 0) + 1
+        if isinstance(method, AnswerCallbackQuery):
+            return True  # type: ignore[return-value]
+        if isinstance(method, SendMessage | EditMessageText):
+            chat_id = int(method.chat_id or 0)
+            message_id = (
+                method.message_id
+                if isinstance(method, EditMessageText) and method.message_id
+                else next(self._ids)
+            )
+            self._remember(chat_id, message_id, method.text, method.reply_markup)
+            return Message(  # type: ignore[return-value]
+                message_id=message_id,
+                date=self._date,
+                chat=Chat(id=chat_id, type="private"),
+                from_user=User(**BOT_USER),
+                text=method.text,
+            )
+        raise NotImplementedError(f"the benchmark stub does not answer {name}")
+
+    def _remember(self, chat_id: int, message_id: int, text: str, markup: object) -> None:
+        if isinstance(markup, InlineKeyboardMarkup):
+            actions = [
+                Act.unpack(b.callback_data).v
+                for row in markup.inline_keyboard
+                for b in row
+                if b.callback_data
+            ]
+            self.prompts[chat_id] = Prompt(message_id, text, actions)
+        elif isinstance(markup, ReplyKeyboardMarkup):
+            contact = any(b.request_contact for row in markup.keyboard for b in row)
+            self.prompts[chat_id] = Prompt(message_id, text, ask_contact=contact)
+
+
+@dataclass
+class Stats:
+    """What one scenario's clients did and how long each update took."""
+
+    latencies: list[float] = field(default_factory=list)
+    booked: int = 0
+    slot_taken: int = 0
+    stuck: int = 0
+    errors: list[str] = field(default_factory=list)
+    wall: float = 0.0
+    peak_rss_mb: float = 0.0
+
+
+class Client:
+    """One simulated person in a private chat; builds updates and times their handling."""
+
+    _update_ids = itertools.count(1)
+
+    def __init__(self, index: int, bot: Bot, dispatcher: Dispatcher, stats: Stats) -> None:
+        self.id = 10_000 + index
+        self.name = NAMES[index % len(NAMES)]
+        self.bot, self.dispatcher, self.stats = bot, dispatcher, stats
+        self._message_ids = itertools.count(1)
+
+    def _user(self) -> dict[str, Any]:
+        return {"id": self.id, "is_bot": False, "first_name": self.name}
+
+    def _message(self, **content: Any) -> dict[str, Any]:
+        return {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": {"id": self.id, "type": "private", "first_name": self.name},
+            "from": self._user(),
+            **content,
+        }
+
+    async def _feed(self, payload: dict[str, Any]) -> None:
+        """Validate outside the timer (polling does that on receipt), then time the handling."""
+        update = Update.model_validate(
+            {"update_id": next(self._update_ids), **payload}, context={"bot": self.bot}
+        )
+        began = time.perf_counter()
+        await self.dispatcher.feed_update(self.bot, update)
+        self.stats.latencies.append(time.perf_counter() - began)
+
+    async def text(self, text: str) -> None:
+        content: dict[str, Any] = {"text": text}
+        if text.startswith("/"):
+            length = len(text.split(" ", 1)[0])
+            content["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+        await self._feed({"message": self._message(**content)})
+
+    async def contact(self, phone: str) -> None:
+        contact = {"phone_number": phone, "first_name": self.name, "user_id": self.id}
+        await self._feed({"message": self._message(contact=contact)})
+
+    async def press(self, prompt: Prompt, action: str) -> None:
+        message = {
+            "message_id": prompt.message_id,
+            "date": int(time.time()),
+            "chat": {"id": self.id, "type": "private", "first_name": self.name},
+            "from": BOT_USER,
+            "text": prompt.text,
+        }
+        query = {
+            "id": f"{self.id}-{next(self._message_ids)}",
+            "from": self._user(),
+            "chat_instance": str(self.id),
+            "message": message,
+            "data": Act(v=action).pack(),
+        }
+        await self._feed({"callback_query": query})
+
+
+async def book_once(
+    client: Client, session: StubSession, rng: random.Random, service: str, when: str
+) -> None:
+    """Walk the dialogue by reacting to whatever keyboard the bot showed last."""
+    stats = client.stats
+    session.prompts.pop(client.id, None)
+    await client.text("/start src-instagram")
+    confirmed = False
+    for _ in range(MAX_STEPS):
+        prompt = session.prompts.pop(client.id, None)
+        if prompt is None:
+            raise RuntimeError("the bot showed no keyboard")
+        actions = prompt.actions
+        if confirmed:  # the answer to "confirm": booked, or the slot went to someone else
+            confirmed = False
+            if "again" in actions:
+                stats.booked += 1
+                return
+            stats.slot_taken += 1
+        if prompt.ask_contact:
+            await client.contact(f"+7927{client.id:07d}")
+        elif "consent:yes" in actions:
+            await client.press(prompt, "consent:yes")
+        elif any(a.startswith("svc:") for a in actions):
+            await client.press(prompt, f"svc:{service}")
+        elif "addon:none" in actions:
+            await client.press(prompt, "addon:none")
+        elif f"when:{when}" in actions:
+            await client.press(prompt, f"when:{when}")
+        elif slots := [a for a in actions if a.startswith("slot:")]:
+            # Most people take one of the first few offered: that is where races happen.
+            await client.press(prompt, rng.choice(slots[:3]))
+        elif "name:me" in actions:
+            await client.press(prompt, "name:me")
+        elif "confirm" in actions:
+            await client.press(prompt, "confirm")
+            confirmed = True
+        else:  # no slots left, or a step the benchmark doesn't know
+            break
+    stats.stuck += 1
+
+
+async def run_clients(clients: int, stats: Stats, body: Callable[[int], Awaitable[None]]) -> None:
+    """Start all clients at once and wait for them; errors are kept, not raised."""
+
+    async def guarded(index: int) -> None:
+        try:
+            await body(index)
+        except Exception as exc:  # reported in the summary
+            stats.errors.append(f"client {index}: {exc!r}")
+
+    began = time.perf_counter()
+    await asyncio.gather(*(guarded(i) for i in range(clients)))
+    stats.wall = time.perf_counter() - began
+    stats.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def echo_dispatcher() -> Dispatcher:
+    """The floor: aiogram routing one message to a handler that only echoes it."""
+    router = Router(name="echo")
+
+    @router.message()
+    async def echo(message: Message) -> None:
+        await message.answer(message.text or "")
+
+    dispatcher = Dispatcher()
+    dispatcher.include_router(router)
+    return dispatcher
+
+
+async def bench_echo(clients: int, per_client: int) -> Stats:
+    stats = Stats()
+    bot = Bot(TOKEN, session=StubSession())
+    dispatcher = echo_dispatcher()
+
+    async def body(index: int) -> None:
+        client = Client(index, bot, dispatcher, stats)
+        for n in range(per_client):
+            await client.text(f"hello {n}")
+
+    await run_clients(clients, stats, body)
+    return stats
+
+
+async def bench_flow(clients: int, db_path: Path, when: str, seed: int) -> Stats:
+    stats = Stats()
+    config = load_config(ROOT / "examples" / "salon.toml")
+    await init_db(f"sqlite://{db_path}")
+    try:
+        session = StubSession()
+        bot = Bot(TOKEN, session=session)
+        dispatcher = build_dispatcher(DialogService(config, FakeClock(START)))
+        services = [s.id for s in config.services if s.masters]
+
+        async def body(index: int) -> None:
+            client = Client(index, bot, dispatcher, stats)
+            rng = random.Random(seed + index)
+            await book_once(client, session, rng, services[index % len(services)], when)
+
+        await run_clients(clients, stats, body)
+        overlaps = await find_overlaps()
+    finally:
+        await close_db()
+    stats.errors += overlaps
+    return stats
+
+
+async def find_overlaps() -> list[str]:
+    """Pairs of active appointments of one master whose visits overlap: must be none."""
+    rows = (
+        await Appointment.filter(status__in=ACTIVE_APPOINTMENT_STATUSES)
+        .order_by("master_id", "start")
+        .values_list("id", "master_id", "start", "end")
+    )
+    found = []
+    for (a_id, a_master, _, a_end), (b_id, b_master, b_start, _) in itertools.pairwise(rows):
+        if a_master == b_master and b_start < a_end:
+            found.append(f"overlap: appointments {a_id} and {b_id} of {a_master}")
+    return found
+
+
+def percentile(values: list[float], q: float) -> float:
+    if len(values) < 2:
+        return values[0] if values else 0.0
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+
+
+def report(rows: list[tuple[str, int, Stats]]) -> None:
+    head = (
+        f"{'scenario':<9}{'clients':>8}{'updates':>9}{'upd/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
+        f"{'max ms':>9}{'booked':>8}{'taken':>7}{'stuck':>7}{'rss MB':>8}"
+    )
+    print(head)
+    print("-" * len(head))
+    for name, clients, s in rows:
+        lat = s.latencies
+        print(
+            f"{name:<9}{clients:>8}{len(lat):>9}{len(lat) / s.wall:>9.0f}"
+            f"{percentile(lat, 50) * 1000:>9.1f}{percentile(lat, 99) * 1000:>9.1f}"
+            f"{max(lat, default=0) * 1000:>9.1f}{s.booked:>8}{s.slot_taken:>7}{s.stuck:>7}"
+            f"{s.peak_rss_mb:>8.0f}"
+        )
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=200)
+    parser.add_argument("--db", type=Path, help="SQLite file (default: a fresh temp file)")
+    parser.add_argument("--when", choices=("week", "tomorrow"), default="week")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="priyom-bench-") as tmp:
+        db_path = args.db or Path(tmp) / "bench.sqlite3"
+        if db_path.exists():
+            sys.exit(f"{db_path} exists: the benchmark needs a fresh database")
+        # The echo run goes first so its peak RSS is its own (ru_maxrss never goes down);
+        # it sends 9 messages per client, the length of a booking without retries.
+        echo = await bench_echo(args.clients, per_client=9)
+        flow = await bench_flow(args.clients, db_path, args.when, args.seed)
+
+    report([("echo", args.clients, echo), ("flow", args.clients, flow)])
+    problems = echo.errors + flow.errors
+    for problem in problems[:20]:
+        print(f"FAIL {problem}")
+    if flow.stuck:
+        print(f"note: {flow.stuck} clients could not book (no slots, or an unknown step)")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))

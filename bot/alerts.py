@@ -1,0 +1,149 @@
+"""Lead alert cards for staff: what a manager needs to act on a lead in one glance."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from bot.config import BusinessConfig
+from bot.i18n import Texts
+from bot.models import (
+    ACTIVE_APPOINTMENT_STATUSES,
+    Appointment,
+    AppointmentStatus,
+    Client,
+    Lead,
+    MessageLog,
+    StaffMember,
+    StaffRole,
+)
+from bot.outbox import Message, enqueue
+
+DIALOG_LINES = 4
+
+
+async def recipients(config: BusinessConfig, owner_ids: frozenset[int], lead_id: int) -> list[int]:
+    """Who gets this lead's alert: the staff group, the managers (all or one in turn), owners."""
+    if config.staff.group_chat_id is not None:
+        return [config.staff.group_chat_id]
+    managers = await StaffMember.filter(role=StaffRole.MANAGER, active=True).order_by("id")
+    ids = [m.telegram_id for m in managers]
+    if not ids:
+        return sorted(owner_ids)
+    if config.staff.alerts == "round_robin":
+        return [ids[lead_id % len(ids)]]
+    return ids
+
+
+async def card(
+    lead: Lead,
+    config: BusinessConfig,
+    t: Texts,
+    now: dt.datetime,
+    reason: str | None = None,
+    taken_by: str | None = None,
+) -> Message:
+    """The card's text and buttons; after a claim it names who took it."""
+    client = await Client.get_or_none(id=lead.client_id) if lead.client_id else None
+    appointment = (
+        await Appointment.filter(lead_id=lead.id, status__in=ACTIVE_APPOINTMENT_STATUSES)
+        .order_by("-id")
+        .first()
+    )
+    lines = [t("staff.card_title", id=lead.id, reason=t(f"staff.reason.{reason or 'lead'}"))]
+    lines.append(
+        t(
+            "staff.card_client",
+            name=(client and client.name) or "—",
+            phone=(client and client.phone) or "—",
+            channel=lead.channel,
+        )
+    )
+    source = " / ".join(x for x in (lead.source, lead.campaign) if x) or "—"
+    lines.append(t("staff.card_source", source=source))
+    if appointment is not None:
+        lines.append(appointment_line(appointment, config, t))
+    lines += await dialog_tail(lead.id, t, DIALOG_LINES)
+    minutes = int((now - lead.created_at).total_seconds() // 60)
+    lines.append(t("staff.card_age", minutes=minutes, status=t(f"staff.status.{lead.status}")))
+    if taken_by:
+        lines.append(t("staff.card_taken", name=taken_by))
+    return Message("\n".join(lines), card_buttons(lead, appointment, t, claimed=bool(taken_by)))
+
+
+def appointment_line(a: Appointment, config: BusinessConfig, t: Texts) -> str:
+    service = config.service(a.service_id)
+    master = config.master(a.master_id)
+    titles = [service.title if service else a.service_id]
+    if service:
+        titles += [x.title for x in service.addons if x.id in a.addon_ids]
+    return t(
+        "staff.card_slot",
+        service=" + ".join(titles),
+        master=master.name if master else a.master_id,
+        when=t.moment(a.start.astimezone(config.tz)),
+        price=t.money(a.price_kop),
+        state=t(f"staff.appt.{a.status}"),
+    )
+
+
+async def dialog_tail(lead_id: int, t: Texts, count: int) -> list[str]:
+    rows = await MessageLog.filter(lead_id=lead_id, text__isnull=False).order_by("-id").limit(count)
+    return [
+        t(
+            "staff.dialog_line",
+            who=t(f"staff.author.{r.author.split(':')[0]}"),
+            text=_short(r.text or "", 120),
+        )
+        for r in reversed(rows)
+    ]
+
+
+def card_buttons(
+    lead: Lead, appointment: Appointment | None, t: Texts, claimed: bool
+) -> list[list[tuple[str, str]]]:
+    rows: list[list[tuple[str, str]]] = []
+    if not claimed and lead.manager_id is None:
+        rows.append([(t("staff.btn.claim"), f"claim:{lead.id}")])
+    if appointment is not None:
+        row = [
+            (t("staff.btn.move"), f"move:{appointment.id}"),
+            (t("staff.btn.cancel"), f"cancel:{appointment.id}"),
+        ]
+        if appointment.status == AppointmentStatus.PENDING:
+            row.insert(0, (t("staff.btn.confirm"), f"confirm:{appointment.id}"))
+        rows.append(row)
+    rows.append(
+        [(t("staff.btn.dialog"), f"dialog:{lead.id}"), (t("staff.btn.lost"), f"lost:{lead.id}")]
+    )
+    return rows
+
+
+async def alert_staff(
+    lead: Lead,
+    reason: str,
+    config: BusinessConfig,
+    t: Texts,
+    owner_ids: frozenset[int],
+    now: dt.datetime,
+    key: str,
+) -> int:
+    """Queue the lead's card to every recipient (in the caller's transaction)."""
+    message = await card(lead, config, t, now, reason)
+    queued = 0
+    for chat_id in await recipients(config, owner_ids, lead.id):
+        row = await enqueue(
+            bot="staff",
+            chat_id=chat_id,
+            kind="alert",
+            message=message,
+            dedup_key=f"alert:{key}:{chat_id}",
+            now=now,
+            lead_id=lead.id,
+        )
+        queued += row is not None
+    return queued
+
+
+def _short(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

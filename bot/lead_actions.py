@@ -1,0 +1,232 @@
+"""What staff do to a lead: claim, confirm, move, cancel, mark the outcome or loss.
+
+Each action is decided by the database (a conditional UPDATE), so two managers
+pressing at once — in one process or several — get one winner; the client is told
+through the outbox in the same transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from tortoise.transactions import in_transaction
+
+from bot.booking import Booker
+from bot.config import BusinessConfig
+from bot.i18n import Texts
+from bot.leads import move_lead
+from bot.models import (
+    ACTIVE_APPOINTMENT_STATUSES,
+    OPEN_LEAD_STATUSES,
+    Appointment,
+    AppointmentStatus,
+    Client,
+    Conversation,
+    Lead,
+    LeadEvent,
+    LeadStatus,
+)
+from bot.outbox import Message, enqueue
+from bot.slots import Slot
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    won: bool
+    manager_id: int | None  # who holds the lead now
+
+
+def actor(staff_id: int) -> str:
+    return f"staff:{staff_id}"
+
+
+async def claim(lead_id: int, staff_id: int, now: dt.datetime) -> ClaimResult:
+    async with in_transaction():
+        won = await Lead.filter(id=lead_id, manager_id__isnull=True).update(
+            manager_id=staff_id, updated_at=now
+        )
+        lead = await Lead.get_or_none(id=lead_id)
+        if lead is None:
+            return ClaimResult(False, None)
+        if won:
+            await LeadEvent.create(
+                lead=lead,
+                at=now,
+                actor=actor(staff_id),
+                kind="claim",
+                from_status=lead.status,
+                to_status=lead.status,
+            )
+    return ClaimResult(bool(won), lead.manager_id)
+
+
+async def client_chat(lead: Lead) -> tuple[str, str] | None:
+    """(channel, chat id) of the lead's client, if we may still write to them."""
+    if lead.client_id is None:
+        return None
+    client = await Client.get_or_none(id=lead.client_id, erased_at__isnull=True)
+    if client is None:
+        return None
+    return client.channel, client.channel_user_id
+
+
+async def notify_client(lead: Lead, kind: str, text: str, now: dt.datetime, key: str) -> None:
+    chat = await client_chat(lead)
+    if chat is not None:
+        await enqueue(
+            bot="client",
+            channel=chat[0],
+            chat_id=chat[1],
+            kind=kind,
+            message=Message(text),
+            dedup_key=f"{kind}:{key}",
+            now=now,
+            lead_id=lead.id,
+        )
+
+
+class LeadActions:
+    def __init__(self, config: BusinessConfig, texts: Texts, booker: Booker) -> None:
+        self.config = config
+        self.t = texts
+        self.booker = booker
+
+    def _describe(self, a: Appointment) -> dict[str, str]:
+        service = self.config.service(a.service_id)
+        master = self.config.master(a.master_id)
+        return {
+            "service": service.title if service else a.service_id,
+            "master": master.name if master else a.master_id,
+            "when": self.t.moment(a.start.astimezone(self.config.tz)),
+            "address": self.config.business.address,
+        }
+
+    async def confirm(self, appointment_id: int, staff_id: int, now: dt.datetime) -> Lead | None:
+        """A pre-booking becomes a booking; None when it is no longer pending."""
+        async with in_transaction():
+            done = await Appointment.filter(
+                id=appointment_id, status=AppointmentStatus.PENDING
+            ).update(status=AppointmentStatus.CONFIRMED)
+            if not done:
+                return None
+            appointment = await Appointment.get(id=appointment_id)
+            lead = await Lead.get_or_none(id=appointment.lead_id) if appointment.lead_id else None
+            if lead is not None:
+                if lead.status in (LeadStatus.NEW, LeadStatus.QUALIFIED):
+                    await move_lead(lead, LeadStatus.CONFIRMED, actor=actor(staff_id), now=now)
+                text = self.t("staff.client_confirmed", **self._describe(appointment))
+                await notify_client(lead, "confirmed", text, now, str(appointment_id))
+        return lead
+
+    async def cancel(
+        self, appointment_id: int, reason: str, staff_id: int, now: dt.datetime
+    ) -> Appointment | None:
+        async with in_transaction():
+            appointment = await Appointment.get_or_none(
+                id=appointment_id, status__in=ACTIVE_APPOINTMENT_STATUSES
+            )
+            if appointment is None:
+                return None
+            await self.booker.cancel(appointment)
+            lead = await Lead.get_or_none(id=appointment.lead_id) if appointment.lead_id else None
+            if lead is not None:
+                if lead.status in OPEN_LEAD_STATUSES:
+                    await move_lead(
+                        lead,
+                        LeadStatus.LOST,
+                        actor=actor(staff_id),
+                        now=now,
+                        note=f"cancelled:{reason}",
+                    )
+                text = self.t("staff.client_cancelled", **self._describe(appointment))
+                await notify_client(lead, "cancelled", text, now, str(appointment_id))
+        return appointment
+
+    async def move(
+        self, appointment_id: int, slot: Slot, staff_id: int, now: dt.datetime
+    ) -> Appointment | None:
+        """Book the new slot first, then free the old one: the client never has neither."""
+        async with in_transaction():
+            old = await Appointment.get_or_none(
+                id=appointment_id, status__in=ACTIVE_APPOINTMENT_STATUSES
+            )
+            service = self.config.service(old.service_id) if old else None
+            if old is None or service is None:
+                return None
+            await self.booker.cancel(old)
+            lead = await Lead.get_or_none(id=old.lead_id) if old.lead_id else None
+            client = await Client.get_or_none(id=old.client_id) if old.client_id else None
+            new = await self.booker.book(slot, service, old.addon_ids, client, lead)
+            if new is None:
+                raise SlotGone
+            if old.status == AppointmentStatus.CONFIRMED:
+                new.status = AppointmentStatus.CONFIRMED
+                await new.save(update_fields=["status"])
+            if lead is not None:
+                text = self.t("staff.client_moved", **self._describe(new))
+                await notify_client(lead, "moved", text, now, str(new.id))
+        return new
+
+    async def record_visit(
+        self, appointment_id: int, came: bool, paid_kop: int | None, staff_id: int, now: dt.datetime
+    ) -> Appointment | None:
+        """«Пришёл» with the amount paid, or «Неявка»; once per appointment."""
+        status = AppointmentStatus.CAME if came else AppointmentStatus.NO_SHOW
+        async with in_transaction():
+            done = await Appointment.filter(
+                id=appointment_id, status__in=ACTIVE_APPOINTMENT_STATUSES
+            ).update(status=status, paid_kop=paid_kop if came else None)
+            if not done:
+                return None
+            appointment = await Appointment.get(id=appointment_id)
+            lead = await Lead.get_or_none(id=appointment.lead_id) if appointment.lead_id else None
+            if lead is not None:
+                if lead.status in (LeadStatus.NEW, LeadStatus.QUALIFIED):
+                    await move_lead(lead, LeadStatus.CONFIRMED, actor=actor(staff_id), now=now)
+                target = LeadStatus.CAME if came else LeadStatus.NO_SHOW
+                await move_lead(lead, target, actor=actor(staff_id), now=now)
+        return appointment
+
+    async def mark_lost(
+        self, lead_id: int, reason: str, staff_id: int, now: dt.datetime
+    ) -> Lead | None:
+        async with in_transaction():
+            lead = await Lead.get_or_none(id=lead_id, status__in=OPEN_LEAD_STATUSES)
+            if lead is None:
+                return None
+            for appointment in await Appointment.filter(
+                lead_id=lead_id, status__in=ACTIVE_APPOINTMENT_STATUSES
+            ):
+                await self.booker.cancel(appointment)
+            await move_lead(
+                lead, LeadStatus.LOST, actor=actor(staff_id), now=now, note=reason[:200]
+            )
+        return lead
+
+
+class SlotGone(Exception):
+    """The new slot of a move was taken meanwhile; the transaction rolls back."""
+
+
+async def open_relay(lead: Lead, staff_id: int) -> bool:
+    """Route the client's next messages to this staff member."""
+    chat = await client_chat(lead)
+    if chat is None:
+        return False
+    await Conversation.filter(channel=chat[0], chat_id=chat[1]).update(relay_staff_id=staff_id)
+    return True
+
+
+async def close_relay(staff_id: int) -> list[Conversation]:
+    conversations = await Conversation.filter(relay_staff_id=staff_id)
+    await Conversation.filter(relay_staff_id=staff_id).update(relay_staff_id=None)
+    return conversations
+
+
+async def relayed_lead(staff_id: int) -> Lead | None:
+    """The lead whose client this staff member is talking to (the latest, if several)."""
+    conv = await Conversation.filter(relay_staff_id=staff_id).order_by("-updated_at").first()
+    if conv is None or conv.client_id is None:
+        return None
+    return await Lead.filter(client_id=conv.client_id).order_by("-id").first()

@@ -1,0 +1,87 @@
+"""After a visit ends, ask its master (or the managers) «Пришёл / Неявка» — once."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from bot.config import BusinessConfig
+from bot.i18n import Texts
+from bot.models import (
+    ACTIVE_APPOINTMENT_STATUSES,
+    Appointment,
+    Client,
+    OutcomePrompt,
+    StaffMember,
+    StaffRole,
+)
+from bot.outbox import Message, enqueue
+
+LOOKBACK = dt.timedelta(days=2)
+
+
+async def outcome_askees(master_id: str, owner_ids: frozenset[int]) -> list[int]:
+    """The master's own account if they have one, else the managers, else the owners."""
+    for query in (
+        StaffMember.filter(role=StaffRole.MASTER, master_id=master_id, active=True),
+        StaffMember.filter(role=StaffRole.MANAGER, active=True),
+    ):
+        ids = [m.telegram_id for m in await query.order_by("id")]
+        if ids:
+            return ids
+    return sorted(owner_ids)
+
+
+def outcome_buttons(appointment_id: int, t: Texts) -> list[list[tuple[str, str]]]:
+    return [
+        [
+            (t("staff.btn.came"), f"came:{appointment_id}"),
+            (t("staff.btn.noshow"), f"noshow:{appointment_id}"),
+        ]
+    ]
+
+
+async def prompt_outcomes(
+    config: BusinessConfig, t: Texts, owner_ids: frozenset[int], now: dt.datetime
+) -> int:
+    """Queue the question for every visit that ended and was not asked about yet."""
+    asked = await OutcomePrompt.filter(at__gte=now - LOOKBACK - LOOKBACK).values_list(
+        "appointment_id", flat=True
+    )
+    ended = await Appointment.filter(
+        status__in=ACTIVE_APPOINTMENT_STATUSES, end__lte=now, end__gt=now - LOOKBACK
+    ).exclude(id__in=list(asked))
+    queued = 0
+    for appointment in ended:
+        try:
+            async with in_transaction():
+                await OutcomePrompt.create(appointment_id=appointment.id, at=now)
+                message = await _question(appointment, config, t)
+                for chat_id in await outcome_askees(appointment.master_id, owner_ids):
+                    await enqueue(
+                        bot="staff",
+                        chat_id=chat_id,
+                        kind="outcome",
+                        message=message,
+                        dedup_key=f"outcome:{appointment.id}:{chat_id}",
+                        now=now,
+                        lead_id=appointment.lead_id,
+                    )
+                queued += 1
+        except IntegrityError:  # another process asked first
+            continue
+    return queued
+
+
+async def _question(appointment: Appointment, config: BusinessConfig, t: Texts) -> Message:
+    client = await Client.get_or_none(id=appointment.client_id) if appointment.client_id else None
+    service = config.service(appointment.service_id)
+    text = t(
+        "staff.outcome_ask",
+        client=(client and client.name) or "—",
+        service=service.title if service else appointment.service_id,
+        when=t.moment(appointment.start.astimezone(config.tz)),
+    )
+    return Message(text, outcome_buttons(appointment.id, t))

@@ -1,0 +1,76 @@
+"""Delivers outbox rows through the Telegram bots, mapping Bot API errors to retry or give up."""
+
+from __future__ import annotations
+
+import io
+import logging
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.models import Outbox
+from bot.outbox import RetryLater, Undeliverable
+from handlers.telegram import Act
+
+log = logging.getLogger("priyom.telegram.outbox")
+NETWORK_RETRY_SECONDS = 5
+
+
+def markup(rows: list[list[list[str]]]) -> InlineKeyboardMarkup | None:
+    if not rows:
+        return None
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(text=text, callback_data=Act(v=action).pack())
+                for text, action in row
+            ]
+            for row in rows
+        ]
+    )
+
+
+async def download(bot: Bot, file_id: str) -> bytes:
+    """A file another bot received: file ids are per bot, so it is passed on as bytes."""
+    buffer = io.BytesIO()
+    await bot.download(file_id, destination=buffer)
+    return buffer.getvalue()
+
+
+class TelegramSender:
+    def __init__(self, bots: dict[str, Bot]) -> None:
+        self.bots = bots  # "client", "staff"
+
+    async def send(self, row: Outbox) -> int | None:
+        bot = self.bots.get(row.bot)
+        if bot is None:
+            raise Undeliverable(f"no '{row.bot}' bot is configured")
+        try:
+            return await self._send(bot, row)
+        except TelegramRetryAfter as exc:
+            raise RetryLater(exc.retry_after, "429 Too Many Requests") from exc
+        except (TelegramForbiddenError, TelegramBadRequest) as exc:
+            raise Undeliverable(exc.message) from exc
+        except (TelegramServerError, TelegramNetworkError) as exc:
+            raise RetryLater(NETWORK_RETRY_SECONDS, str(exc)) from exc
+
+    async def _send(self, bot: Bot, row: Outbox) -> int:
+        payload = row.payload
+        text, keyboard = payload["text"], markup(payload.get("buttons") or [])
+        if payload.get("photo"):
+            source_name, _, ref = payload["photo"].partition("/")
+            kind, _, file_id = ref.partition(":")
+            data = await download(self.bots.get(source_name, bot), file_id)
+            upload = BufferedInputFile(data, filename=f"{kind}.jpg" if kind == "photo" else kind)
+            send = bot.send_photo if kind == "photo" else bot.send_document
+            message = await send(row.chat_id, upload, caption=text[:1024], reply_markup=keyboard)
+        else:
+            message = await bot.send_message(row.chat_id, text, reply_markup=keyboard)
+        return message.message_id

@@ -1,0 +1,39 @@
+"""Scripted client journeys over the fake Bot API, shared by the end-to-end tests."""
+
+from __future__ import annotations
+
+from tests.fakes.bot_api import FakeBotApi, FakeUser
+
+
+def has(text: str):
+    return lambda message: text in (message.get("text") or message.get("caption") or "")
+
+
+async def book_in_telegram(
+    api: FakeBotApi,
+    token: str,
+    user: FakeUser,
+    start: str = "/start src-instagram_cmp-spring",
+    phone: str = "79271234567",
+) -> dict:
+    """From an ad link to a pre-booking of tomorrow's first manicure slot; the last message."""
+    api.send_command(token, user, start)
+    await api.wait_for_message(token, user.id, has("152-ФЗ"))
+    api.press_button(token, user, text="✅ Согласен")
+    await api.wait_for_message(token, user.id, has("Какая услуга"))
+    api.press_button(token, user, text="Маникюр")
+    await api.wait_for_message(token, user.id, has("Добавить к услуге"))
+    api.press_button(token, user, text="Нет, спасибо")
+    await api.wait_for_message(token, user.id, has("Когда вам удобно"))
+    api.press_button(token, user, text="Завтра")
+    slots = await api.wait_for_message(token, user.id, has("Свободные окна"))
+    first = slots["reply_markup"]["inline_keyboard"][0][0]
+    api.press_button(token, user, first["callback_data"])
+    await api.wait_for_message(token, user.id, has("номер телефона"))
+    assert api.reply_keyboard(token, user.id)["keyboard"][0][0]["request_contact"] is True
+    api.share_contact(token, user, phone)
+    await api.wait_for_message(token, user.id, has("Как к вам обращаться"))
+    api.press_button(token, user, text=user.first_name)
+    await api.wait_for_message(token, user.id, has("Проверьте"))
+    api.press_button(token, user, text="✅ Подтвердить запись")
+    return await api.wait_for_message(token, user.id, has("Заявка принята"))
