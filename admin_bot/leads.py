@@ -38,7 +38,7 @@ from bot.models import (
 )
 from bot.outbox import Message as OutMessage
 from bot.slots import Slot
-from handlers.telegram import Act
+from handlers.telegram import Act, content_kind
 from handlers.telegram_outbox import download, markup
 from scenarios.keyboards import parse_slot_action, slot_action
 
@@ -494,7 +494,7 @@ async def relay_to_client(message: Message, staff: StaffContext, bot: Bot, lead:
             await client_bot.send_document(
                 chat_id, BufferedInputFile(data, name), caption=message.caption
             )
-        text = f"[{message.content_type}] {message.caption or ''}".strip()
+        text = f"[{content_kind(message)}] {message.caption or ''}".strip()
     else:
         text = message.text or ""
         await client_bot.send_message(chat_id, text)
@@ -505,7 +505,7 @@ async def relay_to_client(message: Message, staff: StaffContext, bot: Bot, lead:
         lead_id=lead.id,
         direction="out",
         author=f"staff:{message.from_user.id}",
-        kind=str(message.content_type),
+        kind=content_kind(message),
         text=text,
         at=staff.clock.now(),
     )

@@ -257,7 +257,7 @@ class Outbox(Model):
 
 
 class OutcomePrompt(Model):
-    """«Пришёл / Неявка» was asked for this appointment (asked once, by any process)."""
+    """The came-or-no-show question was asked for this appointment (once, by any process)."""
 
     appointment_id = fields.IntField(primary_key=True)
     at = fields.DatetimeField()

@@ -67,11 +67,17 @@ def to_input(message: Message) -> Input:
         return Input(InputKind.TEXT, text, name=name)
     return Input(
         InputKind.MEDIA,
-        str(message.content_type),
+        content_kind(message),
         arg=message.caption or "",
         name=name,
         file_id=attachment_ref(message),
     )
+
+
+def content_kind(message: Message) -> str:
+    """ "photo", "sticker", … (aiogram's ContentType is a str enum; keep its plain value)."""
+    kind = message.content_type
+    return str(getattr(kind, "value", kind))
 
 
 def attachment_ref(message: Message) -> str:

@@ -44,16 +44,67 @@ def _clean(text: str) -> str:
 
 # Canonical spellings of the words the date rules look for. A misspelt word (≥ 5 letters)
 # is replaced by the closest of these; decoys map real words that merely look alike
-# («завтрак», «недели») to themselves so they are not "corrected".
-_VOCAB = (
-    "сегодня завтра послезавтра понедельник понедельника вторник вторника среду среда среды "
-    "четверг четверга пятницу пятница пятницы субботу суббота субботы воскресенье "
-    "воскресенья выходные выходных неделе неделю недели следующей следующий следующую "
-    "утром утра вечером вечера вечерком утречком после обеда января февраля марта апреля "
-    "июня июля августа сентября октября ноября декабря через "
-    # decoys
-    "завтрак завтрака завтраку стрижку стрижка вечеринка сегодняшний суббот"
-).split()
+# («завтрак», «вечеринка») to themselves so they are not "corrected".
+_VOCAB = [
+    "сегодня",
+    "завтра",
+    "послезавтра",
+    "понедельник",
+    "понедельника",
+    "вторник",
+    "вторника",
+    "среду",
+    "среда",
+    "среды",
+    "четверг",
+    "четверга",
+    "пятницу",
+    "пятница",
+    "пятницы",
+    "субботу",
+    "суббота",
+    "субботы",
+    "воскресенье",
+    "воскресенья",
+    "выходные",
+    "выходных",
+    "неделе",
+    "неделю",
+    "недели",
+    "следующей",
+    "следующий",
+    "следующую",
+    "утро",
+    "утром",
+    "утра",
+    "вечер",
+    "вечером",
+    "вечера",
+    "вечерком",
+    "утречком",
+    "после",
+    "обеда",
+    "января",
+    "февраля",
+    "марта",
+    "апреля",
+    "июня",
+    "июля",
+    "августа",
+    "сентября",
+    "октября",
+    "ноября",
+    "декабря",
+    "через",
+    "завтрак",
+    "завтрака",
+    "завтраку",
+    "стрижку",
+    "стрижка",
+    "вечеринка",
+    "сегодняшний",
+    "суббот",
+]
 _VOCAB_SET = frozenset(_VOCAB)
 _WORD = re.compile(r"[а-яa-z]{5,}")
 
@@ -97,7 +148,7 @@ _NUMERIC_DATE_RE = re.compile(
     r"(?<![\d.:/])(?P<d>\d{1,2})[./](?P<m>\d{1,2})(?:[./](?P<y>\d{4}|\d{2}))?(?![\d:]|[./]\d)"
 )
 _DAY_OF_MONTH_RE = re.compile(
-    r"(?<![\d.:/])(?P<d>\d{1,2})\s*-?\s*(?:го|е|ое|ого)\b(?!\s*час)|(?P<d2>\d{1,2})\s+числа\b"
+    r"(?<![\d.:/])(?P<d>\d{1,2})\s*-?\s*(?:го|е|ое|ого)\b(?!\s*час)|(?P<d2>\d{1,2})\s+числ\w*"
 )
 _NUMBER_WORDS = {
     "один": 1,
@@ -115,9 +166,7 @@ _NUMBER_WORDS = {
     "десять": 10,
 }
 _IN_RE = re.compile(
-    r"\bчерез\s+(?P<n>\d{1,2}|"
-    + "|".join(_NUMBER_WORDS)
-    + r")?\s*(?P<unit>дн|день|недел|час)\w*"
+    r"\bчерез\s+(?P<n>\d{1,2}|" + "|".join(_NUMBER_WORDS) + r")?\s*(?P<unit>дн|день|недел|час)\w*"
 )
 _RANGE_WORDS = (
     (re.compile(r"\bпослезавтра\b"), "after_tomorrow"),
@@ -163,9 +212,11 @@ def _explicit_date(day: int, month: int, year: str | None, today: dt.date) -> dt
         return None
 
 
-def _find_days(text: str, now: dt.datetime) -> tuple[list[tuple[dt.date, dt.date]], str, bool]:
-    """Date spans named in the text, the text with them blanked out, and whether the text
-    named an hour offset («через 2 часа») — that one also fixes the time (see caller)."""
+def _find_days(
+    text: str, now: dt.datetime
+) -> tuple[list[tuple[dt.date, dt.date]], str, int | None]:
+    """Date spans named in the text, the text with them blanked out, and the hours of
+    «через 2 часа» if given (that one names a time too, see the caller)."""
     today = now.date()
     spans: list[tuple[dt.date, dt.date]] = []
 
@@ -189,13 +240,13 @@ def _find_days(text: str, now: dt.datetime) -> tuple[list[tuple[dt.date, dt.date
         one(_next_date(today, int(m["d"] or m["d2"]), None))
     text = _DAY_OF_MONTH_RE.sub(blank, text)
 
-    hours_ahead = False
+    hours_ahead = None
     for m in _IN_RE.finditer(text):
         raw = m["n"]
         n = 1 if raw is None else int(raw) if raw.isdigit() else _NUMBER_WORDS[raw]
         unit = m["unit"]
         if unit.startswith("час"):
-            hours_ahead = True
+            hours_ahead = n
             one((now + dt.timedelta(hours=n)).date())
             continue
         one(today + dt.timedelta(days=n * (7 if unit.startswith("недел") else 1)))
@@ -261,19 +312,29 @@ _HOUR_WORDS = {
     "двенадцати": 12,
 }
 _HOUR_WORD_RE = re.compile(r"\b(в|к|после|до|с|со|от|около)\s+(" + "|".join(_HOUR_WORDS) + r")\b")
-_HALF_ORDINALS = (
-    "первого второго третьего четвертого пятого шестого седьмого восьмого девятого "
-    "десятого одиннадцатого двенадцатого"
-).split()
+_HALF_ORDINALS = [
+    "первого",
+    "второго",
+    "третьего",
+    "четвертого",
+    "пятого",
+    "шестого",
+    "седьмого",
+    "восьмого",
+    "девятого",
+    "десятого",
+    "одиннадцатого",
+    "двенадцатого",
+]
 _HALF_RE = re.compile(r"\bпол\s*-?\s*(" + "|".join(_HALF_ORDINALS) + r")\b")
 # An hour with optional minutes and an optional «часа дня / вечера / утра» after it.
-_T = r"(\d{1,2})(?:[:.](\d{2}))?(?:\s*(?:ч\b|час\w*))?(?:\s*(утра|дня|вечера|ночи))?"
+_T = r"(\d{1,2})(?!\d)(?:[:.](\d{2}))?(?:\s*(?:ч\b|час\w*))?(?:\s*(утра|дня|вечера|ночи))?"
 _RANGE_RE = re.compile(r"(?:\b(?:с|со|от|c)\s*|\bмежду\s+)" + _T + r"\s*(?:до|по|-|и)\s*" + _T)
 _BARE_RANGE_RE = re.compile(r"(?<![\d.:])(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})(?![\d])")
 _AFTER_RE = re.compile(r"(?:\bпосле|\bне\s+раньше|\bот)\s+" + _T)
 _BEFORE_RE = re.compile(r"(?:\bдо|\bне\s+позже|\bне\s+позднее)\s+" + _T)
-_EXACT_RE = re.compile(r"(?:\bв|\bк|\bна|\bоколу|\bоколо|\bчасов\s+в)\s*" + _T)
-_COLON_RE = re.compile(r"(?<![\d.:/])(\d{1,2}):(\d{2})(?![\d:])(?:\s*(утра|дня|вечера|ночи))?")
+_EXACT_RE = re.compile(r"(?:\bв|\bк|\bна|\bоколо)\s*" + _T)
+_COLON_RE = re.compile(r"(?<![\d.:/])(\d{1,2})[:.](\d{2})(?![\d:])(?:\s*(утра|дня|вечера|ночи))?")
 _PARTS = (
     (re.compile(r"\bпосле\s+обеда\b|\bпослеобед\w*"), dt.time(13), None),
     (re.compile(r"\bв\s+обед\w*|\bобеденн\w*"), dt.time(12), dt.time(14)),
@@ -326,15 +387,14 @@ def _find_times(text: str) -> tuple[dt.time | None, dt.time | None, dt.time | No
         return lo, hi, None, True
     if m := _AFTER_RE.search(text):
         after, found = t(m) or after, True
+        text = text[: m.start()] + " " + text[m.end() :]
     if m := _BEFORE_RE.search(text):
         before, found = t(m) or before, True
+        text = text[: m.start()] + " " + text[m.end() :]
     if after is not None and before is not None and before < after:
         before = None
     if m := _EXACT_RE.search(text) or _COLON_RE.search(text):
-        if m.re is _COLON_RE:
-            exact = _hour(m[1], m[2], m[3], morning)
-        else:
-            exact = t(m)
+        exact = _hour(m[1], m[2], m[3], morning) if m.re is _COLON_RE else t(m)
         if exact is not None:
             return None, None, exact, True
     return after, before, exact, found
@@ -371,6 +431,12 @@ def _dateparser_wish(text: str, now: dt.datetime) -> TimeWish | None:
 # --------------------------------------------------------------------------- public
 
 
+def _open_window_end(after: dt.time | None) -> dt.time:
+    if after is None:
+        return dt.time(23, 59)
+    return dt.time(min(after.hour + 4, 23), after.minute if after.hour + 4 <= 23 else 59)
+
+
 def parse_time_wish(text: str, now: dt.datetime) -> TimeWish | None:
     """Turn «завтра после 5», «в субботу утром», «25.12 в 14:30» into a TimeWish.
 
@@ -381,26 +447,20 @@ def parse_time_wish(text: str, now: dt.datetime) -> TimeWish | None:
     cleaned = _fix_typos(_clean(text))
     spans, rest, hours_ahead = _find_days(cleaned, now)
     after, before, exact, has_time = _find_times(rest)
-    if hours_ahead and not has_time:
-        later = now + dt.timedelta(hours=_hours_in(cleaned))
-        after, has_time = later.time().replace(second=0, microsecond=0), True
+    if hours_ahead is not None and not has_time:
+        later = now + dt.timedelta(hours=hours_ahead)
+        after, has_time = later.time().replace(second=0, microsecond=0, tzinfo=None), True
     if not spans and not has_time:
         return _dateparser_wish(cleaned, now)
     if spans:
-        day_from, day_to = min(s[0] for s in spans), max(s[1] for s in spans)
-    else:
-        last = exact or before or dt.time(23, 59)
-        day_from = now.date() if last > now.time().replace(tzinfo=None) else now.date()
-        if last <= now.time().replace(tzinfo=None):
-            day_from += dt.timedelta(days=1)
-        day_to = day_from
-    return TimeWish(day_from, day_to, after=after, before=before, exact=exact)
-
-
-def _hours_in(text: str) -> int:
-    m = _IN_RE.search(text)
-    raw = m["n"] if m else None
-    return 1 if raw is None else int(raw) if raw.isdigit() else _NUMBER_WORDS[raw]
+        return TimeWish(min(s[0] for s in spans), max(s[1] for s in spans), after, before, exact)
+    # A time alone: today while it is still ahead, else tomorrow. An open «после 17» stays
+    # "ahead" for four hours: at 21:00 «вечером» means tomorrow evening.
+    last = exact or before or _open_window_end(after)
+    day = now.date()
+    if last <= now.time().replace(tzinfo=None):
+        day += dt.timedelta(days=1)
+    return TimeWish(day, day, after=after, before=before, exact=exact)
 
 
 _PHONE_CANDIDATE = re.compile(r"(?:\+\s*)?\(?\d[\d\s\-().]{4,}\d")
@@ -427,6 +487,9 @@ def normalize_phone(text: str, region: str = "RU") -> str | None:
             continue
         if phonenumbers.is_valid_number(number):
             return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    # Digits glued to other numbers («8 927 123 45 67, 2 шт»): let phonenumbers look.
+    for match in phonenumbers.PhoneNumberMatcher(text, region):
+        return phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
     return None
 
 
@@ -498,8 +561,28 @@ _NAME_PREFIX = re.compile(
     r"^(?:меня\s+зовут|мое\s+имя|моё\s+имя|имя|зовут|это|я)\s*[:,-]?\s+", re.IGNORECASE
 )
 _NOT_NAMES = frozenset(
-    "привет здравствуйте здрасте добрый день вечер утро да нет ок окей хорошо спасибо "
-    "не скажу start hi hello yes no".split()
+    [
+        "привет",
+        "здравствуйте",
+        "здрасте",
+        "добрый",
+        "день",
+        "вечер",
+        "утро",
+        "да",
+        "нет",
+        "ок",
+        "окей",
+        "хорошо",
+        "спасибо",
+        "не",
+        "скажу",
+        "start",
+        "hi",
+        "hello",
+        "yes",
+        "no",
+    ]
 )
 _LINK = re.compile(r"https?:|www\.|@|\.(?:ru|com|рф|me|org|net)\b|t\.me", re.IGNORECASE)
 
@@ -513,13 +596,15 @@ def parse_name(text: str) -> str | None:
     text = " ".join(text.split())
     if not text or len(text) > 40 or _LINK.search(text) or any(c.isdigit() for c in text):
         return None
-    text = _NAME_PREFIX.sub("", text).strip(" .,!?;:)(\"'«»-")
+    text = re.sub(r"[^\w\s'’.-]", " ", text)  # emoji, punctuation
+    text = " ".join(_NAME_PREFIX.sub("", text).split()).strip(" .-")
     if not re.fullmatch(r"[^\W\d_]+(?:[-'’ ][^\W\d_]+)*\.?", text):
         return None
     words = text.split()
-    if not words or len(words) > 3 or len(text.replace(" ", "")) < 2:
+    if len(words) > 3:
         return None
-    if all(w.lower().replace("ё", "е") in _NOT_NAMES for w in words):
+    words = [w for w in words if w.lower().replace("ё", "е") not in _NOT_NAMES]  # «Анна, привет»
+    if not words or len("".join(words)) < 2:
         return None
 
     def cap(part: str) -> str:

@@ -129,7 +129,7 @@ CREATE INDEX IF NOT EXISTS "idx_outbox_due_at_398050" ON "outbox" ("due_at");
 CREATE TABLE IF NOT EXISTS "outcome_prompt" (
     "appointment_id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
     "at" TIMESTAMP NOT NULL
-) /* «Пришёл \/ Неявка» was asked for this appointment (asked once, by any process). */;
+) /* The came-or-no-show question was asked for this appointment (once, by any process). */;
 CREATE TABLE IF NOT EXISTS "staff_awaiting" (
     "telegram_id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
     "what" VARCHAR(16) NOT NULL,

@@ -698,6 +698,8 @@ class FakeBotApi:
             }
             for w in (90, 320, 1280)
         ]
+        for size in photo:  # what the user uploaded, so bots can download it
+            self._files[size["file_id"]] = b"\xff\xd8fake-jpeg-" + size["file_id"].encode()
         content: dict[str, Any] = {"photo": photo}
         if caption:
             content["caption"] = caption
@@ -746,6 +748,7 @@ class FakeBotApi:
             "mime_type": "application/pdf",
             "file_size": 1000,
         }
+        self._files[document["file_id"]] = b"%PDF-fake-" + document["file_id"].encode()
         return self.push_message(token, user, document=document)
 
     # ------------------------------------------------------------------ HTTP

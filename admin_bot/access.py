@@ -1,0 +1,70 @@
+"""Who may do what in the staff bot, checked at the moment of every command and button.
+
+Roles are read from the database on each use, never cached in a button or a menu: an
+owner's removal of a manager takes effect on that manager's very next tap.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram import F, Router
+from aiogram.filters import Filter
+from aiogram.types import CallbackQuery, Message
+
+from admin_bot.context import StaffContext
+from bot.i18n import Texts
+from bot.models import StaffRole
+from bot.staff import refuse_once, who
+
+ALL_ROLES = (StaffRole.OWNER, StaffRole.MANAGER, StaffRole.MASTER)
+
+
+class HasRole(Filter):
+    """Passes people with one of `roles` now; hands `role` and `member` to the handler."""
+
+    def __init__(self, *roles: StaffRole) -> None:
+        self.roles = frozenset(roles or ALL_ROLES)
+
+    async def __call__(
+        self, event: Message | CallbackQuery, staff: StaffContext
+    ) -> bool | dict[str, Any]:
+        if event.from_user is None:
+            return False
+        role, member = await who(event.from_user.id, staff.owner_ids)
+        if role is None or role not in self.roles:
+            return False
+        return {"role": role, "member": member}
+
+
+def role_help(texts: Texts, role: StaffRole) -> str:
+    return texts(f"team.help.{role.value}")
+
+
+async def on_staff_unhandled(message: Message, staff: StaffContext, role: StaffRole) -> None:
+    """A member wrote something no handler took (or a command above their role): the help."""
+    help_text = role_help(staff.texts, role)
+    if (message.text or "").startswith("/"):
+        help_text = f"{staff.texts('team.not_allowed')}\n\n{help_text}"
+    await message.answer(help_text)
+
+
+async def on_stranger(message: Message, staff: StaffContext) -> None:
+    """One polite refusal ever per person; after that, silence (no matter what they send)."""
+    if message.from_user and await refuse_once(message.from_user.id, staff.clock.now()):
+        await message.answer(staff.texts("team.refusal"))
+
+
+async def on_denied_button(query: CallbackQuery, staff: StaffContext) -> None:
+    """A button nobody with this person's current role may press: say so, change nothing."""
+    await query.answer(staff.texts("team.no_access"), show_alert=True)
+
+
+def refusal_router() -> Router:
+    """The catch-all: include it LAST in the staff dispatcher."""
+    router = Router(name="staff-refusal")
+    private = F.chat.type == "private"  # in a staff group: stay silent
+    router.message.register(on_staff_unhandled, private, HasRole(*ALL_ROLES))
+    router.message.register(on_stranger, private)
+    router.callback_query.register(on_denied_button)
+    return router
