@@ -355,6 +355,9 @@ async def on_paid(
     member: StaffMember | None,
 ) -> None:
     appointment_id, kopecks = (int(x) for x in _arg(query, callback_data)[:2])
+    if not await _may_record(staff, role, member, await Appointment.get_or_none(id=appointment_id)):
+        await query.answer(staff.texts("staff.unknown_action"), show_alert=True)
+        return
     await query.answer()
     await _record_came(
         query.message, staff, role, member, query.from_user.id, appointment_id, kopecks
@@ -437,6 +440,7 @@ async def on_staff_message(
     if lead.manager_id not in (None, me) and role != OWNER:
         await message.answer(staff.texts("staff.relay_not_yours", id=lead.id))
         return
+    await open_relay(lead, me)  # idempotent; a reply to a card opens that lead's dialogue
     await relay_to_client(message, staff, bot, lead)
 
 
@@ -468,10 +472,7 @@ async def _relay_target(message: Message, staff_id: int) -> Lead | None:
             bot="staff", chat_id=str(message.chat.id), message_id=reply.message_id
         )
         if row is not None and row.lead_id is not None:
-            lead = await Lead.get_or_none(id=row.lead_id)
-            if lead is not None:
-                await open_relay(lead, staff_id)
-            return lead
+            return await Lead.get_or_none(id=row.lead_id)
     return await relayed_lead(staff_id)
 
 

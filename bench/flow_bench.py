@@ -252,8 +252,12 @@ async def book_once(
         elif f"when:{when}" in actions:
             await client.press(prompt, f"when:{when}")
         elif slots := [a for a in actions if a.startswith("slot:")]:
-            # Most people take one of the first few offered: that is where races happen.
-            await client.press(prompt, rng.choice(slots[:3]))
+            # People look at a page or two and take what suits them: races still happen
+            # when two pick the same slot, as in a real salon's busy evening.
+            if "more" in actions and rng.random() < 0.4:
+                await client.press(prompt, "more")
+            else:
+                await client.press(prompt, rng.choice(slots))
         elif "name:me" in actions:
             await client.press(prompt, "name:me")
         elif "confirm" in actions:

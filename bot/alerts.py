@@ -49,7 +49,10 @@ async def card(
         .order_by("-id")
         .first()
     )
-    lines = [t("staff.card_title", id=lead.id, reason=t(f"staff.reason.{reason or 'lead'}"))]
+    if reason is None:  # shown again (claimed, /lead): say why it needed a person
+        pending = appointment is not None and appointment.status == AppointmentStatus.PENDING
+        reason = "prebooking" if pending else lead.handoff_reason or "lead"
+    lines = [t("staff.card_title", id=lead.id, reason=t(f"staff.reason.{reason}"))]
     lines.append(
         t(
             "staff.card_client",

@@ -157,9 +157,13 @@ class Sla(_Strict):
 
 
 class Reminders(_Strict):
-    offsets_hours: list[int] = Field(default_factory=lambda: [24, 2])
+    offsets_hours: list[int] = Field(default_factory=lambda: [24, 2], max_length=4)
     quiet_start: dt.time = dt.time(22, 0)
     quiet_end: dt.time = dt.time(9, 0)
+
+
+class Followup(_Strict):
+    nudge_after_minutes: int = Field(default=60, gt=0)  # working minutes of silence mid-flow
 
 
 class StaffSettings(_Strict):
@@ -217,6 +221,7 @@ class BusinessConfig(_Strict):
     sla: Sla = Sla()
     reminders: Reminders = Reminders()
     staff: StaffSettings = StaffSettings()
+    followup: Followup = Followup()
     masters: list[Master] = Field(min_length=1)
     services: list[Service] = Field(min_length=1)
     sources: list[Source] = []

@@ -11,8 +11,10 @@ import asyncio
 import datetime as dt
 import logging
 import weakref
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 
+from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from bot.alerts import alert_staff
@@ -20,7 +22,7 @@ from bot.booking import Booker
 from bot.clock import Clock
 from bot.config import BusinessConfig
 from bot.i18n import Texts
-from bot.leads import flag_for_human, move_lead, open_lead
+from bot.leads import flag_for_human, move_lead, open_lead, wait_for_staff
 from bot.models import (
     ACTIVE_APPOINTMENT_STATUSES,
     OPEN_LEAD_STATUSES,
@@ -57,6 +59,7 @@ RELAYED = (InputKind.TEXT, InputKind.MEDIA, InputKind.CONTACT)
 Deliver = Callable[[Sequence[Reply]], Awaitable[None]]
 MAX_FEEDBACK_ROUNDS = 4
 MAX_VERSION_RETRIES = 5
+CACHE_SIZE = 10_000
 
 
 class _StaleState(Exception):
@@ -104,6 +107,7 @@ class DialogService:
         self.texts = texts or Texts(config.business.locale)
         self.owner_ids = owner_ids | frozenset(config.business.owners)
         self.booker = Booker(config, clock)
+        self._cache: OrderedDict[tuple[str, str], Conversation] = OrderedDict()
         self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
@@ -139,20 +143,24 @@ class DialogService:
 
     async def _handle_once(self, channel: str, chat_id: str, inp: Input) -> list[Reply]:
         now = self.clock.now()
+        conv = await self._conversation(channel, chat_id, now)
+        version = conv.version
+        state = DialogState.from_dict(conv.state)
+        logs = [self._log_row(conv, "in", "client", inp.kind.value, _inbound_text(inp), now)]
+        relay = conv.relay_staff_id is not None and inp.kind in RELAYED
+        # The scenario only reads, so it runs outside the write transaction: on SQLite
+        # that transaction serialises every chat, and it must stay short.
+        decided = None if relay else await self._decide(conv, state, inp, now)
         async with in_transaction():
-            conv, _ = await Conversation.get_or_create(
-                channel=channel, chat_id=chat_id, defaults={"updated_at": now, "state": {}}
-            )
-            version = conv.version
-            state = DialogState.from_dict(conv.state)
-            await self._log(conv, "in", "client", inp.kind.value, _inbound_text(inp), now)
-            if conv.relay_staff_id is not None and inp.kind in RELAYED:
+            if decided is None:
                 await self._relay_to_staff(conv, inp, now)
-                replies = []
+                replies: list[Reply] = []
             else:
-                replies = await self._run(conv, state, inp, now)
-            for reply in replies:
-                await self._log(conv, "out", "bot", "text", reply.text, now)
+                replies = await self._apply_outcome(conv, state, decided, now)
+            if conv.client_id is None:  # erased (or never consented): keep no text at all
+                logs[0].text = None
+            logs += [self._log_row(conv, "out", "bot", "text", r.text, now) for r in replies]
+            await MessageLog.bulk_create(logs)
             saved = await Conversation.filter(id=conv.id, version=version).update(
                 state=state.to_dict(),
                 version=version + 1,
@@ -161,7 +169,9 @@ class DialogService:
                 lead_id=conv.lead_id,
             )
             if not saved:
+                self._cache.pop((channel, chat_id), None)
                 raise _StaleState
+        self._remember(conv, state, version + 1, now)
         log.info(
             "step",
             extra={
@@ -174,34 +184,62 @@ class DialogService:
         )
         return replies
 
-    async def _run(
-        self, conv: Conversation, state: DialogState, inp: Input, now: dt.datetime
-    ) -> list[Reply]:
-        deps = Deps(
-            self.config, self.texts, self.clock, self.booker, ClientBookings(conv.client_id, now)
-        )
+    async def _conversation(self, channel: str, chat_id: str, now: dt.datetime) -> Conversation:
+        """The chat's conversation, from this process's cache when it has it.
+
+        A cached copy may be stale (another process, or staff opening a relay, bumped
+        the version): the versioned save then fails and the step reruns on fresh state.
+        """
+        cached = self._cache.get((channel, chat_id))
+        if cached is not None:
+            self._cache.move_to_end((channel, chat_id))
+            return cached
+        conv = await Conversation.get_or_none(channel=channel, chat_id=chat_id)
+        if conv is not None:
+            return conv
         try:
-            outcome = await booking_flow.handle(state, inp, deps)
+            return await Conversation.create(
+                channel=channel, chat_id=chat_id, updated_at=now, state={}
+            )
+        except IntegrityError:  # another process created it a moment ago
+            return await Conversation.get(channel=channel, chat_id=chat_id)
+
+    def _remember(
+        self, conv: Conversation, state: DialogState, version: int, now: dt.datetime
+    ) -> None:
+        conv.state, conv.version, conv.updated_at = state.to_dict(), version, now
+        self._cache[(conv.channel, conv.chat_id)] = conv
+        if len(self._cache) > CACHE_SIZE:
+            self._cache.popitem(last=False)
+
+    def _deps(self, conv: Conversation, now: dt.datetime) -> Deps:
+        bookings = ClientBookings(conv.client_id, now)
+        return Deps(self.config, self.texts, self.clock, self.booker, bookings)
+
+    async def _decide(
+        self, conv: Conversation, state: DialogState, inp: Input, now: dt.datetime
+    ) -> Outcome:
+        deps = self._deps(conv, now)
+        try:
+            return await booking_flow.handle(state, inp, deps)
         except LookupError:  # the config changed under a stored dialogue: start afresh
             log.warning("stale_state_reset", extra={"chat": conv.chat_id})
             state.reset_booking()
-            outcome = await booking_flow.handle(state, Input.command("start"), deps)
+            return await booking_flow.handle(state, Input.command("start"), deps)
+
+    async def _apply_outcome(
+        self, conv: Conversation, state: DialogState, outcome: Outcome, now: dt.datetime
+    ) -> list[Reply]:
+        """Apply the effects; feed their results back to the scenario until it settles."""
         replies = list(outcome.replies)
         for _ in range(MAX_FEEDBACK_ROUNDS):
             feedback = [await self._apply(conv, e, now) for e in outcome.effects]
             events = [f for f in feedback if f is not None]
             if not events:
                 break
-            deps = Deps(
-                self.config,
-                self.texts,
-                self.clock,
-                self.booker,
-                ClientBookings(conv.client_id, now),
-            )
             outcome = Outcome()
             for event in events:
-                step = await booking_flow.handle(state, event, deps)
+                step = await booking_flow.handle(state, event, self._deps(conv, now))
                 outcome.replies += step.replies
                 outcome.effects += step.effects
             replies += outcome.replies
@@ -220,7 +258,7 @@ class DialogService:
                 conv.client_id = client.id
                 log.info("consent", extra={"client": client.id, "policy": version})
             case OpenLead(source=source, campaign=campaign):
-                lead = await open_lead(
+                lead = await self._untouched_lead(conv) or await open_lead(
                     channel=conv.channel,
                     client_id=conv.client_id,
                     source=source,
@@ -248,6 +286,15 @@ class DialogService:
                 return Input.event("forgotten")
         return None
 
+    async def _untouched_lead(self, conv: Conversation) -> Lead | None:
+        """A /start mid-flow goes on with the lead it had, so leads are not counted twice."""
+        if conv.lead_id is None:
+            return None
+        lead = await Lead.get_or_none(id=conv.lead_id, status=LeadStatus.NEW)
+        if lead is None or await Appointment.filter(lead_id=lead.id).exists():
+            return None
+        return lead
+
     async def _book(self, conv: Conversation, effect: Book, now: dt.datetime) -> Input:
         service = self.config.service(effect.service_id)
         lead = await Lead.get_or_none(id=conv.lead_id) if conv.lead_id else None
@@ -271,6 +318,7 @@ class DialogService:
             target = LeadStatus.CONFIRMED if instant else LeadStatus.QUALIFIED
             await move_lead(lead, target, actor="bot", now=now)
             if not instant:
+                await wait_for_staff(lead, now)
                 await self._alert(lead, "prebooking", f"appt:{appointment.id}", now)
         log.info(
             "booked",
@@ -290,12 +338,21 @@ class DialogService:
         )
         if appointment is None or conv.client_id is None:
             return Input.event("cancel_failed", str(appointment_id))
+        await self._cancel_for_client(appointment, now, "client_cancelled")
+        return Input.event("cancelled", str(appointment_id))
+
+    async def _cancel_for_client(
+        self, appointment: Appointment, now: dt.datetime, note: str
+    ) -> None:
+        """Free the slot; the lead is lost unless it already ended."""
         await self.booker.cancel(appointment)
         lead = await Lead.get_or_none(id=appointment.lead_id) if appointment.lead_id else None
         if lead is not None and lead.status in OPEN_LEAD_STATUSES:
-            await move_lead(lead, LeadStatus.LOST, actor="client", now=now, note="client_cancelled")
-        log.info("cancelled", extra={"lead": appointment.lead_id, "appointment": appointment.id})
-        return Input.event("cancelled", str(appointment_id))
+            await move_lead(lead, LeadStatus.LOST, actor="client", now=now, note=note)
+        log.info(
+            "cancelled",
+            extra={"lead": appointment.lead_id, "appointment": appointment.id, "note": note},
+        )
 
     async def _forget(self, conv: Conversation, now: dt.datetime) -> None:
         """Erase personal data on request; anonymous figures stay for the KPIs."""
@@ -305,7 +362,7 @@ class DialogService:
                 client_id=client_id, status__in=ACTIVE_APPOINTMENT_STATUSES, start__gt=now
             )
             for appointment in upcoming:
-                await self.booker.cancel(appointment)
+                await self._cancel_for_client(appointment, now, "client_forgotten")
             await Client.filter(id=client_id).update(
                 name=None,
                 phone=None,
@@ -342,7 +399,7 @@ class DialogService:
             lead_id=conv.lead_id,
         )
 
-    async def _log(
+    def _log_row(
         self,
         conv: Conversation,
         direction: str,
@@ -350,9 +407,9 @@ class DialogService:
         kind: str,
         text: str | None,
         now: dt.datetime,
-    ) -> None:
-        personal_ok = conv.client_id is not None
-        await MessageLog.create(
+    ) -> MessageLog:
+        """A message-log row; its text only once the client has consented."""
+        return MessageLog(
             channel=conv.channel,
             chat_id=conv.chat_id,
             client_id=conv.client_id,
@@ -360,7 +417,7 @@ class DialogService:
             direction=direction,
             author=author,
             kind=kind,
-            text=text if personal_ok else None,
+            text=text if conv.client_id is not None else None,
             at=now,
         )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from bot.booking import Booker
@@ -199,6 +200,8 @@ class LeadActions:
                 lead_id=lead_id, status__in=ACTIVE_APPOINTMENT_STATUSES
             ):
                 await self.booker.cancel(appointment)
+                text = self.t("staff.client_cancelled", **self._describe(appointment))
+                await notify_client(lead, "cancelled", text, now, str(appointment.id))
             await move_lead(
                 lead, LeadStatus.LOST, actor=actor(staff_id), now=now, note=reason[:200]
             )
@@ -214,13 +217,19 @@ async def open_relay(lead: Lead, staff_id: int) -> bool:
     chat = await client_chat(lead)
     if chat is None:
         return False
-    await Conversation.filter(channel=chat[0], chat_id=chat[1]).update(relay_staff_id=staff_id)
+    await Conversation.filter(
+        Q(relay_staff_id__isnull=True) | Q(relay_staff_id__not=staff_id),
+        channel=chat[0],
+        chat_id=chat[1],
+    ).update(relay_staff_id=staff_id, version=F("version") + 1)
     return True
 
 
 async def close_relay(staff_id: int) -> list[Conversation]:
     conversations = await Conversation.filter(relay_staff_id=staff_id)
-    await Conversation.filter(relay_staff_id=staff_id).update(relay_staff_id=None)
+    await Conversation.filter(relay_staff_id=staff_id).update(
+        relay_staff_id=None, version=F("version") + 1
+    )
     return conversations
 
 

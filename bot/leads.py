@@ -69,7 +69,25 @@ async def move_lead(
 
 
 async def flag_for_human(lead: Lead, reason: str, now: dt.datetime) -> None:
+    """The lead needs a person; recorded as an event, and the SLA clock starts."""
     lead.needs_human = True
     lead.handoff_reason = reason
+    await wait_for_staff(lead, now)
+    await lead.save(update_fields=["needs_human", "handoff_reason"])
+    await LeadEvent.create(
+        lead=lead,
+        at=now,
+        actor="bot",
+        kind="handoff",
+        note=reason,
+        from_status=lead.status,
+        to_status=lead.status,
+    )
+
+
+async def wait_for_staff(lead: Lead, now: dt.datetime) -> None:
+    """Start the lead's SLA clock (once: a second request doesn't reset it)."""
+    if lead.attention_at is None:
+        lead.attention_at = now
     lead.updated_at = now
-    await lead.save(update_fields=["needs_human", "handoff_reason", "updated_at"])
+    await lead.save(update_fields=["attention_at", "updated_at"])

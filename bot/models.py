@@ -62,6 +62,7 @@ class Lead(Model):
     manager_id = fields.BigIntField(null=True)
     needs_human = fields.BooleanField(default=False)
     handoff_reason = fields.CharField(max_length=32, null=True)
+    attention_at = fields.DatetimeField(null=True)  # since when it waits for a human (SLA)
     created_at = fields.DatetimeField(db_index=True)
     updated_at = fields.DatetimeField()
 
@@ -191,7 +192,6 @@ class StaffMember(Model):
     master_id = fields.CharField(max_length=16, null=True)  # a master's id in the config
     name = fields.CharField(max_length=80)
     active = fields.BooleanField(default=True)
-    open_lead_id = fields.IntField(null=True)  # the dialogue this person is relaying now
     created_at = fields.DatetimeField()
     removed_at = fields.DatetimeField(null=True)
 
@@ -230,6 +230,7 @@ class OutboxStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     DEAD = "dead"  # can never be delivered (e.g. the person blocked the bot)
+    SKIPPED = "skipped"  # no longer true (a reminder of a moved or cancelled visit)
 
 
 class Outbox(Model):
@@ -251,6 +252,9 @@ class Outbox(Model):
     message_id = fields.BigIntField(null=True)  # the sent message, for later edits
     error = fields.CharField(max_length=200, null=True)
     locked_until = fields.DatetimeField(null=True)  # a sender's claim, so two never send one
+    # A reminder is only sent while its appointment is active and still starts then.
+    appointment_id = fields.IntField(null=True, db_index=True)
+    valid_start = fields.DatetimeField(null=True)
 
     class Meta:
         table = "outbox"
@@ -276,3 +280,19 @@ class StaffAwaiting(Model):
 
     class Meta:
         table = "staff_awaiting"
+
+
+class SlaBreach(Model):
+    """A missed SLA deadline: recorded once per lead and kind (compliance is a KPI)."""
+
+    id = fields.IntField(primary_key=True)
+    lead: fields.ForeignKeyRelation[Lead] = fields.ForeignKeyField(
+        "models.Lead", related_name="sla_breaches", on_delete=fields.CASCADE
+    )
+    kind = fields.CharField(max_length=24)  # "claim", "owner", "human_reply", "prebooking"
+    due_at = fields.DatetimeField()
+    detected_at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "sla_breach"
+        unique_together = (("lead", "kind"),)

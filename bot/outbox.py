@@ -1,12 +1,21 @@
 """The outbox: messages that are not immediate replies, written with the change that causes them.
 
-A row is inserted in the caller's transaction with a unique dedup key, so a retried
-change never queues a message twice. Senders claim rows with a conditional update
-(`locked_until`), so several processes never send one row twice.
+Delivery guarantee. A row is inserted in the caller's transaction with a unique dedup
+key, so a change that is retried never queues its message twice, and a change that
+rolls back queues nothing. A sender claims a row with a conditional UPDATE
+(`locked_until`) before sending, so two senders — tasks, processes or machines — never
+send one row at the same time. After Telegram accepts the message the row is marked
+sent. The one window for a duplicate: the process dies (or the database is
+unreachable) after Telegram accepted the message and before that mark commits; when
+the claim expires (CLAIM_SECONDS) the row is sent again. Nothing is lost: a row stays
+pending until it is sent, proven undeliverable (DEAD, shown to staff) or no longer
+true (SKIPPED: a reminder of a moved or cancelled visit). Redis may be flushed at any
+time: the next tick finds every due row in the database again.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from collections.abc import Sequence
@@ -18,11 +27,13 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from bot.clock import Clock
-from bot.models import Outbox, OutboxStatus
+from bot.models import ACTIVE_APPOINTMENT_STATUSES, Appointment, Lead, Outbox, OutboxStatus
+from bot.ratelimit import NO_LIMIT, RateLimiter
 
 log = logging.getLogger("priyom.outbox")
-CLAIM_SECONDS = 60
+CLAIM_SECONDS = 90  # longer than a Bot API request may take (see handlers.telegram)
 MAX_ATTEMPTS = 8
+MAX_BACKOFF_SECONDS = 300
 
 ButtonRows = Sequence[Sequence[tuple[str, str]]]  # [[(text, action), …], …]
 
@@ -32,6 +43,8 @@ class Undeliverable(Exception):
 
 
 class RetryLater(Exception):
+    """Try again in `seconds` (Telegram's retry_after), or 0 for exponential backoff."""
+
     def __init__(self, seconds: float, reason: str) -> None:
         super().__init__(reason)
         self.seconds = seconds
@@ -70,6 +83,8 @@ async def enqueue(
     lead_id: int | None = None,
     due_at: dt.datetime | None = None,
     channel: str = "telegram",
+    appointment_id: int | None = None,
+    valid_start: dt.datetime | None = None,
 ) -> Outbox | None:
     """Queue a message; None when one with this dedup key was queued already."""
     try:
@@ -84,58 +99,64 @@ async def enqueue(
                 lead_id=lead_id,
                 due_at=due_at or now,
                 created_at=now,
+                appointment_id=appointment_id,
+                valid_start=valid_start,
             )
     except IntegrityError:
         return None
 
 
-async def _claim(row: Outbox, now: dt.datetime) -> bool:
-    claimed = await Outbox.filter(
-        Q(locked_until__isnull=True) | Q(locked_until__lt=now),
-        id=row.id,
-        status=OutboxStatus.PENDING,
-    ).update(locked_until=now + dt.timedelta(seconds=CLAIM_SECONDS))
-    return bool(claimed)
+def _unclaimed(now: dt.datetime) -> Q:
+    return Q(locked_until__isnull=True) | Q(locked_until__lt=now)
 
 
-async def deliver_due(sender: Sender, clock: Clock, limit: int = 50) -> int:
-    """Send what is due now; returns how many were sent."""
-    now = clock.now()
-    rows = (
-        await Outbox.filter(
-            Q(locked_until__isnull=True) | Q(locked_until__lt=now),
-            status=OutboxStatus.PENDING,
-            due_at__lte=now,
-        )
+async def due_ids(now: dt.datetime, limit: int) -> list[int]:
+    """Ids of rows due now and not claimed by a sender."""
+    return (
+        await Outbox.filter(_unclaimed(now), status=OutboxStatus.PENDING, due_at__lte=now)
         .order_by("due_at", "id")
         .limit(limit)
+        .values_list("id", flat=True)
     )
-    sent = 0
-    for row in rows:
-        if await _claim(row, now):
-            sent += await _deliver(sender, row, clock)
-    return sent
 
 
-async def _deliver(sender: Sender, row: Outbox, clock: Clock) -> int:
+async def claim(row_id: int, now: dt.datetime, seconds: float = CLAIM_SECONDS) -> Outbox | None:
+    """Take the row for sending; None when another sender has it or it is done."""
+    claimed = await Outbox.filter(_unclaimed(now), id=row_id, status=OutboxStatus.PENDING).update(
+        locked_until=now + dt.timedelta(seconds=seconds)
+    )
+    return await Outbox.get(id=row_id) if claimed else None
+
+
+async def release(row: Outbox) -> None:
+    """Give a claimed row back untouched (e.g. its chat must wait a moment)."""
+    await Outbox.filter(id=row.id).update(locked_until=None)
+
+
+async def still_true(row: Outbox) -> bool:
+    """A reminder goes out only while its visit is active and still starts then."""
+    if row.appointment_id is None:
+        return True
+    appointment = await Appointment.get_or_none(
+        id=row.appointment_id, status__in=ACTIVE_APPOINTMENT_STATUSES
+    )
+    return appointment is not None and appointment.start == row.valid_start
+
+
+async def deliver(sender: Sender, row: Outbox, clock: Clock) -> bool:
+    """Send one claimed row and record the result; True when it was sent."""
+    if not await still_true(row):
+        await Outbox.filter(id=row.id).update(status=OutboxStatus.SKIPPED, locked_until=None)
+        log.info("outbox_skipped", extra={"outbox": row.id, "appointment": row.appointment_id})
+        return False
     try:
         message_id = await sender.send(row)
     except Undeliverable as exc:
-        await Outbox.filter(id=row.id).update(status=OutboxStatus.DEAD, error=str(exc)[:200])
-        log.warning("outbox_dead", extra={"outbox": row.id, "lead": row.lead_id, "error": exc})
-        return 0
+        await _dead(row, str(exc), clock.now())
+        return False
     except RetryLater as exc:
-        attempts = row.attempts + 1
-        status = OutboxStatus.DEAD if attempts >= MAX_ATTEMPTS else OutboxStatus.PENDING
-        await Outbox.filter(id=row.id).update(
-            attempts=attempts,
-            status=status,
-            error=str(exc)[:200],
-            locked_until=None,
-            due_at=clock.now() + dt.timedelta(seconds=exc.seconds),
-        )
-        log.info("outbox_retry", extra={"outbox": row.id, "in_s": exc.seconds, "error": exc})
-        return 0
+        await _retry(row, exc, clock.now())
+        return False
     await Outbox.filter(id=row.id).update(
         status=OutboxStatus.SENT,
         sent_at=clock.now(),
@@ -143,4 +164,62 @@ async def _deliver(sender: Sender, row: Outbox, clock: Clock) -> int:
         locked_until=None,
         attempts=row.attempts + 1,
     )
-    return 1
+    return True
+
+
+def backoff_seconds(attempts: int) -> float:
+    return min(2.0**attempts, MAX_BACKOFF_SECONDS)
+
+
+async def _retry(row: Outbox, exc: RetryLater, now: dt.datetime) -> None:
+    attempts = row.attempts + 1
+    if attempts >= MAX_ATTEMPTS:
+        await _dead(row, f"gave up after {attempts} attempts: {exc}", now)
+        return
+    wait = exc.seconds if exc.seconds > 0 else backoff_seconds(attempts)
+    await Outbox.filter(id=row.id).update(
+        attempts=attempts,
+        error=str(exc)[:200],
+        locked_until=None,
+        due_at=now + dt.timedelta(seconds=wait),
+    )
+    log.info("outbox_retry", extra={"outbox": row.id, "in_s": wait, "error": exc})
+
+
+async def _dead(row: Outbox, error: str, now: dt.datetime) -> None:
+    """Never retried again; staff see it on the lead (a client who blocked the bot)."""
+    async with in_transaction():
+        await Outbox.filter(id=row.id).update(
+            status=OutboxStatus.DEAD, error=error[:200], locked_until=None
+        )
+        if row.bot == "client" and row.lead_id is not None:
+            await Lead.filter(id=row.lead_id).update(
+                needs_human=True, handoff_reason="undeliverable", updated_at=now
+            )
+    log.warning("outbox_dead", extra={"outbox": row.id, "lead": row.lead_id, "error": error})
+
+
+async def deliver_due(
+    sender: Sender,
+    clock: Clock,
+    limit: int = 50,
+    limiter: RateLimiter | None = None,
+    concurrency: int = 8,
+) -> int:
+    """Send what is due now, within the rate limits; returns how many were sent."""
+    limiter = limiter or NO_LIMIT
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(row_id: int) -> bool:
+        async with gate:
+            row = await claim(row_id, clock.now())
+            if row is None:
+                return False
+            if not await limiter.acquire(row.bot, row.chat_id):
+                await release(row)  # this chat must wait; its turn comes on a later pass
+                return False
+            return await deliver(sender, row, clock)
+
+    ids = await due_ids(clock.now(), limit)
+    results = await asyncio.gather(*(one(i) for i in ids))
+    return sum(results)

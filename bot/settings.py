@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     database_url: str = f"sqlite://{ROOT / 'data' / 'priyom.sqlite3'}"
     business_config: Path = ROOT / "examples" / "salon.toml"
     owner_telegram_ids: str = ""
+    redis_url: str = ""  # set: timed work runs in arq workers; empty: inside `python -m bot`
+    outbox_rate_per_second: float = Field(default=25, gt=0, le=30)  # per bot; Telegram ~30
+    outbox_chat_interval: float = Field(default=1.0, ge=0)  # seconds between two to one chat
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
 
     @field_validator("telegram_api_url")

@@ -13,10 +13,19 @@ import secrets
 from enum import StrEnum
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from bot.config import BusinessConfig, Master
-from bot.models import Invite, StaffMember, StaffRefusal, StaffRole
+from bot.models import (
+    OPEN_LEAD_STATUSES,
+    Conversation,
+    Invite,
+    Lead,
+    StaffMember,
+    StaffRefusal,
+    StaffRole,
+)
 
 TOKEN_BYTES = 24  # token_urlsafe(24) → 32 characters of A-Za-z0-9_-: a valid /start payload
 
@@ -129,11 +138,24 @@ async def list_staff() -> list[StaffMember]:
 
 
 async def remove_member(member_id: int, now: dt.datetime) -> StaffMember | None:
-    """Deactivate; the removed member (for un-registering their menu), or None if not active."""
-    done = await StaffMember.filter(id=member_id, active=True).update(
-        active=False, removed_at=now, open_lead_id=None
-    )
-    return await StaffMember.get(id=member_id) if done else None
+    """Deactivate, end their relays and release their open leads to the others.
+
+    Returns the removed member (for un-registering their menu), or None if not active.
+    """
+    async with in_transaction():
+        done = await StaffMember.filter(id=member_id, active=True).update(
+            active=False, removed_at=now
+        )
+        if not done:
+            return None
+        member = await StaffMember.get(id=member_id)
+        await Conversation.filter(relay_staff_id=member.telegram_id).update(
+            relay_staff_id=None, version=F("version") + 1
+        )
+        await Lead.filter(manager_id=member.telegram_id, status__in=OPEN_LEAD_STATUSES).update(
+            manager_id=None, updated_at=now
+        )
+    return member
 
 
 async def refuse_once(telegram_id: int, now: dt.datetime) -> bool:

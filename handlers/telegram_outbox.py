@@ -20,7 +20,6 @@ from bot.outbox import RetryLater, Undeliverable
 from handlers.telegram import Act
 
 log = logging.getLogger("priyom.telegram.outbox")
-NETWORK_RETRY_SECONDS = 5
 
 
 def markup(rows: list[list[list[str]]]) -> InlineKeyboardMarkup | None:
@@ -59,7 +58,7 @@ class TelegramSender:
         except (TelegramForbiddenError, TelegramBadRequest) as exc:
             raise Undeliverable(exc.message) from exc
         except (TelegramServerError, TelegramNetworkError) as exc:
-            raise RetryLater(NETWORK_RETRY_SECONDS, str(exc)) from exc
+            raise RetryLater(0, str(exc)) from exc  # 0: exponential backoff
 
     async def _send(self, bot: Bot, row: Outbox) -> int:
         payload = row.payload

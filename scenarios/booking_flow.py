@@ -188,7 +188,7 @@ async def _on_consent(state: DialogState, inp: Input, deps: Deps, out: Outcome) 
     out.effects.append(RecordConsent(deps.config.business.policy_version))
     out.replies.append(Reply(deps.texts("consent_thanks"), edit=inp.kind is InputKind.BUTTON))
     _open_lead(state, out)
-    state.go(Step.SERVICE)
+    state.step = Step.SERVICE  # not `go`: «Назад» must never lead back to the consent
     await _ask(state, deps, out)
     return True
 
@@ -276,8 +276,7 @@ async def _on_contact(state: DialogState, inp: Input, deps: Deps, out: Outcome) 
         return False
     phone = normalize_phone(raw)
     if phone is None:
-        out.replies.append(Reply(deps.texts("phone_invalid"), ask_contact=True))
-        return True
+        return False
     state.phone = phone
     if inp.kind is InputKind.CONTACT and inp.name and not state.name:
         state.channel_name = inp.name
@@ -444,7 +443,8 @@ def _missed(state: DialogState, deps: Deps, out: Outcome) -> None:
         state.misses = 0
         _hand_off(state, "not_understood", deps, out)
         return
-    out.replies.append(Reply(deps.texts(f"not_understood.{_miss_key(state.step)}")))
+    text = deps.texts(f"not_understood.{_miss_key(state.step)}")
+    out.replies.append(Reply(text, ask_contact=state.step == Step.CONTACT))
 
 
 def _miss_key(step: str) -> str:

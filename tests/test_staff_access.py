@@ -13,7 +13,7 @@ from aiogram import Dispatcher
 from admin_bot.access import refusal_router
 from admin_bot.context import StaffContext
 from admin_bot.team import RemoveStaff, team_router
-from bot.models import Invite, StaffMember, StaffRefusal, StaffRole
+from bot.models import Conversation, Invite, Lead, StaffMember, StaffRefusal, StaffRole
 from bot.staff import (
     InviteError,
     create_invite,
@@ -324,10 +324,17 @@ async def test_roles_removal_and_refusals(db, clock):
     assert await role_of(ENV_OWNER.id, owners) is StaffRole.OWNER
     assert await role_of(MARIA.id, owners) is StaffRole.MANAGER
     assert await role_of(STRANGER.id, owners) is None
-    maria.open_lead_id = 5
-    await maria.save()
+    relayed = await Conversation.create(
+        channel="telegram", chat_id="501", relay_staff_id=MARIA.id, updated_at=now
+    )
+    lead = await Lead.create(
+        channel="telegram", manager_id=MARIA.id, created_at=now, updated_at=now
+    )
     removed = await remove_member(maria.id, now)
-    assert removed is not None and removed.open_lead_id is None and not removed.active
+    assert removed is not None and not removed.active
+    await relayed.refresh_from_db()
+    await lead.refresh_from_db()
+    assert relayed.relay_staff_id is None and lead.manager_id is None
     assert await remove_member(maria.id, now) is None
     assert await role_of(MARIA.id, owners) is None
     assert [await refuse_once(STRANGER.id, now) for _ in range(3)] == [True, False, False]

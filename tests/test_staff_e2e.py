@@ -2,70 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 
-import pytest
-
-from admin_bot.context import StaffContext
-from bot.app import build_dispatcher, build_staff_dispatcher
-from bot.dialogs import DialogService
-from bot.models import Appointment, Lead, LeadEvent, MessageLog, StaffMember, StaffRole
-from handlers.telegram_outbox import TelegramSender
+from bot.models import Appointment, Lead, LeadEvent, MessageLog
+from tests import staff_fixtures
 from tests.fakes.bot_api import FakeBotApi, FakeUser
 from tests.flows import book_in_telegram, has
-from workers import embedded
+from tests.staff_fixtures import ANNA, CLIENT, MASHA, PETYA, STAFF
 
-CLIENT, STAFF = "111111:client-bot", "222222:staff-bot"
-OWNER = FakeUser(9001, "Владелец")
-MASHA, PETYA = FakeUser(7001, "Маша"), FakeUser(7002, "Петя")
-ANNA = FakeUser(7101, "Анна")
-
-
-@pytest.fixture
-async def bots(db, config, clock):
-    """Client bot, staff bot and the embedded worker, all on one fake Bot API."""
-    now = clock.now()
-    for user, role, master in (
-        (MASHA, StaffRole.MANAGER, None),
-        (PETYA, StaffRole.MANAGER, None),
-        (ANNA, StaffRole.MASTER, "anna"),
-    ):
-        await StaffMember.create(
-            telegram_id=user.id, role=role, master_id=master, name=user.first_name, created_at=now
-        )
-    async with FakeBotApi() as api:
-        client_bot = api.make_bot(CLIENT, parse_mode=None)
-        staff_bot = api.make_bot(STAFF, parse_mode=None)
-        dialogs = DialogService(config, clock, owner_ids=frozenset({OWNER.id}))
-        staff = StaffContext.create(config, clock, [OWNER.id], client_bot)
-        polling = [
-            (build_dispatcher(dialogs), client_bot),
-            (build_staff_dispatcher(staff), staff_bot),
-        ]
-        tasks = [
-            asyncio.create_task(dp.start_polling(b, handle_signals=False)) for dp, b in polling
-        ]
-        sender = TelegramSender({"client": client_bot, "staff": staff_bot})
-        tasks.append(
-            asyncio.create_task(
-                embedded.run_forever(
-                    sender, clock, config, dialogs.texts, dialogs.owner_ids, interval=0.02
-                )
-            )
-        )
-        try:
-            yield api
-        finally:
-            for dp, _ in polling:
-                with contextlib.suppress(RuntimeError):
-                    await dp.stop_polling()
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            for _, b in polling:
-                await b.session.close()
+bots = staff_fixtures.bots  # the fixture
 
 
 async def test_lead_from_booking_to_visit(bots: FakeBotApi, clock):

@@ -38,6 +38,7 @@ CREATE TABLE IF NOT EXISTS "lead" (
     "manager_id" BIGINT,
     "needs_human" INT NOT NULL,
     "handoff_reason" VARCHAR(32),
+    "attention_at" TIMESTAMP,
     "created_at" TIMESTAMP NOT NULL,
     "updated_at" TIMESTAMP NOT NULL,
     "client_id" INT REFERENCES "client" ("id") ON DELETE SET NULL
@@ -115,21 +116,33 @@ CREATE TABLE IF NOT EXISTS "outbox" (
     "payload" JSON NOT NULL,
     "dedup_key" VARCHAR(128) NOT NULL UNIQUE,
     "lead_id" INT,
-    "status" VARCHAR(8) NOT NULL /* PENDING: pending\nSENT: sent\nDEAD: dead */,
+    "status" VARCHAR(8) NOT NULL /* PENDING: pending\nSENT: sent\nDEAD: dead\nSKIPPED: skipped */,
     "attempts" INT NOT NULL,
     "due_at" TIMESTAMP NOT NULL,
     "created_at" TIMESTAMP NOT NULL,
     "sent_at" TIMESTAMP,
     "message_id" BIGINT,
     "error" VARCHAR(200),
-    "locked_until" TIMESTAMP
+    "locked_until" TIMESTAMP,
+    "appointment_id" INT,
+    "valid_start" TIMESTAMP
 ) /* A message to send later, written in the transaction of the change that causes it. */;
 CREATE INDEX IF NOT EXISTS "idx_outbox_lead_id_a95c48" ON "outbox" ("lead_id");
 CREATE INDEX IF NOT EXISTS "idx_outbox_due_at_398050" ON "outbox" ("due_at");
+CREATE INDEX IF NOT EXISTS "idx_outbox_appoint_748c80" ON "outbox" ("appointment_id");
 CREATE TABLE IF NOT EXISTS "outcome_prompt" (
     "appointment_id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
     "at" TIMESTAMP NOT NULL
 ) /* The came-or-no-show question was asked for this appointment (once, by any process). */;
+CREATE TABLE IF NOT EXISTS "sla_breach" (
+    "id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    "kind" VARCHAR(24) NOT NULL,
+    "due_at" TIMESTAMP NOT NULL,
+    "detected_at" TIMESTAMP NOT NULL,
+    "lead_id" INT NOT NULL REFERENCES "lead" ("id") ON DELETE CASCADE,
+    CONSTRAINT "uid_sla_breach_lead_id_5e6298" UNIQUE ("lead_id", "kind")
+) /* A missed SLA deadline: recorded once per lead and kind (compliance is a KPI). */;
+CREATE INDEX IF NOT EXISTS "idx_sla_breach_detecte_0f18ab" ON "sla_breach" ("detected_at");
 CREATE TABLE IF NOT EXISTS "staff_awaiting" (
     "telegram_id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
     "what" VARCHAR(16) NOT NULL,
@@ -143,7 +156,6 @@ CREATE TABLE IF NOT EXISTS "staff_member" (
     "master_id" VARCHAR(16),
     "name" VARCHAR(80) NOT NULL,
     "active" INT NOT NULL,
-    "open_lead_id" INT,
     "created_at" TIMESTAMP NOT NULL,
     "removed_at" TIMESTAMP
 ) /* A manager or master who joined through an invite (owners come from the config). */;
@@ -165,74 +177,78 @@ async def downgrade(db: BaseDBAsyncClient) -> str:
 
 
 MODELS_STATE = (
-    "eJztXVtv2zgW/iuEXzYF0m7iXJoNFgs4idvJjmN3Enc7mMlAoC3a5kYiNRIVJ5jtf1+Skq"
-    "y7Izm2Q6t8cRuKh6I+kofnxsO/WjY1keV96DgOxYTZiLDWOfirRaCN+H+KHu+DFnSc+KEo"
-    "YHBkyfowU3HkMReORZsTaHmIF5nIG7vYYZgSXkp8yxKFdMwrYjKNi3yC//SRwegUsRly+Y"
-    "Pf/+DFmJjoCXnRn86DMcHIMlOdxqZ4tyw32LMjy64J+yQrireNjDG1fJvElZ1nNqNkURsH"
-    "3Z8iglzIkGieub7ovuhd+LHRFwU9jasEXUzQmGgCfYslPndkxGUtw+gPhsZdd2gYrRoAjS"
-    "kR4PKuevLrp6IL79uHxx+Pz45Oj894FdnNRcnH78GrY2ACQglPf9j6Lp9DBoMaEuMYVA+5"
-    "j3iMjCJwL2fQLUY3TZVBmXc/i3KE6TKYo4IY53hubQNoGz4ZFiJTNuN/Hp4uQfU/ndvLnz"
-    "q3e4en78QLKV8KwTLph0/a8pEAPgYamibHCJteHud/3w36xTiniDIwm3jMwP+Ahb3cpF4X"
-    "3K1/TnwyFkiCkY8thon3QbzvX60NDcIS0AVIomXb8/60kmDv3XR+zY7DZW9wISGjHpu6sh"
-    "XZwEVmUGzoMeTWnPwpok3N/a3ymA1PfY9Bl+URvuIAMWyjEhYTEWWnfUj1IfrP7uG9BN/h"
-    "9U33bti5+ZKa6ledYVc8acvS50zpXnYsFo2Ab9fDn4D4E/w26HezK2JRb/hbS/QJ+owahM"
-    "4NznYSIEXFUVFqbBEpWDvLRzYk2c64bnUPadLAOq7Y4B+okx/eCzwtlbtSZC+LXzswqKEE"
-    "9o92++joY/vg6PTs5Pjjx5Ozg4Uoln+0TCa7uP4sxLLUwEZyWgy/ifiAYlZ/ADKE2xuCg0"
-    "bh70BsrjD7E1QrIR9uQz/23OdbP/ML5GQhknWJb0vsr3lHIRmjIsEhpFZZL2l96favrvuf"
-    "z4HD90M+BvfkkmsB17c33atzwIdhgl0bmby007/s9nqyVHyvZQWlN11RYKN70h8Ydz8Nvv"
-    "FeUMObcXauhNA3tjAizFh8iQFri4AlTaxBcFBsmTVJbhi7SOC+ynCnKLV4qPYwR7xolYHO"
-    "0OoFrfRIB1y4lvU1RdMgQeiVZtgYVAtBsx6kCQoNaACo8BRMHgrN2gKtPLifqIvwlPyMnn"
-    "MiZAbT0EHSC5vZLWy/R3MnKo276ML5wrOSnFL80/kHIyY/nr8f9L/2eq0CPrAGUC8XDTUT"
-    "1hTzKwFWTN0RHD/MoWsaJXNY7JEFWtBFSPbp51tkQfkRpVDfSFP1JW9od8WlHN4SPNqmCd"
-    "BScOYf2W07WwIJnMpPEu8Wb0pPzgJnaTxty/2k8Rp50UXa6nDNz/UoAfMZFQqfxymRCRgN"
-    "y6H1XnjtgOPSMfI8jhTYIxS4dA7QE/aYB0ZowtdeRPvuQ1bx29ArCly4v7fGM0gIktMs/K"
-    "/he4GX5A/t4H1DB29iYKo6uBIkKptQlPFvZSd8faiTpA2E/PS4AuSnx6WQi0dpyOW/NXCO"
-    "6q8ErmJySBrbs4MK2J4dlGIrHmVM3xyhWuAuCJqHbrsKuu1ydNs5dMOtdBWzSYpSG02UNp"
-    "qEY+VQC4+fjUcuboWCeuWdobSF5q2yo3aFVXbULl1l4lF6lXEovJVskylCvcaUXmPa09DU"
-    "Yc5Z9qrYSxJByq80m2TiondyiefNJpn9SewoEodXgnWZaKqhaAlD6StRapYlOR1EizwPTt"
-    "FrTZVBKz06bRBMG7VUJtddkb0ysy6XWC2zNV+0Xd6NEYEupkAE2yBhTQTjGWT7wKMAAs78"
-    "RfAusLH53sTQolMfAYt6yAOEshlHMm+qXEuLFSyTTFsktUXyzRnGFiySxR77pRCXOOybAP"
-    "H6LZAu39GeDc6WJpNCpJeFieZpG+TSf4Ng0QJrZfmZqgWBGuepxGsbc56q1M5VuhTK7Vq7"
-    "G6q+tigh3zFXtHCkKbWFQzkLh46w0xF26gO6JMJOh4NF82cN4WDZibsGWJtlcMqC+nLoYr"
-    "nFeJNGmWvyiGVPcuaY8Mn+MkMMjutUCB+jBL0XuzcwEXK43EoewIS64L8UExHJxWYISBUD"
-    "jCgDmAgzCrVQUZTYK1rS+TzUMq4w+oBq+ZkXBOvR+t8W3A17lcWsL8b25WOJEa3KxpXW4F"
-    "u/e3sO6Jz35p7cdPqdz+LvgN3JkrthUCDiirOc5G1sXW+Uw0OxjXPjFsXQZT56rmfqStPp"
-    "hAAr27l0tMNLQmMjbAHoycG8uVUil1KUepiVHmbfW4GXJogaZKDYMh/1V4sL9HVUoLorq0"
-    "a42CaVf2lyKVD9I1NMueIf2Xx0Ys3GKOI6ymHzeQWp745rnVSJKTak872dtaNdJcKhXR7h"
-    "0M5FOIyh7UA8rXdqIUHTPLV6/Ral3Ut11SJo3qqHdqvfFdmp0Pye/PK107v+dC2yWf3pQw"
-    "vzrzbLM1+V57i6J73B3fBcxAAyNcxQoicG17S9esd8MmTNWzPtg2pH6JadocsdogsNkrUD"
-    "r9J0WolaVYkiCJmeMfM5ngUDQCmXZ0nJQdw0ZWYIRpx0U4xrUbJdBepiMOildKeL6wy8/a"
-    "83F13ObeQC4JUCB2IB6lw8NOlksgKXyVM2j9Gsf3PeLZOrzmC9oilOB9n9CMOsg+x0TJgy"
-    "4UvrShGmj7zqI6+bQQs9vn5OCbt397HajFJ069MnXxU8+RrPqxJny2LSLfe4GOixcrY+3q"
-    "T7DAKDmziZSqYI0AmAQDR0LhLs7fMfRPbBxKX2PmA0H2i5Yhvas6OWZ6e+oqDVQPX1A776"
-    "qVvHprIgaKCvbv22FMHRjNd5OzJNKGzB+iEcHnwtvW48Uw2ovIh+iOF8wEU3uZWzv6j+Fj"
-    "2P8WzZxWgFQovOqS9JWUoLj6mrxOdUcglu/7ynclt4k65UUA3c1x5MvOzcXXauum91LjFx"
-    "EUCBzpy+JqBcaQ5PzYyjii9qzQOCwNTFJld6kRPoukEbf/OAPHA4470Ho2cACUjYMsEeJm"
-    "PrA8AiA70/mSC3ILn9Gtu+J/dkOEMgmGxgL2hnH4gPfQcciF2APa6aQ8Zf8YA8YFKfQwJG"
-    "lD6IA5LY5tqIh3kRnxRzek8o1/Qt/lLxMGmjBXPq804JJ3hwqpKPg3zLPu9lUCTUzhH0EH"
-    "DRxBcJrnjhPfEQn3kmwPw/LpM9QfwVUeJ+/jFc8LB5ZSEjg727X3qYIcDXJV+dHrjr9rqX"
-    "Q3Dvtw/ap+DT4BZ8/SJ0riXp/FPno+R465xZb2lzUPei6kZFlEacrcb5tpCiSRLEloOJEg"
-    "yyngCXJ2zSKGxKjoNpT98rxbl6fkPVoK4q1eVnmlLCXexAKhLuUu6lJcJdUM+wwooVXSKY"
-    "jKjPRRMhv1CfBX+EbYE5ZjMpaUmBbI8LI45Iax8km/j5y7VXINetr1ntOFFLiNFHYnTiz9"
-    "1P/GliF40jj35VkFNEDYT5qIq/qNxdlMUY+hyhet64BUUT0V27O059a/8OM2GGngpE6yEv"
-    "LQY3qt8ES/+ykIDur8NUNEAu4+wiIqA36H+OqmfT0GY4hQ7GaGAwhg7W1hlR1QRUR7/rjK"
-    "hKgqpqRtSBMN48tQoMU+GT/WVGKRrXqZARNbIPMQo8RExgQenGm7uYMURE5lLhYePNEA8G"
-    "afjpRBaFwbhMePjGULrdMCvKlLqBN2grlVpWqhEt4OHlmlFYXStG1S/KVt4AyDUyC01daL"
-    "d2F2htBtysGVBbUDaYesiBzxYtEvrKr/VJkGz/Yp+3Ues3coWPiUzfMR5QQW7KJebtJFHj"
-    "Eokfts+qMOj2WTmHFs/U18Z3T4zb6UxaDtcgBET1EG596favrvufz0FIf0/uuv3huVBI2D"
-    "256nauzoEZ6rp1p3qViV4+zXOTHHKtyHaKzhGXB/UkSPSNYNlZbnJNsb7JO6bSZm+lzd47"
-    "lXBIFTFo54ZZMOoVxjhBplNQqzy+USRd7eyEKboGeVy2HFCMXLde8MiCoAke+G2ctaPjB7"
-    "7Z+IThAmPeci6WpdWsTDVWlnNxvpnjSJxp+uJSrg60iv1HiQr7L7iRRFXDieu+6E669w8O"
-    "4Ij/Hh9OxO/xgfg9OpP/l78nh7JkBP4OZDVT/nkiK0iSo7b8hfJXkB+MRmAOPQA9vgbkHX"
-    "tshr308bTgGeVa6n5weu05OuZVECytaidf4dTa6nGQH93ZpXb4lGbbu8e278RFoZ05xCwA"
-    "O8e20xWWsm156agBk3UrRAEEV5XayB7Js8AEPTEgxjM+PwKJN0cuZ2mAzzxPuun3xClhm3"
-    "KxZF9cbyrzJBfw27W3/gpGGTkpa+sZGcLGcMmtqBnlvFScyq6jdUT1G+gRXL9H20WTGqJA"
-    "WFsfBy06bqu3fL3lr3/Lv5E7YumGHz6usN3bcc0qIX/BjR6AaylBugORRlPeXC5TbLjUn8"
-    "5EBpDganWwJ6829mS2jCBZhgzOE0m7poXb/drb1+F+amlA25Oi1I96eBNrrb5UXV+qrqgl"
-    "d+MpAaFdLyVgWF/l6b4iuGdV3BRn5V6Ks5yTQsTfPxbAu/R6qphoizdTRTx+Zy+mog4iRv"
-    "2AtixZgzyea9PWdEjIKnN7J7S3tHnDpo8rDXOaUntTVRtllXT0W5FSEhamAE09339ZS3cT"
-    "VV9U0+/Egbip0IuF8jxHLgLQ4uzJfAaMWiYIvJiEhs5H4VY8F4rzM+BKMiCUzUQiTZu6KK"
-    "+ir7ltbY/fMUVS+zY1E90WE+0gF49nRewzfLKUccK4zkscs3xgtflQLfOhuAeuZi6wBEkD"
-    "Ffn2yUmVgMOTk/KAQ/EslyK2DsJh9Qaie1gpnPNwSTjnYT6ck7+RFWYuKT9tmSDRpy1rnr"
-    "Z8083s+/8BCyhmfQ=="
+    "eJztXVtv2zgW/iuEXzYDpEXi9JINFgs4idvJNrEzsbsdzGQg0BZtcyKTGomKE8z2vy+PLr"
+    "aujuT4Qqt8aWOKh5I+kofnrr8bU24Sy33bsm1OmZgSJhpn6O8Gw1Mi/8i7fIga2LYXF6FB"
+    "4IHl98epjgNXOHgIY46w5RLZZBJ36FBbUM5kK/MsCxr5UHakbLxo8hj9yyOG4GMiJsSRF3"
+    "7/QzZTZpIn4kY/7QdjRIllJh6amnBvv90Qz7bfdsXEJ78j3G1gDLnlTdmis/0sJpzNe9Pg"
+    "8ceEEQcLAsMLx4PHh6cLXzZ6o+BJF12CR4zRmGSEPUvEXndgLNoahtHp9o1eu28YjQoADT"
+    "kDcOWjuv7bj+ER3jSP3318d3ry4d2p7OI/5rzl4/fg1gtgAkIfnk6/8d2/jgUOevgYL0B1"
+    "ifNIh8TIA/digp18dJNUKZTl46dRjjBdBnPUsMB5sba2AfQUPxkWYWMxkT+PPyxB9b+tu4"
+    "ufW3cHxx9+ghtyuRWCbdIJrzT9SwD8AmhsmhIjarpZnP/T63bycU4QpWA26VCg/yGLuplF"
+    "vS64G/8aeWwISKKBRy1BmfsW7vfvxoYmYQnoABKMPHXdv6w42Ac3rV/T83Bx3T33IeOuGD"
+    "v+KP4A56lJmWJXEKfi4k8QbWrtb5XHbHjpuwI7IovwpQRI0CkpYDERUXrZh1Rvoz/2D+8l"
+    "+Pavbtq9fuvmNrHUL1v9Nlxp+q3PqdaD9FzMB0Hfrvo/I/iJfut22ukdMe/X/60Bz4Q9wQ"
+    "3GZ4ZkOzGQouaoKTG3hOXsneUzG5JsZ163eobUaWJtBw74B25np/ecjgvlrgTZy+LXHkxq"
+    "KIH9s9k8OfnYPDr5cPr+3ceP70+P5qJY9tIymez86jOIZYmJjeS0BfwmkRNKRfUJSBFubw"
+    "qOaoW/jam5wuqPUa2EfHgM/dhrXx79wsuRk0EkazNv6mN/JR8UsyHJExxCapX1ksZtu3N5"
+    "1fl8hmx5Hso5uGcXUgu4urtpX54hOQ0j6kyJKVtbnYv29bXfCu9rWUHrTRsapuSedbpG7+"
+    "fuN/kU3HAnkp0rIfQNLUqYMOZvYuDKImDBEGsQHBTbZnWSG4YOAdxXme4EpRYP1Z7miBet"
+    "MtEpWr2hlZ7pgAtXsr4maGokCL3SDLsA1SLYrAZpjEIDGgAKnoLRQ65ZG9DKgvuJO4SO2R"
+    "fynBEhU5iGDpLrcJj9wvZ7tHai1sUjOng296zEl5R8dfnCRPgvL++POl+vrxs5fGANoF7M"
+    "B6onrAnmVwAsLN0BHj7MsGMaBWsYzsgcLeg8JPv05Y5Y2H+JQqhvfFP1hRxof8WlDN4+eL"
+    "zJY6Al4Mxemjan6RbM8Nh/Jbg33Cm5OHOcpYtlW+wnXeyRF12kjZbU/ByXMzSbcFD4XElJ"
+    "TCR42I6tN+C1Q7bDh8R1JVLogHHk8BkiT9QVLhqQkdx7Ee1Pb9OK34ZukePC/b0xnGDGiL"
+    "/Mwj8Nzw28JH9oB+8OHbyxiSnr4IqRqGxCUca/lV7w1aGOk9YQ8g/vSkD+4V0h5HApCbn/"
+    "fwWco/4rgauYHJLE9vSoBLanR4XYwqWU6VsiVAncOUH90G2WQbdZjG4zg254lK5iNklQaq"
+    "OJ0kaTcK5sbtHhs/Eoxa1QUC99MhSOUL9ddtIssctOmoW7DC4ld5mEwl3JNpkg1HtM6T2m"
+    "PQ11neaMZa+MvSQWpPxKs0kqLnovt3jWbJI6n+BE8XF4JVgXsaFqihYYSl+JUr0syckgWu"
+    "K6eExea6oMRrnm4xrBtFFLZXzf5dkrU/tyidUy3fNF22VvSBh2KEcQbEPAmoiGEywOkcsR"
+    "RpL5Q/AumlLzjUmxxcceQRZ3iYsYFxOJZNZUuZYRS1gmhbZIaovkzhnGFiyS+R77pRAXOO"
+    "zrAPH6LZCOPNGeDcmWRqNcpJeFiWZpa+TS30GwaI61sjinak6gRj4V3LY2+VSFdq7CrVBs"
+    "19rfUPW1RQl5trmihSNJqS0cylk4dISdjrBTH9AlEXY6HCxaP2sIB0sv3DXAWi+DUxrUl0"
+    "MXiy3GmzTKXLFH6j9JxhwTXjlcZoihiz4lwsc4I2/g9EYmIbaUW9kDGnEH/ckpg0guMSHI"
+    "VzHQgAtEGZhRuEXyosReMZKu56GWcUXwB1LJzzwnWI/Wv1twN+xVhlWfj+3LaYkRrcrGlU"
+    "b3W6d9d4b4TD7NPbtpdVqf4XfA7vyWXj9ogLjiNCfZja1rRzU8FDs4N25RDF3mg+dqpq4k"
+    "nS4IsLKdS0c7vCQ01sIWQJ5sKodbJXIpQamnWelp9twVeGmMqEYGii3zUW+1uEBPRwWqu7"
+    "MqhIttUvn3TS45qn9kiilW/CObjy6sWRtFXEc5bL6uIPecYaVMlQXFhnS+3Vk7mmUiHJrF"
+    "EQ7NTITDEE9tTMfVshZiNPVTq9dvUdq/UlcNRmaNamg3Om2oTkVm9+yXr63rq09XUM3qLw"
+    "9bVL61WVz5qrjG1T277vb6ZxADKNQwQ8GTGFLTdqul+aTI6rdnmkflUuiW5dBlkuhCg2Tl"
+    "wKsknVaiVlWiGCGma0w8iWfOBHAu5VlWkIibpExNwUCSbopxzVu2q0Cdd7vXCd3p/CoFb+"
+    "frzXlbcht/A8hOgQMxB3UpHpp8NFqBy2Qp68do1n84YyEIg4dawV6QptVGA9WMBvtrXNe1"
+    "ylc0uupwyh9hmnU4pY7+UyZQbV3F4HRys05u3gxa5PH1awo8HO3HcitK0aNP5zivASbXws"
+    "ZASsTDyWuh6ln43B+oTitq087HYAsWeCDn+3O5G9Igj6VLWMohnWcUWKEhXZuNCeIjhBEM"
+    "dAZVJw/lP4QdopHDp4dI8Gz08YpjaHenWu7OVSwkWmNWXZWSu587VQyNc4IaOrDXb2AEjm"
+    "a8zgWYGkJhs+4P4QWUe+l185kYQOVN9ENM5wPN+7xhMfuL+m/RHb9YLfsYwsN4XvGGJXV8"
+    "eW7tBpX4nEp+8u0nQSt3hNfpOyOqgfvabN2LVu+iddneVbJu7OsYOTpz8tsZxUpzmEo2jD"
+    "q+qDV3GUFjh5pS6SV2oOsGY/zDRX4W7kQ+PRo8I8xQzOyLDigbWm8Rhc8yeKMRcXK++LDG"
+    "se/ZPetPCAoWGzoIxjlE8KI/IRtTB1FXquZYyFs8EBeZ3JOQoAHnD5A1TKdSG3GpbJKLYs"
+    "bvGZeaviVvChfj5mw04558KIgMCVKN5Tz4dzmUTxk0gdo5wC5BDhl5UPVNNt4zl8iVZyIq"
+    "/3CE/yRE3iL6moV8GSl4TGVnkJHRQe+XayoIkvtS7k4X9drX7Ys+uveaR80P6FP3Dn29BZ"
+    "1ryTcuEkmD/nzrQnK7tDmo+/X2WoVZR5ytQtJnSFEnCWLLEXYxBllNgMsS1mkWNiXH4aRT"
+    "9JXiXDUXq2pQl5XqsitNKeFu4WvLE+4Snrglwl3Qz7DCjiVdIpQNuCdFE5BfuCeCH+FYaE"
+    "bFxJe0fIHsQAojNnzrIajA8uX2ys2R69Y3rHacqCXE6DwxXQ13/6vhmtQhw8ijXxbkBFEN"
+    "YT4p4y8qdhdlwtE9iVA1b9ycoo7ort0dp761f4+ZsCBPOaJ1X7bmgxv1r4Olf1lIQPvXfi"
+    "IaIFOGeR4RcN3tfI66p2szpxNXskjrYIx9D8bQce26TLCagOpEAV0mWElQVS0T3AXjzVMj"
+    "xzAVXjlcZpTiiz4lygRH9iHBkUuYiSzsu/FmDoUUVSjnCx42OQxzcfBtCj7ym8JgXAEevi"
+    "H23W5U5JUP3sAdtJVKLSvVgOfw8GLNKOyuFaPyX49X3gAoNTKLjB08bewv0NoMuFkzoLag"
+    "bLAel42fLZ4n9BV/6ypGsv2vXe1Grd/Id61MYnq28UByCrYuMW/HiWpXXf+4eVqGQTdPiz"
+    "k0XFNfG98/MW6vy8vZUoMAiKoh3Lhtdy6vOp/PUEh/z3rtTv8MFBJxzy7brcszZMq1Itu/"
+    "XN3eQlaC+0Btm5hphabM4i+z9IsXfmbZQ7GgqZ2XhF0c5hMj0R/OS697U+qO1Y3gCyptCF"
+    "faEL5X1ZpUEYz2bpqBda8wxzEyXXRN5fmNYusqF/FM0NXIB7PlEGPiONXCSeYEdfDJbyP7"
+    "jg8f5GHjMUFzzHvLuViaVrMylVnZrqP1663FPmKLmpAW71QWBlKkeheptosyoQM7c8hCru"
+    "Ctw6VS3cj3y8Y6HL7gnoWuhr3o+6KbFhItoSjCG+68YfwNVENAcn25vrd0hl2EXXkc+F9l"
+    "FRPqJnM3ORvKIf2kzuco+zEnh2BD93iFq3arbPNHd+GqHRSomeb+Mc1Fjb4chpko4FfMLB"
+    "cVA8sxyhaaUteVbKp33fINuhZl5Aw5ZMgdUzYDn0I2cfzycX6iFPgY0YHkyLZFwcwNWesY"
+    "EqJyWOTaR8/NI49Ct3zvp04h3yVT1A7rDTqs98MKr0+eCidP0ikuyHA1O3yKVLtbVJ5nXU"
+    "RKF5FSOJZ7x3UGegKPRq0ZpiJ4yawgnOiwXBiGrgaO9y0hEPtUaEqmA7/MEyNPAsHSWJQG"
+    "wMydEQcE07m+fwAFoKbcY+JQNgffhcoViNc8+iusBVH8aWWHUYqwNlLxVvxFxbIzFNyqIj"
+    "tH/WsoO68/WNkhowoHbthbH7Z5lZS03asuUqkqdi84Em/8E7HwwA8vlzjup4ueZaxfwRdM"
+    "EXfCwo7whQT0J6fMr57ocG88geKOlD1CtcMDPmNwNoNDIqiD6OddQT3mcb79a93j60wutS"
+    "xe25Oi1A9o30nYjcOtgpLXL0dkR7Qqi1CN7rdO++4M+Zzhnt20Oq3P8DvkLNDS6wcNwF/S"
+    "PGg34taOSokqFkyw8WrveFqt2nvYX+XlviK4p2XizU6Lw81OM9FmkFr9mAPv0s9xL4i2+C"
+    "XuiMfv7Ye4dQD6KhOwFypGUgef8seVpjlJqaPOVJtllRTJOyhpj3M/QZC4fviyKunEur6o"
+    "S/agIMcYlDfQ8GbEIQhbkj2Zz0hwy0T33tERHjAO/w8GfujDGWh3z0hqcohxMYFC/lPukK"
+    "weueaxtdF4z7QdHYWmmei2mGiLODQ/BC28spRx4kWflzhm8cRqG5daNi74ZHfFWsQxkhpq"
+    "m83378sEd71/XxzdBdcyn6iognDYvYboHpdKHjtekjx2nE0ek3cUuZUTi6u9xEh0tZeK1V"
+    "52eph9/z/LsG6+"
 )

@@ -1,0 +1,125 @@
+"""Visit reminders: when each is due, and queuing the due ones from the database.
+
+Nothing is scheduled at booking time: every tick derives due reminders from the
+active appointments, so a moved visit simply has new reminder keys (its start is in
+the key) and a cancelled one has none. The sender re-checks each reminder just
+before sending (see `bot.outbox`), so a stale one is skipped, not sent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from bot.config import BusinessConfig
+from bot.i18n import Texts
+from bot.models import ACTIVE_APPOINTMENT_STATUSES, Appointment, Client, Outbox
+from bot.outbox import Message, enqueue
+
+EVENING_MARGIN = dt.timedelta(minutes=15)  # a reminder moved out of quiet hours goes this
+# long before they begin, so it is out before the night even under load
+
+
+def in_quiet_hours(config: BusinessConfig, local: dt.time) -> bool:
+    start, end = config.reminders.quiet_start, config.reminders.quiet_end
+    if start <= end:
+        return start <= local < end
+    return local >= start or local < end
+
+
+def shift_out_of_quiet_hours(config: BusinessConfig, moment: dt.datetime) -> dt.datetime:
+    """A moment in quiet hours moves to the end of the evening window before them."""
+    tz = config.tz
+    local = moment.astimezone(tz)
+    if not in_quiet_hours(config, local.time()):
+        return moment
+    start = config.reminders.quiet_start
+    day = local.date()
+    if local.time() < start:  # after midnight: the quiet hours began the evening before
+        day -= dt.timedelta(days=1)
+    evening = dt.datetime.combine(day, start, tzinfo=tz) - EVENING_MARGIN
+    return evening.astimezone(dt.UTC)
+
+
+def reminder_plan(
+    config: BusinessConfig, start: dt.datetime, booked_at: dt.datetime
+) -> list[tuple[int, dt.datetime]]:
+    """(offset hours, send time) for each reminder this visit gets.
+
+    A reminder whose time had already passed when the visit was booked is skipped.
+    """
+    plan = []
+    for hours in sorted(set(config.reminders.offsets_hours), reverse=True):
+        when = shift_out_of_quiet_hours(config, start - dt.timedelta(hours=hours))
+        if booked_at <= when < start:
+            plan.append((hours, when))
+    return plan
+
+
+def reminder_key(appointment: Appointment, hours: int) -> str:
+    return f"reminder:{appointment.id}:{hours}:{appointment.start.isoformat()}"
+
+
+def reminder_buttons(appointment_id: int, t: Texts) -> list[list[tuple[str, str]]]:
+    return [
+        [(t("btn.visit_confirm"), f"rconfirm:{appointment_id}")],
+        [
+            (t("btn.visit_move"), f"rmove:{appointment_id}"),
+            (t("btn.visit_cancel"), f"cancel:{appointment_id}"),
+        ],
+    ]
+
+
+async def queue_due_reminders(config: BusinessConfig, t: Texts, now: dt.datetime) -> int:
+    """Queue every reminder that is due now and was not queued yet."""
+    longest = max(config.reminders.offsets_hours, default=0)
+    upcoming = await Appointment.filter(
+        status__in=ACTIVE_APPOINTMENT_STATUSES,
+        start__gt=now,
+        start__lte=now + dt.timedelta(hours=longest, days=1),
+        client_id__isnull=False,
+    )
+    if not upcoming:
+        return 0
+    queued_keys = set(
+        await Outbox.filter(
+            kind="reminder", appointment_id__in=[a.id for a in upcoming]
+        ).values_list("dedup_key", flat=True)
+    )
+    queued = 0
+    for appointment in upcoming:
+        for hours, when in reminder_plan(config, appointment.start, appointment.created_at):
+            key = reminder_key(appointment, hours)
+            if when <= now and key not in queued_keys:
+                queued += await _queue(config, t, appointment, key, now)
+    return queued
+
+
+async def _queue(
+    config: BusinessConfig, t: Texts, appointment: Appointment, key: str, now: dt.datetime
+) -> int:
+    client = await Client.get_or_none(id=appointment.client_id, erased_at__isnull=True)
+    if client is None:
+        return 0
+    service = config.service(appointment.service_id)
+    master = config.master(appointment.master_id)
+    text = t(
+        "reminder",
+        name=client.name or "",
+        when=t.moment(appointment.start.astimezone(config.tz)),
+        service=service.title if service else appointment.service_id,
+        master=master.name if master else appointment.master_id,
+        address=config.business.address,
+    )
+    row = await enqueue(
+        bot="client",
+        channel=client.channel,
+        chat_id=client.channel_user_id,
+        kind="reminder",
+        message=Message(text, reminder_buttons(appointment.id, t)),
+        dedup_key=key,
+        now=now,
+        lead_id=appointment.lead_id,
+        appointment_id=appointment.id,
+        valid_start=appointment.start,
+    )
+    return int(row is not None)
