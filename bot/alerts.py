@@ -147,6 +147,28 @@ async def alert_staff(
     return queued
 
 
+async def notify_staff(
+    lead: Lead,
+    text: str,
+    config: BusinessConfig,
+    owner_ids: frozenset[int],
+    now: dt.datetime,
+    key: str,
+) -> None:
+    """A notice about a lead: to its manager if someone took it, else to the alert list."""
+    chats = [lead.manager_id] if lead.manager_id else await recipients(config, owner_ids, lead.id)
+    for chat_id in chats:
+        await enqueue(
+            bot="staff",
+            chat_id=chat_id,
+            kind="notice",
+            message=Message(text),
+            dedup_key=f"notice:{key}:{chat_id}",
+            now=now,
+            lead_id=lead.id,
+        )
+
+
 def _short(text: str, limit: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -14,10 +14,12 @@ from bot.clock import Clock, SystemClock
 from bot.config import BusinessConfig
 from bot.db import close_db, init_db
 from bot.dialogs import DialogService
+from bot.ratelimit import LocalRateLimiter
 from bot.settings import Settings
 from handlers.telegram import TelegramClientBot, client_commands, make_bot
 from handlers.telegram_outbox import TelegramSender
 from workers import embedded
+from workers.timed import TimedWork
 
 log = logging.getLogger("priyom")
 
@@ -31,9 +33,8 @@ def build_dispatcher(dialogs: DialogService) -> Dispatcher:
 def build_staff_dispatcher(staff: StaffContext) -> Dispatcher:
     """The staff bot: team management, lead work, and the refusal of everyone else (last)."""
     from admin_bot.access import refusal_router
-    from admin_bot.team import team_router
-
     from admin_bot.leads import leads_router
+    from admin_bot.team import team_router
 
     dispatcher = Dispatcher()
     dispatcher["staff"] = staff
@@ -61,11 +62,12 @@ async def run_bot(settings: Settings, config: BusinessConfig, clock: Clock | Non
         asyncio.create_task(dp.start_polling(bot, handle_signals=False, close_bot_session=True))
         for dp, bot in polling
     ]
-    tasks.append(
-        asyncio.create_task(
-            embedded.run_forever(sender, clock, config, dialogs.texts, dialogs.owner_ids)
-        )
-    )
+    if settings.redis_url:
+        log.info("timed_work_in_arq_workers", extra={"redis": settings.redis_url})
+    else:  # the embedded default: no Redis, the same tick runs here
+        work = TimedWork(config, dialogs.texts, clock, dialogs.owner_ids)
+        limiter = LocalRateLimiter(settings.outbox_rate_per_second, settings.outbox_chat_interval)
+        tasks.append(asyncio.create_task(embedded.run_forever(work, sender, limiter)))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from bot.alerts import alert_staff
+from bot.alerts import alert_staff, notify_staff
 from bot.booking import Booker
 from bot.clock import Clock
 from bot.config import BusinessConfig
@@ -27,6 +27,7 @@ from bot.models import (
     ACTIVE_APPOINTMENT_STATUSES,
     OPEN_LEAD_STATUSES,
     Appointment,
+    AppointmentStatus,
     Client,
     Conversation,
     Lead,
@@ -41,6 +42,7 @@ from scenarios.state import DialogState
 from scenarios.types import (
     Book,
     CancelBooking,
+    ConfirmVisit,
     Effect,
     Forget,
     HandOff,
@@ -90,7 +92,13 @@ class ClientBookings:
 
 def _info(a: Appointment) -> BookingInfo:
     return BookingInfo(
-        a.id, a.service_id, a.master_id, a.start, a.price_kop, pending=a.status == "pending"
+        a.id,
+        a.service_id,
+        a.master_id,
+        a.start,
+        a.price_kop,
+        pending=a.status == "pending",
+        addon_ids=tuple(a.addon_ids),
     )
 
 
@@ -273,6 +281,8 @@ class DialogService:
                 await Client.filter(id=conv.client_id).update(name=name, phone=phone)
             case Book():
                 return await self._book(conv, effect, now)
+            case ConfirmVisit(appointment_id=appointment_id):
+                return await self._confirm_visit(conv, appointment_id, now)
             case CancelBooking(appointment_id=appointment_id):
                 return await self._cancel(conv, appointment_id, now)
             case HandOff(reason=reason):
@@ -297,7 +307,13 @@ class DialogService:
 
     async def _book(self, conv: Conversation, effect: Book, now: dt.datetime) -> Input:
         service = self.config.service(effect.service_id)
-        lead = await Lead.get_or_none(id=conv.lead_id) if conv.lead_id else None
+        old = None
+        if effect.replaces is not None:
+            old = await self._own_active(conv, effect.replaces)
+            if old is None:
+                return Input.event("cancel_failed", str(effect.replaces))
+        lead_id = old.lead_id if old else conv.lead_id
+        lead = await Lead.get_or_none(id=lead_id) if lead_id else None
         client = await Client.get_or_none(id=conv.client_id) if conv.client_id else None
         slot = Slot(effect.start, effect.end, effect.master_id)
         appointment = None
@@ -313,7 +329,9 @@ class DialogService:
                 },
             )
             return Input.event("slot_taken")
-        if lead is not None:
+        if old is not None:
+            await self._moved(old, appointment, lead, now)
+        elif lead is not None:
             instant = self.config.booking.mode == "instant"
             target = LeadStatus.CONFIRMED if instant else LeadStatus.QUALIFIED
             await move_lead(lead, target, actor="bot", now=now)
@@ -332,11 +350,47 @@ class DialogService:
         )
         return Input.event("booked", str(appointment.id))
 
-    async def _cancel(self, conv: Conversation, appointment_id: int, now: dt.datetime) -> Input:
-        appointment = await Appointment.get_or_none(
+    async def _own_active(self, conv: Conversation, appointment_id: int) -> Appointment | None:
+        """The client's own active appointment, or None (someone else's ids are refused)."""
+        if conv.client_id is None:
+            return None
+        return await Appointment.get_or_none(
             id=appointment_id, client_id=conv.client_id, status__in=ACTIVE_APPOINTMENT_STATUSES
         )
-        if appointment is None or conv.client_id is None:
+
+    async def _moved(
+        self, old: Appointment, new: Appointment, lead: Lead | None, now: dt.datetime
+    ) -> None:
+        """The client moved a visit: the new one keeps its standing, the old frees its time."""
+        if old.status == AppointmentStatus.CONFIRMED and new.status != old.status:
+            new.status = old.status
+            await new.save(update_fields=["status"])
+        await self.booker.cancel(old)
+        if lead is not None:
+            text = self.texts(
+                "staff.client_moved_notice",
+                id=lead.id,
+                when=self.texts.moment(new.start.astimezone(self.config.tz)),
+            )
+            await notify_staff(lead, text, self.config, self.owner_ids, now, f"moved:{new.id}")
+
+    async def _confirm_visit(
+        self, conv: Conversation, appointment_id: int, now: dt.datetime
+    ) -> Input:
+        appointment = await self._own_active(conv, appointment_id)
+        if appointment is None:
+            return Input.event("cancel_failed", str(appointment_id))
+        if appointment.client_confirmed_at is None:
+            appointment.client_confirmed_at = now
+            await appointment.save(update_fields=["client_confirmed_at"])
+        log.info(
+            "visit_confirmed", extra={"lead": appointment.lead_id, "appointment": appointment.id}
+        )
+        return Input.event("visit_confirmed", str(appointment_id))
+
+    async def _cancel(self, conv: Conversation, appointment_id: int, now: dt.datetime) -> Input:
+        appointment = await self._own_active(conv, appointment_id)
+        if appointment is None:
             return Input.event("cancel_failed", str(appointment_id))
         await self._cancel_for_client(appointment, now, "client_cancelled")
         return Input.event("cancelled", str(appointment_id))
@@ -349,6 +403,12 @@ class DialogService:
         lead = await Lead.get_or_none(id=appointment.lead_id) if appointment.lead_id else None
         if lead is not None and lead.status in OPEN_LEAD_STATUSES:
             await move_lead(lead, LeadStatus.LOST, actor="client", now=now, note=note)
+        if lead is not None:
+            when = self.texts.moment(appointment.start.astimezone(self.config.tz))
+            text = self.texts("staff.client_cancelled_notice", id=lead.id, when=when)
+            await notify_staff(
+                lead, text, self.config, self.owner_ids, now, f"cancelled:{appointment.id}"
+            )
         log.info(
             "cancelled",
             extra={"lead": appointment.lead_id, "appointment": appointment.id, "note": note},

@@ -24,6 +24,7 @@ from scenarios.state import DialogState, Step
 from scenarios.types import (
     Book,
     CancelBooking,
+    ConfirmVisit,
     Forget,
     HandOff,
     Input,
@@ -106,9 +107,28 @@ async def _global_button(state: DialogState, action: str, deps: Deps, out: Outco
                 out.replies.append(Reply(deps.texts("cancel_unknown")))
             else:
                 out.effects.append(CancelBooking(int(arg)))
+        case "rconfirm" if arg.isdigit():
+            out.effects.append(ConfirmVisit(int(arg)))
+        case "rmove" if arg.isdigit():
+            await _start_move(state, int(arg), deps, out)
+        case "resume":
+            await _ask(state, deps, out)
         case _:
             return False
     return True
+
+
+async def _start_move(state: DialogState, appointment_id: int, deps: Deps, out: Outcome) -> None:
+    """«Перенести» from a reminder: the slot picker for the same service."""
+    info = await deps.bookings.get(appointment_id)
+    if info is None or deps.config.service(info.service_id) is None:
+        out.replies.append(Reply(deps.texts("cancel_unknown")))
+        return
+    state.reset_booking()
+    state.service_id, state.addon_ids = info.service_id, list(info.addon_ids)
+    state.moving = appointment_id
+    state.step = Step.TIME
+    await _ask(state, deps, out)
 
 
 async def _event(state: DialogState, inp: Input, deps: Deps, out: Outcome) -> None:
@@ -116,7 +136,7 @@ async def _event(state: DialogState, inp: Input, deps: Deps, out: Outcome) -> No
         case "booked":
             info = await deps.bookings.get(int(inp.arg))
             if info is not None:
-                key = "prebooked" if info.pending else "booked"
+                key = "moved" if state.moving else "prebooked" if info.pending else "booked"
                 out.replies.append(
                     Reply(_booking_text(key, info, deps), kb.after_booking(deps.texts))
                 )
@@ -138,6 +158,8 @@ async def _event(state: DialogState, inp: Input, deps: Deps, out: Outcome) -> No
             out.replies.append(Reply(deps.texts("cancel_unknown")))
         case "forgotten":
             out.replies.append(Reply(deps.texts("forgotten")))
+        case "visit_confirmed":
+            out.replies.append(Reply(deps.texts("visit_confirmed"), kb.after_booking(deps.texts)))
 
 
 # --- the steps ------------------------------------------------------------------------------
@@ -307,7 +329,7 @@ async def _on_summary(state: DialogState, inp: Input, deps: Deps, out: Outcome) 
         state.step = Step.SERVICE
         await _ask(state, deps, out)
         return True
-    if not state.lead_open:
+    if not state.lead_open and state.moving is None:
         _open_lead(state, out)
     out.effects.append(SaveContact(name=state.name or "", phone=state.phone or ""))
     out.effects.append(
@@ -317,6 +339,7 @@ async def _on_summary(state: DialogState, inp: Input, deps: Deps, out: Outcome) 
             state.master_id,
             state.slot_start,
             state.slot_end,
+            replaces=state.moving,
         )
     )
     return True

@@ -38,6 +38,7 @@ class BookingInfo:
     start: dt.datetime  # aware UTC
     price_kop: int
     pending: bool
+    addon_ids: tuple[str, ...] = ()
 
 
 class BookingsView(Protocol):

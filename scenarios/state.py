@@ -42,6 +42,7 @@ class DialogState:
     name: str | None = None
     channel_name: str | None = None
     misses: int = 0
+    moving: int | None = None  # the appointment being moved from its reminder
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -66,7 +67,7 @@ class DialogState:
         """Forget the booking in progress; keep consent, contact and source."""
         self.service_id, self.addon_ids, self.wish, self.page = None, [], None, 0
         self.master_id = self.start = self.end = None
-        self.history, self.misses = [], 0
+        self.history, self.misses, self.moving = [], 0, None
 
     @property
     def time_wish(self) -> TimeWish | None:

@@ -83,6 +83,14 @@ class Book:
     master_id: str
     start: dt.datetime
     end: dt.datetime
+    replaces: int | None = None  # a move: this appointment is cancelled once the new one holds
+
+
+@dataclass(frozen=True)
+class ConfirmVisit:
+    """The client confirms a visit from its reminder. Result: EVENT "visit_confirmed"."""
+
+    appointment_id: int
 
 
 @dataclass(frozen=True)
@@ -102,7 +110,9 @@ class Forget:
     """Erase the client's personal data; anonymous figures stay for the KPIs."""
 
 
-Effect = RecordConsent | OpenLead | SaveContact | Book | CancelBooking | HandOff | Forget
+Effect = (
+    RecordConsent | OpenLead | SaveContact | Book | ConfirmVisit | CancelBooking | HandOff | Forget
+)
 
 
 @dataclass

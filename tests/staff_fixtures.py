@@ -17,6 +17,7 @@ from bot.models import StaffMember, StaffRole
 from handlers.telegram_outbox import TelegramSender
 from tests.fakes.bot_api import FakeBotApi, FakeUser
 from workers import embedded
+from workers.timed import TimedWork
 
 CLIENT, STAFF = "111111:client-bot", "222222:staff-bot"
 OWNER = FakeUser(9001, "Владелец")
@@ -63,7 +64,9 @@ async def running_bots(
         tasks.append(
             asyncio.create_task(
                 embedded.run_forever(
-                    sender, clock, config, dialogs.texts, dialogs.owner_ids, interval=0.02
+                    TimedWork(config, dialogs.texts, clock, dialogs.owner_ids),
+                    sender,
+                    interval=0.02,
                 )
             )
         )

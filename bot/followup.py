@@ -1,0 +1,77 @@
+"""A gentle nudge for a client who stopped mid-booking — once, within working hours.
+
+The nudge is keyed on the conversation's version: it goes once per silence, and the
+client's next message (a new version) makes a later silence eligible again. The lead
+is flagged for managers at the same time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from tortoise.transactions import in_transaction
+
+from bot.config import BusinessConfig
+from bot.i18n import Texts
+from bot.leads import flag_for_human
+from bot.models import Client, Conversation, Lead, Outbox
+from bot.outbox import Message, enqueue
+from bot.worktime import add_working_minutes, is_working
+
+MID_FLOW_STEPS = ("service", "addon", "time", "pick_day", "slot", "contact", "name", "summary")
+LOOKBACK = dt.timedelta(days=3)  # older silences are left alone
+
+
+def nudge_key(conv: Conversation) -> str:
+    return f"nudge:{conv.id}:{conv.version}"
+
+
+async def nudge_stalled(config: BusinessConfig, t: Texts, now: dt.datetime) -> int:
+    if not is_working(config, now):
+        return 0
+    candidates = await Conversation.filter(
+        client_id__isnull=False,
+        relay_staff_id__isnull=True,
+        updated_at__lte=now,
+        updated_at__gte=now - LOOKBACK,
+    )
+    stalled = [
+        c
+        for c in candidates
+        if c.state.get("step") in MID_FLOW_STEPS
+        and add_working_minutes(config, c.updated_at, config.followup.nudge_after_minutes) <= now
+    ]
+    if not stalled:
+        return 0
+    sent = set(
+        await Outbox.filter(dedup_key__in=[nudge_key(c) for c in stalled]).values_list(
+            "dedup_key", flat=True
+        )
+    )
+    nudged = 0
+    for conv in stalled:
+        if nudge_key(conv) not in sent:
+            nudged += await _nudge(conv, t, now)
+    return nudged
+
+
+async def _nudge(conv: Conversation, t: Texts, now: dt.datetime) -> int:
+    client = await Client.get_or_none(id=conv.client_id, erased_at__isnull=True)
+    if client is None:
+        return 0
+    buttons = [[(t("btn.resume"), "resume"), (t("btn.human"), "human")]]
+    async with in_transaction():
+        row = await enqueue(
+            bot="client",
+            channel=conv.channel,
+            chat_id=conv.chat_id,
+            kind="nudge",
+            message=Message(t("nudge", name=client.name or ""), buttons),
+            dedup_key=nudge_key(conv),
+            now=now,
+            lead_id=conv.lead_id,
+        )
+        lead = await Lead.get_or_none(id=conv.lead_id) if conv.lead_id else None
+        if row is not None and lead is not None:
+            await flag_for_human(lead, "stalled", now)
+    return int(row is not None)

@@ -1,0 +1,41 @@
+"""One pass over what time has made due: reminders, SLA breaches, nudges, outcome prompts.
+
+Everything it finds is written to the outbox; delivery is separate (the embedded loop
+or arq jobs). Safe to run from several processes at once: each message has a unique
+dedup key and each breach a unique row.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from bot.clock import Clock
+from bot.config import BusinessConfig
+from bot.followup import nudge_stalled
+from bot.i18n import Texts
+from bot.outcomes import prompt_outcomes
+from bot.reminders import queue_due_reminders
+from bot.sla import check_sla
+
+log = logging.getLogger("priyom.worker")
+
+
+@dataclass(frozen=True)
+class TimedWork:
+    config: BusinessConfig
+    texts: Texts
+    clock: Clock
+    owner_ids: frozenset[int]
+
+    async def run(self) -> dict[str, int]:
+        now = self.clock.now()
+        done = {
+            "reminders": await queue_due_reminders(self.config, self.texts, now),
+            "sla": await check_sla(self.config, self.texts, self.owner_ids, now),
+            "nudges": await nudge_stalled(self.config, self.texts, now),
+            "outcomes": await prompt_outcomes(self.config, self.texts, self.owner_ids, now),
+        }
+        if any(done.values()):
+            log.info("timed_work", extra=done)
+        return done
