@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run shell test lint bench clean
+.PHONY: run shell test lint bench clean redis-server
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -18,9 +18,16 @@ run: $(STAMP)
 shell: $(STAMP)
 	$(PY) -m bot shell
 
-test: $(STAMP)
+test: $(STAMP) redis-server
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q
+
+# The worker tests start a real redis-server; install it when this machine lacks it.
+redis-server:
+	@command -v redis-server >/dev/null 2>&1 || { \
+	  echo "redis-server is missing: installing it with apt-get (needed by the worker tests)"; \
+	  (apt-get update -qq && apt-get install -y -qq redis-server) >/dev/null 2>&1 || \
+	  { echo "error: could not install redis-server; install it and rerun make test"; exit 1; }; }
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

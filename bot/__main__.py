@@ -10,6 +10,10 @@ from bot.config import ConfigError, load_config
 from bot.logs import setup_logging
 from bot.settings import Settings, SettingsError, load_settings
 
+MISSING_REDIS = (
+    "REDIS_URL is not set: workers need Redis (e.g. REDIS_URL=redis://localhost:6379). "
+    "Without Redis, python -m bot runs the timed work itself."
+)
 MISSING_TOKEN = (
     "BOT_TOKEN is not set: create a bot with @BotFather and put BOT_TOKEN=<token> into .env "
     "(see .env.example). Without a token you can still try the bot: python -m bot shell"
@@ -24,6 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     shell.add_argument("--start", default="", help="a /start payload, e.g. src-instagram")
     links = sub.add_parser("links", help="print the deep link of every configured source")
     links.add_argument("--bot", default="", help="the bot's @username (else asked from Telegram)")
+    sub.add_parser("worker", help="run an arq worker for the timed work (needs REDIS_URL)")
     sub.add_parser("check", help="validate settings and the business config, then exit")
     args = parser.parse_args(argv)
 
@@ -41,6 +46,11 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_shell(settings, config, args.start))
         case "links":
             return asyncio.run(_links(settings, config, args.bot))
+        case "worker":
+            if not settings.redis_url:
+                print(MISSING_REDIS, file=sys.stderr)
+                return 2
+            return asyncio.run(_worker(settings, config))
         case "check":
             print(
                 f"ok: {config.business.name}, {len(config.services)} services, "
@@ -68,6 +78,17 @@ async def _shell(settings: Settings, config, start: str) -> int:
         await run_shell(DialogService(config, SystemClock()), start_arg=start)
     finally:
         await close_db()
+    return 0
+
+
+async def _worker(settings: Settings, config) -> int:
+    from workers.arq_worker import build_worker
+
+    worker = build_worker(settings, config)
+    try:
+        await worker.async_run()
+    finally:
+        await worker.close()
     return 0
 
 
