@@ -205,6 +205,7 @@ async def deliver_due(
     limit: int = 50,
     limiter: RateLimiter | None = None,
     concurrency: int = 8,
+    claim_seconds: float = CLAIM_SECONDS,
 ) -> int:
     """Send what is due now, within the rate limits; returns how many were sent."""
     limiter = limiter or NO_LIMIT
@@ -212,7 +213,7 @@ async def deliver_due(
 
     async def one(row_id: int) -> bool:
         async with gate:
-            row = await claim(row_id, clock.now())
+            row = await claim(row_id, clock.now(), claim_seconds)
             if row is None:
                 return False
             if not await limiter.acquire(row.bot, row.chat_id):

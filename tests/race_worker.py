@@ -1,6 +1,6 @@
 """A separate process that tries to book many overlapping visits (used by test_no_double_booking).
 
-Usage: python -m tests.race_worker <sqlite path> <seed> <attempts>
+Usage: python -m tests.race_worker <database url> <seed> <attempts>
 Prints the number of bookings it made.
 """
 
@@ -28,10 +28,10 @@ def random_slot(rng: random.Random) -> tuple[Slot, str]:
     return Slot(start, start + dt.timedelta(minutes=minutes), "olga"), service_id
 
 
-async def main(path: str, seed: int, attempts: int) -> None:
+async def main(url: str, seed: int, attempts: int) -> None:
     config = load_config(ROOT / "examples" / "salon.toml")
     booker = Booker(config, FakeClock(DAY_START - dt.timedelta(days=1)))
-    await init_db(f"sqlite://{path}")
+    await init_db(url)
     rng = random.Random(seed)
     made = 0
     try:

@@ -100,12 +100,16 @@ async def drive_to_summary(dialogs, chat: str) -> None:
 
 async def test_several_processes_never_double_book(db, config):
     """Four OS processes book overlapping visits on one SQLite file at the same time."""
+    await race_processes(f"sqlite://{db}")
+
+
+async def race_processes(url: str) -> None:
     procs = [
         await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
             "tests.race_worker",
-            str(db),
+            url,
             str(seed),
             "40",
             cwd=ROOT,

@@ -2,9 +2,7 @@ from tortoise import BaseDBAsyncClient
 
 RUN_IN_TRANSACTION = True
 
-
-async def upgrade(db: BaseDBAsyncClient) -> str:
-    return """
+SQLITE = """
         CREATE TABLE IF NOT EXISTS "client" (
     "id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
     "channel" VARCHAR(16) NOT NULL,
@@ -169,6 +167,199 @@ CREATE TABLE IF NOT EXISTS "aerich" (
     "app" VARCHAR(100) NOT NULL,
     "content" JSON NOT NULL
 );"""
+
+POSTGRES = """
+        CREATE TABLE IF NOT EXISTS "client" (
+    "id" SERIAL NOT NULL PRIMARY KEY,
+    "channel" VARCHAR(16) NOT NULL,
+    "channel_user_id" VARCHAR(64) NOT NULL,
+    "name" VARCHAR(80),
+    "phone" VARCHAR(20),
+    "consent_at" TIMESTAMPTZ,
+    "consent_policy_version" VARCHAR(32),
+    "erased_at" TIMESTAMPTZ,
+    "created_at" TIMESTAMPTZ NOT NULL,
+    CONSTRAINT "uid_client_channel_8ae659" UNIQUE ("channel", "channel_user_id")
+);
+COMMENT ON TABLE "client" IS 'A person who consented to personal-data processing (no row exists before consent).';
+CREATE TABLE IF NOT EXISTS "invite" (
+    "id" SERIAL NOT NULL PRIMARY KEY,
+    "token" VARCHAR(32) NOT NULL UNIQUE,
+    "role" VARCHAR(16) NOT NULL,
+    "master_id" VARCHAR(16),
+    "created_by" BIGINT NOT NULL,
+    "created_at" TIMESTAMPTZ NOT NULL,
+    "expires_at" TIMESTAMPTZ NOT NULL,
+    "used_by" BIGINT,
+    "used_at" TIMESTAMPTZ
+);
+COMMENT ON COLUMN "invite"."role" IS 'OWNER: owner\nMANAGER: manager\nMASTER: master';
+COMMENT ON TABLE "invite" IS 'A one-time deep link for joining the staff bot in a role.';
+CREATE TABLE IF NOT EXISTS "lead" (
+    "id" SERIAL NOT NULL PRIMARY KEY,
+    "channel" VARCHAR(16) NOT NULL,
+    "source" VARCHAR(24),
+    "campaign" VARCHAR(32),
+    "status" VARCHAR(16) NOT NULL,
+    "lost_reason" VARCHAR(200),
+    "manager_id" BIGINT,
+    "needs_human" BOOL NOT NULL,
+    "handoff_reason" VARCHAR(32),
+    "attention_at" TIMESTAMPTZ,
+    "created_at" TIMESTAMPTZ NOT NULL,
+    "updated_at" TIMESTAMPTZ NOT NULL,
+    "client_id" INT REFERENCES "client" ("id") ON DELETE SET NULL
+);
+CREATE INDEX IF NOT EXISTS "idx_lead_source_1b1661" ON "lead" ("source");
+CREATE INDEX IF NOT EXISTS "idx_lead_created_33103f" ON "lead" ("created_at");
+COMMENT ON COLUMN "lead"."status" IS 'NEW: new\nQUALIFIED: qualified\nCONFIRMED: confirmed\nCAME: came\nNO_SHOW: no_show\nLOST: lost';
+CREATE TABLE IF NOT EXISTS "appointment" (
+    "id" SERIAL NOT NULL PRIMARY KEY,
+    "service_id" VARCHAR(16) NOT NULL,
+    "addon_ids" JSONB NOT NULL,
+    "master_id" VARCHAR(16) NOT NULL,
+    "start" TIMESTAMPTZ NOT NULL,
+    "end" TIMESTAMPTZ NOT NULL,
+    "price_kop" BIGINT NOT NULL,
+    "deposit_kop" BIGINT NOT NULL,
+    "paid_kop" BIGINT,
+    "status" VARCHAR(16) NOT NULL,
+    "client_confirmed_at" TIMESTAMPTZ,
+    "created_at" TIMESTAMPTZ NOT NULL,
+    "cancelled_at" TIMESTAMPTZ,
+    "client_id" INT REFERENCES "client" ("id") ON DELETE SET NULL,
+    "lead_id" INT REFERENCES "lead" ("id") ON DELETE SET NULL
+);
+CREATE INDEX IF NOT EXISTS "idx_appointment_master__75ac12" ON "appointment" ("master_id");
+CREATE INDEX IF NOT EXISTS "idx_appointment_start_17b97e" ON "appointment" ("start");
+COMMENT ON COLUMN "appointment"."status" IS 'PENDING: pending\nCONFIRMED: confirmed\nCANCELLED: cancelled\nCAME: came\nNO_SHOW: no_show';
+CREATE TABLE IF NOT EXISTS "conversation" (
+    "id" SERIAL NOT NULL PRIMARY KEY,
+    "channel" VARCHAR(16) NOT NULL,
+    "chat_id" VARCHAR(64) NOT NULL,
+    "relay_staff_id" BIGINT,
+    "state" JSONB NOT NULL,
+    "version" INT NOT NULL,
+    "updated_at" TIMESTAMPTZ NOT NULL,
+    "client_id" INT REFERENCES "client" ("id") ON DELETE SET NULL,
+    "lead_id" INT REFERENCES "lead" ("id") ON DELETE SET NULL,
+    CONSTRAINT "uid_conversatio_channel_5a3658" UNIQUE ("channel", "chat_id")
+);
+COMMENT ON TABLE "conversation" IS 'Scenario state per chat, so a restart mid-dialogue loses nothing.';
+CREATE TABLE IF NOT EXISTS "lead_event" (
+    "id" SERIAL NOT NULL PRIMARY KEY,
+    "at" TIMESTAMPTZ NOT NULL,
+    "actor" VARCHAR(32) NOT NULL,
+    "from_status" VARCHAR(16),
+    "to_status" VARCHAR(16) NOT NULL,
+    "kind" VARCHAR(16) NOT NULL,
+    "note" VARCHAR(200),
+    "lead_id" INT NOT NULL REFERENCES "lead" ("id") ON DELETE CASCADE
+);
+CREATE INDEX IF NOT EXISTS "idx_lead_event_at_063944" ON "lead_event" ("at");
+COMMENT ON COLUMN "lead_event"."from_status" IS 'NEW: new\nQUALIFIED: qualified\nCONFIRMED: confirmed\nCAME: came\nNO_SHOW: no_show\nLOST: lost';
+COMMENT ON COLUMN "lead_event"."to_status" IS 'NEW: new\nQUALIFIED: qualified\nCONFIRMED: confirmed\nCAME: came\nNO_SHOW: no_show\nLOST: lost';
+COMMENT ON TABLE "lead_event" IS 'Every status change of a lead: who, when, from, to.';
+CREATE TABLE IF NOT EXISTS "master_cell" (
+    "id" SERIAL NOT NULL PRIMARY KEY,
+    "master_id" VARCHAR(16) NOT NULL,
+    "cell" BIGINT NOT NULL,
+    "appointment_id" INT NOT NULL REFERENCES "appointment" ("id") ON DELETE CASCADE,
+    CONSTRAINT "uid_master_cell_master__3ccf75" UNIQUE ("master_id", "cell")
+);
+COMMENT ON TABLE "master_cell" IS 'One grid step of a master''s time held by an appointment (incl. its buffer).';
+CREATE TABLE IF NOT EXISTS "message_log" (
+    "id" SERIAL NOT NULL PRIMARY KEY,
+    "channel" VARCHAR(16) NOT NULL,
+    "chat_id" VARCHAR(64) NOT NULL,
+    "direction" VARCHAR(3) NOT NULL,
+    "author" VARCHAR(32) NOT NULL,
+    "kind" VARCHAR(16) NOT NULL,
+    "text" TEXT,
+    "at" TIMESTAMPTZ NOT NULL,
+    "client_id" INT REFERENCES "client" ("id") ON DELETE SET NULL,
+    "lead_id" INT REFERENCES "lead" ("id") ON DELETE SET NULL
+);
+CREATE INDEX IF NOT EXISTS "idx_message_log_at_25a765" ON "message_log" ("at");
+COMMENT ON TABLE "message_log" IS 'Every inbound and outbound message with its time (response-time KPIs).';
+CREATE TABLE IF NOT EXISTS "outbox" (
+    "id" SERIAL NOT NULL PRIMARY KEY,
+    "bot" VARCHAR(16) NOT NULL,
+    "channel" VARCHAR(16) NOT NULL,
+    "chat_id" VARCHAR(64) NOT NULL,
+    "kind" VARCHAR(24) NOT NULL,
+    "payload" JSONB NOT NULL,
+    "dedup_key" VARCHAR(128) NOT NULL UNIQUE,
+    "lead_id" INT,
+    "status" VARCHAR(8) NOT NULL,
+    "attempts" INT NOT NULL,
+    "due_at" TIMESTAMPTZ NOT NULL,
+    "created_at" TIMESTAMPTZ NOT NULL,
+    "sent_at" TIMESTAMPTZ,
+    "message_id" BIGINT,
+    "error" VARCHAR(200),
+    "locked_until" TIMESTAMPTZ,
+    "appointment_id" INT,
+    "valid_start" TIMESTAMPTZ
+);
+CREATE INDEX IF NOT EXISTS "idx_outbox_lead_id_a95c48" ON "outbox" ("lead_id");
+CREATE INDEX IF NOT EXISTS "idx_outbox_due_at_398050" ON "outbox" ("due_at");
+CREATE INDEX IF NOT EXISTS "idx_outbox_appoint_748c80" ON "outbox" ("appointment_id");
+COMMENT ON COLUMN "outbox"."status" IS 'PENDING: pending\nSENT: sent\nDEAD: dead\nSKIPPED: skipped';
+COMMENT ON TABLE "outbox" IS 'A message to send later, written in the transaction of the change that causes it.';
+CREATE TABLE IF NOT EXISTS "outcome_prompt" (
+    "appointment_id" SERIAL NOT NULL PRIMARY KEY,
+    "at" TIMESTAMPTZ NOT NULL
+);
+COMMENT ON TABLE "outcome_prompt" IS 'The came-or-no-show question was asked for this appointment (once, by any process).';
+CREATE TABLE IF NOT EXISTS "sla_breach" (
+    "id" SERIAL NOT NULL PRIMARY KEY,
+    "kind" VARCHAR(24) NOT NULL,
+    "due_at" TIMESTAMPTZ NOT NULL,
+    "detected_at" TIMESTAMPTZ NOT NULL,
+    "lead_id" INT NOT NULL REFERENCES "lead" ("id") ON DELETE CASCADE,
+    CONSTRAINT "uid_sla_breach_lead_id_5e6298" UNIQUE ("lead_id", "kind")
+);
+CREATE INDEX IF NOT EXISTS "idx_sla_breach_detecte_0f18ab" ON "sla_breach" ("detected_at");
+COMMENT ON TABLE "sla_breach" IS 'A missed SLA deadline: recorded once per lead and kind (compliance is a KPI).';
+CREATE TABLE IF NOT EXISTS "staff_awaiting" (
+    "telegram_id" BIGSERIAL NOT NULL PRIMARY KEY,
+    "what" VARCHAR(16) NOT NULL,
+    "ref" INT NOT NULL,
+    "at" TIMESTAMPTZ NOT NULL
+);
+COMMENT ON TABLE "staff_awaiting" IS 'A staff member''s next typed message answers a question (an amount, a reason).';
+CREATE TABLE IF NOT EXISTS "staff_member" (
+    "id" SERIAL NOT NULL PRIMARY KEY,
+    "telegram_id" BIGINT NOT NULL UNIQUE,
+    "role" VARCHAR(16) NOT NULL,
+    "master_id" VARCHAR(16),
+    "name" VARCHAR(80) NOT NULL,
+    "active" BOOL NOT NULL,
+    "created_at" TIMESTAMPTZ NOT NULL,
+    "removed_at" TIMESTAMPTZ
+);
+COMMENT ON COLUMN "staff_member"."role" IS 'OWNER: owner\nMANAGER: manager\nMASTER: master';
+COMMENT ON TABLE "staff_member" IS 'A manager or master who joined through an invite (owners come from the config).';
+CREATE TABLE IF NOT EXISTS "staff_refusal" (
+    "telegram_id" BIGSERIAL NOT NULL PRIMARY KEY,
+    "at" TIMESTAMPTZ NOT NULL
+);
+COMMENT ON TABLE "staff_refusal" IS 'Strangers who were already told «no» once: they get nothing more.';
+CREATE TABLE IF NOT EXISTS "aerich" (
+    "id" SERIAL NOT NULL PRIMARY KEY,
+    "version" VARCHAR(255) NOT NULL,
+    "app" VARCHAR(100) NOT NULL,
+    "content" JSONB NOT NULL
+);"""
+
+
+
+async def upgrade(db: BaseDBAsyncClient) -> str:
+    # One schema, two dialects: the embedded SQLite default and PostgreSQL.
+    if db.capabilities.dialect == "postgres":
+        return POSTGRES
+    return SQLITE
 
 
 async def downgrade(db: BaseDBAsyncClient) -> str:
