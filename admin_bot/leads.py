@@ -23,6 +23,7 @@ from bot.lead_actions import (
     open_relay,
     relayed_lead,
 )
+from bot.leads import lead_of
 from bot.models import (
     OPEN_LEAD_STATUSES,
     Appointment,
@@ -523,7 +524,7 @@ async def on_close(message: Message, staff: StaffContext) -> None:
         return
     now = staff.clock.now()
     for conv in conversations:
-        lead = await Lead.get_or_none(id=conv.lead_id) if conv.lead_id else None
+        lead = await lead_of(conv.lead_id)
         if lead is not None:
             await notify_client(
                 lead,

@@ -22,7 +22,7 @@ from bot.booking import Booker
 from bot.clock import Clock
 from bot.config import BusinessConfig
 from bot.i18n import Texts
-from bot.leads import flag_for_human, move_lead, open_lead, wait_for_staff
+from bot.leads import flag_for_human, lead_of, move_lead, open_lead, wait_for_staff
 from bot.models import (
     ACTIVE_APPOINTMENT_STATUSES,
     OPEN_LEAD_STATUSES,
@@ -286,7 +286,7 @@ class DialogService:
             case CancelBooking(appointment_id=appointment_id):
                 return await self._cancel(conv, appointment_id, now)
             case HandOff(reason=reason):
-                lead = await Lead.get_or_none(id=conv.lead_id) if conv.lead_id else None
+                lead = await lead_of(conv.lead_id)
                 if lead is not None:
                     await flag_for_human(lead, reason, now)
                     await self._alert(lead, reason, f"handoff:{lead.id}:{reason}", now)
@@ -313,7 +313,7 @@ class DialogService:
             if old is None:
                 return Input.event("cancel_failed", str(effect.replaces))
         lead_id = old.lead_id if old else conv.lead_id
-        lead = await Lead.get_or_none(id=lead_id) if lead_id else None
+        lead = await lead_of(lead_id)
         client = await Client.get_or_none(id=conv.client_id) if conv.client_id else None
         slot = Slot(effect.start, effect.end, effect.master_id)
         appointment = None
@@ -400,7 +400,7 @@ class DialogService:
     ) -> None:
         """Free the slot; the lead is lost unless it already ended."""
         await self.booker.cancel(appointment)
-        lead = await Lead.get_or_none(id=appointment.lead_id) if appointment.lead_id else None
+        lead = await lead_of(appointment.lead_id)
         if lead is not None and lead.status in OPEN_LEAD_STATUSES:
             await move_lead(lead, LeadStatus.LOST, actor="client", now=now, note=note)
         if lead is not None:

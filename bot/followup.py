@@ -13,8 +13,8 @@ from tortoise.transactions import in_transaction
 
 from bot.config import BusinessConfig
 from bot.i18n import Texts
-from bot.leads import flag_for_human
-from bot.models import Client, Conversation, Lead, Outbox
+from bot.leads import flag_for_human, lead_of
+from bot.models import Client, Conversation, Outbox
 from bot.outbox import Message, enqueue
 from bot.worktime import add_working_minutes, is_working
 
@@ -71,7 +71,7 @@ async def _nudge(conv: Conversation, t: Texts, now: dt.datetime) -> int:
             now=now,
             lead_id=conv.lead_id,
         )
-        lead = await Lead.get_or_none(id=conv.lead_id) if conv.lead_id else None
+        lead = await lead_of(conv.lead_id)
         if row is not None and lead is not None:
             await flag_for_human(lead, "stalled", now)
     return int(row is not None)

@@ -16,7 +16,7 @@ from tortoise.transactions import in_transaction
 from bot.booking import Booker
 from bot.config import BusinessConfig
 from bot.i18n import Texts
-from bot.leads import move_lead
+from bot.leads import lead_of, move_lead
 from bot.models import (
     ACTIVE_APPOINTMENT_STATUSES,
     OPEN_LEAD_STATUSES,
@@ -103,6 +103,12 @@ class LeadActions:
             "address": self.config.business.address,
         }
 
+    async def _tell(
+        self, lead: Lead, kind: str, key: str, appointment: Appointment, now: dt.datetime
+    ) -> None:
+        text = self.t(key, **self._describe(appointment))
+        await notify_client(lead, kind, text, now, str(appointment.id))
+
     async def confirm(self, appointment_id: int, staff_id: int, now: dt.datetime) -> Lead | None:
         """A pre-booking becomes a booking; None when it is no longer pending."""
         async with in_transaction():
@@ -112,12 +118,11 @@ class LeadActions:
             if not done:
                 return None
             appointment = await Appointment.get(id=appointment_id)
-            lead = await Lead.get_or_none(id=appointment.lead_id) if appointment.lead_id else None
+            lead = await lead_of(appointment.lead_id)
             if lead is not None:
                 if lead.status in (LeadStatus.NEW, LeadStatus.QUALIFIED):
                     await move_lead(lead, LeadStatus.CONFIRMED, actor=actor(staff_id), now=now)
-                text = self.t("staff.client_confirmed", **self._describe(appointment))
-                await notify_client(lead, "confirmed", text, now, str(appointment_id))
+                await self._tell(lead, "confirmed", "staff.client_confirmed", appointment, now)
         return lead
 
     async def cancel(
@@ -130,7 +135,7 @@ class LeadActions:
             if appointment is None:
                 return None
             await self.booker.cancel(appointment)
-            lead = await Lead.get_or_none(id=appointment.lead_id) if appointment.lead_id else None
+            lead = await lead_of(appointment.lead_id)
             if lead is not None:
                 if lead.status in OPEN_LEAD_STATUSES:
                     await move_lead(
@@ -140,8 +145,7 @@ class LeadActions:
                         now=now,
                         note=f"cancelled:{reason}",
                     )
-                text = self.t("staff.client_cancelled", **self._describe(appointment))
-                await notify_client(lead, "cancelled", text, now, str(appointment_id))
+                await self._tell(lead, "cancelled", "staff.client_cancelled", appointment, now)
         return appointment
 
     async def move(
@@ -156,7 +160,7 @@ class LeadActions:
             if old is None or service is None:
                 return None
             await self.booker.cancel(old)
-            lead = await Lead.get_or_none(id=old.lead_id) if old.lead_id else None
+            lead = await lead_of(old.lead_id)
             client = await Client.get_or_none(id=old.client_id) if old.client_id else None
             new = await self.booker.book(slot, service, old.addon_ids, client, lead)
             if new is None:
@@ -165,8 +169,7 @@ class LeadActions:
                 new.status = AppointmentStatus.CONFIRMED
                 await new.save(update_fields=["status"])
             if lead is not None:
-                text = self.t("staff.client_moved", **self._describe(new))
-                await notify_client(lead, "moved", text, now, str(new.id))
+                await self._tell(lead, "moved", "staff.client_moved", new, now)
         return new
 
     async def record_visit(
@@ -181,7 +184,7 @@ class LeadActions:
             if not done:
                 return None
             appointment = await Appointment.get(id=appointment_id)
-            lead = await Lead.get_or_none(id=appointment.lead_id) if appointment.lead_id else None
+            lead = await lead_of(appointment.lead_id)
             if lead is not None:
                 if lead.status in (LeadStatus.NEW, LeadStatus.QUALIFIED):
                     await move_lead(lead, LeadStatus.CONFIRMED, actor=actor(staff_id), now=now)
@@ -200,8 +203,7 @@ class LeadActions:
                 lead_id=lead_id, status__in=ACTIVE_APPOINTMENT_STATUSES
             ):
                 await self.booker.cancel(appointment)
-                text = self.t("staff.client_cancelled", **self._describe(appointment))
-                await notify_client(lead, "cancelled", text, now, str(appointment.id))
+                await self._tell(lead, "cancelled", "staff.client_cancelled", appointment, now)
             await move_lead(
                 lead, LeadStatus.LOST, actor=actor(staff_id), now=now, note=reason[:200]
             )

@@ -27,6 +27,11 @@ def can_move(current: LeadStatus, target: LeadStatus) -> bool:
     return target in _FORWARD[current]
 
 
+async def lead_of(lead_id: int | None) -> Lead | None:
+    """The lead a row points to, if it points to one."""
+    return await Lead.get_or_none(id=lead_id) if lead_id else None
+
+
 async def open_lead(
     *,
     channel: str,
