@@ -45,7 +45,12 @@ class DialogState:
     moving: int | None = None  # the appointment being moved from its reminder
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        # A shallow copy with fresh lists: dataclasses.asdict deep-copies, and this runs
+        # on every message.
+        data = dict(self.__dict__)
+        data["history"], data["addon_ids"] = list(self.history), list(self.addon_ids)
+        data["wish"] = dict(self.wish) if self.wish else None
+        return data
 
     @classmethod
     def from_dict(cls, data: dict) -> DialogState:
