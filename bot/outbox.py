@@ -6,8 +6,10 @@ rolls back queues nothing. A sender claims a row with a conditional UPDATE
 (`locked_until`) before sending, so two senders — tasks, processes or machines — never
 send one row at the same time. After Telegram accepts the message the row is marked
 sent. The one window for a duplicate: the process dies (or the database is
-unreachable) after Telegram accepted the message and before that mark commits; when
-the claim expires (CLAIM_SECONDS) the row is sent again. Nothing is lost: a row stays
+unreachable) after Telegram accepted the message and before that mark commits, or
+the request times out on our side after Telegram accepted it (sendMessage has no
+idempotency key); the row is then sent again — after the claim expires
+(CLAIM_SECONDS, well above the Bot API request timeout) or as a retry. Nothing is lost: a row stays
 pending until it is sent, proven undeliverable (DEAD, shown to staff) or no longer
 true (SKIPPED: a reminder of a moved or cancelled visit). Redis may be flushed at any
 time: the next tick finds every due row in the database again.
@@ -172,7 +174,9 @@ def backoff_seconds(attempts: int) -> float:
 
 
 async def _retry(row: Outbox, exc: RetryLater, now: dt.datetime) -> None:
-    attempts = row.attempts + 1
+    # Flood control (retry_after) is Telegram pacing us, not a failure: it never makes a
+    # message dead. Errors back off and count towards MAX_ATTEMPTS.
+    attempts = row.attempts + (1 if exc.seconds <= 0 else 0)
     if attempts >= MAX_ATTEMPTS:
         await _dead(row, f"gave up after {attempts} attempts: {exc}", now)
         return
@@ -219,7 +223,12 @@ async def deliver_due(
             if not await limiter.acquire(row.bot, row.chat_id):
                 await release(row)  # this chat must wait; its turn comes on a later pass
                 return False
-            return await deliver(sender, row, clock)
+            try:
+                return await deliver(sender, row, clock)
+            except Exception as exc:  # a sender bug must not stop the other rows
+                await _retry(row, RetryLater(0, f"unexpected: {exc!r}"), clock.now())
+                log.exception("outbox_send_failed", extra={"outbox": row.id})
+                return False
 
     ids = await due_ids(clock.now(), limit)
     results = await asyncio.gather(*(one(i) for i in ids))

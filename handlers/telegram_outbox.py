@@ -7,6 +7,8 @@ import logging
 
 from aiogram import Bot
 from aiogram.exceptions import (
+    ClientDecodeError,
+    TelegramAPIError,
     TelegramBadRequest,
     TelegramForbiddenError,
     TelegramNetworkError,
@@ -57,8 +59,13 @@ class TelegramSender:
             raise RetryLater(exc.retry_after, "429 Too Many Requests") from exc
         except (TelegramForbiddenError, TelegramBadRequest) as exc:
             raise Undeliverable(exc.message) from exc
-        except (TelegramServerError, TelegramNetworkError) as exc:
-            raise RetryLater(0, str(exc)) from exc  # 0: exponential backoff
+        except (
+            TelegramServerError,
+            TelegramNetworkError,
+            TelegramAPIError,
+            ClientDecodeError,
+        ) as exc:
+            raise RetryLater(0, str(exc)) from exc  # 0: exponential backoff, then dead
 
     async def _send(self, bot: Bot, row: Outbox) -> int:
         payload = row.payload
