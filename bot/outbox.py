@@ -112,14 +112,22 @@ def _unclaimed(now: dt.datetime) -> Q:
     return Q(locked_until__isnull=True) | Q(locked_until__lt=now)
 
 
+URGENT_KINDS = ("sla", "alert", "relay", "notice", "outcome")
+"""Staff-facing messages go before a backlog of reminders: an escalation must not wait."""
+
+
 async def due_ids(now: dt.datetime, limit: int) -> list[int]:
-    """Ids of rows due now and not claimed by a sender."""
-    return (
-        await Outbox.filter(_unclaimed(now), status=OutboxStatus.PENDING, due_at__lte=now)
-        .order_by("due_at", "id")
-        .limit(limit)
-        .values_list("id", flat=True)
-    )
+    """Ids of rows due now and not claimed by a sender, urgent kinds first."""
+    due = Outbox.filter(_unclaimed(now), status=OutboxStatus.PENDING, due_at__lte=now)
+    urgent = await (
+        due.filter(kind__in=URGENT_KINDS).order_by("due_at", "id").limit(limit)
+    ).values_list("id", flat=True)
+    if len(urgent) >= limit:
+        return list(urgent)
+    rest = await (
+        due.exclude(kind__in=URGENT_KINDS).order_by("due_at", "id").limit(limit - len(urgent))
+    ).values_list("id", flat=True)
+    return [*urgent, *rest]
 
 
 async def claim(row_id: int, now: dt.datetime, seconds: float = CLAIM_SECONDS) -> Outbox | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from bot.outbox import Sender, deliver_due
 from bot.ratelimit import RateLimiter
@@ -16,9 +17,22 @@ from workers.timed import TimedWork
 log = logging.getLogger("priyom.worker")
 
 
-async def tick(work: TimedWork, sender: Sender, limiter: RateLimiter | None = None) -> int:
+async def tick(
+    work: TimedWork, sender: Sender, limiter: RateLimiter | None = None, budget: float = 1.0
+) -> int:
+    """Queue what became due, then deliver for up to `budget` seconds.
+
+    The budget keeps a backlog (10,000 reminders at 25/s) from holding up the next
+    look for SLA deadlines: escalations are queued within a second and sent first.
+    """
     await work.run()
-    return await deliver_due(sender, work.clock, limiter=limiter)
+    sent, until = 0, time.monotonic() + budget
+    while time.monotonic() < until:
+        batch = await deliver_due(sender, work.clock, limiter=limiter)
+        sent += batch
+        if not batch:
+            break
+    return sent
 
 
 async def run_forever(
@@ -26,8 +40,8 @@ async def run_forever(
 ) -> None:
     while True:
         try:
-            while await tick(work, sender, limiter):
-                pass  # more may be due: keep going without waiting
+            if await tick(work, sender, limiter):
+                continue  # a backlog: look again at once
         except Exception:  # a bad row or a database hiccup must not stop timed work
             log.exception("tick_failed")
         await asyncio.sleep(interval)
