@@ -16,7 +16,7 @@ from bot.models import (
     StaffMember,
     StaffRole,
 )
-from bot.outbox import Message, enqueue
+from bot.outbox import Message, to_staff
 
 DIALOG_LINES = 4
 
@@ -132,19 +132,8 @@ async def alert_staff(
 ) -> int:
     """Queue the lead's card to every recipient (in the caller's transaction)."""
     message = await card(lead, config, t, now, reason)
-    queued = 0
-    for chat_id in await recipients(config, owner_ids, lead.id):
-        row = await enqueue(
-            bot="staff",
-            chat_id=chat_id,
-            kind="alert",
-            message=message,
-            dedup_key=f"alert:{key}:{chat_id}",
-            now=now,
-            lead_id=lead.id,
-        )
-        queued += row is not None
-    return queued
+    chats = await recipients(config, owner_ids, lead.id)
+    return await to_staff(chats, kind="alert", message=message, key=key, now=now, lead_id=lead.id)
 
 
 async def notify_staff(
@@ -157,16 +146,7 @@ async def notify_staff(
 ) -> None:
     """A notice about a lead: to its manager if someone took it, else to the alert list."""
     chats = [lead.manager_id] if lead.manager_id else await recipients(config, owner_ids, lead.id)
-    for chat_id in chats:
-        await enqueue(
-            bot="staff",
-            chat_id=chat_id,
-            kind="notice",
-            message=Message(text),
-            dedup_key=f"notice:{key}:{chat_id}",
-            now=now,
-            lead_id=lead.id,
-        )
+    await to_staff(chats, kind="notice", message=Message(text), key=key, now=now, lead_id=lead.id)
 
 
 def _short(text: str, limit: int) -> str:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -106,6 +106,31 @@ async def enqueue(
             )
     except IntegrityError:
         return None
+
+
+async def to_staff(
+    chat_ids: Iterable[int | str],
+    *,
+    kind: str,
+    message: Message,
+    key: str,
+    now: dt.datetime,
+    lead_id: int | None,
+) -> int:
+    """Queue one message to several staff chats; each chat's copy is deduplicated apart."""
+    queued = 0
+    for chat_id in chat_ids:
+        row = await enqueue(
+            bot="staff",
+            chat_id=chat_id,
+            kind=kind,
+            message=message,
+            dedup_key=f"{kind}:{key}:{chat_id}",
+            now=now,
+            lead_id=lead_id,
+        )
+        queued += row is not None
+    return queued
 
 
 def _unclaimed(now: dt.datetime) -> Q:

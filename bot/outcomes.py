@@ -17,7 +17,7 @@ from bot.models import (
     StaffMember,
     StaffRole,
 )
-from bot.outbox import Message, enqueue
+from bot.outbox import Message, to_staff
 
 LOOKBACK = dt.timedelta(days=2)
 
@@ -59,16 +59,15 @@ async def prompt_outcomes(
             async with in_transaction():
                 await OutcomePrompt.create(appointment_id=appointment.id, at=now)
                 message = await _question(appointment, config, t)
-                for chat_id in await outcome_askees(appointment.master_id, owner_ids):
-                    await enqueue(
-                        bot="staff",
-                        chat_id=chat_id,
-                        kind="outcome",
-                        message=message,
-                        dedup_key=f"outcome:{appointment.id}:{chat_id}",
-                        now=now,
-                        lead_id=appointment.lead_id,
-                    )
+                chats = await outcome_askees(appointment.master_id, owner_ids)
+                await to_staff(
+                    chats,
+                    kind="outcome",
+                    message=message,
+                    key=str(appointment.id),
+                    now=now,
+                    lead_id=appointment.lead_id,
+                )
                 queued += 1
         except IntegrityError:  # another process asked first
             continue

@@ -28,7 +28,7 @@ from bot.models import (
     MessageLog,
     SlaBreach,
 )
-from bot.outbox import Message, enqueue
+from bot.outbox import Message, to_staff
 from bot.worktime import add_working_minutes
 
 
@@ -114,16 +114,14 @@ async def _record(
             await SlaBreach.create(
                 lead=lead, kind=deadline.kind, due_at=deadline.due_at, detected_at=now
             )
-            for chat_id in chats:
-                await enqueue(
-                    bot="staff",
-                    chat_id=chat_id,
-                    kind="sla",
-                    message=Message(text, buttons),
-                    now=now,
-                    lead_id=lead.id,
-                    dedup_key=f"sla:{lead.id}:{deadline.kind}:{chat_id}",
-                )
+            await to_staff(
+                chats,
+                kind="sla",
+                message=Message(text, buttons),
+                key=f"{lead.id}:{deadline.kind}",
+                now=now,
+                lead_id=lead.id,
+            )
     except IntegrityError:  # another tick recorded it first
         return 0
     return 1
