@@ -7,8 +7,9 @@ dedup key and each breach a unique row.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.clock import Clock
 from bot.config import BusinessConfig
@@ -21,17 +22,30 @@ from bot.sla import check_sla
 log = logging.getLogger("priyom.worker")
 
 
+REMINDER_SCAN = dt.timedelta(seconds=30)
+"""Reminders are looked for every 30 s (a scan over every upcoming visit is the costly
+part of a tick); SLA deadlines are checked on every tick, so escalations stay prompt."""
+
+
 @dataclass(frozen=True)
 class TimedWork:
     config: BusinessConfig
     texts: Texts
     clock: Clock
     owner_ids: frozenset[int]
+    _last_scan: dict[str, dt.datetime] = field(default_factory=dict, compare=False)
+
+    async def _reminders(self, now: dt.datetime) -> int:
+        last = self._last_scan.get("reminders")
+        if last is not None and last <= now < last + REMINDER_SCAN:
+            return 0
+        self._last_scan["reminders"] = now
+        return await queue_due_reminders(self.config, self.texts, now)
 
     async def run(self) -> dict[str, int]:
         now = self.clock.now()
         done = {
-            "reminders": await queue_due_reminders(self.config, self.texts, now),
+            "reminders": await self._reminders(now),
             "sla": await check_sla(self.config, self.texts, self.owner_ids, now),
             "nudges": await nudge_stalled(self.config, self.texts, now),
             "outcomes": await prompt_outcomes(self.config, self.texts, self.owner_ids, now),
