@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from tortoise import Tortoise
+from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from bot.settings import ROOT
 
@@ -44,6 +45,9 @@ async def init_db(url: str) -> None:
     from aerich import Command
 
     _ensure_sqlite_folder(url)
+    # tortoise caches prepared INSERTs per connection name, not per dialect: a process
+    # that reopens "default" on another database (tests do) must not reuse SQLite's SQL.
+    EXECUTOR_CACHE.clear()
     config = tortoise_config(url)
     await Tortoise.init(config=config)
     command = Command(tortoise_config=config, app="models", location=str(MIGRATIONS))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from bot.config import BusinessConfig
@@ -30,6 +31,8 @@ async def nudge_stalled(config: BusinessConfig, t: Texts, now: dt.datetime) -> i
     if not is_working(config, now):
         return 0
     candidates = await Conversation.filter(
+        # A client already waiting for a person is not "stalled": don't nudge, don't re-flag.
+        Q(lead_id__isnull=True) | Q(lead__needs_human=False) | Q(lead__handoff_reason="stalled"),
         client_id__isnull=False,
         relay_staff_id__isnull=True,
         updated_at__lte=now,

@@ -29,7 +29,7 @@ from bot.models import (
     SlaBreach,
 )
 from bot.outbox import Message, to_staff
-from bot.worktime import add_working_minutes
+from bot.worktime import add_working_minutes, working_minutes_between
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ async def _record(
     now: dt.datetime,
 ) -> int:
     lead = deadline.lead
-    minutes = round((now - deadline.since).total_seconds() / 60)
+    minutes = round(working_minutes_between(config, deadline.since, now))
     text = t(f"sla.{deadline.kind}", id=lead.id, minutes=minutes)
     buttons = [[(t("staff.btn.claim"), f"claim:{lead.id}")]] if lead.manager_id is None else []
     managers = await recipients(config, owner_ids, lead.id)

@@ -27,7 +27,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from tortoise import Tortoise
-from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from bot import kpi
 from bot.config import BusinessConfig, parse_config
@@ -43,7 +42,6 @@ POSTGRES_URL = os.environ.get("PRIYOM_TEST_POSTGRES_URL", "")
 @pytest.fixture(params=["sqlite", "postgres"])
 async def db(request, tmp_path):
     """The same SQL on both databases (PostgreSQL when PRIYOM_TEST_POSTGRES_URL is set)."""
-    EXECUTOR_CACHE.clear()  # tortoise caches INSERTs per connection name, not per dialect
     if request.param == "sqlite":
         await init_db(f"sqlite://{tmp_path / 'priyom.sqlite3'}")
     elif not POSTGRES_URL:
@@ -287,7 +285,7 @@ async def test_sources(november):
 
 async def test_first_response_medians(november, omsk):
     first = await kpi.first_response_median(omsk, november)
-    # Bot: L1 2 s, L2 4 s, L3 1 s, L4 3 s, L5 10 s (L0's first message was in October).
+    # Bot: L1 2 s, L2 4 s, L3 1 s, L4 3 s, L5 10 s (L0 was created in October).
     assert first.bot_seconds == kpi.Median(3.0, 5)
     assert first.bot_seconds.format("с") == "3 с"
     # Humans: L1 7 working minutes; L2 10 before closing at 21:00 + 5 after 10:00 = 15;
