@@ -227,6 +227,17 @@ _BOOKED = (
 )
 
 
+# Per lead of the period, through the appointment(lead_id) index: probing each of the
+# period's leads beats grouping every appointment ever made (the _BOOKED join) at scale.
+_HAS_VISIT = (
+    "CASE WHEN EXISTS (SELECT 1 FROM appointment a WHERE a.lead_id = l.id) THEN 1 ELSE 0 END"
+)
+_PAID = (
+    "(SELECT COALESCE(SUM(a.paid_kop), 0) FROM appointment a "
+    "WHERE a.lead_id = l.id AND a.status = 'came')"
+)
+
+
 def _in(period: Period) -> list[Any]:
     return [period.start, period.end]
 
@@ -245,8 +256,7 @@ async def leads_in(period: Period) -> int:
 async def conversion(period: Period) -> Ratio:
     """Leads created in the period that got an appointment (in any status) / leads in."""
     total, booked = await _one(
-        "SELECT COUNT(*), COUNT(b.lead_id) FROM lead l "
-        f"LEFT JOIN ({_BOOKED}) b ON b.lead_id = l.id "
+        f"SELECT COUNT(*), SUM({_HAS_VISIT}) FROM lead l "
         "WHERE l.created_at >= ? AND l.created_at < ?",
         _in(period),
     )
@@ -316,9 +326,8 @@ async def sources(period: Period) -> list[SourceRow]:
     """Per source and campaign of the leads created in the period: leads, leads that got an
     appointment, and the amount paid at the «came» visits of those leads (whenever held)."""
     rows = await _rows(
-        "SELECT l.source, l.campaign, COUNT(*), COUNT(b.lead_id), SUM(COALESCE(b.paid_kop, 0)) "
-        f"FROM lead l LEFT JOIN ({_BOOKED}) b ON b.lead_id = l.id "
-        "WHERE l.created_at >= ? AND l.created_at < ? GROUP BY l.source, l.campaign",
+        f"SELECT l.source, l.campaign, COUNT(*), SUM({_HAS_VISIT}), SUM({_PAID}) "
+        "FROM lead l WHERE l.created_at >= ? AND l.created_at < ? GROUP BY l.source, l.campaign",
         _in(period),
     )
     out = [SourceRow(s, c, int(n), int(b or 0), int(r or 0)) for s, c, n, b, r in rows]
