@@ -95,4 +95,4 @@ async def sources_with_money(period: Period, spend: dict[str, int]) -> list[Sour
                 cac_kop=None if cost is None else Average(cost, booked).kop,
             )
         )
-    return sorted(out, key=lambda r: (-r.leads, -r.revenue_kop, r.source or ""))
+    return sorted(out, key=lambda r: (-r.leads, -r.revenue_kop, r.source is None, r.source or ""))
