@@ -5,7 +5,7 @@ and anomalies. Expected values are computed by hand from the data set below.
 The week Mon 16 – Sun 22 November 2026 (Omsk; the salon opens 10:00 on weekdays):
 
 lead  created (local)      source      manager  what happens
-L0    Sun 15 23:50 (before) instagram  Маша     A0 made Mon 16 09:00, anna, came Mon 16 14:00, 1 500 ₽
+L0    Sun 15 23:50 (before) instagram  Маша     A0 made Mon 16 09:00, anna, came 14:00, 1 500 ₽
 L1    Mon 16 10:00         instagram   Маша     waits 10:00, Маша writes 10:06; A1 made 10:10,
                                                 anna, came Wed 18 12:00, 2 000 ₽
 L2    Tue 17 11:00         instagram   Маша     waits 11:00, Маша writes 11:04; no booking
@@ -23,6 +23,8 @@ import tomllib
 from zoneinfo import ZoneInfo
 
 import pytest
+from tortoise import Tortoise
+from tortoise.utils import get_schema_sql
 
 from bot import kpi_daily, kpi_team, reports
 from bot.anomalies import queue_anomalies
@@ -313,6 +315,24 @@ def test_periods_parse(text, first, last):
 )
 def test_bad_periods_are_refused(text):
     assert parse_span(text, TODAY) is None
+
+
+# --- the indexes ---------------------------------------------------------------------------
+
+
+async def test_migrated_indexes_match_the_models(db):
+    """Migration 1 creates exactly the indexes the models declare (names and columns)."""
+    connection = Tortoise.get_connection("default")
+    declared = {
+        line.split(" ON ")[0].split('"')[1]
+        for line in get_schema_sql(connection, safe=True).splitlines()
+        if line.startswith("CREATE INDEX")
+    }
+    _, rows = await connection.execute_query(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'idx_%'"
+    )
+    assert {row["name"] for row in rows} == declared
+    assert {"idx_appointment_lead_id", "idx_message_log_lead_at"} <= declared
 
 
 # --- anomalies ---------------------------------------------------------------------------
