@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot import kpi, reports  # noqa: E402
+from bot.anomalies import find_anomalies  # noqa: E402
 from bot.charts import weekly_png  # noqa: E402
 from bot.config import load_config  # noqa: E402
 from bot.db import close_db, init_db  # noqa: E402
@@ -225,6 +226,7 @@ async def measure(path: Path, repeat: int, label: str) -> dict[str, float]:
         ),
         "  baseline count(*) 7 days": lambda: count(week),
         "/funnel for a month": lambda: reports.funnel_text(config, t, month),
+        "anomaly check (5 weeks)": lambda: find_anomalies(config, t, today),
         "  baseline count(*) month": lambda: count(month),
     }
     out = {}

@@ -417,15 +417,16 @@ async def first_response_median(config: BusinessConfig, period: Period) -> First
     out). Humans: per lead whose attention_at falls in
     the period, working minutes to the first outbound "staff:*" message at or after it.
     """
-    # Each query materialises the period's few leads and reads message_log once, forward
-    # from the period start through its `at` index (CROSS JOIN keeps that order on SQLite);
-    # a lead's messages are never older than the lead, so nothing before the start is needed.
+    # Each query materialises the period's few leads, then probes each lead's messages
+    # through the message_log(lead_id, at) index (CROSS JOIN keeps that order on SQLite), so
+    # the cost follows the period's leads wherever the period lies; a lead's messages are
+    # never older than the lead, so nothing before the start is needed.
     start = [period.start]
     bot_rows = await _rows(
         "WITH f AS MATERIALIZED (SELECT m.lead_id, MIN(m.at) AS first_in "
-        "FROM message_log m CROSS JOIN lead l WHERE l.id = m.lead_id AND m.direction = 'in' "
+        "FROM lead l CROSS JOIN message_log m WHERE l.id = m.lead_id AND m.direction = 'in' "
         "AND m.at >= ? AND l.created_at >= ? AND l.created_at < ? GROUP BY m.lead_id) "
-        "SELECT f.first_in, MIN(m.at) FROM message_log m CROSS JOIN f "
+        "SELECT f.first_in, MIN(m.at) FROM f CROSS JOIN message_log m "
         "WHERE m.lead_id = f.lead_id AND m.direction = 'out' AND m.author = 'bot' "
         "AND m.at >= f.first_in AND m.at >= ? GROUP BY f.lead_id, f.first_in",
         start + _in(period) + start,
@@ -437,7 +438,7 @@ async def first_response_median(config: BusinessConfig, period: Period) -> First
     human_rows = await _rows(
         "WITH w AS MATERIALIZED (SELECT id, attention_at FROM lead "
         "WHERE attention_at >= ? AND attention_at < ?) "
-        "SELECT w.attention_at, MIN(m.at) FROM message_log m CROSS JOIN w "
+        "SELECT w.attention_at, MIN(m.at) FROM w CROSS JOIN message_log m "
         "WHERE m.lead_id = w.id AND m.direction = 'out' AND m.author LIKE 'staff:%' "
         "AND m.at >= w.attention_at AND m.at >= ? GROUP BY w.id, w.attention_at",
         _in(period) + start,

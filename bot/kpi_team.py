@@ -73,7 +73,7 @@ _MANAGER_SQL = (
 _RESPONSE_SQL = (
     "WITH w AS MATERIALIZED (SELECT id, manager_id, attention_at FROM lead "
     "WHERE attention_at >= ? AND attention_at < ?) "
-    "SELECT w.manager_id, w.attention_at, MIN(m.at) FROM message_log m CROSS JOIN w "
+    "SELECT w.manager_id, w.attention_at, MIN(m.at) FROM w CROSS JOIN message_log m "
     "WHERE m.lead_id = w.id AND m.direction = 'out' AND m.author LIKE 'staff:%' "
     "AND m.at >= w.attention_at AND m.at >= ? GROUP BY w.id, w.manager_id, w.attention_at"
 )
