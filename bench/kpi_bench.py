@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import datetime as dt
 import importlib.util
+import os
 import random
 import sqlite3
 import statistics
@@ -43,13 +44,16 @@ END = dt.datetime(2026, 11, 23, 6, 0, tzinfo=dt.UTC)  # «now»: Monday 10:00 in
 MIGRATION = ROOT / "migrations" / "models" / "1_20261123000000_kpi_indexes.py"
 
 
-def iso(moment: dt.datetime) -> str:
+def sqlite_time(moment: dt.datetime) -> str:
     """What tortoise stores on SQLite (and what sqlite3 makes of a datetime parameter)."""
     return moment.isoformat(" ")
 
 
-def generate_rows(n: int, days: int, rng: random.Random) -> Iterator[tuple[str, list[tuple]]]:
-    """(table, rows) chunks: each lead with its events, messages, visit and breach."""
+def generate_rows(
+    n: int, days: int, rng: random.Random, iso: Callable[[dt.datetime], object]
+) -> Iterator[tuple[str, list[tuple]]]:
+    """(table, rows) chunks: each lead with its events, messages, visit and breach; `iso`
+    turns a moment into what the database takes (text on SQLite, datetime on PostgreSQL)."""
     start = END - dt.timedelta(days=days)
     step = dt.timedelta(days=days) / n
     leads, events, messages, visits, breaches = [], [], [], [], []
@@ -131,18 +135,40 @@ def generate_rows(n: int, days: int, rng: random.Random) -> Iterator[tuple[str, 
             leads, events, messages, visits, breaches = [], [], [], [], []
 
 
-INSERTS = {
-    "lead": "INSERT INTO lead (id, channel, source, campaign, status, manager_id, attention_at, "
-    "created_at, updated_at, needs_human) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
-    "lead_event": "INSERT INTO lead_event (lead_id, at, actor, from_status, to_status, kind, "
-    "note) VALUES (?, ?, ?, ?, ?, ?, ?)",
-    "message_log": "INSERT INTO message_log (channel, chat_id, lead_id, direction, author, kind, "
-    "at) VALUES ('telegram', '1', ?, ?, ?, 'text', ?)",
-    "appointment": "INSERT INTO appointment (lead_id, service_id, addon_ids, master_id, start, "
-    '"end", price_kop, paid_kop, status, client_confirmed_at, created_at, deposit_kop) '
-    "VALUES (?, 'cut', '[]', ?, ?, ?, ?, ?, ?, ?, ?, 0)",
-    "sla_breach": "INSERT INTO sla_breach (lead_id, kind, due_at, detected_at) VALUES (?, ?, ?, ?)",
+# Per table: the generated columns, then constant ones appended to every row.
+COLUMNS: dict[str, tuple[tuple[str, ...], tuple]] = {
+    "lead": (
+        (
+            *("id", "channel", "source", "campaign", "status", "manager_id", "attention_at"),
+            *("created_at", "updated_at", "needs_human"),
+        ),
+        (False,),
+    ),
+    "lead_event": (("lead_id", "at", "actor", "from_status", "to_status", "kind", "note"), ()),
+    "message_log": (
+        ("lead_id", "direction", "author", "at", "channel", "chat_id", "kind"),
+        ("telegram", "1", "text"),
+    ),
+    "appointment": (
+        (
+            *("lead_id", "master_id", "start", "end", "price_kop", "paid_kop", "status"),
+            *("client_confirmed_at", "created_at", "service_id", "addon_ids", "deposit_kop"),
+        ),
+        ("cut", "[]", 0),
+    ),
+    "sla_breach": (("lead_id", "kind", "due_at", "detected_at"), ()),
 }
+
+
+def with_constants(table: str, rows: list[tuple]) -> list[tuple]:
+    constants = COLUMNS[table][1]
+    return [(*row, *constants) for row in rows] if constants else rows
+
+
+def insert_sql(table: str) -> str:
+    columns = COLUMNS[table][0]
+    quoted = ", ".join(f'"{c}"' for c in columns)
+    return f'INSERT INTO "{table}" ({quoted}) VALUES ({", ".join("?" * len(columns))})'
 
 
 async def create_schema(path: Path) -> None:
@@ -157,8 +183,8 @@ def fill(path: Path, n: int, days: int) -> dict[str, int]:
     db.execute("PRAGMA synchronous=OFF")
     counts: dict[str, int] = {}
     db.execute("BEGIN")
-    for table, rows in generate_rows(n, days, random.Random(5)):
-        db.executemany(INSERTS[table], rows)
+    for table, rows in generate_rows(n, days, random.Random(5), sqlite_time):
+        db.executemany(insert_sql(table), with_constants(table, rows))
         counts[table] = counts.get(table, 0) + len(rows)
     db.commit()
     db.execute("PRAGMA journal_mode=WAL")
@@ -199,7 +225,7 @@ async def timed(fn: Callable[[], Awaitable[object]], repeat: int) -> float:
 
 # Without appointment(lead_id) every per-lead probe scans the appointment table: at 20,000
 # leads the weekly text takes ~70× longer (0.57 s against 8 ms); at 1,000,000 it would run
-# for many minutes, so the no-index run leaves these out (printed as nan).
+# for many minutes, so the no-index run leaves these out (printed as «—»).
 SLOW_UNINDEXED = frozenset({"weekly report text", "weekly text + chart"})
 
 
@@ -211,14 +237,14 @@ def _migration():
 
 
 async def measure(
-    path: Path, repeat: int, label: str, skip: frozenset[str] = frozenset()
+    url: str, repeat: int, label: str, skip: frozenset[str] = frozenset()
 ) -> dict[str, float]:
     config = load_config(ROOT / "examples" / "salon.toml")
     t = Texts("ru")
     today = END.astimezone(config.tz).date() - dt.timedelta(days=1)  # the last full day
     week = Span(today - dt.timedelta(days=6), today)
     month = month_span(2026, 10)
-    await init_db(f"sqlite://{path}")
+    await init_db(url)
 
     async def count(span: Span) -> None:
         await kpi.leads_in(span.period(config))
@@ -276,6 +302,71 @@ def set_indexes(path: Path, on: bool) -> None:
     db.close()
 
 
+# --- PostgreSQL (when PRIYOM_TEST_POSTGRES_URL is set) ----------------------------------------
+
+
+async def pg_database(url: str, n: int, days: int, fresh: bool) -> None:
+    """The same data through COPY; reused while the lead count matches."""
+    import asyncpg
+
+    await init_db(url)
+    await close_db()
+    conn = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
+    try:
+        if not fresh and await conn.fetchval("SELECT count(*) FROM lead") == n:
+            print(f"PostgreSQL: reusing {n:,} leads")
+            return
+        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+        await init_db(url)
+        await close_db()
+        began = time.perf_counter()
+        for table, rows in generate_rows(n, days, random.Random(5), lambda moment: moment):
+            columns = list(COLUMNS[table][0])
+            await conn.copy_records_to_table(
+                table, records=with_constants(table, rows), columns=columns
+            )
+        await conn.execute("SELECT setval('lead_id_seq', (SELECT max(id) FROM lead))")
+        await conn.execute("ANALYZE")  # what autovacuum does on a live server
+        print(f"PostgreSQL: generated in {time.perf_counter() - began:.1f} s")
+    finally:
+        await conn.close()
+
+
+async def pg_indexes(url: str, on: bool) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
+    try:
+        await conn.execute(_migration().UPGRADE if on else _migration().DOWNGRADE)
+        await conn.execute("ANALYZE")
+    finally:
+        await conn.close()
+
+
+def report(title: str, with_indexes: dict[str, float], without: dict[str, float]) -> None:
+    print(f"\n{title}, median ms:")
+    print(f"{'':<30}{'indexes':>10}{'without':>10}  target")
+    targets = {"evening summary (1 day)": "< 300", "weekly text + chart": "< 2000"}
+    for name, ms in with_indexes.items():
+        other = f"{without[name]:10.1f}" if name in without else f"{'—':>10}"
+        print(f"{name:<30}{ms:10.1f}{other}  {targets.get(name, '')}")
+
+
+def run_postgres(url: str, args: argparse.Namespace) -> None:
+    asyncio.run(pg_database(url, args.leads, args.days, args.fresh))
+    asyncio.run(pg_indexes(url, True))
+    with_indexes = asyncio.run(measure(url, args.repeat, "pg indexes"))
+    without: dict[str, float] = {}
+    if not args.no_baseline_indexes:
+        asyncio.run(pg_indexes(url, False))
+        try:
+            repeat = max(1, args.repeat // 2)
+            without = asyncio.run(measure(url, repeat, "pg no migration-1 indexes", SLOW_UNINDEXED))
+        finally:
+            asyncio.run(pg_indexes(url, True))
+    report(f"PostgreSQL, {args.leads:,} leads", with_indexes, without)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--leads", type=int, default=1_000_000)
@@ -289,21 +380,22 @@ def main() -> None:
     path = database(args.leads, args.days, args.fresh)
     set_indexes(path, True)
     explain(path)
-    with_indexes = asyncio.run(measure(path, args.repeat, "indexes"))
+    url = f"sqlite://{path}"
+    with_indexes = asyncio.run(measure(url, args.repeat, "indexes"))
+    without: dict[str, float] = {}
     if not args.no_baseline_indexes:
         set_indexes(path, False)
         try:
-            without = asyncio.run(
-                measure(path, max(1, args.repeat // 2), "no migration-1 indexes", SLOW_UNINDEXED)
-            )
+            repeat = max(1, args.repeat // 2)
+            without = asyncio.run(measure(url, repeat, "no migration-1 indexes", SLOW_UNINDEXED))
         finally:
             set_indexes(path, True)
-    print(f"\n{args.leads:,} leads over {args.days} days, median of {args.repeat} runs (ms):")
-    print(f"{'':<30}{'indexes':>10}{'without':>10}  target")
-    targets = {"evening summary (1 day)": "< 300", "weekly text + chart": "< 2000"}
-    for name, ms in with_indexes.items():
-        other = "" if args.no_baseline_indexes else f"{without.get(name, float('nan')):10.1f}"
-        print(f"{name:<30}{ms:10.1f}{other}  {targets.get(name, '')}")
+    report(f"SQLite, {args.leads:,} leads over {args.days} days", with_indexes, without)
+    pg_url = os.environ.get("PRIYOM_TEST_POSTGRES_URL", "")
+    if pg_url:
+        run_postgres(pg_url, args)
+    else:
+        print("\nPostgreSQL: skipped (set PRIYOM_TEST_POSTGRES_URL to run it too)")
 
 
 if __name__ == "__main__":
