@@ -107,6 +107,10 @@ def _revenue_list(rows: list[kpi.Revenue], name) -> str:
     return ", ".join(f"{name(r.key)} {format_kop(r.revenue_kop)}" for r in rows) or EMPTY
 
 
+def _minutes(t: Texts, median: kpi.Median) -> str:
+    return median.format(t("reports.unit_minutes"))
+
+
 async def kpi_text(config: BusinessConfig, t: Texts, span: Span) -> str:
     p = span.period(config)
     first = await kpi.first_response_median(config, p)
@@ -120,8 +124,8 @@ async def kpi_text(config: BusinessConfig, t: Texts, span: Span) -> str:
         no_show=(await kpi.no_show_rate(p)).format(),
         check=(await kpi.average_check(p)).format(),
         repeat=(await kpi.repeat_clients(p)).format(),
-        bot=first.bot_seconds.format("с" if t.locale == "ru" else "s"),
-        human=first.human_minutes.format("мин" if t.locale == "ru" else "min"),
+        bot=first.bot_seconds.format(t("reports.unit_seconds")),
+        human=_minutes(t, first.human_minutes),
         unanswered=first.human_unanswered,
         sla=(await kpi.sla_compliance(p)).format(),
         alone=(await kpi.no_human_share(p)).format(),
@@ -134,10 +138,6 @@ async def kpi_text(config: BusinessConfig, t: Texts, span: Span) -> str:
 
 
 # --- /staff and its part of the weekly report ------------------------------------------------
-
-
-def _minutes(t: Texts, median: kpi.Median) -> str:
-    return median.format("мин" if t.locale == "ru" else "min")
 
 
 async def staff_lines(

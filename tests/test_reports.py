@@ -391,3 +391,20 @@ async def test_anomalies_fire_once_with_the_numbers_and_not_for_small_samples(db
         "⚠️ Просела конверсия «новая → квалифицирована»: за 7 дней 25,0 % (5 из 20), "
         "обычно 75,0 % (60 из 80 за 4 недели) — ниже на 67 %.",
     ]
+
+
+# --- texts -------------------------------------------------------------------------------
+
+
+def test_a_long_report_is_cut_to_one_telegram_message():
+    text = reports.fit([f"• строка {i}: " + "x" * 90 for i in range(100)], T)
+    assert len(text) <= 4096
+    assert text.endswith("… (не поместилось, уточните период)")
+    assert reports.fit(["a", "b"], T) == "a\nb"
+
+
+def test_both_catalogs_have_every_report_text():
+    ru_keys, en_keys = Texts("ru").keys(), Texts("en").keys()
+    ru = {k for k in ru_keys if k.startswith("reports.")}
+    assert ru == {k for k in en_keys if k.startswith("reports.")}
+    assert "reports.summary.hint" in ru
