@@ -19,10 +19,12 @@ L5    Mon 23 00:10 (after) vk          Петя     outside the week
 from __future__ import annotations
 
 import datetime as dt
+import io
 import tomllib
 from zoneinfo import ZoneInfo
 
 import pytest
+from PIL import Image
 from tortoise import Tortoise
 from tortoise.utils import get_schema_sql
 
@@ -263,7 +265,11 @@ async def test_weekly_report_and_chart_reach_the_owner_as_text_and_photo(week, o
     (photo,) = api.calls("222222:staff", "sendPhoto")
     assert photo.params["chat_id"] in (9001, "9001")
     assert photo.params["caption"] == "Воронка и заявки по дням, 16.11–22.11.2026"
-    assert photo.files["photo"].content.startswith(PNG_MAGIC)
+    png = photo.files["photo"].content
+    assert png.startswith(PNG_MAGIC)
+    with Image.open(io.BytesIO(png)) as image:  # a whole, decodable PNG, not just a header
+        image.load()
+        assert (image.format, image.size) == ("PNG", (1000, 420))
 
 
 async def test_chart_numbers(week, omsk):
