@@ -50,7 +50,7 @@ ROLE_WORDS = {
 
 
 class RemoveStaff(CallbackData, prefix="staff_rm"):
-    """«Удалить» on the /staff list; only an id, the role is checked again on press."""
+    """«Удалить» on the /team list; only an id, the role is checked again on press."""
 
     member_id: int
 
@@ -178,7 +178,7 @@ async def on_invite(
 
 
 async def staff_listing(staff: StaffContext) -> tuple[str, InlineKeyboardMarkup | None]:
-    """The /staff text and its «Удалить» buttons, from the database as it is now."""
+    """The /team text and its «Удалить» buttons, from the database as it is now."""
     t, tz = staff.texts, staff.config.tz
     members = await list_staff()
     if not members:
@@ -202,7 +202,7 @@ async def staff_listing(staff: StaffContext) -> tuple[str, InlineKeyboardMarkup 
     return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows)
 
 
-async def on_staff(message: Message, staff: StaffContext) -> None:
+async def on_team(message: Message, staff: StaffContext) -> None:
     text, markup = await staff_listing(staff)
     await message.answer(text, reply_markup=markup)
 
@@ -235,7 +235,7 @@ def team_router() -> Router:
     msg.register(on_help, CommandStart(), anyone)
     msg.register(on_help, Command("help"), anyone)
     msg.register(on_invite, Command("invite"), owner)
-    msg.register(on_staff, Command("staff"), owner)
+    msg.register(on_team, Command("team"), owner)
     router.callback_query.register(on_remove, RemoveStaff.filter(), owner)
     router.startup.register(on_startup)
     return router

@@ -171,6 +171,31 @@ class StaffSettings(_Strict):
     group_chat_id: int | None = None  # send alerts to this staff group instead of privately
 
 
+class Reports(_Strict):
+    """When the owners get their numbers (business time) and when a drop is an anomaly."""
+
+    summary_at: dt.time = dt.time(20, 0)
+    weekly_at: str = Field(
+        default="mon 09:00", pattern=r"^(mon|tue|wed|thu|fri|sat|sun) \d{2}:\d{2}$"
+    )
+    anomaly_threshold_pct: int = Field(default=30, gt=0, lt=100)
+    anomaly_min_volume: int = Field(default=20, gt=0)  # fewer events than this: never an anomaly
+
+    @field_validator("weekly_at")
+    @classmethod
+    def _weekly_time(cls, value: str) -> str:
+        dt.time.fromisoformat(value[4:])  # "mon 25:00" → the time's own ValueError
+        return value
+
+    @property
+    def weekly_day(self) -> int:
+        return WEEKDAYS.index(self.weekly_at[:3])
+
+    @property
+    def weekly_time(self) -> dt.time:
+        return dt.time.fromisoformat(self.weekly_at[4:])
+
+
 class Addon(_Strict):
     id: str = Field(pattern=r"^[a-z0-9_]{1,16}$")
     title: str = Field(min_length=1, max_length=40)
@@ -222,6 +247,7 @@ class BusinessConfig(_Strict):
     reminders: Reminders = Reminders()
     staff: StaffSettings = StaffSettings()
     followup: Followup = Followup()
+    reports: Reports = Reports()
     masters: list[Master] = Field(min_length=1)
     services: list[Service] = Field(min_length=1)
     sources: list[Source] = []

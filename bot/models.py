@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from tortoise import fields
+from tortoise.indexes import Index
 from tortoise.models import Model
 
 
@@ -68,6 +69,7 @@ class Lead(Model):
 
     class Meta:
         table = "lead"
+        indexes = (Index(fields=("attention_at",), name="idx_lead_attention_at"),)  # migration 1
 
 
 class LeadEvent(Model):
@@ -111,6 +113,10 @@ class Appointment(Model):
 
     class Meta:
         table = "appointment"
+        indexes = (  # migration 1: KPI queries
+            Index(fields=("lead_id",), name="idx_appointment_lead_id"),
+            Index(fields=("created_at",), name="idx_appointment_created_at"),
+        )
 
 
 class MasterCell(Model):
@@ -175,6 +181,7 @@ class MessageLog(Model):
 
     class Meta:
         table = "message_log"
+        indexes = (Index(fields=("lead_id", "at"), name="idx_message_log_lead_at"),)  # migration 1
 
 
 class StaffRole(StrEnum):

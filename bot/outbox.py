@@ -18,6 +18,7 @@ time: the next tick finds every due row in the database again.
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime as dt
 import logging
 from collections.abc import Iterable, Sequence
@@ -63,6 +64,7 @@ class Message:
     text: str
     buttons: ButtonRows = ()
     photo: str | None = None  # "<bot>/photo:<file id>": the file and the bot that can read it
+    png: bytes | None = None  # a rendered chart, sent as a photo with `text` as its caption
 
     def payload(self) -> dict:
         data: dict = {
@@ -71,6 +73,8 @@ class Message:
         }
         if self.photo:
             data["photo"] = self.photo
+        if self.png:  # base64 in the JSON payload: a chart is ~40 KB, stored once per owner
+            data["png"] = base64.b64encode(self.png).decode("ascii")
         return data
 
 

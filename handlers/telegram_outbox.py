@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import logging
 
@@ -70,7 +71,12 @@ class TelegramSender:
     async def _send(self, bot: Bot, row: Outbox) -> int:
         payload = row.payload
         text, keyboard = payload["text"], markup(payload.get("buttons") or [])
-        if payload.get("photo"):
+        if payload.get("png"):  # a chart the core rendered (the weekly report)
+            chart = BufferedInputFile(base64.b64decode(payload["png"]), filename="chart.png")
+            message = await bot.send_photo(
+                row.chat_id, chart, caption=text[:1024], reply_markup=keyboard
+            )
+        elif payload.get("photo"):
             source_name, _, ref = payload["photo"].partition("/")
             kind, _, file_id = ref.partition(":")
             data = await download(self.bots.get(source_name, bot), file_id)

@@ -1,4 +1,4 @@
-"""Staff and roles: invites, /staff, removal, refusals — the real aiogram bot over HTTP."""
+"""Staff and roles: invites, /team, removal, refusals — the real aiogram bot over HTTP."""
 
 from __future__ import annotations
 
@@ -119,14 +119,25 @@ def commands_for(api: FakeBotApi, chat_id: int) -> list[str]:
 async def test_owners_from_the_environment_and_the_config(staff: Staff):
     for owner in (ENV_OWNER, CFG_OWNER):
         reply = await staff.say(owner, "/help", "Вы владелец")
-        assert "/invite" in reply["text"] and "/staff" in reply["text"]
+        assert "/invite" in reply["text"] and "/team" in reply["text"]
         await staff.say(owner, "/start", "Вы владелец")
     default = await staff.api.wait_for_call(
         TOKEN, "setMyCommands", lambda c: c.params.get("scope") == {"type": "default"}
     )
     assert [c["command"] for c in default.params["commands"]] == ["start", "help"]
     for owner in (ENV_OWNER, CFG_OWNER):
-        assert commands_for(staff.api, owner.id) == ["invite", "staff", "leads", "today", "help"]
+        assert commands_for(staff.api, owner.id) == [
+            "invite",
+            "team",
+            "leads",
+            "today",
+            "kpi",
+            "staff",
+            "sources",
+            "funnel",
+            "lost",
+            "help",
+        ]
 
 
 async def test_invites_join_once_with_role_help_and_menus(staff: Staff):
@@ -154,8 +165,19 @@ async def test_invites_join_once_with_role_help_and_menus(staff: Staff):
     await staff.settle()
     assert len(staff.texts_to(STRANGER)) == 1  # the invite refusal was their one «no»
 
-    assert commands_for(staff.api, MARIA.id) == ["leads", "lead", "today", "close", "help"]
-    assert commands_for(staff.api, ANYA.id) == ["today", "help"]
+    assert commands_for(staff.api, MARIA.id) == [
+        "leads",
+        "lead",
+        "today",
+        "close",
+        "kpi",
+        "staff",
+        "sources",
+        "funnel",
+        "lost",
+        "help",
+    ]
+    assert commands_for(staff.api, ANYA.id) == ["today", "staff", "help"]
     for user, role in ((MARIA, "менеджер"), (ANYA, "мастер")):
         assert f"Вы {role}" in (await staff.say(user, "/help", "Команды"))["text"]
 
@@ -188,7 +210,7 @@ async def test_staff_list_and_removal(staff: Staff, clock):
     now = clock.now()
     maria = await add_member(MARIA, StaffRole.MANAGER, now)
     anya = await add_member(ANYA, StaffRole.MASTER, now, master="anna")
-    listing = await staff.say(ENV_OWNER, "/staff", "Сотрудники")
+    listing = await staff.say(ENV_OWNER, "/team", "Сотрудники")
     assert "Мария — менеджер, с 23.11.2026" in listing["text"]
     assert "Аня — мастер (Анна), с 23.11.2026" in listing["text"]
 
@@ -249,7 +271,7 @@ async def test_owner_commands_are_refused_to_everyone_else(staff: Staff, clock, 
     user = {"stranger": STRANGER, "removed manager": PAVEL, "manager": MARIA, "master": ANYA}[actor]
     before = await db_state()
 
-    for command in ("/invite manager", "/invite master Анна", "/staff", "/start", "/help"):
+    for command in ("/invite manager", "/invite master Анна", "/team", "/start", "/help"):
         await staff.say(user, command)
     for member_id in (anya.id, pavel.id):
         press = staff.api.press_button(
@@ -266,7 +288,7 @@ async def test_owner_commands_are_refused_to_everyone_else(staff: Staff, clock, 
     if actor in ("stranger", "removed manager"):
         assert len(replies) == 1 and "только для сотрудников" in replies[0]
     else:
-        assert sum("недоступна" in r for r in replies) == 3  # /invite ×2, /staff
+        assert sum("недоступна" in r for r in replies) == 3  # /invite ×2, /team
         assert all("/invite" not in r for r in replies)
 
 

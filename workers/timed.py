@@ -11,12 +11,14 @@ import datetime as dt
 import logging
 from dataclasses import dataclass, field
 
+from bot.anomalies import queue_anomalies
 from bot.clock import Clock
 from bot.config import BusinessConfig
 from bot.followup import nudge_stalled
 from bot.i18n import Texts
 from bot.outcomes import prompt_outcomes
 from bot.reminders import queue_due_reminders
+from bot.report_schedule import queue_summary, queue_weekly
 from bot.sla import check_sla
 
 log = logging.getLogger("priyom.worker")
@@ -25,6 +27,9 @@ log = logging.getLogger("priyom.worker")
 REMINDER_SCAN = dt.timedelta(seconds=30)
 """Reminders are looked for every 30 s (a scan over every upcoming visit is the costly
 part of a tick); SLA deadlines are checked on every tick, so escalations stay prompt."""
+ANOMALY_SCAN = dt.timedelta(hours=1)
+"""Anomalies compare whole days, so an hourly look is plenty (per process; the dedup key
+keeps it to one message per metric per week however many processes look)."""
 
 
 @dataclass(frozen=True)
@@ -35,12 +40,24 @@ class TimedWork:
     owner_ids: frozenset[int]
     _last_scan: dict[str, dt.datetime] = field(default_factory=dict, compare=False)
 
+    def _due(self, what: str, every: dt.timedelta, now: dt.datetime) -> bool:
+        last = self._last_scan.get(what)
+        if last is not None and last <= now < last + every:
+            return False
+        self._last_scan[what] = now
+        return True
+
     async def _reminders(self, now: dt.datetime) -> int:
-        last = self._last_scan.get("reminders")
-        if last is not None and last <= now < last + REMINDER_SCAN:
+        if not self._due("reminders", REMINDER_SCAN, now):
             return 0
-        self._last_scan["reminders"] = now
         return await queue_due_reminders(self.config, self.texts, now)
+
+    async def _reports(self, now: dt.datetime) -> int:
+        args = (self.config, self.texts, self.owner_ids, now)
+        queued = await queue_summary(*args) + await queue_weekly(*args)
+        if self._due("anomalies", ANOMALY_SCAN, now):
+            queued += await queue_anomalies(*args)
+        return queued
 
     async def run(self) -> dict[str, int]:
         now = self.clock.now()
@@ -49,6 +66,7 @@ class TimedWork:
             "sla": await check_sla(self.config, self.texts, self.owner_ids, now),
             "nudges": await nudge_stalled(self.config, self.texts, now),
             "outcomes": await prompt_outcomes(self.config, self.texts, self.owner_ids, now),
+            "reports": await self._reports(now),
         }
         if any(done.values()):
             log.info("timed_work", extra=done)
