@@ -10,10 +10,12 @@ import signal
 from aiogram import Bot, Dispatcher
 
 from admin_bot.context import StaffContext
+from bot.ai.factory import assistant, model_client
 from bot.clock import Clock, SystemClock
 from bot.config import BusinessConfig
 from bot.db import close_db, init_db
 from bot.dialogs import DialogService
+from bot.i18n import Texts
 from bot.ratelimit import LocalRateLimiter
 from bot.settings import Settings
 from handlers.telegram import TelegramClientBot, client_commands, make_bot
@@ -47,7 +49,10 @@ async def run_bot(settings: Settings, config: BusinessConfig, clock: Clock | Non
     clock = clock or SystemClock()
     await init_db(settings.database_url)
     owners = frozenset(settings.owner_ids)
-    dialogs = DialogService(config, clock, owner_ids=owners)
+    ai = model_client(settings, config, clock)
+    texts = Texts(config.business.locale)
+    understander = assistant(settings, config, texts, ai)
+    dialogs = DialogService(config, clock, texts, owner_ids=owners, understander=understander)
     client_bot = make_bot(settings.bot_token, settings.telegram_api_url)
     bots: dict[str, Bot] = {"client": client_bot}
     polling = [(build_dispatcher(dialogs), client_bot)]
