@@ -89,7 +89,7 @@ class AiClient:
                 outcome = "invalid"
         except (TimeoutError, openai.APITimeoutError):
             outcome = "timeout"
-        except openai.OpenAIError as exc:
+        except Exception as exc:  # HTTP errors, a body that is not JSON…: use the rules
             outcome = f"error:{type(exc).__name__}"
         ms = round((time.perf_counter() - started) * 1000)
         log.info(

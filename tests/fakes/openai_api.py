@@ -26,7 +26,7 @@ class _Step:
 
 @dataclass
 class Received:
-    headers: dict[str, str]
+    headers: dict[str, str]  # names in lower case
     body: dict[str, Any]
 
     @property
@@ -91,7 +91,7 @@ class FakeOpenAI:
 
     async def _completions(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
-        self.requests.append(Received(dict(request.headers), body))
+        self.requests.append(Received({k.lower(): v for k, v in request.headers.items()}, body))
         step = self._script.popleft() if self._script else self.default
         if step is None:
             return web.json_response({"error": {"message": "no scripted answer"}}, status=500)
