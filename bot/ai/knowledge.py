@@ -15,6 +15,9 @@ from bot.i18n import Texts
 
 _WORD = re.compile(r"[а-яёa-z]{3,}")
 _NUMBER = re.compile(r"\d+(?:[ \u00a0]\d{3})*")
+# Money and percentages are checked with their unit: «1 рубль» must be a known price, not
+# just a «1» found somewhere in the facts.
+_AMOUNT = re.compile(r"(\d+(?:[ \u00a0]\d{3})*)\s*(₽|руб|р\.|%|процент)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,18 @@ class Knowledge:
         return "\n".join(lines) + "\n\n" + self.faq_text.strip()
 
     def grounded(self, answer: str) -> bool:
-        """Every number in the answer appears in the facts (prices, hours, the address)."""
-        known = {re.sub(r"\D", "", n) for n in _NUMBER.findall(self.context())}
-        return all(re.sub(r"\D", "", n) in known for n in _NUMBER.findall(answer))
+        """The answer talks about the facts (shares a word with them), every number in it
+        appears in them, and every amount of money or percentage appears with its unit."""
+        context = self.context()
+        if not set(_stems(answer)) & set(_stems(context)):
+            return False  # says nothing the facts talk about
+        known = {re.sub(r"\D", "", n) for n in _NUMBER.findall(context)}
+        if not all(re.sub(r"\D", "", n) in known for n in _NUMBER.findall(answer)):
+            return False
+        amounts = {_amount(m) for m in _AMOUNT.finditer(context)}
+        return all(_amount(m) in amounts for m in _AMOUNT.finditer(answer))
+
+
+def _amount(m: re.Match[str]) -> tuple[str, str]:
+    unit = "%" if m[2].lower().startswith(("%", "процент")) else "₽"
+    return re.sub(r"\D", "", m[1]), unit

@@ -26,7 +26,10 @@ _QUESTION = re.compile(
     re.IGNORECASE,
 )
 # An answer that talks about its own instructions is a leak, whatever the question was.
-_LEAK = re.compile(r"промпт|prompt|инструкци|system|систем\w* сообщ|json|tool", re.IGNORECASE)
+# Braces and brackets: structured data (a dump of something) is never a client's answer.
+_LEAK = re.compile(
+    r"промпт|prompt|инструкци|system|систем\w* сообщ|json|tool|[{}\[\]<>]", re.IGNORECASE
+)
 MAX_ANSWER = 500
 MAX_SUMMARY = 140
 WARMTHS = ("hot", "warm", "cold")
