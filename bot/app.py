@@ -11,6 +11,7 @@ from aiogram import Bot, Dispatcher
 
 from admin_bot.context import StaffContext
 from bot.ai.factory import assistant, model_client
+from bot.ai.reminder import Greeter
 from bot.clock import Clock, SystemClock
 from bot.config import BusinessConfig
 from bot.db import close_db, init_db
@@ -59,6 +60,7 @@ async def run_bot(settings: Settings, config: BusinessConfig, clock: Clock | Non
     if settings.staff_bot_token:
         staff_bot = make_bot(settings.staff_bot_token, settings.telegram_api_url)
         staff = StaffContext.create(config, clock, settings.owner_ids, client_bot)
+        staff.extra["ai"] = ai
         bots["staff"] = staff_bot
         polling.append((build_staff_dispatcher(staff), staff_bot))
     sender = TelegramSender(bots)
@@ -70,7 +72,8 @@ async def run_bot(settings: Settings, config: BusinessConfig, clock: Clock | Non
     if settings.redis_url:
         log.info("timed_work_in_arq_workers", extra={"redis": settings.redis_url})
     else:  # the embedded default: no Redis, the same tick runs here
-        work = TimedWork(config, dialogs.texts, clock, dialogs.owner_ids)
+        greeter = Greeter(ai) if ai else None
+        work = TimedWork(config, dialogs.texts, clock, dialogs.owner_ids, greeter)
         limiter = LocalRateLimiter(settings.outbox_rate_per_second, settings.outbox_chat_interval)
         tasks.append(asyncio.create_task(embedded.run_forever(work, sender, limiter)))
     stop = asyncio.Event()
@@ -87,5 +90,7 @@ async def run_bot(settings: Settings, config: BusinessConfig, clock: Clock | Non
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if ai is not None:
+            await ai.close()
         await close_db()
         log.info("stopped")

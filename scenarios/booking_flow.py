@@ -26,6 +26,7 @@ from scenarios.types import (
     CancelBooking,
     ConfirmVisit,
     Forget,
+    Guard,
     HandOff,
     Input,
     InputKind,
@@ -36,7 +37,6 @@ from scenarios.types import (
     SaveContact,
     Understanding,
 )
-from scenarios.types import Guard
 
 MISSES_BEFORE_HANDOFF = 2
 _AGREE_WORDS = {"согласен", "согласна", "согласен(на)", "agree", "i agree"}

@@ -46,7 +46,9 @@ async def _state(chat: AiChat):
 async def test_one_message_fills_service_addon_time_and_name(db, config, clock, fake):
     fake.tool(MODEL_OLGA)
     headers = {"X-Data-Logging": "off"}
-    chat = await AiChat(ai_dialogs(config, clock, ai_client(fake, config, clock, headers))).consented()
+    chat = await AiChat(
+        ai_dialogs(config, clock, ai_client(fake, config, clock, headers))
+    ).consented()
     replies = await chat.say(OLGA)
     assert "Свободные окна" in texts_of(replies)
     state = await _state(chat)

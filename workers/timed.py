@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass, field
 
+from bot.ai.reminder import Greeter
 from bot.clock import Clock
 from bot.config import BusinessConfig
 from bot.followup import nudge_stalled
@@ -33,6 +34,7 @@ class TimedWork:
     texts: Texts
     clock: Clock
     owner_ids: frozenset[int]
+    greeter: Greeter | None = field(default=None, compare=False)  # personal reminder texts
     _last_scan: dict[str, dt.datetime] = field(default_factory=dict, compare=False)
 
     async def _reminders(self, now: dt.datetime) -> int:
@@ -40,7 +42,7 @@ class TimedWork:
         if last is not None and last <= now < last + REMINDER_SCAN:
             return 0
         self._last_scan["reminders"] = now
-        return await queue_due_reminders(self.config, self.texts, now)
+        return await queue_due_reminders(self.config, self.texts, now, self.greeter)
 
     async def run(self) -> dict[str, int]:
         now = self.clock.now()

@@ -77,5 +77,7 @@ async def score(cases: list[dict], understand: Understand, tz: dt.tzinfo) -> Sco
             if got[name] == want[name]:
                 result.right[name] += 1
             else:
-                result.misses.append(f"{name}: {case['text']!r}: got {got[name]}, want {want[name]}")
+                result.misses.append(
+                    f"{name}: {case['text']!r}: got {got[name]}, want {want[name]}"
+                )
     return result

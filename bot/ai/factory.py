@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.ai.client import AiClient
 from bot.ai.knowledge import Knowledge
+from bot.ai.reminder import Greeter
 from bot.ai.understand import Assistant
 from bot.clock import Clock
 from bot.config import BusinessConfig
@@ -30,3 +31,9 @@ def assistant(
 ) -> Assistant:
     knowledge = Knowledge.load(config, texts, settings.ai_knowledge_file)
     return Assistant(config, knowledge, client)
+
+
+def greeter(settings: Settings, config: BusinessConfig, clock: Clock) -> Greeter | None:
+    """Personal reminder greetings, when a model is configured."""
+    client = model_client(settings, config, clock)
+    return Greeter(client) if client else None

@@ -103,7 +103,9 @@ class Assistant:
         rules = self.rules(text, now)
         if self.client is None or guard.has_health_details(text):
             return rules
-        args = await self.client.call("understand", self._messages(text, step, now, rules), self.tool)
+        args = await self.client.call(
+            "understand", self._messages(text, step, now, rules), self.tool
+        )
         if args is None:
             return rules
         return self.validate(args, text, now, rules)
@@ -115,7 +117,9 @@ class Assistant:
             return dataclasses.replace(u, answer=self.knowledge.price(service))
         if is_question(text) and service is None and u.wish is None:
             answer = self.knowledge.rules_answer(text)
-            return dataclasses.replace(u, answer=answer, guard=Guard.NONE if answer else Guard.QUESTION)
+            return dataclasses.replace(
+                u, answer=answer, guard=Guard.NONE if answer else Guard.QUESTION
+            )
         return u
 
     def _messages(
