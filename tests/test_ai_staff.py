@@ -87,7 +87,7 @@ async def test_model_picks_the_function_and_the_database_gives_the_number(visits
     assert (row.purpose, row.calls, row.failures) == ("staff", 2, 0)
 
 
-async def test_in_the_staff_bot_with_role_checks(bots, visits, config):
+async def test_in_the_staff_bot_with_role_checks(bots, visits, config):  # noqa: F811
     bots.send_text(STAFF, OWNER, "сколько неявок на этой неделе у Анны?")
     await bots.wait_for_message(STAFF, OWNER.id, has("Неявок — эта неделя (Анна): 2"))
     bots.send_text(STAFF, MASHA, "выручка за неделю?")
