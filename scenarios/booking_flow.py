@@ -228,6 +228,8 @@ async def _on_understood(state: DialogState, u: Understanding, deps: Deps, out: 
         state.time_wish = u.wish
     if u.name and not state.name:
         state.name = u.name
+    if u.phone and not state.phone:
+        state.phone = u.phone
     wants_addon = service.addons and not state.addon_ids
     state.go(Step.ADDON if wants_addon else _after_addons(state))
     await _ask(state, deps, out)

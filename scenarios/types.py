@@ -69,6 +69,7 @@ class Understanding:
     addon_ids: tuple[str, ...] = ()
     wish: TimeWish | None = None
     name: str | None = None
+    phone: str | None = None  # E.164, read by the rules only (a model never sees phones)
     intent: Intent = Intent.OTHER
     answer: str | None = None  # a FAQ answer grounded in the business's own facts
     guard: Guard = Guard.NONE

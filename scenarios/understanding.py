@@ -16,12 +16,13 @@ from scenarios.parsing import (
     _clean,
     _word_score,
     match_service,
+    normalize_phone,
     parse_name,
     parse_time_wish,
 )
 from scenarios.types import Intent, Understanding
 
-__all__ = ["extract_name", "match_addons", "rules_intent", "rules_understand"]
+__all__ = ["extract_name", "extract_phone", "match_addons", "rules_intent", "rules_understand"]
 
 # «я Ольга» needs the capital letter (else «я хочу» would be a name); after «меня зовут»
 # any case will do.
@@ -67,6 +68,14 @@ def match_addons(text: str, service: Service) -> tuple[str, ...]:
     return tuple(found)
 
 
+def extract_phone(text: str) -> str | None:
+    """A full phone number in a longer message (ten digits at least, so «28.11 13:00»
+    is never one)."""
+    if len(re.sub(r"\D", "", text)) < 10:
+        return None
+    return normalize_phone(text)
+
+
 def rules_intent(text: str, has_service: bool, has_wish: bool) -> Intent:
     cleaned = _clean(text)
     if _COMPLAINT.search(cleaned):
@@ -89,5 +98,6 @@ def rules_understand(text: str, services: Sequence[Service], now: dt.datetime) -
         addon_ids=addons,
         wish=wish,
         name=extract_name(text),
+        phone=extract_phone(text),
         intent=rules_intent(text, service_id is not None, wish is not None),
     )

@@ -16,6 +16,7 @@ from bot.alerts import card
 from bot.i18n import Texts
 from bot.models import AiUsage, Lead
 from scenarios.state import Step
+from scenarios.types import Input
 from tests.ai_helpers import TIMEOUT, AiChat, ai_client, ai_dialogs, texts_of
 from tests.fakes.openai_api import FakeOpenAI
 
@@ -66,6 +67,8 @@ async def test_phone_digits_never_reach_the_model(db, config, clock, fake):
     chat = await AiChat(ai_dialogs(config, clock, ai_client(fake, config, clock))).consented()
     await chat.say("педикюр завтра, перезвоните 8 927 123-45-67")
     assert "927" not in fake.requests[0].text and "[телефон]" in fake.requests[0].text
+    state = await _state(chat)
+    assert (state.service_id, state.phone) == ("pedicure", "+79271234567")  # read by the rules
 
 
 @pytest.mark.parametrize(
@@ -169,3 +172,20 @@ async def test_price_question_answered_from_the_catalog_by_rules(db, config, clo
     chat = await AiChat(ai_dialogs(config, clock, None)).consented()
     replies = texts_of(await chat.say("сколько стоит маникюр?"))
     assert "Маникюр — 1\u00a0500\u00a0₽" in replies and "Покрытие гель-лак +800\u00a0₽" in replies
+
+
+async def test_answered_steps_are_skipped_up_to_the_summary(db, config, clock, fake):
+    fake.tool(MODEL_OLGA)
+    chat = await AiChat(ai_dialogs(config, clock, ai_client(fake, config, clock))).consented()
+    replies = await chat.say(OLGA + ", мой номер +7 927 123-45-67")
+    first_slot = replies[-1].buttons[0][0].action
+    summary = texts_of(await chat.send(Input.button(first_slot)))
+    assert "Проверьте" in summary and "Ольга" in summary and "+79271234567" in summary
+    assert "Покрытие гель-лак" in summary and "сб, 28 ноября, 13:00" in summary
+
+
+async def test_model_warmth_never_cools_a_lead_that_picked_a_slot(db, config, clock, fake):
+    fake.tool({**MODEL_OLGA, "warmth": "cold"})
+    chat = await AiChat(ai_dialogs(config, clock, ai_client(fake, config, clock))).consented()
+    await chat.say(OLGA)
+    assert (await Lead.get()).ai_warmth == "hot"  # at the slot step: hot by progress

@@ -13,6 +13,7 @@ from scenarios.state import DialogState, Step
 from scenarios.types import Intent, Understanding
 
 _HOT_STEPS = (Step.SLOT, Step.CONTACT, Step.NAME, Step.SUMMARY)
+WARMTHS = ("hot", "warm", "cold")
 
 
 def warmth(state: DialogState, intent: str) -> str:
@@ -51,7 +52,9 @@ def lead_intel(
         intent = previous[0]
     if intent == Intent.OTHER and state.service_id:
         intent = Intent.BOOKING.value
-    heat = (u.warmth if u is not None else None) or warmth(state, intent)
+    # The hotter of the model's judgement and the dialogue's progress.
+    judged = [u.warmth] if u is not None and u.warmth else []
+    heat = min([warmth(state, intent), *judged], key=WARMTHS.index)
     line = (u.summary if u is not None and u.summary else None) or summary(state, config, t)
     return [intent, heat, line[:160]]
 

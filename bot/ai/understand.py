@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.ai import guard
 from bot.ai.client import AiClient, Tool
+from bot.ai.intel import WARMTHS
 from bot.ai.knowledge import Knowledge
 from bot.config import BusinessConfig
 from scenarios.parsing import TimeWish, parse_name, parse_time_wish
@@ -32,7 +33,6 @@ _LEAK = re.compile(
 )
 MAX_ANSWER = 500
 MAX_SUMMARY = 140
-WARMTHS = ("hot", "warm", "cold")
 
 SYSTEM = """Ты — помощник записи бизнеса «{name}». Сегодня {today} ({weekday}), \
 сейчас {time}, часовой пояс бизнеса. Шаг диалога: {step}.
@@ -146,6 +146,8 @@ class Assistant:
         if service is not None:
             wanted = args.get("addon_ids") if isinstance(args.get("addon_ids"), list) else []
             addon_ids = tuple(a for a in wanted if isinstance(a, str) and service.addon(a))
+            if not addon_ids and service.id == rules.service_id:
+                addon_ids = rules.addon_ids  # the model left out an add-on the rules saw
         else:
             service = self.config.service(rules.service_id or "")
         topic = {"medical": Guard.MEDICAL, "legal": Guard.LEGAL}.get(str(args.get("topic")))
@@ -163,6 +165,7 @@ class Assistant:
             guard=topic or fallback_guard,
             summary=_summary(args.get("summary")),
             warmth=args.get("warmth") if args.get("warmth") in WARMTHS else None,
+            phone=rules.phone,
             by_model=True,
         )
 
@@ -175,7 +178,7 @@ class Assistant:
     def _name(self, value: object, text: str) -> str | None:
         """A name the client really wrote (the model may not invent one)."""
         name = parse_name(_str(value) or "")
-        if name is None or name.lower() not in text.lower().replace("ё", "е").replace("Ё", "Е"):
+        if name is None or _fold(name) not in _fold(text):
             return None
         return name
 
@@ -194,6 +197,10 @@ class Assistant:
             return TimeWish(day_from, day_to, after, before, _time(args.get("time_exact")))
         phrase = _str(args.get("time_phrase"))
         return parse_time_wish(phrase, now) if phrase and len(phrase) <= 80 else None
+
+
+def _fold(text: str) -> str:
+    return text.lower().replace("ё", "е")
 
 
 def _str(value: object) -> str | None:
