@@ -68,15 +68,24 @@ def main(argv: list[str] | None = None) -> int:
 
 
 async def _shell(settings: Settings, config, start: str) -> int:
+    from bot.ai.factory import assistant, model_client
     from bot.clock import SystemClock
     from bot.db import close_db, init_db
     from bot.dialogs import DialogService
+    from bot.i18n import Texts
     from handlers.console import run_shell
 
     await init_db(settings.database_url)
+    clock, texts = SystemClock(), Texts(config.business.locale)
+    ai = model_client(settings, config, clock)
+    dialogs = DialogService(
+        config, clock, texts, understander=assistant(settings, config, texts, ai)
+    )
     try:
-        await run_shell(DialogService(config, SystemClock()), start_arg=start)
+        await run_shell(dialogs, start_arg=start)
     finally:
+        if ai is not None:
+            await ai.close()
         await close_db()
     return 0
 

@@ -37,6 +37,7 @@ from scenarios.types import (
     SaveContact,
     Understanding,
 )
+from scenarios.understanding import DECLINE, match_addons
 
 MISSES_BEFORE_HANDOFF = 2
 _AGREE_WORDS = {"согласен", "согласна", "согласен(на)", "agree", "i agree"}
@@ -284,6 +285,8 @@ async def _on_service(state: DialogState, inp: Input, deps: Deps, out: Outcome) 
 
 async def _on_addon(state: DialogState, inp: Input, deps: Deps, out: Outcome) -> bool:
     service = _service(state, deps)
+    if inp.kind is InputKind.TEXT:
+        return await _addons_in_text(state, inp, service, deps, out)
     if inp.kind is not InputKind.BUTTON or not inp.text.startswith("addon:"):
         return False
     addon_id = inp.text.removeprefix("addon:")
@@ -293,6 +296,22 @@ async def _on_addon(state: DialogState, inp: Input, deps: Deps, out: Outcome) ->
         state.addon_ids = [addon_id]
     state.go(_after_addons(state))
     await _ask(state, deps, out, edit=True)
+    return True
+
+
+async def _addons_in_text(
+    state: DialogState, inp: Input, service: Service, deps: Deps, out: Outcome
+) -> bool:
+    """«с дизайном», «без покрытия», «нет, не надо» typed instead of pressing a button."""
+    found = list(match_addons(inp.text, service))
+    u = inp.understood
+    if not found and u is not None and u.service_id == service.id:
+        found = [a for a in u.addon_ids if service.addon(a) is not None]
+    if not found and not DECLINE.search(inp.text.lower()):
+        return False
+    state.addon_ids = found
+    state.go(_after_addons(state))
+    await _ask(state, deps, out)
     return True
 
 

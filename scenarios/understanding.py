@@ -22,7 +22,14 @@ from scenarios.parsing import (
 )
 from scenarios.types import Intent, Understanding
 
-__all__ = ["extract_name", "extract_phone", "match_addons", "rules_intent", "rules_understand"]
+__all__ = [
+    "DECLINE",
+    "extract_name",
+    "extract_phone",
+    "match_addons",
+    "rules_intent",
+    "rules_understand",
+]
 
 # «я Ольга» needs the capital letter (else «я хочу» would be a name); after «меня зовут»
 # any case will do.
@@ -51,9 +58,14 @@ def extract_name(text: str) -> str | None:
     return None
 
 
+_WITHOUT = re.compile(r"\bбез\s+\w+")
+DECLINE = re.compile(r"\bбез\b|\bне\s+(?:надо|нужн\w*)\b|^нет\b")
+
+
 def match_addons(text: str, service: Service) -> tuple[str, ...]:
-    """Add-ons of `service` the message names by any word of their title («с покрытием»)."""
-    words = _TOKEN.findall(_clean(text))
+    """Add-ons of `service` the message names by any word of their title («с покрытием»);
+    «без покрытия» names none."""
+    words = _TOKEN.findall(_WITHOUT.sub(" ", _clean(text)))
     own = _TOKEN.findall(_clean(" ".join([service.title, *service.synonyms])))
     found = []
     for addon in service.addons:
@@ -61,7 +73,7 @@ def match_addons(text: str, service: Service) -> tuple[str, ...]:
         title_words = [
             w
             for w in _TOKEN.findall(_clean(addon.title))
-            if len(w) >= 5 and not any(_word_score(w, o) for o in own)
+            if len(w) >= 4 and not any(_word_score(w, o) for o in own)
         ]
         if any(_word_score(t, w) for t in title_words for w in words):
             found.append(addon.id)

@@ -1,0 +1,69 @@
+"""The rules reading of free text (scenarios/understanding.py) and typed add-on answers."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.ai import guard
+from scenarios.state import Step
+from scenarios.understanding import extract_name, extract_phone, match_addons
+from tests.ai_helpers import AiChat, ai_dialogs, texts_of
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("хочу маникюр, я Ольга", "Ольга"),
+        ("меня зовут анна", "Анна"),
+        ("Моё имя Светлана, запишите", "Светлана"),
+        ("я хочу на маникюр", None),  # lower case after «я»: not a name
+        ("это Дмитрий", "Дмитрий"),
+        ("маникюр завтра", None),
+    ],
+)
+def test_extract_name(text, name):
+    assert extract_name(text) == name
+
+
+@pytest.mark.parametrize(
+    ("text", "phone"),
+    [
+        ("маникюр, телефон 8 927 123-45-67", "+79271234567"),
+        ("маникюр 28.11 в 13:00", None),
+        ("перезвоните +7 (927) 123 45 67 вечером", "+79271234567"),
+    ],
+)
+def test_extract_phone(text, phone):
+    assert extract_phone(text) == phone
+
+
+@pytest.mark.parametrize(
+    ("text", "addons"),
+    [
+        ("маникюр с покрытием", ("gel",)),
+        ("маникюр без покрытия", ()),
+        ("маникюр с дизайном и гель-лаком", ("gel", "design")),
+        ("просто маникюр", ()),
+    ],
+)
+def test_match_addons(config, text, addons):
+    assert match_addons(text, config.service("manicure")) == addons
+
+
+def test_mask():
+    assert guard.mask("Ольга, 8 927 123-45-67, olga@mail.ru", ("Ольга",)) == (
+        "[имя], [телефон], [email]"
+    )
+
+
+@pytest.mark.parametrize(
+    ("typed", "addons"),
+    [("с дизайном", ["design"]), ("без покрытия", []), ("нет, не надо", [])],
+)
+async def test_addon_typed_instead_of_pressed(db, config, clock, typed, addons):
+    chat = await AiChat(ai_dialogs(config, clock, None)).consented()
+    assert "Добавить к услуге" in texts_of(await chat.say("маникюр"))
+    replies = texts_of(await chat.say(typed))
+    state = await chat.dialogs.conversation_state("telegram", 1)
+    assert (state.step, state.addon_ids) == (Step.TIME, addons)
+    assert "Когда вам удобно" in replies
