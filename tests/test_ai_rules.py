@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from bot.ai import guard
 from scenarios.state import Step
 from scenarios.understanding import extract_name, extract_phone, match_addons
-from tests.ai_helpers import AiChat, ai_dialogs, texts_of
+from tests.ai_helpers import AiChat, ai_client, ai_dialogs, make_assistant, texts_of
+from tests.conftest import ROOT
+from tests.fakes.openai_api import FakeOpenAI
+from tests.test_cli import run_cli
 
 
 @pytest.mark.parametrize(
@@ -67,3 +72,30 @@ async def test_addon_typed_instead_of_pressed(db, config, clock, typed, addons):
     state = await chat.dialogs.conversation_state("telegram", 1)
     assert (state.step, state.addon_ids) == (Step.TIME, addons)
     assert "Когда вам удобно" in replies
+
+
+def test_check_reports_the_ai_settings(tmp_path):
+    faq = str(ROOT / "examples" / "salon_faq.md")
+    ok = run_cli("check", tmp_path=tmp_path, AI_KNOWLEDGE_FILE=faq, OPENAI_API_KEY="")
+    assert ok.returncode == 0, ok.stderr
+    assert "ai: model none (rules only), 11 FAQ entries" in ok.stdout  # 3 facts + 8 sections
+    bad = run_cli("check", tmp_path=tmp_path, AI_KNOWLEDGE_FILE=str(tmp_path / "nope.md"))
+    assert bad.returncode == 2 and "AI_KNOWLEDGE_FILE: cannot read" in bad.stderr
+    headers = run_cli("check", tmp_path=tmp_path, OPENAI_EXTRA_HEADERS="no colon")
+    assert headers.returncode == 2
+    assert "OPENAI_EXTRA_HEADERS: 'no colon' is not «Header-Name: value»" in headers.stderr
+
+
+async def test_each_call_is_logged_with_latency_and_tokens(db, config, clock, caplog):
+    async with FakeOpenAI() as fake:
+        fake.tool({"intent": "booking", "service_id": "manicure"})
+        assistant = make_assistant(config, ai_client(fake, config, clock))
+        with caplog.at_level(logging.INFO, logger="priyom.ai"):
+            await assistant.understand("маникюр", "service", clock.now())
+    (record,) = [r for r in caplog.records if r.getMessage() == "ai_call"]
+    assert (record.purpose, record.prompt_tokens, record.completion_tokens) == (
+        "understand",
+        120,
+        30,
+    )
+    assert record.outcome == "ok" and isinstance(record.ms, int)
