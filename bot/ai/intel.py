@@ -25,7 +25,7 @@ def warmth(state: DialogState, intent: str) -> str:
 
 
 def summary(state: DialogState, config: BusinessConfig, t: Texts) -> str:
-    """«Маникюр + Покрытие гель-лак · сб 28.11 · шаг: slot» from the stored state."""
+    """«Маникюр + Покрытие гель-лак · сб 28.11 13:00» from the stored state."""
     service = config.service(state.service_id or "")
     if service is None:
         return t("ai.summary.nothing")
@@ -38,8 +38,7 @@ def summary(state: DialogState, config: BusinessConfig, t: Texts) -> str:
             days += f"–{t.short_day(wish.day_to)}"
         when = wish.exact or wish.after
         parts.append(days + (f" {when:%H:%M}" if when else ""))
-    parts.append(t("ai.summary.step", step=state.step))
-    return " · ".join(parts)
+    return " · ".join(parts)  # no step in it: the lead is written only when this changes
 
 
 def lead_intel(
