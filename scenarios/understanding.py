@@ -58,13 +58,17 @@ def extract_name(text: str) -> str | None:
     return None
 
 
-_WITHOUT = re.compile(r"\bбез\s+\w+")
+# «без покрытия», «аллергия на гель-лак», «дизайн не надо»: these name what NOT to add.
+_WITHOUT = re.compile(
+    r"\b(?:без|аллерги\w*\s+на|не\s+(?:надо|нужн\w*|хочу))\s+[\w-]+"
+    r"|[\w-]+\s+не\s+(?:надо|нужн\w*)\b"
+)
 DECLINE = re.compile(r"\bбез\b|\bне\s+(?:надо|нужн\w*)\b|^нет\b")
 
 
 def match_addons(text: str, service: Service) -> tuple[str, ...]:
     """Add-ons of `service` the message names by any word of their title («с покрытием»);
-    «без покрытия» names none."""
+    «без покрытия», «аллергия на гель-лак» name none."""
     words = _TOKEN.findall(_WITHOUT.sub(" ", _clean(text)))
     own = _TOKEN.findall(_clean(" ".join([service.title, *service.synonyms])))
     found = []
