@@ -11,6 +11,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 
 from admin_bot.access import HasRole
+from admin_bot.ask import answer_staff_question
 from admin_bot.context import StaffContext
 from bot.alerts import card
 from bot.lead_actions import (
@@ -435,8 +436,9 @@ async def on_staff_message(
         await message.answer(staff.texts("staff.relay_no_dialog"))
         return
     lead = await _relay_target(message, me)
-    if lead is None:
-        await message.answer(staff.texts("staff.relay_no_dialog"))
+    if lead is None:  # no dialogue open: maybe a question about the numbers
+        if not await answer_staff_question(message, staff, role):
+            await message.answer(staff.texts("staff.relay_no_dialog"))
         return
     if lead.manager_id not in (None, me) and role != OWNER:
         await message.answer(staff.texts("staff.relay_not_yours", id=lead.id))

@@ -8,6 +8,10 @@ dialogue and the database add on top of aiogram itself. The Bot never touches th
 a stub session answers every API call, so both runs pay the same (small) API cost.
 
     python bench/flow_bench.py [--clients 200] [--db PATH] [--when week|tomorrow] [--rate 300]
+                               [--ai]
+
+--ai runs the flow a second time with the AI layer on rules (no model: lead intelligence
+writes, the guard and the rules reading of text), to show what that layer adds.
 
 Without --rate every client sends its next update the moment it has the answer (a closed
 loop at saturation), so latency is mostly queueing: p50 ~ clients / throughput. With
@@ -344,15 +348,20 @@ class FlowRig:
         return stats
 
 
-async def bench_flow(clients: int, db_path: Path, when: str, seed: int, think: float) -> Stats:
+async def bench_flow(
+    clients: int, db_path: Path, when: str, seed: int, think: float, ai: bool = False
+) -> Stats:
     config = load_config(ROOT / "examples" / "salon.toml")
     await init_db(f"sqlite://{db_path}")
+    understander = _rules_assistant(config) if ai else None
     try:
         session = StubSession()
         rig = FlowRig(
             bot=Bot(TOKEN, session=session),
             session=session,
-            dispatcher=build_dispatcher(DialogService(config, FakeClock(START))),
+            dispatcher=build_dispatcher(
+                DialogService(config, FakeClock(START), understander=understander)
+            ),
             services=[s.id for s in config.services if s.masters],
             when=when,
             seed=seed,
@@ -404,6 +413,15 @@ def report(rows: list[tuple[str, int, Stats]]) -> None:
         )
 
 
+def _rules_assistant(config):
+    """The AI layer without a model (what `python -m bot` runs with no OPENAI_API_KEY)."""
+    from bot.ai.knowledge import Knowledge
+    from bot.ai.understand import Assistant
+    from bot.i18n import Texts
+
+    return Assistant(config, Knowledge(config, Texts(config.business.locale)))
+
+
 async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=200)
@@ -411,6 +429,7 @@ async def main() -> int:
     parser.add_argument("--when", choices=("week", "tomorrow"), default="week")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--rate", type=float, default=0.0, help="offered updates/s (0: flat out)")
+    parser.add_argument("--ai", action="store_true", help="also: the flow with the rules AI layer")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="priyom-bench-") as tmp:
@@ -422,9 +441,14 @@ async def main() -> int:
         think = args.clients / args.rate if args.rate else 0.0
         echo = await bench_echo(args.clients, per_client=9, think=think)
         flow = await bench_flow(args.clients, db_path, args.when, args.seed, think)
+        rows = [("echo", args.clients, echo), ("flow", args.clients, flow)]
+        if args.ai:
+            ai_db = Path(tmp) / "bench-ai.sqlite3"
+            flow_ai = await bench_flow(args.clients, ai_db, args.when, args.seed, think, ai=True)
+            rows.append(("flow+ai", args.clients, flow_ai))
 
-    report([("echo", args.clients, echo), ("flow", args.clients, flow)])
-    problems = echo.errors + flow.errors
+    report(rows)
+    problems = [error for _, _, stats in rows for error in stats.errors]
     for problem in problems[:20]:
         print(f"FAIL {problem}")
     if args.rate:

@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"ok: {config.business.name}, {len(config.services)} services, "
                 f"{len(config.masters)} masters"
             )
-            return 0
+            return _check_ai(settings, config)
         case _:
             if not settings.bot_token:
                 print(MISSING_TOKEN, file=sys.stderr)
@@ -67,16 +67,42 @@ def main(argv: list[str] | None = None) -> int:
             return 0
 
 
+def _check_ai(settings: Settings, config) -> int:
+    """The AI settings: the knowledge file must load; say whether a model is used."""
+    from bot.ai.knowledge import Knowledge
+    from bot.i18n import Texts
+
+    try:
+        knowledge = Knowledge.load(
+            config, Texts(config.business.locale), settings.ai_knowledge_file
+        )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    model = settings.openai_model if settings.openai_api_key else "none (rules only)"
+    print(f"ai: model {model}, {len(knowledge.entries)} FAQ entries")
+    return 0
+
+
 async def _shell(settings: Settings, config, start: str) -> int:
+    from bot.ai.factory import assistant, model_client
     from bot.clock import SystemClock
     from bot.db import close_db, init_db
     from bot.dialogs import DialogService
+    from bot.i18n import Texts
     from handlers.console import run_shell
 
     await init_db(settings.database_url)
+    clock, texts = SystemClock(), Texts(config.business.locale)
+    ai = model_client(settings, config, clock)
+    dialogs = DialogService(
+        config, clock, texts, understander=assistant(settings, config, texts, ai)
+    )
     try:
-        await run_shell(DialogService(config, SystemClock()), start_arg=start)
+        await run_shell(dialogs, start_arg=start)
     finally:
+        if ai is not None:
+            await ai.close()
         await close_db()
     return 0
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from bot.ai.intel import card_line
 from bot.config import BusinessConfig
 from bot.i18n import Texts
 from bot.models import (
@@ -65,6 +66,7 @@ async def card(
     lines.append(t("staff.card_source", source=source))
     if appointment is not None:
         lines.append(appointment_line(appointment, config, t))
+    lines += filter(None, [card_line(lead, t)])
     lines += await dialog_tail(lead.id, t, DIALOG_LINES)
     minutes = int((now - lead.created_at).total_seconds() // 60)
     lines.append(t("staff.card_age", minutes=minutes, status=t(f"staff.status.{lead.status}")))

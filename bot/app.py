@@ -10,10 +10,13 @@ import signal
 from aiogram import Bot, Dispatcher
 
 from admin_bot.context import StaffContext
+from bot.ai.factory import assistant, model_client
+from bot.ai.reminder import Greeter
 from bot.clock import Clock, SystemClock
 from bot.config import BusinessConfig
 from bot.db import close_db, init_db
 from bot.dialogs import DialogService
+from bot.i18n import Texts
 from bot.ratelimit import LocalRateLimiter
 from bot.settings import Settings
 from handlers.telegram import TelegramClientBot, client_commands, make_bot
@@ -33,13 +36,16 @@ def build_dispatcher(dialogs: DialogService) -> Dispatcher:
 def build_staff_dispatcher(staff: StaffContext) -> Dispatcher:
     """The staff bot: team management, lead work, and the refusal of everyone else (last)."""
     from admin_bot.access import refusal_router
+    from admin_bot.ask import ai_router
     from admin_bot.leads import leads_router
     from admin_bot.reports import reports_router
     from admin_bot.team import team_router
 
     dispatcher = Dispatcher()
     dispatcher["staff"] = staff
-    dispatcher.include_routers(team_router(), leads_router(), reports_router(), refusal_router())
+    dispatcher.include_routers(
+        team_router(), leads_router(), reports_router(), ai_router(), refusal_router()
+    )
     return dispatcher
 
 
@@ -48,13 +54,17 @@ async def run_bot(settings: Settings, config: BusinessConfig, clock: Clock | Non
     clock = clock or SystemClock()
     await init_db(settings.database_url)
     owners = frozenset(settings.owner_ids)
-    dialogs = DialogService(config, clock, owner_ids=owners)
+    ai = model_client(settings, config, clock)
+    texts = Texts(config.business.locale)
+    understander = assistant(settings, config, texts, ai)
+    dialogs = DialogService(config, clock, texts, owner_ids=owners, understander=understander)
     client_bot = make_bot(settings.bot_token, settings.telegram_api_url)
     bots: dict[str, Bot] = {"client": client_bot}
     polling = [(build_dispatcher(dialogs), client_bot)]
     if settings.staff_bot_token:
         staff_bot = make_bot(settings.staff_bot_token, settings.telegram_api_url)
         staff = StaffContext.create(config, clock, settings.owner_ids, client_bot)
+        staff.extra["ai"] = ai
         bots["staff"] = staff_bot
         polling.append((build_staff_dispatcher(staff), staff_bot))
     sender = TelegramSender(bots)
@@ -66,7 +76,8 @@ async def run_bot(settings: Settings, config: BusinessConfig, clock: Clock | Non
     if settings.redis_url:
         log.info("timed_work_in_arq_workers", extra={"redis": settings.redis_url})
     else:  # the embedded default: no Redis, the same tick runs here
-        work = TimedWork(config, dialogs.texts, clock, dialogs.owner_ids)
+        greeter = Greeter(ai) if ai else None
+        work = TimedWork(config, dialogs.texts, clock, dialogs.owner_ids, greeter)
         limiter = LocalRateLimiter(settings.outbox_rate_per_second, settings.outbox_chat_interval)
         tasks.append(asyncio.create_task(embedded.run_forever(work, sender, limiter)))
     stop = asyncio.Event()
@@ -83,5 +94,7 @@ async def run_bot(settings: Settings, config: BusinessConfig, clock: Clock | Non
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if ai is not None:
+            await ai.close()
         await close_db()
         log.info("stopped")

@@ -8,6 +8,7 @@ second process's concurrent step retry on fresh state instead of overwriting it.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import logging
 import weakref
@@ -17,6 +18,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from bot.ai import intel as ai_intel
 from bot.alerts import alert_staff, notify_staff
 from bot.booking import Booker
 from bot.clock import Clock
@@ -37,8 +39,8 @@ from bot.models import (
 from bot.outbox import Message, enqueue
 from bot.slots import Slot
 from scenarios import booking_flow
-from scenarios.ports import BookingInfo, Deps
-from scenarios.state import DialogState
+from scenarios.ports import BookingInfo, Deps, Understander
+from scenarios.state import DialogState, Step
 from scenarios.types import (
     Book,
     CancelBooking,
@@ -57,7 +59,10 @@ from scenarios.types import (
 
 log = logging.getLogger("priyom.dialog")
 RELAYED = (InputKind.TEXT, InputKind.MEDIA, InputKind.CONTACT)
-RELAYED = (InputKind.TEXT, InputKind.MEDIA, InputKind.CONTACT)
+# Steps whose free text goes to the understander: not the consent (no consent yet, so
+# nothing may leave the bot), not a phone or a name (not needed by a model).
+UNDERSTOOD_STEPS = (Step.SERVICE, Step.ADDON, Step.TIME, Step.PICK_DAY, Step.SLOT, Step.SUMMARY)
+UNDERSTOOD_STEPS += (Step.DONE,)
 Deliver = Callable[[Sequence[Reply]], Awaitable[None]]
 MAX_FEEDBACK_ROUNDS = 4
 MAX_VERSION_RETRIES = 5
@@ -109,8 +114,10 @@ class DialogService:
         clock: Clock,
         texts: Texts | None = None,
         owner_ids: frozenset[int] = frozenset(),
+        understander: Understander | None = None,
     ) -> None:
         self.config = config
+        self.understander = understander
         self.clock = clock
         self.texts = texts or Texts(config.business.locale)
         self.owner_ids = owner_ids | frozenset(config.business.owners)
@@ -156,6 +163,8 @@ class DialogService:
         state = DialogState.from_dict(conv.state)
         logs = [self._log_row(conv, "in", "client", inp.kind.value, _inbound_text(inp), now)]
         relay = conv.relay_staff_id is not None and inp.kind in RELAYED
+        if not relay:
+            inp = await self._understand(state, inp, now)
         # The scenario only reads, so it runs outside the write transaction: on SQLite
         # that transaction serialises every chat, and it must stay short.
         decided = None if relay else await self._decide(conv, state, inp, now)
@@ -164,7 +173,12 @@ class DialogService:
                 await self._relay_to_staff(conv, inp, now)
                 replies: list[Reply] = []
             else:
+                intel = self._intel(state, inp)
+                await self._save_intel(conv.lead_id, state, intel)
+                lead_before = conv.lead_id
                 replies = await self._apply_outcome(conv, state, decided, now)
+                if conv.lead_id != lead_before:  # the step opened the lead
+                    await self._save_intel(conv.lead_id, state, intel)
             if conv.client_id is None:  # erased (or never consented): keep no text at all
                 logs[0].text = None
             logs += [self._log_row(conv, "out", "bot", "text", r.text, now) for r in replies]
@@ -191,6 +205,35 @@ class DialogService:
             },
         )
         return replies
+
+    async def _understand(self, state: DialogState, inp: Input, now: dt.datetime) -> Input:
+        """Free text read by the understander (maybe a model) before the scenario and
+        outside any transaction; only after consent and only at steps that need it."""
+        if (
+            self.understander is None
+            or inp.kind is not InputKind.TEXT
+            or inp.understood is not None
+            or not state.consented
+            or state.step not in UNDERSTOOD_STEPS
+        ):
+            return inp
+        local = now.astimezone(self.config.tz)
+        understood = await self.understander.understand(inp.text, state.step, local)
+        return dataclasses.replace(inp, understood=understood)
+
+    def _intel(self, state: DialogState, inp: Input) -> list[str] | None:
+        """The lead's intent, warmth and summary after this step (None: nothing to judge)."""
+        if self.understander is None or inp.kind not in (InputKind.TEXT, InputKind.BUTTON):
+            return None
+        return ai_intel.lead_intel(state, inp.understood, self.config, self.texts)
+
+    async def _save_intel(
+        self, lead_id: int | None, state: DialogState, intel: list[str] | None
+    ) -> None:
+        if lead_id is None or intel is None or intel == state.intel:
+            return
+        await ai_intel.save(lead_id, intel)
+        state.intel = intel
 
     async def _conversation(self, channel: str, chat_id: str, now: dt.datetime) -> Conversation:
         """The chat's conversation, from this process's cache when it has it.

@@ -66,6 +66,9 @@ class Lead(Model):
     attention_at = fields.DatetimeField(null=True)  # since when it waits for a human (SLA)
     created_at = fields.DatetimeField(db_index=True)
     updated_at = fields.DatetimeField()
+    ai_intent = fields.CharField(max_length=16, null=True)  # booking | price_question | …
+    ai_warmth = fields.CharField(max_length=8, null=True)  # hot | warm | cold
+    ai_summary = fields.CharField(max_length=160, null=True)  # one line about the dialogue
 
     class Meta:
         table = "lead"
@@ -303,3 +306,19 @@ class SlaBreach(Model):
     class Meta:
         table = "sla_breach"
         unique_together = (("lead", "kind"),)
+
+
+class AiUsage(Model):
+    """Model calls and tokens per month and purpose, for the owner's /ai (no texts stored)."""
+
+    id = fields.IntField(primary_key=True)
+    month = fields.CharField(max_length=7)  # "2026-11", business-local
+    purpose = fields.CharField(max_length=16)  # understand | reminder | staff
+    calls = fields.IntField(default=0)
+    failures = fields.IntField(default=0)  # timeouts, errors, invalid output
+    prompt_tokens = fields.BigIntField(default=0)
+    completion_tokens = fields.BigIntField(default=0)
+
+    class Meta:
+        table = "ai_usage"
+        unique_together = (("month", "purpose"),)

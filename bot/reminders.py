@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from bot.ai.reminder import Greeter
 from bot.config import BusinessConfig
 from bot.i18n import Texts
 from bot.models import ACTIVE_APPOINTMENT_STATUSES, Appointment, Client, Outbox
@@ -69,8 +70,11 @@ def reminder_buttons(appointment_id: int, t: Texts) -> list[list[tuple[str, str]
     ]
 
 
-async def queue_due_reminders(config: BusinessConfig, t: Texts, now: dt.datetime) -> int:
-    """Queue every reminder that is due now and was not queued yet."""
+async def queue_due_reminders(
+    config: BusinessConfig, t: Texts, now: dt.datetime, greeter: Greeter | None = None
+) -> int:
+    """Queue every reminder that is due now and was not queued yet (personal greetings
+    from `greeter` when it has one; the fixed template otherwise)."""
     longest = max(config.reminders.offsets_hours, default=0)
     upcoming = await Appointment.filter(
         status__in=ACTIVE_APPOINTMENT_STATUSES,
@@ -85,31 +89,70 @@ async def queue_due_reminders(config: BusinessConfig, t: Texts, now: dt.datetime
             kind="reminder", appointment_id__in=[a.id for a in upcoming]
         ).values_list("dedup_key", flat=True)
     )
+    due = [
+        (appointment, reminder_key(appointment, hours))
+        for appointment in upcoming
+        for hours, when in reminder_plan(config, appointment.start, appointment.created_at)
+        if when <= now and reminder_key(appointment, hours) not in queued_keys
+    ]
+    clients = {
+        c.id: c
+        for c in await Client.filter(id__in=[a.client_id for a, _ in due], erased_at__isnull=True)
+    }
+    greetings = await _greetings(config, greeter, due, clients)
     queued = 0
-    for appointment in upcoming:
-        for hours, when in reminder_plan(config, appointment.start, appointment.created_at):
-            key = reminder_key(appointment, hours)
-            if when <= now and key not in queued_keys:
-                queued += await _queue(config, t, appointment, key, now)
+    for appointment, key in due:
+        client = clients.get(appointment.client_id)
+        if client is not None:
+            greeting = greetings.get(appointment.id)
+            queued += await _queue(config, t, appointment, client, key, now, greeting)
     return queued
 
 
-async def _queue(
-    config: BusinessConfig, t: Texts, appointment: Appointment, key: str, now: dt.datetime
-) -> int:
-    client = await Client.get_or_none(id=appointment.client_id, erased_at__isnull=True)
-    if client is None:
-        return 0
+def _titles(config: BusinessConfig, appointment: Appointment) -> tuple[str, str]:
     service = config.service(appointment.service_id)
     master = config.master(appointment.master_id)
-    text = t(
-        "reminder",
-        name=client.name or "",
-        when=t.moment(appointment.start.astimezone(config.tz)),
-        service=service.title if service else appointment.service_id,
-        master=master.name if master else appointment.master_id,
-        address=config.business.address,
+    return (
+        service.title if service else appointment.service_id,
+        master.name if master else appointment.master_id,
     )
+
+
+async def _greetings(
+    config: BusinessConfig,
+    greeter: Greeter | None,
+    due: list[tuple[Appointment, str]],
+    clients: dict[int, Client],
+) -> dict[int, str]:
+    """Personal greetings, asked for before any write (a model call may take a while)."""
+    if greeter is None or not due:
+        return {}
+    items = [
+        (a.id, clients[a.client_id].name or "", *_titles(config, a))
+        for a, _ in due
+        if a.client_id in clients
+    ]
+    return await greeter.many(items)
+
+
+async def _queue(
+    config: BusinessConfig,
+    t: Texts,
+    appointment: Appointment,
+    client: Client,
+    key: str,
+    now: dt.datetime,
+    greeting: str | None = None,
+) -> int:
+    service, master = _titles(config, appointment)
+    values = {
+        "name": client.name or "",
+        "when": t.moment(appointment.start.astimezone(config.tz)),
+        "service": service,
+        "master": master,
+        "address": config.business.address,
+    }
+    text = t("ai.reminder", greeting=greeting, **values) if greeting else t("reminder", **values)
     row = await enqueue(
         bot="client",
         channel=client.channel,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 from pydantic import Field, ValidationError, field_validator
@@ -28,6 +30,31 @@ class Settings(BaseSettings):
     outbox_chat_interval: float = Field(default=1.0, ge=0)  # seconds between two to one chat
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
 
+    # --- AI assistant (docs/ai.md): empty key = rules only ---
+    openai_api_key: str = ""
+    openai_base_url: str = ""  # any OpenAI-compatible endpoint; empty: api.openai.com
+    openai_model: str = "gpt-4o-mini"
+    openai_timeout: float = Field(default=2.5, gt=0, le=30)  # seconds per model call
+    openai_extra_headers: str = ""  # JSON object or "K: V; K2: V2" (e.g. a no-logging header)
+    ai_knowledge_file: Path | None = None  # free-text FAQ (markdown), e.g. examples/salon_faq.md
+
+    @field_validator("openai_extra_headers")
+    @classmethod
+    def _headers(cls, value: str) -> str:
+        parse_headers(value)  # raises with the reason
+        return value
+
+    @field_validator("openai_base_url")
+    @classmethod
+    def _openai_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https:// (e.g. http://127.0.0.1:8000/v1)")
+        return value.rstrip("/")
+
+    @property
+    def openai_headers(self) -> dict[str, str]:
+        return parse_headers(self.openai_extra_headers)
+
     @field_validator("telegram_api_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
@@ -43,6 +70,28 @@ class Settings(BaseSettings):
             raise SettingsError(
                 "OWNER_TELEGRAM_IDS must be comma-separated numeric Telegram ids"
             ) from None
+
+
+def parse_headers(raw: str) -> dict[str, str]:
+    """Extra HTTP headers for the model provider: a JSON object or «K: V; K2: V2»."""
+    raw = raw.strip()
+    if not raw:
+        return {}
+    if raw.startswith("{"):
+        try:
+            data = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"not valid JSON ({exc.msg} at {exc.pos})") from None
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
+            raise ValueError('the JSON must map header names to strings, e.g. {"X-A": "1"}')
+        return data
+    headers = {}
+    for part in filter(None, (p.strip() for p in raw.split(";"))):
+        name, sep, value = part.partition(":")
+        if not sep or not re.fullmatch(r"[A-Za-z0-9-]+", name.strip()):
+            raise ValueError(f"'{part}' is not «Header-Name: value»")
+        headers[name.strip()] = value.strip()
+    return headers
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -26,6 +26,7 @@ from scenarios.types import (
     CancelBooking,
     ConfirmVisit,
     Forget,
+    Guard,
     HandOff,
     Input,
     InputKind,
@@ -34,7 +35,9 @@ from scenarios.types import (
     RecordConsent,
     Reply,
     SaveContact,
+    Understanding,
 )
+from scenarios.understanding import DECLINE, match_addons
 
 MISSES_BEFORE_HANDOFF = 2
 _AGREE_WORDS = {"согласен", "согласна", "согласен(на)", "agree", "i agree"}
@@ -180,11 +183,58 @@ async def _step(state: DialogState, inp: Input, deps: Deps, out: Outcome) -> Non
         Step.DONE: _on_done,
         Step.FORGET: _on_forget,
     }
+    if inp.understood is not None and await _on_understood(state, inp.understood, deps, out):
+        state.misses = 0
+        return
     understood = await handlers.get(state.step, _on_greeting)(state, inp, deps, out)
     if understood:
         state.misses = 0
     else:
         _missed(state, deps, out)
+
+
+# Steps where a whole free-text request («маникюр в субботу, я Ольга») may start a booking.
+_REQUEST_STEPS = (Step.SERVICE, Step.DONE)
+
+
+async def _on_understood(state: DialogState, u: Understanding, deps: Deps, out: Outcome) -> bool:
+    """Act on a validated reading of free text; False lets the step's own rules decide."""
+    t = deps.texts
+    if u.guard in (Guard.MEDICAL, Guard.LEGAL):
+        out.replies.append(Reply(t(f"ai.refuse_{u.guard}", phone=deps.config.business.phone)))
+        await _ask(state, deps, out)
+        return True
+    if u.answer:
+        out.replies.append(Reply(u.answer))
+        await _ask(state, deps, out)
+        return True
+    if u.guard is Guard.QUESTION:
+        if state.consented:
+            if not state.lead_open:
+                _open_lead(state, out)
+            out.effects.append(HandOff("question"))
+            out.replies.append(Reply(t("ai.handoff_question")))
+        else:
+            out.replies.append(Reply(t("handoff_no_consent", phone=deps.config.business.phone)))
+        return True
+    service = deps.config.service(u.service_id or "")
+    if service is None or state.step not in _REQUEST_STEPS:
+        return False
+    if state.step == Step.DONE:
+        state.reset_booking()
+        state.step = Step.SERVICE
+    state.service_id, state.page = service.id, 0
+    state.addon_ids = [a for a in u.addon_ids if service.addon(a) is not None]
+    if u.wish is not None:
+        state.time_wish = u.wish
+    if u.name and not state.name:
+        state.name = u.name
+    if u.phone and not state.phone:
+        state.phone = u.phone
+    wants_addon = service.addons and not state.addon_ids
+    state.go(Step.ADDON if wants_addon else _after_addons(state))
+    await _ask(state, deps, out)
+    return True
 
 
 async def _on_greeting(state: DialogState, inp: Input, deps: Deps, out: Outcome) -> bool:
@@ -235,6 +285,8 @@ async def _on_service(state: DialogState, inp: Input, deps: Deps, out: Outcome) 
 
 async def _on_addon(state: DialogState, inp: Input, deps: Deps, out: Outcome) -> bool:
     service = _service(state, deps)
+    if inp.kind is InputKind.TEXT:
+        return await _addons_in_text(state, inp, service, deps, out)
     if inp.kind is not InputKind.BUTTON or not inp.text.startswith("addon:"):
         return False
     addon_id = inp.text.removeprefix("addon:")
@@ -244,6 +296,22 @@ async def _on_addon(state: DialogState, inp: Input, deps: Deps, out: Outcome) ->
         state.addon_ids = [addon_id]
     state.go(_after_addons(state))
     await _ask(state, deps, out, edit=True)
+    return True
+
+
+async def _addons_in_text(
+    state: DialogState, inp: Input, service: Service, deps: Deps, out: Outcome
+) -> bool:
+    """«с дизайном», «без покрытия», «нет, не надо» typed instead of pressing a button."""
+    found = list(match_addons(inp.text, service))
+    u = inp.understood
+    if not found and u is not None and u.service_id == service.id:
+        found = [a for a in u.addon_ids if service.addon(a) is not None]
+    if not found and not DECLINE.search(inp.text.lower()):
+        return False
+    state.addon_ids = found
+    state.go(_after_addons(state))
+    await _ask(state, deps, out)
     return True
 
 
@@ -258,6 +326,8 @@ async def _on_time(state: DialogState, inp: Input, deps: Deps, out: Outcome) -> 
             return True
     elif inp.kind is InputKind.TEXT:
         wish = parse_time_wish(inp.text, deps.local_now())
+        if wish is None and inp.understood is not None:
+            wish = inp.understood.wish
     if wish is None:
         return False
     state.time_wish, state.page = wish, 0

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Protocol
 from bot.clock import Clock
 from bot.config import BusinessConfig
 from bot.i18n import Texts
+from scenarios.types import Understanding
 
 if TYPE_CHECKING:
     from bot.booking import SlotPage
@@ -47,6 +48,15 @@ class BookingsView(Protocol):
         ...
 
     async def get(self, appointment_id: int) -> BookingInfo | None: ...
+
+
+class Understander(Protocol):
+    """Reads one free-text message; the runner calls it before the scenario runs (it may
+    ask a model, so it must not run inside a database transaction)."""
+
+    async def understand(self, text: str, step: str, now: dt.datetime) -> Understanding:
+        """`now` is local business time; every id and window in the result is valid."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ class DialogState:
     channel_name: str | None = None
     misses: int = 0
     moving: int | None = None  # the appointment being moved from its reminder
+    intel: list[str] | None = None  # the lead intelligence last written: intent, warmth, summary
 
     def to_dict(self) -> dict:
         # A shallow copy with fresh lists: dataclasses.asdict deep-copies, and this runs

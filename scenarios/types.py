@@ -6,6 +6,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from scenarios.parsing import TimeWish
+
 
 class InputKind(StrEnum):
     TEXT = "text"
@@ -24,6 +26,7 @@ class Input:
     phone: str = ""
     name: str = ""  # the person's display name in the channel, when it has one
     file_id: str = ""  # a photo or document, for relaying to staff
+    understood: Understanding | None = None  # free text read by an Understander (runner)
 
     @classmethod
     def button(cls, action: str) -> Input:
@@ -36,6 +39,43 @@ class Input:
     @classmethod
     def event(cls, name: str, arg: str = "") -> Input:
         return cls(InputKind.EVENT, name, arg)
+
+
+class Intent(StrEnum):
+    BOOKING = "booking"
+    PRICE = "price_question"
+    COMPLAINT = "complaint"
+    OTHER = "other"
+
+
+class Guard(StrEnum):
+    """Why a message is not answered from the catalog: the scenario refuses or hands off."""
+
+    NONE = ""
+    MEDICAL = "medical"  # a diagnosis or treatment question: refuse, offer a specialist
+    LEGAL = "legal"  # legal advice: refuse, offer a person
+    QUESTION = "question"  # a question the business's knowledge does not answer: hand off
+
+
+@dataclass(frozen=True)
+class Understanding:
+    """What one free-text message says, already validated against the catalog.
+
+    Built by the runner (rules, or a model whose output was checked) before the scenario
+    runs, so the scenario stays pure: every id here exists, the wish is a real window.
+    """
+
+    service_id: str | None = None
+    addon_ids: tuple[str, ...] = ()
+    wish: TimeWish | None = None
+    name: str | None = None
+    phone: str | None = None  # E.164, read by the rules only (a model never sees phones)
+    intent: Intent = Intent.OTHER
+    answer: str | None = None  # a FAQ answer grounded in the business's own facts
+    guard: Guard = Guard.NONE
+    summary: str | None = None  # one line about the dialogue, for the staff card
+    warmth: str | None = None  # hot | warm | cold, when a model judged it
+    by_model: bool = False
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ master: only their own /staff line; a stranger: one refusal), and periods are pa
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -14,7 +15,6 @@ from tests.fakes.bot_api import FakeBotApi, FakeUser
 from tests.flows import has
 from tests.staff_fixtures import ANNA, MASHA, OWNER, PETYA, STAFF
 
-bots = staff_fixtures.bots  # the fixture
 STRANGER = FakeUser(666, "Незнакомец")
 TITLES = {
     "/kpi": "Показатели за 23.11–29.11.2026",
@@ -22,6 +22,15 @@ TITLES = {
     "/funnel": "Воронка за 23.11–29.11.2026",
     "/lost": "Потерянные за 23.11–29.11.2026",
 }
+
+
+@pytest.fixture
+async def bots(db, config, clock) -> AsyncIterator[FakeBotApi]:
+    """The team and both bots; the staff bot handles updates one by one, so an answer to a
+    later command proves every earlier update (the stranger's) was fully handled."""
+    await staff_fixtures.add_team(clock)
+    async with staff_fixtures.running_bots(config, clock, staff_as_tasks=False) as api:
+        yield api
 
 
 @pytest.fixture

@@ -136,6 +136,7 @@ async def test_owners_from_the_environment_and_the_config(staff: Staff):
             "sources",
             "funnel",
             "lost",
+            "ai",
             "help",
         ]
 

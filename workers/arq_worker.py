@@ -21,6 +21,7 @@ from aiogram import Bot
 from arq import Worker, cron, func
 from arq.connections import RedisSettings
 
+from bot.ai.factory import greeter
 from bot.clock import Clock, SystemClock
 from bot.config import BusinessConfig, load_config
 from bot.db import close_db, init_db
@@ -71,7 +72,9 @@ def worker_context(
     owners = frozenset(settings.owner_ids) | frozenset(config.business.owners)
     return {
         "settings": settings,
-        "work": TimedWork(config, Texts(config.business.locale), clock, owners),
+        "work": TimedWork(
+            config, Texts(config.business.locale), clock, owners, greeter(settings, config, clock)
+        ),
         "sender": TelegramSender(bots),
         "bots": bots,
     }

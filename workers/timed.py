@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass, field
 
+from bot.ai.reminder import Greeter
 from bot.anomalies import queue_anomalies
 from bot.clock import Clock
 from bot.config import BusinessConfig
@@ -38,6 +39,7 @@ class TimedWork:
     texts: Texts
     clock: Clock
     owner_ids: frozenset[int]
+    greeter: Greeter | None = field(default=None, compare=False)  # personal reminder texts
     _last_scan: dict[str, dt.datetime] = field(default_factory=dict, compare=False)
 
     def _due(self, what: str, every: dt.timedelta, now: dt.datetime) -> bool:
@@ -50,7 +52,7 @@ class TimedWork:
     async def _reminders(self, now: dt.datetime) -> int:
         if not self._due("reminders", REMINDER_SCAN, now):
             return 0
-        return await queue_due_reminders(self.config, self.texts, now)
+        return await queue_due_reminders(self.config, self.texts, now, self.greeter)
 
     async def _reports(self, now: dt.datetime) -> int:
         args = (self.config, self.texts, self.owner_ids, now)
