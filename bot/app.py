@@ -34,11 +34,12 @@ def build_staff_dispatcher(staff: StaffContext) -> Dispatcher:
     """The staff bot: team management, lead work, and the refusal of everyone else (last)."""
     from admin_bot.access import refusal_router
     from admin_bot.leads import leads_router
+    from admin_bot.money import money_router
     from admin_bot.team import team_router
 
     dispatcher = Dispatcher()
     dispatcher["staff"] = staff
-    dispatcher.include_routers(team_router(), leads_router(), refusal_router())
+    dispatcher.include_routers(team_router(), leads_router(), money_router(), refusal_router())
     return dispatcher
 
 

@@ -126,7 +126,18 @@ async def test_owners_from_the_environment_and_the_config(staff: Staff):
     )
     assert [c["command"] for c in default.params["commands"]] == ["start", "help"]
     for owner in (ENV_OWNER, CFG_OWNER):
-        assert commands_for(staff.api, owner.id) == ["invite", "staff", "leads", "today", "help"]
+        assert commands_for(staff.api, owner.id) == [
+            "invite",
+            "staff",
+            "leads",
+            "today",
+            "spend",
+            "payroll",
+            "roi",
+            "roi_setup",
+            "export",
+            "help",
+        ]
 
 
 async def test_invites_join_once_with_role_help_and_menus(staff: Staff):
@@ -154,7 +165,14 @@ async def test_invites_join_once_with_role_help_and_menus(staff: Staff):
     await staff.settle()
     assert len(staff.texts_to(STRANGER)) == 1  # the invite refusal was their one «no»
 
-    assert commands_for(staff.api, MARIA.id) == ["leads", "lead", "today", "close", "help"]
+    assert commands_for(staff.api, MARIA.id) == [
+        "leads",
+        "lead",
+        "today",
+        "close",
+        "payroll",
+        "help",
+    ]
     assert commands_for(staff.api, ANYA.id) == ["today", "help"]
     for user, role in ((MARIA, "менеджер"), (ANYA, "мастер")):
         assert f"Вы {role}" in (await staff.say(user, "/help", "Команды"))["text"]
