@@ -159,8 +159,21 @@ async def on_payroll(
         await message.answer(t("money.pay_no_plan" if role is not OWNER else "money.pay_no_plans"))
         return
     slips = await payslips(plans, Period.month(config, year, month))
-    head = t("money.pay_title", month=month_label(year, month))
-    await message.answer("\n\n".join([head, *(_payslip_text(staff, s) for s in slips)]))
+    blocks = [t("money.pay_title", month=month_label(year, month))]
+    blocks += [_payslip_text(staff, s) for s in slips]
+    for text in _messages(blocks):
+        await message.answer(text)
+
+
+def _messages(blocks: list[str], limit: int = 4096) -> list[str]:
+    """Blocks joined by blank lines into as few messages as fit Telegram's 4096 characters."""
+    out: list[str] = []
+    for block in blocks:
+        if out and len(out[-1]) + 2 + len(block) <= limit:
+            out[-1] += "\n\n" + block
+        else:
+            out.append(block)
+    return out
 
 
 # --- /roi_setup, /roi ------------------------------------------------------------------------
@@ -196,7 +209,12 @@ def _roi_text(staff: StaffContext, report: RoiReport, month: str) -> str:
         ),
         t("money.roi_measured", visits=report.visits, amount=format_kop(report.measured_kop)),
         t("money.roi_extra_revenue", amount=format_kop(report.extra_revenue_kop)),
-        t("money.roi_extra_profit", margin=margin, amount=format_kop(report.extra_profit_kop)),
+        t(
+            "money.roi_extra_profit",
+            revenue=format_kop(report.extra_revenue_kop),
+            margin=margin,
+            amount=format_kop(report.extra_profit_kop),
+        ),
         t("money.roi_cost", oneoff=format_kop(b.oneoff_kop), monthly=format_kop(b.monthly_kop)),
     ]
     if report.roi_percent is None:

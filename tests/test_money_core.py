@@ -292,3 +292,12 @@ async def test_export_of_an_empty_period(db, cfg):
         "id,created,channel,source,campaign,status,lost reason,manager,client,phone"
     )
     assert openpyxl.load_workbook(io.BytesIO(files.xlsx)).sheetnames == ["Leads", "Appointments"]
+
+
+def test_long_payroll_is_split_into_messages():
+    from admin_bot.money import _messages
+
+    blocks = ["a" * 2000, "b" * 2000, "c" * 100, "d" * 4000]
+    out = _messages(blocks)
+    assert out == ["a" * 2000 + "\n\n" + "b" * 2000, "c" * 100, "d" * 4000]
+    assert all(len(m) <= 4096 for m in out)
