@@ -20,6 +20,7 @@ from bot.models import AdSpend, RoiBaseline
 from bot.payroll import payslip, payslips
 from bot.periods import PeriodError, parse_month, parse_period
 from bot.roi import RoiInputError, RoiReport, baseline_revenue_kop, parse_setup, roi_report
+from tests import test_kpi
 from tests.money_data import (
     MASHA_ID,
     add_client,
@@ -31,6 +32,7 @@ from tests.money_data import (
 )
 
 TODAY = dt.date(2026, 11, 23)  # a Monday
+db = test_kpi.db  # SQLite, and PostgreSQL too when PRIYOM_TEST_POSTGRES_URL is set
 
 
 @pytest.fixture
