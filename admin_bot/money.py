@@ -267,8 +267,10 @@ async def on_export(message: Message, command: CommandObject, staff: StaffContex
     except PeriodError as exc:
         await message.answer(t(exc.key))
         return
-    files = await build_export(config, t, period)
     stem = file_stem(period, config)
+    first, last = stem.split("_")
+    await message.answer(t("money.export_wait", first=first, last=last))  # a big one takes a while
+    files = await build_export(config, t, period)
     caption = t("money.export_caption", leads=files.leads, appointments=files.appointments)
     for name, data, text in (
         (f"leads_{stem}.csv", files.leads_csv, None),

@@ -217,6 +217,8 @@ async def test_export_sends_csv_and_xlsx(staff: Staff):
     await add_lead(local(11, 4, 10), None, gone, source="vk")
     await add_visit(l1, local(11, 5, 12), "came", 1500, client=olga)
     staff.api.send_command(TOKEN, OWNER, "/export", "2026-11-01..2026-11-30")
+    wait = await staff.api.wait_for_message(TOKEN, OWNER.id, has("Готовлю"))
+    assert wait["text"] == "Готовлю файлы за 2026-11-01 — 2026-11-30…"
     sent = await staff.api.wait_for_message(TOKEN, OWNER.id, has("Выгрузка"))
     assert sent["caption"] == "Выгрузка: заявок 2, записей 1."
     files = staff.documents(OWNER)
