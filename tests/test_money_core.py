@@ -303,3 +303,22 @@ def test_long_payroll_is_split_into_messages():
     out = _messages(blocks)
     assert out == ["a" * 2000 + "\n\n" + "b" * 2000, "c" * 100, "d" * 4000]
     assert all(len(m) <= 4096 for m in out)
+
+
+def test_payroll_config_errors_name_the_key():
+    import tomllib
+
+    from bot.config import ConfigError, parse_config
+    from tests.conftest import ROOT
+    from tests.money_data import PLANS
+
+    data = tomllib.loads((ROOT / "examples" / "salon.toml").read_text(encoding="utf-8"))
+    for plans, message in (
+        ([PLANS[0], PLANS[0]], "payroll: id '7001' is used twice"),
+        ([{**PLANS[0], "sales_percent": 150}], "payroll[0].sales_percent"),
+        ([{**PLANS[0], "fixed": -1}], "payroll[0].fixed"),
+        ([{**PLANS[0], "bonus": 1}], "payroll[0].bonus"),
+    ):
+        with pytest.raises(ConfigError) as caught:
+            parse_config({**data, "payroll": plans})
+        assert message in str(caught.value)
