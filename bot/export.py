@@ -61,6 +61,16 @@ async def _batches(sql: str, period: Period) -> AsyncIterator[list[tuple]]:
         last = rows[-1][0]
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text(value: Any) -> str:
+    """People's text (names, reasons) as a cell: one starting like a formula gets a leading
+    apostrophe, so Excel never runs what a client typed as their name (CSV injection)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
 class _Shape:
     """Turns raw SQL rows into the cells people read (local times, rubles, names)."""
 
@@ -76,11 +86,11 @@ class _Shape:
 
     @staticmethod
     def person(name: Any, phone: Any, erased: Any) -> list[Any]:
-        return ["", ""] if erased is not None else [name or "", phone or ""]
+        return ["", ""] if erased is not None else [_text(name), _text(phone)]
 
     @staticmethod
     def manager(manager_id: Any, name: Any) -> str:
-        return "" if manager_id is None else name or str(manager_id)
+        return "" if manager_id is None else _text(name or manager_id)
 
     def lead(self, row: tuple) -> list[Any]:
         id_, created, channel, source, campaign, status, lost, mid, mname, *who = row
@@ -88,10 +98,10 @@ class _Shape:
             id_,
             self.time(created),
             channel,
-            source or "",
-            campaign or "",
+            _text(source),
+            _text(campaign),
             status,
-            lost or "",
+            _text(lost),
             self.manager(mid, mname),
             *self.person(*who),
         ]
@@ -105,7 +115,7 @@ class _Shape:
             id_,
             lead_id or "",
             self.time(created),
-            source or "",
+            _text(source),
             self.manager(mid, mname),
             service.title if service else service_id,
             master.name if master else master_id,
