@@ -62,6 +62,7 @@ async def _batches(sql: str, period: Period) -> AsyncIterator[list[tuple]]:
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PHONE_CHARS = set("+0123456789 -()")
 
 
 def _text(value: Any) -> str:
@@ -86,7 +87,10 @@ class _Shape:
 
     @staticmethod
     def person(name: Any, phone: Any, erased: Any) -> list[Any]:
-        return ["", ""] if erased is not None else [_text(name), _text(phone)]
+        if erased is not None:
+            return ["", ""]
+        phone = phone or ""  # E.164 «+7927…» stays as it is: digits can't call anything
+        return [_text(name), phone if set(phone) <= _PHONE_CHARS else _text(phone)]
 
     @staticmethod
     def manager(manager_id: Any, name: Any) -> str:

@@ -326,10 +326,12 @@ def test_payroll_config_errors_name_the_key():
 
 async def test_export_never_writes_a_formula(db, cfg):
     evil = await add_client(3, '=HYPERLINK("http://x","жми")')
+    evil.phone = "+79270000003"
+    await evil.save()
     await add_lead(local(11, 3), None, evil, lost_reason="+7 дорого", campaign="@promo")
     files = await export.build_export(cfg, Texts("ru"), Period.month(cfg, 2026, 11))
     row = list(csv.reader(io.StringIO(files.leads_csv.decode("utf-8-sig"))))[1]
     assert row[4] == "'@promo" and row[6] == "'+7 дорого"
-    assert row[8] == '\'=HYPERLINK("http://x","жми")'
+    assert row[8:] == ['\'=HYPERLINK("http://x","жми")', "+79270000003"]
     sheet = openpyxl.load_workbook(io.BytesIO(files.xlsx))["Заявки"]
     assert sheet["I2"].data_type == "s" and sheet["I2"].value.startswith("'=")
