@@ -38,7 +38,12 @@ class HasRole(Filter):
 
 
 def role_help(texts: Texts, role: StaffRole) -> str:
-    return texts(f"team.help.{role.value}")
+    """The role's help, plus the lines feature catalogs add as `help_extra.<part>.<role>`
+    (inserted before the closing «/help» line, so each feature owns its own lines)."""
+    *lines, last = texts(f"team.help.{role.value}").splitlines()
+    suffix, names = f".{role.value}", texts.keys()
+    extra = sorted(k for k in names if k.startswith("help_extra.") and k.endswith(suffix))
+    return "\n".join([*lines, *(texts(k) for k in extra), last])
 
 
 async def on_staff_unhandled(message: Message, staff: StaffContext, role: StaffRole) -> None:

@@ -38,13 +38,19 @@ def build_staff_dispatcher(staff: StaffContext) -> Dispatcher:
     from admin_bot.access import refusal_router
     from admin_bot.ask import ai_router
     from admin_bot.leads import leads_router
+    from admin_bot.money import money_router
     from admin_bot.reports import reports_router
     from admin_bot.team import team_router
 
     dispatcher = Dispatcher()
     dispatcher["staff"] = staff
     dispatcher.include_routers(
-        team_router(), leads_router(), reports_router(), ai_router(), refusal_router()
+        team_router(),
+        leads_router(),
+        reports_router(),
+        money_router(),
+        ai_router(),
+        refusal_router(),
     )
     return dispatcher
 

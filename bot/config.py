@@ -238,6 +238,19 @@ class Source(_Strict):
         return value
 
 
+class PayPlan(_Strict):
+    """A manager's pay: fixed + a bonus per confirmed booking above the monthly plan +
+    a percentage of sales above the target (docs/money.md defines bookings and sales)."""
+
+    manager: int  # the manager's Telegram id
+    name: str = ""
+    fixed: Rubles = Decimal(0)
+    plan_bookings: int = Field(default=0, ge=0)
+    bonus_per_booking: Rubles = Decimal(0)
+    sales_target: Rubles = Decimal(0)
+    sales_percent: Decimal = Field(default=Decimal(0), ge=0, le=100, decimal_places=2)
+
+
 class BusinessConfig(_Strict):
     business: Business
     hours: WeekSchedule
@@ -251,6 +264,7 @@ class BusinessConfig(_Strict):
     masters: list[Master] = Field(min_length=1)
     services: list[Service] = Field(min_length=1)
     sources: list[Source] = []
+    payroll: list[PayPlan] = []
 
     @model_validator(mode="after")
     def _cross_references(self) -> BusinessConfig:
@@ -258,6 +272,7 @@ class BusinessConfig(_Strict):
         _unique("masters", master_ids)
         _unique("services", [s.id for s in self.services])
         _unique("sources", [s.id for s in self.sources])
+        _unique("payroll", [str(p.manager) for p in self.payroll])
         for i, service in enumerate(self.services):
             for master in service.masters:
                 if master not in master_ids:

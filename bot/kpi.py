@@ -451,3 +451,15 @@ async def first_response_median(config: BusinessConfig, period: Period) -> First
         human_minutes=Median(statistics.median(human) if human else None, len(human)),
         human_unanswered=waited - len(human),
     )
+
+
+async def confirmed_by_manager(period: Period) -> dict[int | None, int]:
+    """Confirmed bookings (as in `confirmed_rate`: not cancelled, the client confirmed or
+    came) starting in the period, per manager of the booking's lead (payroll)."""
+    rows = await _rows(
+        "SELECT l.manager_id, COUNT(*) FROM appointment a LEFT JOIN lead l ON l.id = a.lead_id "
+        "WHERE a.start >= ? AND a.start < ? AND a.status <> 'cancelled' "
+        "AND (a.client_confirmed_at IS NOT NULL OR a.status = 'came') GROUP BY l.manager_id",
+        _in(period),
+    )
+    return {None if k is None else int(k): int(n) for k, n in rows}

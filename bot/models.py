@@ -322,3 +322,43 @@ class AiUsage(Model):
     class Meta:
         table = "ai_usage"
         unique_together = (("month", "purpose"),)
+
+
+class AdSpend(Model):
+    """Ad spend on one source in one local month; entering it again corrects it (upsert).
+
+    `starts_at`/`ends_at` are the month's local midnights in UTC, stored at entry so a
+    reader can prorate any period without the business timezone.
+    """
+
+    id = fields.IntField(primary_key=True)
+    source = fields.CharField(max_length=24)
+    month = fields.CharField(max_length=7)  # "2026-11"
+    amount_kop = fields.BigIntField()
+    starts_at = fields.DatetimeField()
+    ends_at = fields.DatetimeField()
+    entered_by = fields.BigIntField()  # who entered it last (Telegram id)
+    entered_at = fields.DatetimeField()
+
+    class Meta:
+        table = "ad_spend"
+        unique_together = (("source", "month"),)
+
+
+class RoiBaseline(Model):
+    """The owner's figures before Priyom and its cost; each entry is a new row (history),
+    the newest one counts. Percentages are in basis points (18 % = 1800)."""
+
+    id = fields.IntField(primary_key=True)
+    leads_per_month = fields.IntField()
+    conversion_bp = fields.IntField()
+    check_kop = fields.BigIntField()
+    no_show_bp = fields.IntField()
+    margin_bp = fields.IntField(default=10000)  # 100 %: revenue is counted as profit
+    oneoff_kop = fields.BigIntField()
+    monthly_kop = fields.BigIntField()
+    entered_by = fields.BigIntField()
+    entered_at = fields.DatetimeField()
+
+    class Meta:
+        table = "roi_baseline"

@@ -137,6 +137,11 @@ async def test_owners_from_the_environment_and_the_config(staff: Staff):
             "funnel",
             "lost",
             "ai",
+            "spend",
+            "payroll",
+            "roi",
+            "roi_setup",
+            "export",
             "help",
         ]
 
@@ -176,6 +181,7 @@ async def test_invites_join_once_with_role_help_and_menus(staff: Staff):
         "sources",
         "funnel",
         "lost",
+        "payroll",
         "help",
     ]
     assert commands_for(staff.api, ANYA.id) == ["today", "staff", "help"]
