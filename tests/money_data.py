@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo
 
 from bot.config import BusinessConfig, parse_config
 from bot.models import Appointment, Client, Lead
+from tests.builders import appointment
 from tests.conftest import ROOT
 
 SAMARA = ZoneInfo("Europe/Samara")
@@ -94,18 +95,17 @@ async def add_visit(
     lead, start, status, paid_rub=None, confirmed=False, client=None, master="anna"
 ) -> Appointment:
     paid = None if paid_rub is None else int(Decimal(paid_rub) * 100)
-    return await Appointment.create(
+    return await appointment(
+        start,
+        status,
+        local(10, 20),
+        master=master,
+        paid=paid,
         lead=lead,
         client=client,
         service_id="manicure",
-        master_id=master,
-        start=start,
-        end=start + dt.timedelta(hours=1),
         price_kop=150000,
-        paid_kop=paid,
-        status=status,
         client_confirmed_at=start - dt.timedelta(hours=20) if confirmed else None,
-        created_at=local(10, 20),
     )
 
 

@@ -9,8 +9,9 @@ import pytest
 
 from bot.ai import staff_q, usage
 from bot.i18n import Texts
-from bot.models import Appointment, AppointmentStatus
+from bot.models import AppointmentStatus
 from tests.ai_helpers import ai_client
+from tests.builders import appointment
 from tests.conftest import SAMARA
 from tests.fakes.openai_api import FakeOpenAI
 from tests.flows import has
@@ -30,15 +31,14 @@ VISITS = [
 async def visits(db, clock):
     for master, local, status, paid in VISITS:
         start = dt.datetime(*local, tzinfo=SAMARA).astimezone(dt.UTC)
-        await Appointment.create(
+        await appointment(
+            start,
+            status,
+            clock.now(),
+            master=master,
+            paid=paid,
             service_id="manicure",
-            master_id=master,
-            start=start,
-            end=start + dt.timedelta(hours=1),
             price_kop=150_000,
-            status=status,
-            paid_kop=paid,
-            created_at=clock.now(),
         )
 
 

@@ -32,7 +32,8 @@ from bot import kpi
 from bot.config import BusinessConfig, parse_config
 from bot.db import close_db, init_db
 from bot.kpi import Period, Ratio
-from bot.models import Appointment, Client, Lead, LeadEvent, MessageLog, SlaBreach
+from bot.models import Client, Lead, LeadEvent, MessageLog, SlaBreach
+from tests.builders import appointment
 from tests.conftest import ROOT
 
 OMSK = ZoneInfo("Asia/Omsk")
@@ -95,18 +96,15 @@ async def event(row, when, from_status, to_status, actor="bot", kind="status", n
 
 
 async def visit(row, client, master, start, status, created, paid=None, confirmed_at=None):
-    await Appointment.create(
+    await appointment(
+        start,
+        status,
+        created,
+        master=master,
+        paid=paid,
         lead=row,
         client=client,
-        service_id="cut",
-        master_id=master,
-        start=start,
-        end=start + dt.timedelta(hours=1),
-        price_kop=paid or 100000,
-        paid_kop=paid,
-        status=status,
         client_confirmed_at=confirmed_at,
-        created_at=created,
     )
 
 

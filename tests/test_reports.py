@@ -48,6 +48,7 @@ from bot.outbox import deliver_due
 from bot.periods import Span, parse_span
 from handlers.telegram_outbox import TelegramSender
 from tests import test_kpi
+from tests.builders import appointment
 from tests.conftest import ROOT
 from tests.fakes.bot_api import FakeBotApi
 from workers.timed import TimedWork
@@ -87,17 +88,7 @@ async def lead(created, source=None, manager=None, attention=None) -> Lead:
 
 
 async def visit(row, master, start, status, created, paid=None) -> Appointment:
-    return await Appointment.create(
-        lead=row,
-        service_id="cut",
-        master_id=master,
-        start=start,
-        end=start + dt.timedelta(hours=1),
-        price_kop=paid or 100000,
-        paid_kop=paid,
-        status=status,
-        created_at=created,
-    )
+    return await appointment(start, status, created, master=master, paid=paid, lead=row)
 
 
 async def staff_reply(row, when) -> None:
