@@ -39,7 +39,9 @@ from bot.models import (
     StaffRole,
 )
 from bot.outbox import Message as OutMessage
+from bot.outbox import enqueue
 from bot.slots import Slot
+from handlers.telegram import CHANNEL as TELEGRAM
 from handlers.telegram import Act, content_kind
 from handlers.telegram_outbox import download, markup
 from scenarios.keyboards import parse_slot_action, slot_action
@@ -482,6 +484,9 @@ async def _relay_target(message: Message, staff_id: int) -> Lead | None:
 async def relay_to_client(message: Message, staff: StaffContext, bot: Bot, lead: Lead) -> None:
     chat = await client_chat(lead)
     client_bot = staff.client_bot
+    if chat is not None and chat[0] != TELEGRAM:
+        await _relay_via_outbox(message, staff, lead, chat)
+        return
     if chat is None or client_bot is None:
         await message.answer(staff.texts("staff.relay_no_dialog"))
         return
@@ -502,9 +507,38 @@ async def relay_to_client(message: Message, staff: StaffContext, bot: Bot, lead:
     else:
         text = message.text or ""
         await client_bot.send_message(chat_id, text)
+    await _log_relay(message, staff, lead, chat, text)
+
+
+async def _relay_via_outbox(
+    message: Message, staff: StaffContext, lead: Lead, chat: tuple[str, str]
+) -> None:
+    """A client on another channel (WhatsApp) gets the manager's words through the outbox,
+    which sends on the client's own channel within its rules (the 24-hour window)."""
+    channel, chat_id = chat
+    text = message.text or message.caption or ""
+    if message.photo or message.document:
+        await message.answer(staff.texts("channels.media_as_text", channel=channel))
+    if text:
+        await enqueue(
+            bot="client",
+            channel=channel,
+            chat_id=chat_id,
+            kind="relay",
+            message=OutMessage(text),
+            dedup_key=f"relay:{message.chat.id}:{message.message_id}",
+            now=staff.clock.now(),
+            lead_id=lead.id,
+        )
+        await _log_relay(message, staff, lead, chat, text)
+
+
+async def _log_relay(
+    message: Message, staff: StaffContext, lead: Lead, chat: tuple[str, str], text: str
+) -> None:
     await MessageLog.create(
         channel=chat[0],
-        chat_id=chat_id,
+        chat_id=chat[1],
         client_id=lead.client_id,
         lead_id=lead.id,
         direction="out",

@@ -8,7 +8,7 @@ import sys
 
 from bot.config import ConfigError, load_config
 from bot.logs import setup_logging
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import Settings, SettingsError, check_channels, load_settings
 
 MISSING_REDIS = (
     "REDIS_URL is not set: workers need Redis (e.g. REDIS_URL=redis://localhost:6379). "
@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings()
         config = load_config(settings.business_config)
         settings.owner_ids  # noqa: B018 - validates OWNER_TELEGRAM_IDS early
+        check_channels(settings)
     except (SettingsError, ConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -58,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             return _check_ai(settings, config)
         case _:
-            if not settings.bot_token:
+            if not (settings.bot_token or settings.whatsapp_token):
                 print(MISSING_TOKEN, file=sys.stderr)
                 return 2
             from bot.app import run_bot

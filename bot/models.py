@@ -260,6 +260,7 @@ class Outbox(Model):
     created_at = fields.DatetimeField()
     sent_at = fields.DatetimeField(null=True)
     message_id = fields.BigIntField(null=True)  # the sent message, for later edits
+    external_id = fields.CharField(max_length=128, null=True)  # a channel's string id (wamid)
     error = fields.CharField(max_length=200, null=True)
     locked_until = fields.DatetimeField(null=True)  # a sender's claim, so two never send one
     # A reminder is only sent while its appointment is active and still starts then.
@@ -362,3 +363,50 @@ class RoiBaseline(Model):
 
     class Meta:
         table = "roi_baseline"
+
+
+class InboundMessage(Model):
+    """A message id a webhook channel delivered: processed once however often it arrives;
+    the newest per chat also opens WhatsApp's 24-hour customer-service window."""
+
+    id = fields.IntField(primary_key=True)
+    channel = fields.CharField(max_length=16)
+    chat_id = fields.CharField(max_length=64)
+    message_id = fields.CharField(max_length=128)
+    at = fields.DatetimeField()
+
+    class Meta:
+        table = "inbound_message"
+        unique_together = (("channel", "message_id"),)
+        indexes = (Index(fields=("channel", "chat_id", "at"), name="idx_inbound_message_chat_at"),)
+
+
+class ChannelMenu(Model):
+    """The options last offered to a chat as numbered text, so «2» presses the second."""
+
+    id = fields.IntField(primary_key=True)
+    channel = fields.CharField(max_length=16)
+    chat_id = fields.CharField(max_length=64)
+    actions = fields.JSONField(default=list)
+    at = fields.DatetimeField()
+
+    class Meta:
+        table = "channel_menu"
+        unique_together = (("channel", "chat_id"),)
+
+
+class DeliveryStatus(Model):
+    """The latest delivery status a channel reported for a sent message (sent, delivered,
+    read, failed), keyed by the channel's own message id."""
+
+    id = fields.IntField(primary_key=True)
+    channel = fields.CharField(max_length=16)
+    external_id = fields.CharField(max_length=128)
+    chat_id = fields.CharField(max_length=64)
+    status = fields.CharField(max_length=16)
+    error = fields.CharField(max_length=200, null=True)
+    at = fields.DatetimeField()
+
+    class Meta:
+        table = "delivery_status"
+        unique_together = (("channel", "external_id"),)

@@ -65,6 +65,7 @@ class Message:
     buttons: ButtonRows = ()
     photo: str | None = None  # "<bot>/photo:<file id>": the file and the bot that can read it
     png: bytes | None = None  # a rendered chart, sent as a photo with `text` as its caption
+    params: Sequence[str] = ()  # variables for a channel's approved template (see reminders)
 
     def payload(self) -> dict:
         data: dict = {
@@ -73,6 +74,8 @@ class Message:
         }
         if self.photo:
             data["photo"] = self.photo
+        if self.params:
+            data["params"] = list(self.params)
         if self.png:  # base64 in the JSON payload: a chart is ~40 KB, stored once per owner
             data["png"] = base64.b64encode(self.png).decode("ascii")
         return data

@@ -158,7 +158,9 @@ async def _queue(
         channel=client.channel,
         chat_id=client.channel_user_id,
         kind="reminder",
-        message=Message(text, reminder_buttons(appointment.id, t)),
+        # params: the template's variables where a channel may only send templates (WhatsApp
+        # outside its 24-hour window): name, when, service, master, address
+        message=Message(text, reminder_buttons(appointment.id, t), params=tuple(values.values())),
         dedup_key=key,
         now=now,
         lead_id=appointment.lead_id,

@@ -30,6 +30,17 @@ class Settings(BaseSettings):
     outbox_chat_interval: float = Field(default=1.0, ge=0)  # seconds between two to one chat
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
 
+    # --- WhatsApp Cloud API (docs/channels.md): on when WHATSAPP_TOKEN is set ---
+    whatsapp_token: str = ""
+    whatsapp_phone_number_id: str = ""
+    whatsapp_app_secret: str = ""  # signs every webhook POST (X-Hub-Signature-256)
+    whatsapp_verify_token: str = ""  # the handshake's hub.verify_token
+    whatsapp_api_url: str = "https://graph.facebook.com/v21.0"
+    whatsapp_reminder_template: str = ""  # approved template for reminders outside 24 h
+    whatsapp_template_lang: str = "ru"
+    webhook_host: str = "0.0.0.0"
+    webhook_port: int = Field(default=8080, ge=1, le=65535)
+
     # --- AI assistant (docs/ai.md): empty key = rules only ---
     openai_api_key: str = ""
     openai_base_url: str = ""  # any OpenAI-compatible endpoint; empty: api.openai.com
@@ -92,6 +103,20 @@ def parse_headers(raw: str) -> dict[str, str]:
             raise ValueError(f"'{part}' is not «Header-Name: value»")
         headers[name.strip()] = value.strip()
     return headers
+
+
+WHATSAPP_REQUIRED = ("whatsapp_phone_number_id", "whatsapp_app_secret", "whatsapp_verify_token")
+
+
+def check_channels(settings: Settings) -> None:
+    """A channel is on when its token is set, and then all it needs must be set too."""
+    if settings.whatsapp_token:
+        for name in WHATSAPP_REQUIRED:
+            if not getattr(settings, name):
+                raise SettingsError(
+                    f"{name.upper()} is not set: WhatsApp is on (WHATSAPP_TOKEN is set) "
+                    "and needs it; see docs/channels.md"
+                )
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 
 import pytest
 
@@ -14,6 +14,8 @@ from bot.clock import FakeClock
 from bot.config import BusinessConfig
 from bot.dialogs import DialogService
 from bot.models import StaffMember, StaffRole
+from bot.outbox import Sender
+from handlers.channels import ChannelSender
 from handlers.telegram_outbox import TelegramSender
 from tests.fakes.bot_api import FakeBotApi, FakeUser
 from workers import embedded
@@ -40,7 +42,10 @@ async def add_team(clock: FakeClock) -> None:
 
 @contextlib.asynccontextmanager
 async def running_bots(
-    config: BusinessConfig, clock: FakeClock, staff_as_tasks: bool = True
+    config: BusinessConfig,
+    clock: FakeClock,
+    staff_as_tasks: bool = True,
+    channels: Mapping[str, Sender] | None = None,
 ) -> AsyncIterator[FakeBotApi]:
     """Client bot, staff bot and the embedded worker polling one fake Bot API.
 
@@ -60,7 +65,7 @@ async def running_bots(
             asyncio.create_task(dp.start_polling(b, handle_signals=False, handle_as_tasks=t))
             for dp, b, t in polling
         ]
-        sender = TelegramSender({"client": client_bot, "staff": staff_bot})
+        sender = ChannelSender(TelegramSender({"client": client_bot, "staff": staff_bot}), channels)
         tasks.append(
             asyncio.create_task(
                 embedded.run_forever(

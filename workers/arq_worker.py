@@ -29,8 +29,10 @@ from bot.i18n import Texts
 from bot.outbox import claim, deliver, due_ids, release
 from bot.ratelimit import RedisRateLimiter
 from bot.settings import Settings, load_settings
+from handlers.channels import ChannelSender
 from handlers.telegram import make_bot
 from handlers.telegram_outbox import TelegramSender
+from handlers.whatsapp import whatsapp_channel
 from workers.timed import TimedWork
 
 log = logging.getLogger("priyom.worker")
@@ -60,7 +62,9 @@ async def deliver_row(ctx: dict[str, Any], row_id: int) -> bool:
 
 
 def bots_from(settings: Settings) -> dict[str, Bot]:
-    bots = {"client": make_bot(settings.bot_token, settings.telegram_api_url)}
+    bots = {}
+    if settings.bot_token:
+        bots["client"] = make_bot(settings.bot_token, settings.telegram_api_url)
     if settings.staff_bot_token:
         bots["staff"] = make_bot(settings.staff_bot_token, settings.telegram_api_url)
     return bots
@@ -70,13 +74,14 @@ def worker_context(
     settings: Settings, config: BusinessConfig, clock: Clock, bots: dict[str, Bot]
 ) -> dict[str, Any]:
     owners = frozenset(settings.owner_ids) | frozenset(config.business.owners)
+    texts = Texts(config.business.locale)
+    whatsapp = whatsapp_channel(settings, texts, clock)
     return {
         "settings": settings,
-        "work": TimedWork(
-            config, Texts(config.business.locale), clock, owners, greeter(settings, config, clock)
-        ),
-        "sender": TelegramSender(bots),
+        "work": TimedWork(config, texts, clock, owners, greeter(settings, config, clock)),
+        "sender": ChannelSender(TelegramSender(bots), {"whatsapp": whatsapp} if whatsapp else {}),
         "bots": bots,
+        "whatsapp": whatsapp,
     }
 
 
@@ -91,6 +96,8 @@ async def startup(ctx: dict[str, Any]) -> None:
 async def shutdown(ctx: dict[str, Any]) -> None:
     for bot in ctx["bots"].values():
         await bot.session.close()
+    if ctx.get("whatsapp") is not None:
+        await ctx["whatsapp"].graph.close()
     await close_db()
 
 

@@ -1,0 +1,266 @@
+"""WhatsApp Cloud API adapter of the client bot: the webhook in, the Graph API out.
+
+GET /whatsapp answers Meta's verification handshake; every POST must carry
+X-Hub-Signature-256 = sha256 HMAC of the raw body with the app secret, or it is refused
+(403) before anything is read or stored. Messages become the same scenario inputs as
+Telegram's; a message id seen before is skipped (Meta redelivers until it gets a 200).
+Contacts are keyed on the WhatsApp id the webhook carries; the phone is asked as in any
+channel, after consent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from aiohttp import web
+from tortoise.exceptions import IntegrityError
+
+from bot.clock import Clock
+from bot.dialogs import DialogService
+from bot.i18n import Texts
+from bot.models import ChannelMenu, DeliveryStatus, InboundMessage, Outbox
+from bot.outbox import Undeliverable
+from bot.settings import Settings
+from handlers.whatsapp_api import GraphClient
+from handlers.whatsapp_render import render, template
+from scenarios.types import Button, Input, InputKind, Reply
+
+CHANNEL = "whatsapp"
+WINDOW = dt.timedelta(hours=24)  # free-form messages only this long after the client wrote
+PATH = "/whatsapp"
+_START = re.compile(r"^src-[a-z0-9_-]+$", re.IGNORECASE)  # a click-to-chat ad's prefilled text
+log = logging.getLogger("priyom.whatsapp")
+
+
+def signature_ok(app_secret: str, body: bytes, header: str | None) -> bool:
+    if not header or not header.startswith("sha256="):
+        return False
+    expected = hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, header.removeprefix("sha256="))
+
+
+@dataclass(frozen=True)
+class Inbound:
+    message_id: str
+    user_id: str
+    name: str
+    kind: str  # text | button | media
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    message_id: str
+    user_id: str
+    status: str
+    error: str | None
+
+
+def parse(payload: dict) -> tuple[list[Inbound], list[StatusUpdate]]:
+    """The messages and delivery statuses of one webhook POST."""
+    messages: list[Inbound] = []
+    statuses: list[StatusUpdate] = []
+    for entry in payload.get("entry") or []:
+        for change in entry.get("changes") or []:
+            value = change.get("value") or {}
+            names = {
+                c.get("wa_id") or c.get("user_id"): (c.get("profile") or {}).get("name", "")
+                for c in value.get("contacts") or []
+            }
+            for m in value.get("messages") or []:
+                user = m.get("from") or m.get("from_user_id") or ""
+                messages.append(_inbound(m, user, names.get(user, "")))
+            for s in value.get("statuses") or []:
+                errors = s.get("errors") or [{}]
+                error = errors[0].get("title") or errors[0].get("message")
+                statuses.append(
+                    StatusUpdate(s["id"], s.get("recipient_id", ""), s.get("status", ""), error)
+                )
+    return messages, statuses
+
+
+def _inbound(m: dict, user: str, name: str) -> Inbound:
+    kind, mid = m.get("type"), m.get("id", "")
+    if kind == "text":
+        return Inbound(mid, user, name, "text", (m.get("text") or {}).get("body", ""))
+    if kind == "interactive":
+        interactive = m.get("interactive") or {}
+        picked = interactive.get("button_reply") or interactive.get("list_reply") or {}
+        return Inbound(mid, user, name, "button", picked.get("id", ""))
+    if kind == "button":  # a template's quick reply
+        return Inbound(mid, user, name, "button", (m.get("button") or {}).get("payload", ""))
+    return Inbound(mid, user, name, "media", str(kind))
+
+
+def to_input(message: Inbound, menu: Sequence[str], first: bool) -> Input:
+    if message.kind == "button":
+        return Input(InputKind.BUTTON, message.text, name=message.name)
+    if message.kind == "media":
+        return Input(InputKind.MEDIA, message.text, name=message.name)
+    text = message.text.strip()
+    if text.isdigit() and 1 <= int(text) <= len(menu):
+        return Input(InputKind.BUTTON, menu[int(text) - 1], name=message.name)
+    if text.startswith("/"):
+        head, _, arg = text[1:].partition(" ")
+        return Input(InputKind.COMMAND, head.lower(), arg.strip(), name=message.name)
+    if first and _START.match(text):
+        return Input(InputKind.COMMAND, "start", text, name=message.name)
+    return Input(InputKind.TEXT, text, name=message.name)
+
+
+async def last_inbound(chat_id: str) -> dt.datetime | None:
+    row = await InboundMessage.filter(channel=CHANNEL, chat_id=chat_id).order_by("-at").first()
+    return row.at if row else None
+
+
+class WhatsApp:
+    """The webhook handlers and the outbox sender of one WhatsApp business number."""
+
+    def __init__(
+        self,
+        graph: GraphClient,
+        texts: Texts,
+        clock: Clock,
+        *,
+        app_secret: str,
+        verify_token: str,
+        reminder_template: str = "",
+        template_lang: str = "ru",
+        dialogs: DialogService | None = None,  # None: a sender only (an arq worker)
+    ) -> None:
+        self.graph, self.texts, self.clock, self.dialogs = graph, texts, clock, dialogs
+        self.app_secret, self.verify_token = app_secret, verify_token
+        self.reminder_template, self.template_lang = reminder_template, template_lang
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get(PATH, self.on_verify)
+        app.router.add_post(PATH, self.on_post)
+        return app
+
+    async def on_verify(self, request: web.Request) -> web.Response:
+        q = request.query
+        token_ok = hmac.compare_digest(q.get("hub.verify_token", ""), self.verify_token)
+        if q.get("hub.mode") == "subscribe" and token_ok:
+            return web.Response(text=q.get("hub.challenge", ""))
+        return web.Response(status=403, text="verification failed")
+
+    async def on_post(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        if not signature_ok(self.app_secret, body, request.headers.get("X-Hub-Signature-256")):
+            log.warning("whatsapp_bad_signature", extra={"remote": request.remote})
+            return web.Response(status=403, text="bad signature")
+        try:
+            messages, statuses = parse(json.loads(body))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return web.Response(status=400, text="not a WhatsApp webhook payload")
+        for status in statuses:
+            await self._record_status(status)
+        for message in messages:
+            await self._handle(message)
+        return web.Response(text="ok")
+
+    async def _handle(self, message: Inbound) -> None:
+        first = not await InboundMessage.exists(channel=CHANNEL, chat_id=message.user_id)
+        try:
+            await InboundMessage.create(
+                channel=CHANNEL,
+                chat_id=message.user_id,
+                message_id=message.message_id,
+                at=self.clock.now(),
+            )
+        except IntegrityError:  # Meta delivered it again: handled the first time
+            log.info("whatsapp_duplicate", extra={"message": message.message_id})
+            return
+        menu = await ChannelMenu.get_or_none(channel=CHANNEL, chat_id=message.user_id)
+        inp = to_input(message, menu.actions if menu else [], first)
+
+        async def deliver(replies: Sequence[Reply]) -> None:
+            await self.reply(message.user_id, replies)
+
+        assert self.dialogs is not None, "a sender-only WhatsApp has no webhook"
+        await self.dialogs.handle(CHANNEL, message.user_id, inp, deliver)
+
+    async def reply(self, chat_id: str, replies: Sequence[Reply]) -> None:
+        for reply in replies:
+            rendered = render(reply, self.texts)
+            await self.graph.send(chat_id, rendered.body)
+            if rendered.actions:
+                await self._remember_menu(chat_id, rendered.actions)
+
+    async def _remember_menu(self, chat_id: str, actions: Sequence[str]) -> None:
+        await ChannelMenu.update_or_create(
+            channel=CHANNEL,
+            chat_id=chat_id,
+            defaults={"actions": list(actions), "at": self.clock.now()},
+        )
+
+    async def _record_status(self, status: StatusUpdate) -> None:
+        await DeliveryStatus.update_or_create(
+            channel=CHANNEL,
+            external_id=status.message_id,
+            defaults={
+                "chat_id": status.user_id,
+                "status": status.status,
+                "error": (status.error or "")[:200] or None,
+                "at": self.clock.now(),
+            },
+        )
+        if status.status == "failed":
+            log.warning(
+                "whatsapp_failed", extra={"wamid": status.message_id, "error": status.error}
+            )
+
+    # --- the outbox sender ---------------------------------------------------------------
+
+    async def send(self, row: Outbox) -> int | None:
+        """Send a queued message; outside the 24-hour window only a reminder template may go."""
+        payload = row.payload
+        actions = [action for line in payload.get("buttons") or [] for _, action in line]
+        last = await last_inbound(row.chat_id)
+        if last is not None and self.clock.now() - last < WINDOW:
+            buttons = tuple(
+                tuple(Button(text, action) for text, action in line)
+                for line in payload.get("buttons") or []
+            )
+            rendered = render(Reply(payload["text"], buttons), self.texts)
+            body = rendered.body
+        elif row.kind == "reminder" and self.reminder_template:
+            body = template(
+                self.reminder_template, self.template_lang, payload.get("params") or [], actions
+            )
+        else:
+            raise Undeliverable("outside WhatsApp's 24-hour window and no template for it")
+        wamid = await self.graph.send(row.chat_id, body)
+        await Outbox.filter(id=row.id).update(external_id=wamid)
+        if actions:
+            await self._remember_menu(row.chat_id, actions)
+        return None
+
+
+def whatsapp_channel(
+    settings: Settings, texts: Texts, clock: Clock, dialogs: DialogService | None = None
+) -> WhatsApp | None:
+    """The WhatsApp adapter when WHATSAPP_TOKEN is set (settings were checked at start)."""
+    if not settings.whatsapp_token:
+        return None
+    graph = GraphClient(
+        settings.whatsapp_api_url, settings.whatsapp_phone_number_id, settings.whatsapp_token
+    )
+    return WhatsApp(
+        graph,
+        texts,
+        clock,
+        app_secret=settings.whatsapp_app_secret,
+        verify_token=settings.whatsapp_verify_token,
+        reminder_template=settings.whatsapp_reminder_template,
+        template_lang=settings.whatsapp_template_lang,
+        dialogs=dialogs,
+    )

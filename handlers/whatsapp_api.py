@@ -1,0 +1,61 @@
+"""The WhatsApp Cloud API's messages endpoint, with its errors mapped to retry or give up."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import aiohttp
+
+from bot.outbox import RetryLater, Undeliverable
+
+log = logging.getLogger("priyom.whatsapp")
+
+# Graph error codes meaning "slow down" (rate or spam limits): retried, never counted as
+# failures (https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes).
+THROTTLED = {4, 80007, 130429, 131048, 131056}
+THROTTLE_WAIT = 30.0  # seconds; Graph gives no retry-after
+OUTSIDE_WINDOW = 131047  # "re-engagement message": more than 24 h since the client wrote
+
+
+class GraphClient:
+    def __init__(self, api_url: str, phone_number_id: str, token: str) -> None:
+        self.url = f"{api_url.rstrip('/')}/{phone_number_id}/messages"
+        self.headers = {"Authorization": f"Bearer {token}"}
+        self._session: aiohttp.ClientSession | None = None
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
+        return self._session
+
+    async def send(self, to: str, body: dict[str, Any]) -> str:
+        """Send one message; the WhatsApp message id (wamid) it got."""
+        payload = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": to}
+        payload |= body
+        try:
+            async with self._http().post(self.url, json=payload, headers=self.headers) as resp:
+                data = await resp.json(content_type=None)
+                status = resp.status
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            raise RetryLater(0, f"graph: {exc!r}") from exc
+        if status < 300 and isinstance(data, dict) and data.get("messages"):
+            return str(data["messages"][0]["id"])
+        raise _error(status, data)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+
+def _error(status: int, data: Any) -> Exception:
+    error = data.get("error", {}) if isinstance(data, dict) else {}
+    code, message = error.get("code"), error.get("message") or f"HTTP {status}"
+    reason = f"graph {status} code={code}: {message}"
+    if status == 429 or code in THROTTLED:
+        return RetryLater(THROTTLE_WAIT, reason)
+    if status >= 500 or status == 0:
+        return RetryLater(0, reason)
+    if code == OUTSIDE_WINDOW:
+        return Undeliverable(f"outside WhatsApp's 24-hour window: {reason}")
+    return Undeliverable(reason)

@@ -1,0 +1,131 @@
+"""A local WhatsApp Cloud API (Graph) server: the messages endpoint, as the adapter uses it.
+
+It checks what Meta checks that the tests rely on (the bearer token, `messaging_product`,
+the interactive limits: ≤ 3 reply buttons with titles ≤ 20, ≤ 10 list rows with titles
+≤ 24, bodies ≤ 1024), answers with a wamid, and can be told to fail the next calls the way
+Graph does (throttling code 130429, a 500, the 24-hour window's 131047).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections import deque
+from typing import Any
+
+from aiohttp import web
+
+VERSION = "v21.0"
+PHONE_ID = "1234567890"
+TOKEN = "wa-test-token"
+
+
+class FakeGraphApi:
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []  # accepted messages, in order
+        self._failures: deque[tuple[int, int]] = deque()
+        self._ids = itertools.count(1)
+        self._runner: web.AppRunner | None = None
+        self._port = 0
+        self.arrived = asyncio.Condition()
+
+    def fail_next(self, status: int, code: int) -> None:
+        self._failures.append((status, code))
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self._port}/{VERSION}"
+
+    def to(self, wa_id: str) -> list[dict[str, Any]]:
+        return [m for m in self.sent if m["to"] == wa_id]
+
+    async def wait_for(self, wa_id: str, count: int, timeout: float = 5.0) -> list[dict]:
+        async with self.arrived:
+            await asyncio.wait_for(
+                self.arrived.wait_for(lambda: len(self.to(wa_id)) >= count), timeout
+            )
+        return self.to(wa_id)
+
+    async def __aenter__(self) -> FakeGraphApi:
+        app = web.Application()
+        app.router.add_post(f"/{VERSION}/{{phone_id}}/messages", self._messages)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.2)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        self._port = self._runner.addresses[0][1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _messages(self, request: web.Request) -> web.Response:
+        if request.headers.get("Authorization") != f"Bearer {TOKEN}":
+            return _error(401, 190, "Invalid OAuth access token")
+        if request.match_info["phone_id"] != PHONE_ID:
+            return _error(400, 100, "Unsupported post request")
+        body = await request.json()
+        if self._failures:
+            status, code = self._failures.popleft()
+            return _error(status, code, "scripted failure")
+        problem = _invalid(body)
+        if problem:
+            return _error(400, 131009, problem)
+        self.sent.append(body)
+        async with self.arrived:
+            self.arrived.notify_all()
+        wamid = f"wamid.fake{next(self._ids)}"
+        return web.json_response(
+            {
+                "messaging_product": "whatsapp",
+                "contacts": [{"input": body["to"], "wa_id": body["to"]}],
+                "messages": [{"id": wamid}],
+            }
+        )
+
+
+def _invalid(body: dict) -> str | None:
+    if body.get("messaging_product") != "whatsapp" or not body.get("to"):
+        return "messaging_product and to are required"
+    if body.get("type") != "interactive":
+        return None
+    interactive = body["interactive"]
+    if len(interactive["body"]["text"]) > 1024:
+        return "body too long"
+    action = interactive["action"]
+    if interactive["type"] == "button":
+        buttons = action["buttons"]
+        if len(buttons) > 3 or any(len(b["reply"]["title"]) > 20 for b in buttons):
+            return "at most 3 buttons, titles up to 20 characters"
+    if interactive["type"] == "list":
+        rows = [r for s in action["sections"] for r in s["rows"]]
+        if len(rows) > 10 or any(len(r["title"]) > 24 for r in rows):
+            return "at most 10 rows, titles up to 24 characters"
+        if len(action["button"]) > 20:
+            return "list button up to 20 characters"
+    return None
+
+
+def _error(status: int, code: int, message: str) -> web.Response:
+    return web.json_response(
+        {"error": {"message": message, "type": "OAuthException", "code": code}}, status=status
+    )
+
+
+def options(message: dict) -> list[tuple[str, str]]:
+    """(title, id) of every option an interactive message offers."""
+    interactive = message.get("interactive")
+    if not interactive:
+        return []
+    action = interactive["action"]
+    if interactive["type"] == "button":
+        return [(b["reply"]["title"], b["reply"]["id"]) for b in action["buttons"]]
+    return [(r["title"], r["id"]) for s in action["sections"] for r in s["rows"]]
+
+
+def text_of(message: dict) -> str:
+    if message["type"] == "text":
+        return message["text"]["body"]
+    if message["type"] == "interactive":
+        return message["interactive"]["body"]["text"]
+    return ""
