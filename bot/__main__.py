@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             return _check_ai(settings, config)
         case _:
-            if not (settings.bot_token or settings.whatsapp_token):
+            if not (settings.bot_token or settings.whatsapp_token or settings.max_bot_token):
                 print(MISSING_TOKEN, file=sys.stderr)
                 return 2
             from bot.app import run_bot

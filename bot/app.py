@@ -8,7 +8,6 @@ import logging
 import signal
 
 from aiogram import Bot, Dispatcher
-from aiohttp import web
 
 from admin_bot.context import StaffContext
 from bot.ai.factory import assistant, model_client
@@ -20,10 +19,9 @@ from bot.dialogs import DialogService
 from bot.i18n import Texts
 from bot.ratelimit import LocalRateLimiter
 from bot.settings import Settings
-from handlers.channels import ChannelSender
+from handlers.channels import Channels, ChannelSender
 from handlers.telegram import TelegramClientBot, client_commands, make_bot
 from handlers.telegram_outbox import TelegramSender
-from handlers.whatsapp import WhatsApp, whatsapp_channel
 from workers import embedded
 from workers.timed import TimedWork
 
@@ -80,15 +78,17 @@ async def run_bot(settings: Settings, config: BusinessConfig, clock: Clock | Non
         staff.extra["ai"] = ai
         bots["staff"] = staff_bot
         polling.append((build_staff_dispatcher(staff), staff_bot))
-    whatsapp = whatsapp_channel(settings, dialogs.texts, clock, dialogs)
-    sender = ChannelSender(TelegramSender(bots), {"whatsapp": whatsapp} if whatsapp else {})
+    channels = Channels.build(settings, dialogs.texts, clock, dialogs)
+    sender = ChannelSender(TelegramSender(bots), channels.senders())
     if client_bot is not None:
         await client_bot.set_my_commands(client_commands(dialogs.texts))
     tasks = [
         asyncio.create_task(dp.start_polling(bot, handle_signals=False, close_bot_session=True))
         for dp, bot in polling
     ]
-    web_runner = await serve_webhooks(settings, whatsapp)
+    web_runner = await channels.serve(settings)
+    if channels.max is not None and settings.max_mode == "polling":
+        tasks.append(asyncio.create_task(channels.max.poll_forever()))
     if settings.redis_url:
         log.info("timed_work_in_arq_workers", extra={"redis": settings.redis_url})
     else:  # the embedded default: no Redis, the same tick runs here
@@ -112,20 +112,8 @@ async def run_bot(settings: Settings, config: BusinessConfig, clock: Clock | Non
         await asyncio.gather(*tasks, return_exceptions=True)
         if web_runner is not None:
             await web_runner.cleanup()
-        if whatsapp is not None:
-            await whatsapp.graph.close()
+        await channels.close()
         if ai is not None:
             await ai.close()
         await close_db()
         log.info("stopped")
-
-
-async def serve_webhooks(settings: Settings, whatsapp: WhatsApp | None) -> web.AppRunner | None:
-    """The webhook server (WhatsApp) on WEBHOOK_HOST:WEBHOOK_PORT, when a channel needs one."""
-    if whatsapp is None:
-        return None
-    runner = web.AppRunner(whatsapp.app(), access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()
-    log.info("webhooks", extra={"port": settings.webhook_port, "path": "/whatsapp"})
-    return runner

@@ -38,6 +38,13 @@ class Settings(BaseSettings):
     whatsapp_api_url: str = "https://graph.facebook.com/v21.0"
     whatsapp_reminder_template: str = ""  # approved template for reminders outside 24 h
     whatsapp_template_lang: str = "ru"
+    # --- MAX (docs/channels.md): on when MAX_BOT_TOKEN is set ---
+    max_bot_token: str = ""
+    max_webhook_secret: str = ""  # sent back by MAX in X-Max-Bot-Api-Secret
+    max_api_url: str = "https://platform-api.max.ru"
+    max_mode: str = Field(default="webhook", pattern=r"^(webhook|polling)$")
+
+    # --- the webhook server (WhatsApp, MAX webhook mode) ---
     webhook_host: str = "0.0.0.0"
     webhook_port: int = Field(default=8080, ge=1, le=65535)
 
@@ -117,6 +124,15 @@ def check_channels(settings: Settings) -> None:
                     f"{name.upper()} is not set: WhatsApp is on (WHATSAPP_TOKEN is set) "
                     "and needs it; see docs/channels.md"
                 )
+    if (
+        settings.max_bot_token
+        and settings.max_mode == "webhook"
+        and not settings.max_webhook_secret
+    ):
+        raise SettingsError(
+            "MAX_WEBHOOK_SECRET is not set: MAX is on in webhook mode (MAX_BOT_TOKEN is set) and "
+            "needs the subscription's secret; or set MAX_MODE=polling for development"
+        )
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -1,12 +1,25 @@
-"""One outbox sender for every channel: staff rows go to the staff bot (Telegram), client
-rows to the client's own channel, so reminders and relays reach people where they wrote."""
+"""The client channels besides Telegram, and one outbox sender for all of them.
+
+Staff rows go to the staff bot (Telegram); client rows to the client's own channel, so
+reminders, follow-ups and a manager's relay reach people where they wrote.
+"""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 
+from aiohttp import web
+
+from bot.clock import Clock
+from bot.dialogs import DialogService
+from bot.i18n import Texts
 from bot.models import Outbox
 from bot.outbox import Sender, Undeliverable
+from bot.settings import Settings
+from handlers.max import Max, max_channel
+from handlers.whatsapp import WhatsApp, whatsapp_channel
 
 
 class ChannelSender:
@@ -21,3 +34,44 @@ class ChannelSender:
         if sender is None:
             raise Undeliverable(f"the {row.channel} channel is not configured")
         return await sender.send(row)
+
+
+@dataclass
+class Channels:
+    """WhatsApp and MAX as configured (None: off)."""
+
+    whatsapp: WhatsApp | None = None
+    max: Max | None = None
+
+    @classmethod
+    def build(
+        cls, settings: Settings, texts: Texts, clock: Clock, dialogs: DialogService | None = None
+    ) -> Channels:
+        return cls(
+            whatsapp_channel(settings, texts, clock, dialogs),
+            max_channel(settings, texts, clock, dialogs),
+        )
+
+    def senders(self) -> dict[str, Sender]:
+        return {name: c for name, c in (("whatsapp", self.whatsapp), ("max", self.max)) if c}
+
+    async def serve(self, settings: Settings) -> web.AppRunner | None:
+        """The webhook server on WEBHOOK_HOST:WEBHOOK_PORT, when a channel needs one."""
+        app = web.Application()
+        if self.whatsapp is not None:
+            self.whatsapp.register(app)
+        if self.max is not None and settings.max_mode == "webhook":
+            self.max.register(app)
+        if not app.router.routes():
+            return None
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()
+        return runner
+
+    async def close(self) -> None:
+        if self.whatsapp is not None:
+            await self.whatsapp.graph.close()
+        if self.max is not None:
+            with contextlib.suppress(Exception):
+                await self.max.api.close()

@@ -20,7 +20,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aiohttp import web
-from tortoise.exceptions import IntegrityError
 
 from bot.clock import Clock
 from bot.dialogs import DialogService
@@ -28,9 +27,10 @@ from bot.i18n import Texts
 from bot.models import ChannelMenu, DeliveryStatus, InboundMessage, Outbox
 from bot.outbox import Undeliverable
 from bot.settings import Settings
+from handlers.inbound import first_delivery, queued_reply, same_secret
 from handlers.whatsapp_api import GraphClient
 from handlers.whatsapp_render import render, template
-from scenarios.types import Button, Input, InputKind, Reply
+from scenarios.types import Input, InputKind, Reply
 
 CHANNEL = "whatsapp"
 WINDOW = dt.timedelta(hours=24)  # free-form messages only this long after the client wrote
@@ -139,16 +139,15 @@ class WhatsApp:
         self.app_secret, self.verify_token = app_secret, verify_token
         self.reminder_template, self.template_lang = reminder_template, template_lang
 
-    def app(self) -> web.Application:
-        app = web.Application()
+    def register(self, app: web.Application) -> None:
         app.router.add_get(PATH, self.on_verify)
         app.router.add_post(PATH, self.on_post)
-        return app
 
     async def on_verify(self, request: web.Request) -> web.Response:
         q = request.query
-        token_ok = hmac.compare_digest(q.get("hub.verify_token", ""), self.verify_token)
-        if q.get("hub.mode") == "subscribe" and token_ok:
+        if q.get("hub.mode") == "subscribe" and same_secret(
+            self.verify_token, q.get("hub.verify_token")
+        ):
             return web.Response(text=q.get("hub.challenge", ""))
         return web.Response(status=403, text="verification failed")
 
@@ -169,15 +168,8 @@ class WhatsApp:
 
     async def _handle(self, message: Inbound) -> None:
         first = not await InboundMessage.exists(channel=CHANNEL, chat_id=message.user_id)
-        try:
-            await InboundMessage.create(
-                channel=CHANNEL,
-                chat_id=message.user_id,
-                message_id=message.message_id,
-                at=self.clock.now(),
-            )
-        except IntegrityError:  # Meta delivered it again: handled the first time
-            log.info("whatsapp_duplicate", extra={"message": message.message_id})
+        now = self.clock.now()
+        if not await first_delivery(CHANNEL, message.user_id, message.message_id, now):
             return
         menu = await ChannelMenu.get_or_none(channel=CHANNEL, chat_id=message.user_id)
         inp = to_input(message, menu.actions if menu else [], first)
@@ -226,12 +218,7 @@ class WhatsApp:
         actions = [action for line in payload.get("buttons") or [] for _, action in line]
         last = await last_inbound(row.chat_id)
         if last is not None and self.clock.now() - last < WINDOW:
-            buttons = tuple(
-                tuple(Button(text, action) for text, action in line)
-                for line in payload.get("buttons") or []
-            )
-            rendered = render(Reply(payload["text"], buttons), self.texts)
-            body = rendered.body
+            body = render(queued_reply(payload), self.texts).body
         elif row.kind == "reminder" and self.reminder_template:
             body = template(
                 self.reminder_template, self.template_lang, payload.get("params") or [], actions

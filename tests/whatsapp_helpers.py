@@ -107,7 +107,9 @@ async def whatsapp_rig(
             reminder_template=template,
             dialogs=dialogs,
         )
-        runner = web.AppRunner(adapter.app(), access_log=None)
+        app = web.Application()
+        adapter.register(app)
+        runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", 0).start()
         port = runner.addresses[0][1]

@@ -29,10 +29,9 @@ from bot.i18n import Texts
 from bot.outbox import claim, deliver, due_ids, release
 from bot.ratelimit import RedisRateLimiter
 from bot.settings import Settings, load_settings
-from handlers.channels import ChannelSender
+from handlers.channels import Channels, ChannelSender
 from handlers.telegram import make_bot
 from handlers.telegram_outbox import TelegramSender
-from handlers.whatsapp import whatsapp_channel
 from workers.timed import TimedWork
 
 log = logging.getLogger("priyom.worker")
@@ -75,13 +74,13 @@ def worker_context(
 ) -> dict[str, Any]:
     owners = frozenset(settings.owner_ids) | frozenset(config.business.owners)
     texts = Texts(config.business.locale)
-    whatsapp = whatsapp_channel(settings, texts, clock)
+    channels = Channels.build(settings, texts, clock)
     return {
         "settings": settings,
         "work": TimedWork(config, texts, clock, owners, greeter(settings, config, clock)),
-        "sender": ChannelSender(TelegramSender(bots), {"whatsapp": whatsapp} if whatsapp else {}),
+        "sender": ChannelSender(TelegramSender(bots), channels.senders()),
         "bots": bots,
-        "whatsapp": whatsapp,
+        "channels": channels,
     }
 
 
@@ -96,8 +95,7 @@ async def startup(ctx: dict[str, Any]) -> None:
 async def shutdown(ctx: dict[str, Any]) -> None:
     for bot in ctx["bots"].values():
         await bot.session.close()
-    if ctx.get("whatsapp") is not None:
-        await ctx["whatsapp"].graph.close()
+    await ctx["channels"].close()
     await close_db()
 
 

@@ -1,0 +1,241 @@
+"""MAX messenger adapter of the client bot (MAX Bot API, https://dev.max.ru/docs-api).
+
+Updates arrive on a webhook (POST /max, the subscription's secret checked in the
+X-Max-Bot-Api-Secret header on every call: a wrong or missing one is a 403) or, for
+development, by long polling GET /updates. `bot_started` (with a deep-link payload),
+`message_created` (text, a shared contact) and `message_callback` (an inline button)
+become the same scenario inputs as Telegram's. Replies are POST /messages?user_id=…
+with an inline keyboard: callback buttons, links, and «request_contact» for the phone.
+Spoken directly over aiohttp: the Python libraries for MAX were young and could not be
+pointed at a local server for tests (docs/channels.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from bot.clock import Clock
+from bot.dialogs import DialogService
+from bot.i18n import Texts
+from bot.models import Outbox
+from bot.outbox import RetryLater, Undeliverable
+from bot.settings import Settings
+from handlers.inbound import first_delivery, queued_reply, same_secret
+from scenarios.types import Input, InputKind, Reply
+
+CHANNEL = "max"
+PATH = "/max"
+SECRET_HEADER = "X-Max-Bot-Api-Secret"
+MAX_TEXT = 4000
+_TEL = re.compile(r"TEL[^:\r\n]*:([^\r\n]+)", re.IGNORECASE)
+log = logging.getLogger("priyom.max")
+
+
+class MaxApi:
+    """The few Bot API methods the adapter uses; errors mapped to retry or give up."""
+
+    def __init__(self, api_url: str, token: str) -> None:
+        self.url, self.token = api_url.rstrip("/"), token
+        self._session: aiohttp.ClientSession | None = None
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=40))
+        return self._session
+
+    async def call(
+        self, method: str, path: str, params: dict[str, Any], body: dict | None = None
+    ) -> dict:
+        headers = {"Authorization": self.token}
+        try:
+            async with self._http().request(
+                method, self.url + path, params=params, json=body, headers=headers
+            ) as resp:
+                data = await resp.json(content_type=None)
+                status = resp.status
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            raise RetryLater(0, f"max: {exc!r}") from exc
+        if status < 300 and isinstance(data, dict):
+            return data
+        reason = f"max {status}: {data.get('message') if isinstance(data, dict) else data}"
+        if status == 429:
+            raise RetryLater(1.0, reason)
+        if status >= 500:
+            raise RetryLater(0, reason)
+        raise Undeliverable(reason)  # 400 bad request, 403 blocked, 404 no such chat
+
+    async def send(self, user_id: str, body: dict) -> str:
+        data = await self.call("POST", "/messages", {"user_id": user_id}, body)
+        return str(((data.get("message") or {}).get("body") or {}).get("mid", ""))
+
+    async def answer(self, callback_id: str, notification: str) -> None:
+        await self.call(
+            "POST", "/answers", {"callback_id": callback_id}, {"notification": notification}
+        )
+
+    async def updates(self, marker: int | None, timeout: int) -> tuple[list[dict], int | None]:
+        params: dict[str, Any] = {"timeout": timeout}
+        if marker is not None:
+            params["marker"] = marker
+        data = await self.call("GET", "/updates", params)
+        return data.get("updates") or [], data.get("marker", marker)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+
+def message_body(reply: Reply, t: Texts) -> dict:
+    """A reply as NewMessageBody: the text and an inline keyboard (MAX allows 30 × 7)."""
+    rows: list[list[dict]] = [
+        [
+            {"type": "link", "text": b.text, "url": b.url}
+            if b.url
+            else {"type": "callback", "text": b.text, "payload": b.action}
+            for b in row
+        ]
+        for row in reply.buttons
+    ]
+    if reply.ask_contact:
+        rows.append([{"type": "request_contact", "text": t("btn.share_phone")}])
+    body: dict[str, Any] = {"text": reply.text[:MAX_TEXT]}
+    if rows:
+        body["attachments"] = [{"type": "inline_keyboard", "payload": {"buttons": rows}}]
+    return body
+
+
+def phone_of(attachments: Sequence[dict]) -> str:
+    for attachment in attachments:
+        if attachment.get("type") == "contact":
+            match = _TEL.search((attachment.get("payload") or {}).get("vcf_info") or "")
+            if match:
+                return match.group(1).strip()
+    return ""
+
+
+def read_update(update: dict) -> tuple[str, str, Input, str] | None:
+    """(user id, delivery id, input, callback id) of an update the bot answers; else None."""
+    kind = update.get("update_type")
+    if kind == "bot_started":
+        user = update.get("user") or {}
+        user_id = str(user.get("user_id", ""))
+        payload = update.get("payload") or ""
+        delivery = f"start:{user_id}:{update.get('timestamp')}"
+        return user_id, delivery, Input.command("start", payload), ""
+    if kind == "message_callback":
+        callback = update.get("callback") or {}
+        user = callback.get("user") or {}
+        inp = Input(InputKind.BUTTON, callback.get("payload", ""), name=user.get("name", ""))
+        callback_id = str(callback.get("callback_id", ""))
+        return str(user.get("user_id", "")), callback_id, inp, callback_id
+    if kind == "message_created":
+        message = update.get("message") or {}
+        sender, body = message.get("sender") or {}, message.get("body") or {}
+        return str(sender.get("user_id", "")), str(body.get("mid", "")), _input(body, sender), ""
+    return None
+
+
+def _input(body: dict, sender: dict) -> Input:
+    name = sender.get("name", "")
+    attachments = body.get("attachments") or []
+    phone = phone_of(attachments)
+    if phone:
+        return Input(InputKind.CONTACT, phone=phone, name=name)
+    text = (body.get("text") or "").strip()
+    if text.startswith("/"):
+        head, _, arg = text[1:].partition(" ")
+        return Input(InputKind.COMMAND, head.lower(), arg.strip(), name=name)
+    if text:
+        return Input(InputKind.TEXT, text, name=name)
+    kind = attachments[0].get("type", "media") if attachments else "media"
+    return Input(InputKind.MEDIA, str(kind), name=name)
+
+
+class Max:
+    """Webhook, long polling and outbox sender of one MAX bot."""
+
+    def __init__(
+        self,
+        api: MaxApi,
+        texts: Texts,
+        clock: Clock,
+        *,
+        webhook_secret: str = "",
+        dialogs: DialogService | None = None,
+    ) -> None:
+        self.api, self.texts, self.clock, self.dialogs = api, texts, clock, dialogs
+        self.webhook_secret = webhook_secret
+
+    def register(self, app: web.Application) -> None:
+        app.router.add_post(PATH, self.on_webhook)
+
+    async def on_webhook(self, request: web.Request) -> web.Response:
+        if not same_secret(self.webhook_secret, request.headers.get(SECRET_HEADER)):
+            log.warning("max_bad_secret", extra={"remote": request.remote})
+            return web.Response(status=403, text="bad secret")
+        try:
+            update = json.loads(await request.read())
+        except ValueError:
+            return web.Response(status=400, text="not a MAX update")
+        if not isinstance(update, dict):
+            return web.Response(status=400, text="not a MAX update")
+        await self.handle(update)
+        return web.Response(text="ok")
+
+    async def handle(self, update: dict) -> None:
+        read = read_update(update)
+        if read is None or not read[0]:
+            return
+        user_id, delivery, inp, callback_id = read
+        if delivery and not await first_delivery(CHANNEL, user_id, delivery, self.clock.now()):
+            return
+        if callback_id:
+            await self.api.answer(callback_id, "")
+
+        async def deliver(replies: Sequence[Reply]) -> None:
+            for reply in replies:
+                await self.api.send(user_id, message_body(reply, self.texts))
+
+        assert self.dialogs is not None, "a sender-only MAX adapter has no webhook"
+        await self.dialogs.handle(CHANNEL, user_id, inp, deliver)
+
+    async def poll_forever(self, timeout: int = 30) -> None:
+        """Long polling for development (MAX_MODE=polling); the webhook is for production."""
+        marker: int | None = None
+        while True:
+            try:
+                updates, marker = await self.api.updates(marker, timeout)
+                for update in updates:
+                    await self.handle(update)
+            except (RetryLater, Undeliverable) as exc:
+                log.warning("max_poll_failed", extra={"error": exc})
+                await asyncio.sleep(1)
+
+    async def send(self, row: Outbox) -> int | None:
+        """The outbox sender: a queued message with its buttons, on the client's MAX chat."""
+        mid = await self.api.send(row.chat_id, message_body(queued_reply(row.payload), self.texts))
+        await Outbox.filter(id=row.id).update(external_id=mid or None)
+        return None
+
+
+def max_channel(
+    settings: Settings, texts: Texts, clock: Clock, dialogs: DialogService | None = None
+) -> Max | None:
+    """The MAX adapter when MAX_BOT_TOKEN is set (settings were checked at start)."""
+    if not settings.max_bot_token:
+        return None
+    return Max(
+        MaxApi(settings.max_api_url, settings.max_bot_token),
+        texts,
+        clock,
+        webhook_secret=settings.max_webhook_secret,
+        dialogs=dialogs,
+    )
