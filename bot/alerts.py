@@ -59,7 +59,7 @@ async def card(
             "staff.card_client",
             name=(client and client.name) or "—",
             phone=(client and client.phone) or "—",
-            channel=lead.channel,
+            channel=t(f"channel.{lead.channel}"),
         )
     )
     source = " / ".join(x for x in (lead.source, lead.campaign) if x) or "—"

@@ -228,7 +228,7 @@ async def test_a_manager_relays_to_a_whatsapp_client_from_the_staff_bot(wa, conf
     async with running_bots(config, clock, channels={"whatsapp": wa.adapter}) as api:
         await book(wa)
         card = await api.wait_for_message(STAFF, MASHA.id, has("Заявка #1"))
-        assert "(whatsapp)" in card["text"]  # the card says where the client is
+        assert "(WhatsApp)" in card["text"]  # the card says where the client is
         api.press_button(STAFF, MASHA, text="✋ Взять", message_id=card["message_id"])
         await api.wait_for_message(STAFF, MASHA.id, has("ваша"))
         joined = await wa.graph.wait_for(OLGA, len(wa.graph.to(OLGA)) + 1)
