@@ -100,7 +100,14 @@ async def run_bot(settings: Settings, config: BusinessConfig, clock: Clock | Non
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    log.info("started", extra={"business": config.business.name, "bots": ",".join(bots)})
+    log.info(
+        "started",
+        extra={
+            "business": config.business.name,
+            "bots": ",".join(bots),
+            "channels": ",".join(["telegram"] * bool(client_bot) + list(channels.senders())),
+        },
+    )
     try:
         await stop.wait()
     finally:
