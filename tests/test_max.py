@@ -11,12 +11,12 @@ import json
 
 import aiohttp
 import pytest
-from aiohttp import web
 
 from bot.models import Appointment, Client, Conversation, InboundMessage, Lead, Outbox
 from bot.outbox import deliver_due
 from bot.reminders import queue_due_reminders
 from handlers.max import PATH, SECRET_HEADER, Max, MaxApi
+from tests.fakes.local_server import serving
 from tests.fakes.max_api import TOKEN, FakeMaxApi, buttons
 from tests.test_cli import run_cli
 
@@ -101,15 +101,10 @@ async def max_rig(dialogs):
             webhook_secret=SECRET,
             dialogs=dialogs,
         )
-        app = web.Application()
-        adapter.register(app)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
         try:
-            yield MaxRig(api, adapter, f"http://127.0.0.1:{runner.addresses[0][1]}{PATH}", http)
+            async with serving(adapter.register) as url:
+                yield MaxRig(api, adapter, url + PATH, http)
         finally:
-            await runner.cleanup()
             await adapter.api.close()
 
 

@@ -179,20 +179,25 @@ async def test_a_reminder_outside_the_window_goes_as_the_template(wa, config, di
     assert (await Appointment.get()).client_confirmed_at is not None
 
 
-async def test_free_text_outside_the_window_is_not_sent_and_staff_are_told(wa, clock):
-    await book(wa)
-    lead = await Lead.get()
-    clock.advance(hours=25)
+async def notice(text: str, key: str, clock, lead_id: int | None = None) -> None:
+    """A free-form message to Ольга from the outbox (not a reminder)."""
     await enqueue(
         bot="client",
         channel="whatsapp",
         chat_id=OLGA,
         kind="notice",
-        message=Message("Мастер заболела, давайте перенесём?"),
-        dedup_key="late-notice",
+        message=Message(text),
+        dedup_key=key,
         now=clock.now(),
-        lead_id=lead.id,
+        lead_id=lead_id,
     )
+
+
+async def test_free_text_outside_the_window_is_not_sent_and_staff_are_told(wa, clock):
+    await book(wa)
+    lead = await Lead.get()
+    clock.advance(hours=25)
+    await notice("Мастер заболела, давайте перенесём?", "late-notice", clock, lead.id)
     before = len(wa.graph.sent)
     assert await deliver_due(wa.adapter, clock) == 0
     row = await Outbox.get(dedup_key="late-notice")
@@ -204,15 +209,7 @@ async def test_free_text_outside_the_window_is_not_sent_and_staff_are_told(wa, c
 
 async def test_graph_throttling_is_retried_not_counted(wa, clock):
     await wa.say(OLGA, text(OLGA, "Здравствуйте"))
-    await enqueue(
-        bot="client",
-        channel="whatsapp",
-        chat_id=OLGA,
-        kind="notice",
-        message=Message("Ждём вас!"),
-        dedup_key="throttled",
-        now=clock.now(),
-    )
+    await notice("Ждём вас!", "throttled", clock)
     wa.graph.fail_next(400, 130429)
     assert await deliver_due(wa.adapter, clock) == 0
     row = await Outbox.get(dedup_key="throttled")

@@ -11,12 +11,12 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import aiohttp
-from aiohttp import web
 
 from bot.dialogs import DialogService
 from handlers.whatsapp import PATH, WhatsApp
 from handlers.whatsapp_api import GraphClient
 from tests.fakes.graph_api import PHONE_ID, TOKEN, FakeGraphApi, options, text_of
+from tests.fakes.local_server import serving
 
 SECRET, VERIFY = "app-secret", "verify-me"
 _ids = itertools.count(1)
@@ -107,14 +107,8 @@ async def whatsapp_rig(
             reminder_template=template,
             dialogs=dialogs,
         )
-        app = web.Application()
-        adapter.register(app)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        port = runner.addresses[0][1]
         try:
-            yield WaRig(graph, adapter, f"http://127.0.0.1:{port}{PATH}", http)
+            async with serving(adapter.register) as url:
+                yield WaRig(graph, adapter, url + PATH, http)
         finally:
-            await runner.cleanup()
             await adapter.graph.close()

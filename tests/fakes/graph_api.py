@@ -8,56 +8,38 @@ Graph does (throttling code 130429, a 500, the 24-hour window's 131047).
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 from collections import deque
 from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.local_server import RecordingApi
+
 VERSION = "v21.0"
 PHONE_ID = "1234567890"
 TOKEN = "wa-test-token"
 
 
-class FakeGraphApi:
+class FakeGraphApi(RecordingApi):
     def __init__(self) -> None:
+        super().__init__()
         self.sent: list[dict[str, Any]] = []  # accepted messages, in order
         self._failures: deque[tuple[int, int]] = deque()
         self._ids = itertools.count(1)
-        self._runner: web.AppRunner | None = None
-        self._port = 0
-        self.arrived = asyncio.Condition()
 
     def fail_next(self, status: int, code: int) -> None:
         self._failures.append((status, code))
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._port}/{VERSION}"
+        return f"{self.url}/{VERSION}"
 
     def to(self, wa_id: str) -> list[dict[str, Any]]:
         return [m for m in self.sent if m["to"] == wa_id]
 
-    async def wait_for(self, wa_id: str, count: int, timeout: float = 5.0) -> list[dict]:
-        async with self.arrived:
-            await asyncio.wait_for(
-                self.arrived.wait_for(lambda: len(self.to(wa_id)) >= count), timeout
-            )
-        return self.to(wa_id)
-
-    async def __aenter__(self) -> FakeGraphApi:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_post(f"/{VERSION}/{{phone_id}}/messages", self._messages)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.2)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        self._port = self._runner.addresses[0][1]
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
 
     async def _messages(self, request: web.Request) -> web.Response:
         if request.headers.get("Authorization") != f"Bearer {TOKEN}":
@@ -72,8 +54,7 @@ class FakeGraphApi:
         if problem:
             return _error(400, 131009, problem)
         self.sent.append(body)
-        async with self.arrived:
-            self.arrived.notify_all()
+        await self.recorded()
         wamid = f"wamid.fake{next(self._ids)}"
         return web.json_response(
             {

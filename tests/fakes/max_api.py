@@ -9,23 +9,23 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.local_server import RecordingApi
+
 TOKEN = "max-test-token"
 
 
-class FakeMaxApi:
+class FakeMaxApi(RecordingApi):
     def __init__(self) -> None:
+        super().__init__()
         self.sent: list[tuple[str, dict[str, Any]]] = []  # (user id, NewMessageBody)
         self.answered: list[str] = []  # callback ids
         self._updates: list[dict] = []
         self._marker = 0
         self._ids = itertools.count(1)
-        self._runner: web.AppRunner | None = None
-        self._port = 0
-        self.arrived = asyncio.Condition()
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._port}"
+        return self.url
 
     def queue_update(self, update: dict) -> None:
         """An update for the next long-polling call."""
@@ -34,27 +34,10 @@ class FakeMaxApi:
     def to(self, user_id: str) -> list[dict[str, Any]]:
         return [body for uid, body in self.sent if uid == user_id]
 
-    async def wait_for(self, user_id: str, count: int, timeout: float = 5.0) -> list[dict]:
-        async with self.arrived:
-            await asyncio.wait_for(
-                self.arrived.wait_for(lambda: len(self.to(user_id)) >= count), timeout
-            )
-        return self.to(user_id)
-
-    async def __aenter__(self) -> FakeMaxApi:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_post("/messages", self._messages)
         app.router.add_post("/answers", self._answers)
         app.router.add_get("/updates", self._get_updates)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.2)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        self._port = self._runner.addresses[0][1]
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
 
     def _authorized(self, request: web.Request) -> bool:
         return request.headers.get("Authorization") == TOKEN
@@ -67,8 +50,7 @@ class FakeMaxApi:
         if not user_id or not body.get("text"):
             return _error(400, "proto.payload", "user_id and text are required")
         self.sent.append((user_id, body))
-        async with self.arrived:
-            self.arrived.notify_all()
+        await self.recorded()
         mid = f"mid.fake{next(self._ids)}"
         return web.json_response(
             {"message": {"recipient": {"user_id": int(user_id)}, "body": {"mid": mid, **body}}}
