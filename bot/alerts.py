@@ -59,7 +59,7 @@ async def card(
             "staff.card_client",
             name=(client and client.name) or "—",
             phone=(client and client.phone) or "—",
-            channel=t(f"channel.{lead.channel}"),
+            channel=channel_label(lead.channel, t),
         )
     )
     source = " / ".join(x for x in (lead.source, lead.campaign) if x) or "—"
@@ -73,6 +73,12 @@ async def card(
     if taken_by:
         lines.append(t("staff.card_taken", name=taken_by))
     return Message("\n".join(lines), card_buttons(lead, appointment, t, claimed=bool(taken_by)))
+
+
+def channel_label(channel: str, t: Texts) -> str:
+    """«WhatsApp», «MAX»…; a channel the catalog doesn't name is shown as it is stored."""
+    key = f"channel.{channel}"
+    return t(key) if key in t else channel
 
 
 def appointment_line(a: Appointment, config: BusinessConfig, t: Texts) -> str:

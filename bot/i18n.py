@@ -24,6 +24,9 @@ class Texts:
             raise KeyError(f"message '{key}' is missing from the {self.locale} catalog")
         return template.format(**values) if values else template
 
+    def __contains__(self, key: str) -> bool:
+        return key in self._messages
+
     def keys(self) -> set[str]:
         return set(self._messages)
 
