@@ -510,6 +510,9 @@ async def relay_to_client(message: Message, staff: StaffContext, bot: Bot, lead:
     await _log_relay(message, staff, lead, chat, text)
 
 
+FILE_CHANNELS = {"whatsapp"}  # channels a manager's photo or document can be passed to
+
+
 async def _relay_via_outbox(
     message: Message, staff: StaffContext, lead: Lead, chat: tuple[str, str]
 ) -> None:
@@ -517,20 +520,25 @@ async def _relay_via_outbox(
     which sends on the client's own channel within its rules (the 24-hour window)."""
     channel, chat_id = chat
     text = message.text or message.caption or ""
-    if message.photo or message.document:
+    file = message.photo[-1] if message.photo else message.document
+    photo = None
+    if file is not None and channel in FILE_CHANNELS:
+        photo = f"staff/{content_kind(message)}:{file.file_id}"  # re-uploaded by the sender
+    elif file is not None:
         await message.answer(staff.texts("channels.media_as_text", channel=channel))
-    if text:
+    if text or photo:
         await enqueue(
             bot="client",
             channel=channel,
             chat_id=chat_id,
             kind="relay",
-            message=OutMessage(text),
+            message=OutMessage(text, photo=photo),
             dedup_key=f"relay:{message.chat.id}:{message.message_id}",
             now=staff.clock.now(),
             lead_id=lead.id,
         )
-        await _log_relay(message, staff, lead, chat, text)
+        logged = f"[{content_kind(message)}] {text}".strip() if photo else text
+        await _log_relay(message, staff, lead, chat, logged)
 
 
 async def _log_relay(

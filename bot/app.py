@@ -79,7 +79,9 @@ async def run_bot(settings: Settings, config: BusinessConfig, clock: Clock | Non
         bots["staff"] = staff_bot
         polling.append((build_staff_dispatcher(staff), staff_bot))
     channels = Channels.build(settings, dialogs.texts, clock, dialogs)
-    sender = ChannelSender(TelegramSender(bots), channels.senders())
+    telegram = TelegramSender(bots)
+    channels.pass_files_from(telegram)
+    sender = ChannelSender(telegram, channels.senders())
     if client_bot is not None:
         await client_bot.set_my_commands(client_commands(dialogs.texts))
     tasks = [

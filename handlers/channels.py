@@ -19,6 +19,7 @@ from bot.models import Outbox
 from bot.outbox import Sender, Undeliverable
 from bot.settings import Settings
 from handlers.max import Max, max_channel
+from handlers.telegram_outbox import TelegramSender
 from handlers.whatsapp import WhatsApp, whatsapp_channel
 
 
@@ -51,6 +52,11 @@ class Channels:
             whatsapp_channel(settings, texts, clock, dialogs),
             max_channel(settings, texts, clock, dialogs),
         )
+
+    def pass_files_from(self, telegram: TelegramSender) -> None:
+        """A manager's photo reaches a WhatsApp client: read from the staff bot, re-uploaded."""
+        if self.whatsapp is not None:
+            self.whatsapp.fetch = telegram.fetch
 
     def senders(self) -> dict[str, Sender]:
         return {name: c for name, c in (("whatsapp", self.whatsapp), ("max", self.max)) if c}

@@ -68,6 +68,16 @@ class TelegramSender:
         ) as exc:
             raise RetryLater(0, str(exc)) from exc  # 0: exponential backoff, then dead
 
+    async def fetch(self, ref: str, fallback: Bot | None = None) -> tuple[str, bytes]:
+        """("photo" | "document", bytes) of `<bot>/<kind>:<file id>`, a file one of our bots
+        received; other channels use it to pass a manager's photo on."""
+        source_name, _, rest = ref.partition("/")
+        kind, _, file_id = rest.partition(":")
+        bot = self.bots.get(source_name) or fallback
+        if bot is None:
+            raise Undeliverable(f"no '{source_name}' bot to fetch {kind} from")
+        return kind, await download(bot, file_id)
+
     async def _send(self, bot: Bot, row: Outbox) -> int:
         payload = row.payload
         text, keyboard = payload["text"], markup(payload.get("buttons") or [])
@@ -77,9 +87,7 @@ class TelegramSender:
                 row.chat_id, chart, caption=text[:1024], reply_markup=keyboard
             )
         elif payload.get("photo"):
-            source_name, _, ref = payload["photo"].partition("/")
-            kind, _, file_id = ref.partition(":")
-            data = await download(self.bots.get(source_name, bot), file_id)
+            kind, data = await self.fetch(payload["photo"], bot)
             upload = BufferedInputFile(data, filename=f"{kind}.jpg" if kind == "photo" else kind)
             send = bot.send_photo if kind == "photo" else bot.send_document
             message = await send(row.chat_id, upload, caption=text[:1024], reply_markup=keyboard)

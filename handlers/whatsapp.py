@@ -16,7 +16,7 @@ import hmac
 import json
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -35,6 +35,8 @@ from scenarios.types import Input, InputKind, Reply
 CHANNEL = "whatsapp"
 WINDOW = dt.timedelta(hours=24)  # free-form messages only this long after the client wrote
 PATH = "/whatsapp"
+MEDIA_DOCUMENT = ("application/pdf", "document.pdf")  # Graph wants a type it accepts
+Fetch = Callable[[str], Awaitable[tuple[str, bytes]]]
 _START = re.compile(r"^src-[a-z0-9_-]+$", re.IGNORECASE)  # a click-to-chat ad's prefilled text
 log = logging.getLogger("priyom.whatsapp")
 
@@ -136,6 +138,8 @@ class WhatsApp:
         dialogs: DialogService | None = None,  # None: a sender only (an arq worker)
     ) -> None:
         self.graph, self.texts, self.clock, self.dialogs = graph, texts, clock, dialogs
+        # Reads a file one of our Telegram bots received (a manager's photo to pass on).
+        self.fetch: Fetch | None = None
         self.app_secret, self.verify_token = app_secret, verify_token
         self.reminder_template, self.template_lang = reminder_template, template_lang
 
@@ -212,13 +216,26 @@ class WhatsApp:
 
     # --- the outbox sender ---------------------------------------------------------------
 
+    async def _media(self, payload: dict) -> dict | None:
+        """A manager's photo (or document) re-uploaded to WhatsApp, with its caption."""
+        if not payload.get("photo") or self.fetch is None:
+            return None
+        kind, data = await self.fetch(payload["photo"])
+        mime, name = ("image/jpeg", "photo.jpg") if kind == "photo" else MEDIA_DOCUMENT
+        media_id = await self.graph.upload(data, mime, name)
+        field = "image" if kind == "photo" else "document"
+        media: dict = {"id": media_id, "caption": payload["text"][:1024]}
+        if field == "document":
+            media["filename"] = name
+        return {"type": field, field: media}
+
     async def send(self, row: Outbox) -> int | None:
         """Send a queued message; outside the 24-hour window only a reminder template may go."""
         payload = row.payload
         actions = [action for line in payload.get("buttons") or [] for _, action in line]
         last = await last_inbound(row.chat_id)
         if last is not None and self.clock.now() - last < WINDOW:
-            body = render(queued_reply(payload), self.texts).body
+            body = await self._media(payload) or render(queued_reply(payload), self.texts).body
         elif row.kind == "reminder" and self.reminder_template:
             body = template(
                 self.reminder_template, self.template_lang, payload.get("params") or [], actions

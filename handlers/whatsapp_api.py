@@ -43,6 +43,23 @@ class GraphClient:
             return str(data["messages"][0]["id"])
         raise _error(status, data)
 
+    async def upload(self, data: bytes, mime: str, filename: str) -> str:
+        """Upload a file to WhatsApp's media store; the media id to send it by."""
+        form = aiohttp.FormData()
+        form.add_field("messaging_product", "whatsapp")
+        form.add_field("type", mime)
+        form.add_field("file", data, filename=filename, content_type=mime)
+        url = self.url.removesuffix("/messages") + "/media"
+        try:
+            async with self._http().post(url, data=form, headers=self.headers) as resp:
+                body = await resp.json(content_type=None)
+                status = resp.status
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            raise RetryLater(0, f"graph media: {exc!r}") from exc
+        if status < 300 and isinstance(body, dict) and body.get("id"):
+            return str(body["id"])
+        raise _error(status, body)
+
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()

@@ -65,7 +65,10 @@ async def running_bots(
             asyncio.create_task(dp.start_polling(b, handle_signals=False, handle_as_tasks=t))
             for dp, b, t in polling
         ]
-        sender = ChannelSender(TelegramSender({"client": client_bot, "staff": staff_bot}), channels)
+        telegram = TelegramSender({"client": client_bot, "staff": staff_bot})
+        if channels and "whatsapp" in channels:  # a manager's photos reach WhatsApp clients
+            channels["whatsapp"].fetch = telegram.fetch
+        sender = ChannelSender(telegram, channels)
         tasks.append(
             asyncio.create_task(
                 embedded.run_forever(

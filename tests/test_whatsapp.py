@@ -233,10 +233,14 @@ async def test_a_manager_relays_to_a_whatsapp_client_from_the_staff_bot(wa, conf
         api.send_text(STAFF, MASHA, "Ольга, здравствуйте! Удобно ли в 10:00?")
         relayed = await wa.graph.wait_for(OLGA, len(joined) + 1)
         assert text_of(relayed[-1]) == "Ольга, здравствуйте! Удобно ли в 10:00?"
+        api.send_photo(STAFF, MASHA, caption="пример работы")  # a photo, re-uploaded
+        photo = (await wa.graph.wait_for(OLGA, len(relayed) + 1))[-1]
+        assert photo["type"] == "image" and photo["image"]["caption"] == "пример работы"
+        assert wa.graph.media[photo["image"]["id"]][0] == "image/jpeg"
         # Her answer goes back to the manager in the staff bot.
         await wa.say(OLGA, text(OLGA, "Да, удобно"))
         await api.wait_for_message(STAFF, MASHA.id, has("Да, удобно"))
-    assert await MessageLog.filter(author=f"staff:{MASHA.id}", channel="whatsapp").count() == 1
+    assert await MessageLog.filter(author=f"staff:{MASHA.id}", channel="whatsapp").count() == 2
 
 
 # --- rendering and settings -------------------------------------------------------------

@@ -75,10 +75,12 @@ def worker_context(
     owners = frozenset(settings.owner_ids) | frozenset(config.business.owners)
     texts = Texts(config.business.locale)
     channels = Channels.build(settings, texts, clock)
+    telegram = TelegramSender(bots)
+    channels.pass_files_from(telegram)
     return {
         "settings": settings,
         "work": TimedWork(config, texts, clock, owners, greeter(settings, config, clock)),
-        "sender": ChannelSender(TelegramSender(bots), channels.senders()),
+        "sender": ChannelSender(telegram, channels.senders()),
         "bots": bots,
         "channels": channels,
     }

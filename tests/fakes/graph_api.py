@@ -25,6 +25,7 @@ class FakeGraphApi(RecordingApi):
     def __init__(self) -> None:
         super().__init__()
         self.sent: list[dict[str, Any]] = []  # accepted messages, in order
+        self.media: dict[str, tuple[str, bytes]] = {}  # uploaded files: id → (type, bytes)
         self._failures: deque[tuple[int, int]] = deque()
         self._ids = itertools.count(1)
 
@@ -40,6 +41,7 @@ class FakeGraphApi(RecordingApi):
 
     def routes(self, app: web.Application) -> None:
         app.router.add_post(f"/{VERSION}/{{phone_id}}/messages", self._messages)
+        app.router.add_post(f"/{VERSION}/{{phone_id}}/media", self._upload)
 
     async def _messages(self, request: web.Request) -> web.Response:
         if request.headers.get("Authorization") != f"Bearer {TOKEN}":
@@ -64,10 +66,23 @@ class FakeGraphApi(RecordingApi):
             }
         )
 
+    async def _upload(self, request: web.Request) -> web.Response:
+        if request.headers.get("Authorization") != f"Bearer {TOKEN}":
+            return _error(401, 190, "Invalid OAuth access token")
+        form = await request.post()
+        file = form.get("file")
+        if form.get("messaging_product") != "whatsapp" or not hasattr(file, "file"):
+            return _error(400, 100, "messaging_product and file are required")
+        media_id = f"media.fake{next(self._ids)}"
+        self.media[media_id] = (str(form.get("type")), file.file.read())
+        return web.json_response({"id": media_id})
+
 
 def _invalid(body: dict) -> str | None:
     if body.get("messaging_product") != "whatsapp" or not body.get("to"):
         return "messaging_product and to are required"
+    if body.get("type") in ("image", "document") and not body[body["type"]].get("id"):
+        return "media needs an uploaded id"
     if body.get("type") != "interactive":
         return None
     interactive = body["interactive"]
