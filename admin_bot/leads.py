@@ -510,7 +510,7 @@ async def relay_to_client(message: Message, staff: StaffContext, bot: Bot, lead:
     await _log_relay(message, staff, lead, chat, text)
 
 
-FILE_CHANNELS = {"whatsapp"}  # channels a manager's photo or document can be passed to
+PHOTO_CHANNELS = {"whatsapp"}  # channels a manager's photo can be passed to
 
 
 async def _relay_via_outbox(
@@ -520,11 +520,10 @@ async def _relay_via_outbox(
     which sends on the client's own channel within its rules (the 24-hour window)."""
     channel, chat_id = chat
     text = message.text or message.caption or ""
-    file = message.photo[-1] if message.photo else message.document
     photo = None
-    if file is not None and channel in FILE_CHANNELS:
-        photo = f"staff/{content_kind(message)}:{file.file_id}"  # re-uploaded by the sender
-    elif file is not None:
+    if message.photo and channel in PHOTO_CHANNELS:  # re-uploaded by the channel's sender
+        photo = f"staff/photo:{message.photo[-1].file_id}"
+    elif message.photo or message.document:
         await message.answer(staff.texts("channels.media_as_text", channel=channel))
     if text or photo:
         await enqueue(

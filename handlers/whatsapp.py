@@ -35,7 +35,6 @@ from scenarios.types import Input, InputKind, Reply
 CHANNEL = "whatsapp"
 WINDOW = dt.timedelta(hours=24)  # free-form messages only this long after the client wrote
 PATH = "/whatsapp"
-MEDIA_DOCUMENT = ("application/pdf", "document.pdf")  # Graph wants a type it accepts
 Fetch = Callable[[str], Awaitable[tuple[str, bytes]]]
 _START = re.compile(r"^src-[a-z0-9_-]+$", re.IGNORECASE)  # a click-to-chat ad's prefilled text
 log = logging.getLogger("priyom.whatsapp")
@@ -217,17 +216,12 @@ class WhatsApp:
     # --- the outbox sender ---------------------------------------------------------------
 
     async def _media(self, payload: dict) -> dict | None:
-        """A manager's photo (or document) re-uploaded to WhatsApp, with its caption."""
+        """A manager's photo re-uploaded to WhatsApp, with its caption."""
         if not payload.get("photo") or self.fetch is None:
             return None
-        kind, data = await self.fetch(payload["photo"])
-        mime, name = ("image/jpeg", "photo.jpg") if kind == "photo" else MEDIA_DOCUMENT
-        media_id = await self.graph.upload(data, mime, name)
-        field = "image" if kind == "photo" else "document"
-        media: dict = {"id": media_id, "caption": payload["text"][:1024]}
-        if field == "document":
-            media["filename"] = name
-        return {"type": field, field: media}
+        _, data = await self.fetch(payload["photo"])
+        media_id = await self.graph.upload(data, "image/jpeg", "photo.jpg")
+        return {"type": "image", "image": {"id": media_id, "caption": payload["text"][:1024]}}
 
     async def send(self, row: Outbox) -> int | None:
         """Send a queued message; outside the 24-hour window only a reminder template may go."""
