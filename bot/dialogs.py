@@ -491,7 +491,9 @@ class DialogService:
         else:
             body = inp.phone if inp.kind is InputKind.CONTACT else inp.text
             text = self.texts("staff.relay_from_client", id=conv.lead_id, name=name, text=body)
-        photo = f"client/{inp.file_id}" if inp.file_id else None
+        # Telegram files are read through the client bot; other channels' through their own.
+        source = "client" if conv.channel == "telegram" else conv.channel
+        photo = f"{source}/{inp.file_id}" if inp.file_id else None
         await enqueue(
             bot="staff",
             chat_id=str(conv.relay_staff_id),

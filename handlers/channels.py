@@ -54,9 +54,11 @@ class Channels:
         )
 
     def pass_files_from(self, telegram: TelegramSender) -> None:
-        """A manager's photo reaches a WhatsApp client: read from the staff bot, re-uploaded."""
+        """Photos cross between the staff bot and WhatsApp: a manager's is read from the staff
+        bot and re-uploaded; a client's is read from Graph and sent to the staff bot."""
         if self.whatsapp is not None:
             self.whatsapp.fetch = telegram.fetch
+            telegram.readers["whatsapp"] = self.whatsapp.graph.download
 
     def senders(self) -> dict[str, Sender]:
         return {name: c for name, c in (("whatsapp", self.whatsapp), ("max", self.max)) if c}

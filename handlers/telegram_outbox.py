@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import logging
+from collections.abc import Awaitable, Callable
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -49,6 +50,8 @@ async def download(bot: Bot, file_id: str) -> bytes:
 class TelegramSender:
     def __init__(self, bots: dict[str, Bot]) -> None:
         self.bots = bots  # "client", "staff"
+        # Other channels' files (a WhatsApp client's photo to the staff bot): source → reader.
+        self.readers: dict[str, Callable[[str], Awaitable[bytes]]] = {}
 
     async def send(self, row: Outbox) -> int | None:
         bot = self.bots.get(row.bot)
@@ -73,6 +76,8 @@ class TelegramSender:
         received; other channels use it to pass a manager's photo on."""
         source_name, _, rest = ref.partition("/")
         kind, _, file_id = rest.partition(":")
+        if source_name in self.readers:
+            return kind, await self.readers[source_name](file_id)
         bot = self.bots.get(source_name) or fallback
         if bot is None:
             raise Undeliverable(f"no '{source_name}' bot to fetch {kind} from")

@@ -54,6 +54,8 @@ class Inbound:
     name: str
     kind: str  # text | button | media
     text: str = ""
+    media_id: str = ""  # an image's id, to fetch from Graph when it is relayed to staff
+    caption: str = ""
 
 
 @dataclass(frozen=True)
@@ -97,14 +99,18 @@ def _inbound(m: dict, user: str, name: str) -> Inbound:
         return Inbound(mid, user, name, "button", picked.get("id", ""))
     if kind == "button":  # a template's quick reply
         return Inbound(mid, user, name, "button", (m.get("button") or {}).get("payload", ""))
-    return Inbound(mid, user, name, "media", str(kind))
+    media = m.get(str(kind)) or {}
+    media_id = media.get("id", "") if kind == "image" else ""
+    return Inbound(mid, user, name, "media", str(kind), media_id, media.get("caption", ""))
 
 
 def to_input(message: Inbound, menu: Sequence[str], first: bool) -> Input:
     if message.kind == "button":
         return Input(InputKind.BUTTON, message.text, name=message.name)
     if message.kind == "media":
-        return Input(InputKind.MEDIA, message.text, name=message.name)
+        file_id = f"photo:{message.media_id}" if message.media_id else ""
+        kind = "photo" if message.media_id else message.text
+        return Input(InputKind.MEDIA, kind, message.caption, name=message.name, file_id=file_id)
     text = message.text.strip()
     if text.isdigit() and 1 <= int(text) <= len(menu):
         return Input(InputKind.BUTTON, menu[int(text) - 1], name=message.name)

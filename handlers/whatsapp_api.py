@@ -60,6 +60,22 @@ class GraphClient:
             return str(body["id"])
         raise _error(status, body)
 
+    async def download(self, media_id: str) -> bytes:
+        """A file a client sent: Graph gives a short-lived URL, read with the same token."""
+        base = self.url.rsplit("/", 2)[0]  # …/v21.0
+        try:
+            async with self._http().get(f"{base}/{media_id}", headers=self.headers) as resp:
+                meta = await resp.json(content_type=None)
+                status = resp.status
+            if status >= 300 or not isinstance(meta, dict) or not meta.get("url"):
+                raise _error(status, meta)
+            async with self._http().get(meta["url"], headers=self.headers) as resp:
+                if resp.status >= 300:
+                    raise _error(resp.status, {})
+                return await resp.read()
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            raise RetryLater(0, f"graph media: {exc!r}") from exc
+
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()

@@ -66,8 +66,9 @@ async def running_bots(
             for dp, b, t in polling
         ]
         telegram = TelegramSender({"client": client_bot, "staff": staff_bot})
-        if channels and "whatsapp" in channels:  # a manager's photos reach WhatsApp clients
+        if channels and "whatsapp" in channels:  # photos cross both ways, as in bot/app.py
             channels["whatsapp"].fetch = telegram.fetch
+            telegram.readers["whatsapp"] = channels["whatsapp"].graph.download
         sender = ChannelSender(telegram, channels)
         tasks.append(
             asyncio.create_task(

@@ -236,10 +236,16 @@ async def test_a_manager_relays_to_a_whatsapp_client_from_the_staff_bot(wa, conf
         api.send_photo(STAFF, MASHA, caption="пример работы")  # a photo, re-uploaded
         photo = (await wa.graph.wait_for(OLGA, len(relayed) + 1))[-1]
         assert photo["type"] == "image" and photo["image"]["caption"] == "пример работы"
-        assert wa.graph.media[photo["image"]["id"]][0] == "image/jpeg"
-        # Her answer goes back to the manager in the staff bot.
+        mime, data = wa.graph.media[photo["image"]["id"]]
+        assert mime == "image/jpeg" and data.startswith(b"\xff\xd8fake-jpeg")  # the manager's
+        # Her answer and her photo go back to the manager in the staff bot.
         await wa.say(OLGA, text(OLGA, "Да, удобно"))
         await api.wait_for_message(STAFF, MASHA.id, has("Да, удобно"))
+        image = {"id": wa.graph.client_sent(b"\xff\xd8design"), "caption": "вот такой дизайн"}
+        await wa.say(OLGA, message(OLGA, {"type": "image", "image": image}))
+        sent = await api.wait_for_call(STAFF, "sendPhoto", lambda c: c.chat_id == MASHA.id)
+        assert "вот такой дизайн" in sent.params["caption"]
+        assert sent.files["photo"].content == b"\xff\xd8design"  # her bytes, from Graph
     assert await MessageLog.filter(author=f"staff:{MASHA.id}", channel="whatsapp").count() == 2
 
 

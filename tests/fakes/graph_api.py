@@ -42,6 +42,8 @@ class FakeGraphApi(RecordingApi):
     def routes(self, app: web.Application) -> None:
         app.router.add_post(f"/{VERSION}/{{phone_id}}/messages", self._messages)
         app.router.add_post(f"/{VERSION}/{{phone_id}}/media", self._upload)
+        app.router.add_get(f"/{VERSION}/{{media_id}}", self._media_url)
+        app.router.add_get("/files/{media_id}", self._media_bytes)
 
     async def _messages(self, request: web.Request) -> web.Response:
         if request.headers.get("Authorization") != f"Bearer {TOKEN}":
@@ -65,6 +67,27 @@ class FakeGraphApi(RecordingApi):
                 "messages": [{"id": wamid}],
             }
         )
+
+    def client_sent(self, data: bytes, mime: str = "image/jpeg") -> str:
+        """A file a client sent in WhatsApp: its media id, as a webhook would carry it."""
+        media_id = f"media.client{next(self._ids)}"
+        self.media[media_id] = (mime, data)
+        return media_id
+
+    async def _media_url(self, request: web.Request) -> web.Response:
+        media_id = request.match_info["media_id"]
+        if request.headers.get("Authorization") != f"Bearer {TOKEN}":
+            return _error(401, 190, "Invalid OAuth access token")
+        if media_id not in self.media:
+            return _error(404, 100, "Unsupported get request")
+        mime = self.media[media_id][0]
+        return web.json_response({"url": f"{self.url}/files/{media_id}", "mime_type": mime})
+
+    async def _media_bytes(self, request: web.Request) -> web.Response:
+        if request.headers.get("Authorization") != f"Bearer {TOKEN}":
+            return web.Response(status=401)
+        mime, data = self.media[request.match_info["media_id"]]
+        return web.Response(body=data, content_type=mime)
 
     async def _upload(self, request: web.Request) -> web.Response:
         if request.headers.get("Authorization") != f"Bearer {TOKEN}":
