@@ -59,6 +59,8 @@ class Channels:
         if self.whatsapp is not None:
             self.whatsapp.fetch = telegram.fetch
             telegram.readers["whatsapp"] = self.whatsapp.graph.download
+        if self.max is not None:
+            telegram.readers["max"] = self.max.api.download
 
     def senders(self) -> dict[str, Sender]:
         return {name: c for name, c in (("whatsapp", self.whatsapp), ("max", self.max)) if c}

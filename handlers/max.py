@@ -88,6 +88,19 @@ class MaxApi:
         data = await self.call("GET", "/updates", params)
         return data.get("updates") or [], data.get("marker", marker)
 
+    async def download(self, url: str) -> bytes:
+        """A photo a client sent: MAX gives a signed URL; only https (or our own API's host
+        in development) is fetched, and never with the bot token."""
+        if not (url.startswith("https://") or url.startswith(self.url + "/")):
+            raise Undeliverable(f"refused to fetch {url[:60]!r}: not an https URL")
+        try:
+            async with self._http().get(url) as resp:
+                if resp.status >= 300:
+                    raise Undeliverable(f"max file {resp.status}")
+                return await resp.read()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise RetryLater(0, f"max file: {exc!r}") from exc
+
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
@@ -146,17 +159,20 @@ def read_update(update: dict) -> tuple[str, str, Input, str] | None:
 def _input(body: dict, sender: dict) -> Input:
     name = sender.get("name", "")
     attachments = body.get("attachments") or []
+    text = (body.get("text") or "").strip()
     phone = phone_of(attachments)
     if phone:
         return Input(InputKind.CONTACT, phone=phone, name=name)
-    text = (body.get("text") or "").strip()
+    kind = str(attachments[0].get("type", "media")) if attachments else ""
+    url = (attachments[0].get("payload") or {}).get("url", "") if kind == "image" else ""
+    if url:  # relayed to staff during a hand-off: read from MAX by its URL
+        return Input(InputKind.MEDIA, "photo", text, name=name, file_id=f"photo:{url}")
     if text.startswith("/"):
         head, _, arg = text[1:].partition(" ")
         return Input(InputKind.COMMAND, head.lower(), arg.strip(), name=name)
-    if text:
+    if text or not kind:
         return Input(InputKind.TEXT, text, name=name)
-    kind = attachments[0].get("type", "media") if attachments else "media"
-    return Input(InputKind.MEDIA, str(kind), name=name)
+    return Input(InputKind.MEDIA, kind, name=name)
 
 
 class Max:

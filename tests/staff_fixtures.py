@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -14,8 +14,7 @@ from bot.clock import FakeClock
 from bot.config import BusinessConfig
 from bot.dialogs import DialogService
 from bot.models import StaffMember, StaffRole
-from bot.outbox import Sender
-from handlers.channels import ChannelSender
+from handlers.channels import Channels, ChannelSender
 from handlers.telegram_outbox import TelegramSender
 from tests.fakes.bot_api import FakeBotApi, FakeUser
 from workers import embedded
@@ -45,7 +44,7 @@ async def running_bots(
     config: BusinessConfig,
     clock: FakeClock,
     staff_as_tasks: bool = True,
-    channels: Mapping[str, Sender] | None = None,
+    channels: Channels | None = None,
 ) -> AsyncIterator[FakeBotApi]:
     """Client bot, staff bot and the embedded worker polling one fake Bot API.
 
@@ -66,10 +65,9 @@ async def running_bots(
             for dp, b, t in polling
         ]
         telegram = TelegramSender({"client": client_bot, "staff": staff_bot})
-        if channels and "whatsapp" in channels:  # photos cross both ways, as in bot/app.py
-            channels["whatsapp"].fetch = telegram.fetch
-            telegram.readers["whatsapp"] = channels["whatsapp"].graph.download
-        sender = ChannelSender(telegram, channels)
+        channels = channels or Channels()
+        channels.pass_files_from(telegram)  # as in bot/app.py
+        sender = ChannelSender(telegram, channels.senders())
         tasks.append(
             asyncio.create_task(
                 embedded.run_forever(

@@ -15,9 +15,12 @@ import pytest
 from bot.models import Appointment, Client, Conversation, InboundMessage, Lead, Outbox
 from bot.outbox import deliver_due
 from bot.reminders import queue_due_reminders
+from handlers.channels import Channels
 from handlers.max import PATH, SECRET_HEADER, Max, MaxApi
 from tests.fakes.local_server import serving
 from tests.fakes.max_api import TOKEN, FakeMaxApi, buttons
+from tests.flows import has
+from tests.staff_fixtures import MASHA, STAFF, add_team, running_bots
 from tests.test_cli import run_cli
 
 SECRET = "max-hook-secret"
@@ -189,3 +192,23 @@ def test_max_in_webhook_mode_without_its_secret_is_refused(tmp_path):
     assert (
         run_cli("check", tmp_path=tmp_path, MAX_BOT_TOKEN="t", MAX_MODE="polling").returncode == 0
     )
+
+
+async def test_a_manager_talks_to_a_max_client_and_gets_her_photo(mx, config, clock):
+    await add_team(clock)
+    async with running_bots(config, clock, channels=Channels(max=mx.adapter)) as api:
+        await mx.say(started(ANNA_ID))
+        await mx.press(mx.api.to(ANNA_ID), "✅ Согласен")
+        await mx.say(said(ANNA_ID, "/human"))
+        card = await api.wait_for_message(STAFF, MASHA.id, has("(MAX)"))
+        api.press_button(STAFF, MASHA, text="✋ Взять", message_id=card["message_id"])
+        await api.wait_for_message(STAFF, MASHA.id, has("ваша"))
+        api.send_text(STAFF, MASHA, "Анна, чем помочь?")
+        relayed = await mx.api.wait_for(ANNA_ID, len(mx.api.to(ANNA_ID)) + 2)
+        assert any(body["text"] == "Анна, чем помочь?" for body in relayed)
+        photo_url = mx.api.file_url(b"\xff\xd8max-photo")
+        image = {"type": "image", "payload": {"url": photo_url}}
+        await mx.say(said(ANNA_ID, "вот такой дизайн", attachments=[image]))
+        sent = await api.wait_for_call(STAFF, "sendPhoto", lambda c: c.chat_id == MASHA.id)
+        assert "вот такой дизайн" in sent.params["caption"]
+        assert sent.files["photo"].content == b"\xff\xd8max-photo"

@@ -22,10 +22,22 @@ class FakeMaxApi(RecordingApi):
         self._updates: list[dict] = []
         self._marker = 0
         self._ids = itertools.count(1)
+        self._files: dict[str, bytes] = {}
 
     @property
     def base_url(self) -> str:
         return self.url
+
+    def file_url(self, data: bytes) -> str:
+        """Where a photo a client sent can be read (MAX gives a URL in the attachment)."""
+        name = f"photo{next(self._ids)}.jpg"
+        self._files[name] = data
+        return f"{self.url}/files/{name}"
+
+    async def _file(self, request: web.Request) -> web.Response:
+        if "Authorization" in request.headers:  # the bot token must not leak to file hosts
+            return web.Response(status=400, text="unexpected Authorization")
+        return web.Response(body=self._files[request.match_info["name"]], content_type="image/jpeg")
 
     def queue_update(self, update: dict) -> None:
         """An update for the next long-polling call."""
@@ -38,6 +50,7 @@ class FakeMaxApi(RecordingApi):
         app.router.add_post("/messages", self._messages)
         app.router.add_post("/answers", self._answers)
         app.router.add_get("/updates", self._get_updates)
+        app.router.add_get("/files/{name}", self._file)
 
     def _authorized(self, request: web.Request) -> bool:
         return request.headers.get("Authorization") == TOKEN
