@@ -269,6 +269,8 @@ class Outbox(Model):
 
     class Meta:
         table = "outbox"
+        # delivery statuses find their row by the channel's id (migration 4)
+        indexes = (Index(fields=("external_id",), name="idx_outbox_external_id"),)
 
 
 class OutcomePrompt(Model):

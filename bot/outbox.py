@@ -230,6 +230,16 @@ async def _retry(row: Outbox, exc: RetryLater, now: dt.datetime) -> None:
     log.info("outbox_retry", extra={"outbox": row.id, "in_s": wait, "error": exc})
 
 
+async def failed_after_send(channel: str, external_id: str, error: str, now: dt.datetime) -> bool:
+    """A channel reported later that a sent message never arrived (WhatsApp's «failed»):
+    the row becomes dead and its lead is flagged, as if the send itself had failed."""
+    row = await Outbox.get_or_none(channel=channel, external_id=external_id)
+    if row is None:
+        return False
+    await _dead(row, f"failed after sending: {error}", now)
+    return True
+
+
 async def _dead(row: Outbox, error: str, now: dt.datetime) -> None:
     """Never retried again; staff see it on the lead (a client who blocked the bot)."""
     async with in_transaction():

@@ -25,7 +25,7 @@ from bot.clock import Clock
 from bot.dialogs import DialogService
 from bot.i18n import Texts
 from bot.models import ChannelMenu, DeliveryStatus, InboundMessage, Outbox
-from bot.outbox import Undeliverable
+from bot.outbox import Undeliverable, failed_after_send
 from bot.settings import Settings
 from handlers.inbound import first_delivery, queued_reply, same_secret
 from handlers.whatsapp_api import GraphClient
@@ -214,10 +214,9 @@ class WhatsApp:
                 "at": self.clock.now(),
             },
         )
-        if status.status == "failed":
-            log.warning(
-                "whatsapp_failed", extra={"wamid": status.message_id, "error": status.error}
-            )
+        if status.status == "failed":  # it never arrived: staff must know
+            error = status.error or "failed"
+            await failed_after_send(CHANNEL, status.message_id, error, self.clock.now())
 
     # --- the outbox sender ---------------------------------------------------------------
 

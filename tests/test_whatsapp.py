@@ -194,6 +194,29 @@ async def notice(text: str, key: str, clock, lead_id: int | None = None) -> None
     )
 
 
+async def test_a_failed_status_after_sending_flags_the_lead(wa, config, dialogs, clock):
+    await _reminder_rows(wa, config, dialogs, clock)
+    assert await deliver_due(wa.adapter, clock) == 2
+    row = await Outbox.filter(kind="reminder").order_by("-id").first()
+    failed = webhook(
+        {
+            "statuses": [
+                {
+                    "id": row.external_id,
+                    "status": "failed",
+                    "recipient_id": OLGA,
+                    "errors": [{"code": 131026, "title": "Message undeliverable"}],
+                }
+            ]
+        }
+    )
+    assert await wa.post(failed) == 200
+    row = await Outbox.get(id=row.id)
+    assert row.status == OutboxStatus.DEAD and "Message undeliverable" in row.error
+    lead = await Lead.get()
+    assert (lead.needs_human, lead.handoff_reason) == (True, "undeliverable")
+
+
 async def test_free_text_outside_the_window_is_not_sent_and_staff_are_told(wa, clock):
     await book(wa)
     lead = await Lead.get()

@@ -7,6 +7,7 @@ RUN_IN_TRANSACTION = True
 
 _TABLES = """
 ALTER TABLE "outbox" ADD COLUMN "external_id" VARCHAR(128);
+CREATE INDEX IF NOT EXISTS "idx_outbox_external_id" ON "outbox" ("external_id");
 CREATE TABLE IF NOT EXISTS "inbound_message" (
     "id" {pk},
     "channel" VARCHAR(16) NOT NULL,
@@ -52,5 +53,6 @@ async def downgrade(db: BaseDBAsyncClient) -> str:
 DROP TABLE IF EXISTS "delivery_status";
 DROP TABLE IF EXISTS "channel_menu";
 DROP TABLE IF EXISTS "inbound_message";
+DROP INDEX IF EXISTS "idx_outbox_external_id";
 ALTER TABLE "outbox" DROP COLUMN "external_id";
 """
