@@ -16,7 +16,8 @@ MISSING_REDIS = (
 )
 MISSING_TOKEN = (
     "BOT_TOKEN is not set: create a bot with @BotFather and put BOT_TOKEN=<token> into .env "
-    "(see .env.example). Without a token you can still try the bot: python -m bot shell"
+    "(see .env.example), or set up WhatsApp or MAX instead (docs/channels.md). "
+    "Without a token you can still try the bot: python -m bot shell"
 )
 
 
