@@ -29,6 +29,7 @@ from bot.periods import (
     parse_month,
     parse_period,
 )
+from bot.reports import MAX_TEXT
 from bot.roi import (
     RoiInputError,
     RoiReport,
@@ -165,7 +166,7 @@ async def on_payroll(
         await message.answer(text)
 
 
-def _messages(blocks: list[str], limit: int = 4096) -> list[str]:
+def _messages(blocks: list[str], limit: int = MAX_TEXT) -> list[str]:
     """Blocks joined by blank lines into as few messages as fit Telegram's 4096 characters."""
     out: list[str] = []
     for block in blocks:

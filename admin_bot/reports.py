@@ -23,7 +23,7 @@ from bot import reports
 from bot.config import BusinessConfig
 from bot.i18n import Texts
 from bot.models import StaffMember, StaffRole
-from bot.periods import Span, parse_span
+from bot.periods import Span, local_today, parse_span
 
 OWNER, MANAGER, MASTER = StaffRole.OWNER, StaffRole.MANAGER, StaffRole.MASTER
 Report = Callable[[BusinessConfig, Texts, Span], Awaitable[str]]
@@ -32,8 +32,7 @@ Report = Callable[[BusinessConfig, Texts, Span], Awaitable[str]]
 async def _span(message: Message, command: CommandObject, staff: StaffContext) -> Span | None:
     """The period asked for, or None after a polite answer listing the accepted forms."""
     text = (command.args or "").strip()
-    today = staff.clock.now().astimezone(staff.config.tz).date()
-    span = parse_span(text, today)
+    span = parse_span(text, local_today(staff.config, staff.clock.now()))
     if span is None:
         await message.answer(staff.texts("reports.bad_period", text=text[:40]))
     return span

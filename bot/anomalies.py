@@ -19,6 +19,7 @@ from bot.config import BusinessConfig
 from bot.i18n import Texts
 from bot.kpi import Period, _rows
 from bot.outbox import Message, to_staff
+from bot.periods import local_today, week_span
 from bot.reports import manager_names
 
 WEEKS = 4
@@ -121,8 +122,10 @@ async def queue_anomalies(
     config: BusinessConfig, t: Texts, owner_ids: frozenset[int], now: dt.datetime
 ) -> int:
     """Tell the owners each anomaly once per week; returns how many messages were queued."""
-    today = now.astimezone(config.tz).date()
-    monday = today - dt.timedelta(days=today.weekday())
+    if not owner_ids:
+        return 0  # nobody to tell: don't run the five-week queries
+    today = local_today(config, now)
+    monday = week_span(today).first
     queued = 0
     for anomaly in await find_anomalies(config, t, today):
         queued += await to_staff(

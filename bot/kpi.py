@@ -218,11 +218,9 @@ def _time(value: dt.datetime | str) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
-# One row per lead that has an appointment: when it was first booked and what its «came»
-# visits paid. Joined rather than queried per lead, so each call reads appointments once.
+# One row per lead that has an appointment: when it was first booked (no_human_share).
 _BOOKED = (
-    "SELECT lead_id, MIN(created_at) AS booked_at, "
-    "SUM(CASE WHEN status = 'came' THEN COALESCE(paid_kop, 0) ELSE 0 END) AS paid_kop "
+    "SELECT lead_id, MIN(created_at) AS booked_at "
     "FROM appointment WHERE lead_id IS NOT NULL GROUP BY lead_id"
 )
 

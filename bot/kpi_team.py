@@ -20,7 +20,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from bot.config import BusinessConfig
-from bot.kpi import Average, Median, Period, Ratio, _rows, _time
+from bot.kpi import _HAS_VISIT, Average, Median, Period, Ratio, _rows, _time
 from bot.worktime import working_minutes_between
 
 
@@ -55,9 +55,8 @@ class MasterRow:
 _MANAGER_SQL = (
     "SELECT k, SUM(n_leads), SUM(n_booked), SUM(n_bookings), SUM(n_visits), SUM(n_paid), "
     "SUM(n_breaches) FROM ("
-    "SELECT l.manager_id AS k, COUNT(*) AS n_leads, SUM(CASE WHEN EXISTS (SELECT 1 FROM "
-    "appointment a WHERE a.lead_id = l.id) THEN 1 ELSE 0 END) AS n_booked, 0 AS n_bookings, "
-    "0 AS n_visits, 0 AS n_paid, 0 AS n_breaches FROM lead l "
+    f"SELECT l.manager_id AS k, COUNT(*) AS n_leads, SUM({_HAS_VISIT}) AS n_booked, "
+    "0 AS n_bookings, 0 AS n_visits, 0 AS n_paid, 0 AS n_breaches FROM lead l "
     "WHERE l.created_at >= ? AND l.created_at < ? GROUP BY l.manager_id "
     "UNION ALL SELECT l.manager_id, 0, 0, COUNT(*), 0, 0, 0 FROM appointment a "
     "JOIN lead l ON l.id = a.lead_id WHERE a.created_at >= ? AND a.created_at < ? "

@@ -229,11 +229,15 @@ class Max:
         while True:
             try:
                 updates, marker = await self.api.updates(marker, timeout)
-                for update in updates:
-                    await self.handle(update)
             except (RetryLater, Undeliverable) as exc:
                 log.warning("max_poll_failed", extra={"error": exc})
                 await asyncio.sleep(1)
+                continue
+            for update in updates:  # the marker moved on: one bad update must not lose the rest
+                try:
+                    await self.handle(update)
+                except Exception:
+                    log.exception("max_update_failed", extra={"type": update.get("update_type")})
 
     async def send(self, row: Outbox) -> int | None:
         """The outbox sender: a queued message with its buttons, on the client's MAX chat."""

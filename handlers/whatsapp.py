@@ -176,11 +176,19 @@ class WhatsApp:
         return web.Response(text="ok")
 
     async def _handle(self, message: Inbound) -> None:
-        first = not await InboundMessage.exists(channel=CHANNEL, chat_id=message.user_id)
+        # Only a typed «src-…» or a number needs more than the message: look up just then.
+        typed = message.text.strip() if message.kind == "text" else ""
+        first = bool(_START.match(typed)) and not await InboundMessage.exists(
+            channel=CHANNEL, chat_id=message.user_id
+        )
         now = self.clock.now()
         if not await first_delivery(CHANNEL, message.user_id, message.message_id, now):
             return
-        menu = await ChannelMenu.get_or_none(channel=CHANNEL, chat_id=message.user_id)
+        menu = (
+            await ChannelMenu.get_or_none(channel=CHANNEL, chat_id=message.user_id)
+            if typed.isdigit()
+            else None
+        )
         inp = to_input(message, menu.actions if menu else [], first)
 
         async def deliver(replies: Sequence[Reply]) -> None:

@@ -7,28 +7,21 @@ import datetime as dt
 
 import pytest
 
-from bot.clock import FakeClock
-from bot.config import BusinessConfig
 from bot.dialogs import DialogService
 from bot.followup import nudge_stalled
 from bot.models import Lead, Outbox
 from scenarios.state import Step
-from tests.test_booking_flow import Chat, book, reach, text
-from tests.timed_helpers import OWNER, SAMARA, at, row_actions
+from tests import timed_helpers
+from tests.test_booking_flow import book, reach, text
+from tests.timed_helpers import (
+    MON_10,
+    SAMARA,
+    at,
+    row_actions,
+)
 from workers.timed import TimedWork
 
-MON_10 = at(SAMARA, 2026, 11, 23, 10, 0)
-
-
-@pytest.fixture
-def desk(db, config: BusinessConfig, clock: FakeClock) -> DialogService:
-    clock.set(MON_10)
-    return DialogService(config, clock, owner_ids=frozenset({OWNER}))
-
-
-@pytest.fixture
-def olga(desk: DialogService) -> Chat:
-    return Chat(desk, 501, "Ольга")
+desk, olga = timed_helpers.desk, timed_helpers.olga  # the shared fixtures
 
 
 async def nudges_at(desk: DialogService, moment: dt.datetime) -> int:

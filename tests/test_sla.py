@@ -16,9 +16,17 @@ from bot.models import Appointment, Lead, MessageLog, Outbox, SlaBreach, StaffRo
 from bot.sla import check_sla
 from bot.worktime import add_working_minutes, is_working, working_minutes_between
 from scenarios.state import Step
+from tests import timed_helpers
 from tests.staff_fixtures import MASHA, PETYA, add_staff
 from tests.test_booking_flow import Chat, book, reach
-from tests.timed_helpers import OMSK, OWNER, SAMARA, at, config_with
+from tests.timed_helpers import (
+    MON_10,
+    OMSK,
+    OWNER,
+    SAMARA,
+    at,
+    config_with,
+)
 
 # --- the working-time clock ------------------------------------------------------------------
 
@@ -72,6 +80,8 @@ WORKTIME = [
     pytest.param({}, SAMARA, (2026, 11, 23, 10, 0), 700, (2026, 11, 24, 10, 40), id="long"),
 ]
 
+desk, olga = timed_helpers.desk, timed_helpers.olga  # the shared fixtures
+
 
 def _config(changes: dict) -> BusinessConfig:
     changes = dict(changes)
@@ -102,20 +112,7 @@ def test_is_working(changes, moment, working):
 
 
 # --- check_sla on the database ---------------------------------------------------------------
-
-MON_10 = at(SAMARA, 2026, 11, 23, 10, 0)
 MANAGERS = [MASHA.id, PETYA.id]
-
-
-@pytest.fixture
-def desk(db, config: BusinessConfig, clock: FakeClock) -> DialogService:
-    clock.set(MON_10)
-    return DialogService(config, clock, owner_ids=frozenset({OWNER}))
-
-
-@pytest.fixture
-def olga(desk: DialogService) -> Chat:
-    return Chat(desk, 501, "Ольга")
 
 
 async def add_managers(clock: FakeClock) -> None:

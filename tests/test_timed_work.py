@@ -17,6 +17,7 @@ from bot.sla import check_sla
 from bot.worktime import add_working_minutes
 from scenarios.types import Input, InputKind
 from tests.conftest import ROOT
+from tests.timed_helpers import Recorder
 from workers.timed import TimedWork
 
 SAMARA, OMSK = ZoneInfo("Europe/Samara"), ZoneInfo("Asia/Omsk")
@@ -127,17 +128,6 @@ async def book(dialogs, chat: str) -> Appointment:
     ):
         replies = await dialogs.handle("telegram", chat, step)
     return await Appointment.filter(client__channel_user_id=chat).order_by("-id").first()
-
-
-class Recorder:
-    """Our own Sender protocol: records what would go out."""
-
-    def __init__(self) -> None:
-        self.sent: list[Outbox] = []
-
-    async def send(self, row: Outbox) -> int:
-        self.sent.append(row)
-        return len(self.sent)
 
 
 async def test_a_due_reminder_is_queued_once_and_a_stale_one_skipped(db, config, clock):

@@ -1,4 +1,4 @@
-"""Small helpers shared by the reminder, SLA and follow-up tests (no fixtures here)."""
+"""Small helpers and fixtures shared by the reminder, SLA and follow-up tests."""
 
 from __future__ import annotations
 
@@ -6,12 +6,30 @@ import datetime as dt
 import tomllib
 from zoneinfo import ZoneInfo
 
+import pytest
+
+from bot.clock import FakeClock
 from bot.config import BusinessConfig, parse_config
+from bot.dialogs import DialogService
 from bot.models import Outbox
 from tests.conftest import ROOT
+from tests.test_booking_flow import Chat
 
 SAMARA, OMSK = ZoneInfo("Europe/Samara"), ZoneInfo("Asia/Omsk")
 OWNER = 9001
+
+MON_10 = dt.datetime(2026, 11, 23, 10, 0, tzinfo=SAMARA)  # a Monday morning, open
+
+
+@pytest.fixture
+def desk(db, config: BusinessConfig, clock: FakeClock) -> DialogService:
+    clock.set(MON_10)
+    return DialogService(config, clock, owner_ids=frozenset({OWNER}))
+
+
+@pytest.fixture
+def olga(desk: DialogService) -> Chat:
+    return Chat(desk, 501, "Ольга")
 
 
 def config_with(top: dict | None = None, **sections: dict) -> BusinessConfig:

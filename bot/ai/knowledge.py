@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from bot.config import WEEKDAYS, BusinessConfig, Service
@@ -86,6 +87,18 @@ class Knowledge:
 
     def context(self) -> str:
         """Everything the model may answer from (no clients, no staff, no notes)."""
+        return self._facts[0]
+
+    @cached_property
+    def _facts(self) -> tuple[str, set[str], set[str], set[tuple[str, str]]]:
+        """The context and its stems, numbers and amounts: the config is fixed for a
+        process, so this is built once, not on every client message."""
+        context = self._context()
+        known = {re.sub(r"\D", "", n) for n in _NUMBER.findall(context)}
+        amounts = {_amount(m) for m in _AMOUNT.finditer(context)}
+        return context, set(_stems(context)), known, amounts
+
+    def _context(self) -> str:
         b = self.config.business
         lines = [
             f"{b.name}. Адрес: {b.address}. Телефон: {b.phone}.",
@@ -98,13 +111,11 @@ class Knowledge:
     def grounded(self, answer: str) -> bool:
         """The answer talks about the facts (shares a word with them), every number in it
         appears in them, and every amount of money or percentage appears with its unit."""
-        context = self.context()
-        if not set(_stems(answer)) & set(_stems(context)):
+        _, stems, known, amounts = self._facts
+        if not set(_stems(answer)) & stems:
             return False  # says nothing the facts talk about
-        known = {re.sub(r"\D", "", n) for n in _NUMBER.findall(context)}
         if not all(re.sub(r"\D", "", n) in known for n in _NUMBER.findall(answer)):
             return False
-        amounts = {_amount(m) for m in _AMOUNT.finditer(context)}
         return all(_amount(m) in amounts for m in _AMOUNT.finditer(answer))
 
 

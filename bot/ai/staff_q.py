@@ -17,6 +17,7 @@ from bot.ai import guard
 from bot.ai.client import AiClient, Tool
 from bot.config import BusinessConfig
 from bot.i18n import Texts
+from bot.periods import local_today, week_span
 
 METRICS = (
     "leads",
@@ -116,8 +117,8 @@ async def model_question(client: AiClient, text: str, config: BusinessConfig) ->
 
 
 def period_of(name: str, config: BusinessConfig, now: dt.datetime) -> kpi.Period:
-    today = now.astimezone(config.tz).date()
-    monday = today - dt.timedelta(days=today.weekday())
+    today = local_today(config, now)
+    monday = week_span(today).first
     first = today.replace(day=1)
     match name:
         case "yesterday":
