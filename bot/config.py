@@ -154,6 +154,7 @@ class Sla(_Strict):
     owner_escalation_minutes: int = Field(default=30, gt=0)
     human_reply_minutes: int = Field(default=2, gt=0)
     prebooking_confirm_minutes: int = Field(default=15, gt=0)
+    delivery_late_minutes: int = Field(default=15, gt=0)  # staff hear of client messages this late
 
 
 class Reminders(_Strict):

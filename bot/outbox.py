@@ -10,9 +10,12 @@ unreachable) after Telegram accepted the message and before that mark commits, o
 the request times out on our side after Telegram accepted it (sendMessage has no
 idempotency key); the row is then sent again — after the claim expires
 (CLAIM_SECONDS, well above the Bot API request timeout) or as a retry. Nothing is lost: a row stays
-pending until it is sent, proven undeliverable (DEAD, shown to staff) or no longer
-true (SKIPPED: a reminder of a moved or cancelled visit). Redis may be flushed at any
-time: the next tick finds every due row in the database again.
+pending until it is sent, proven undeliverable (DEAD: a permanent answer such as a blocked
+bot or a chat that does not exist, shown to staff) or no longer true (SKIPPED: a reminder
+of a visit that began, moved or was cancelled; see bot.freshness). A transient failure (no
+connection, a timeout, 5xx, 429) never makes a row dead: it backs off, capped and jittered,
+for as long as it takes; staff hear once when client messages run late (bot.lateness).
+Redis may be flushed at any time: the next tick finds every due row in the database again.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import asyncio
 import base64
 import datetime as dt
 import logging
+import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -29,24 +33,25 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
+from bot import freshness
 from bot.clock import Clock
-from bot.models import ACTIVE_APPOINTMENT_STATUSES, Appointment, Lead, Outbox, OutboxStatus
+from bot.models import Lead, Outbox, OutboxStatus
 from bot.ratelimit import NO_LIMIT, RateLimiter
 
 log = logging.getLogger("priyom.outbox")
 CLAIM_SECONDS = 90  # longer than a Bot API request may take (see handlers.telegram)
-MAX_ATTEMPTS = 8
-MAX_BACKOFF_SECONDS = 300
+MAX_BACKOFF_SECONDS = 300  # a transient failure is retried at least this often, forever
 
 ButtonRows = Sequence[Sequence[tuple[str, str]]]  # [[(text, action), …], …]
 
 
 class Undeliverable(Exception):
-    """The message can never be delivered (blocked, chat gone): don't retry."""
+    """A permanent answer (blocked, chat gone, invalid request): the row is dead, never retried."""
 
 
 class RetryLater(Exception):
-    """Try again in `seconds` (Telegram's retry_after), or 0 for exponential backoff."""
+    """A transient failure: try again in `seconds` (a server's retry_after), or 0 for
+    exponential backoff. Never makes the row dead, however often it happens."""
 
     def __init__(self, seconds: float, reason: str) -> None:
         super().__init__(reason)
@@ -144,7 +149,7 @@ def _unclaimed(now: dt.datetime) -> Q:
     return Q(locked_until__isnull=True) | Q(locked_until__lt=now)
 
 
-URGENT_KINDS = ("sla", "alert", "relay", "notice", "outcome")
+URGENT_KINDS = ("sla", "alert", "relay", "notice", "outcome", "late")
 """Staff-facing messages go before a backlog of reminders: an escalation must not wait."""
 
 
@@ -175,19 +180,14 @@ async def release(row: Outbox) -> None:
     await Outbox.filter(id=row.id).update(locked_until=None)
 
 
-async def still_true(row: Outbox) -> bool:
-    """A reminder goes out only while its visit is active and still starts then."""
-    if row.appointment_id is None:
-        return True
-    appointment = await Appointment.get_or_none(
-        id=row.appointment_id, status__in=ACTIVE_APPOINTMENT_STATUSES
-    )
-    return appointment is not None and appointment.start == row.valid_start
+async def still_true(row: Outbox, now: dt.datetime) -> bool:
+    """Whether the row is still worth sending (bot.freshness); checked just before sending."""
+    return await freshness.still_true(row, now)
 
 
 async def deliver(sender: Sender, row: Outbox, clock: Clock) -> bool:
     """Send one claimed row and record the result; True when it was sent."""
-    if not await still_true(row):
+    if not await still_true(row, clock.now()):
         await Outbox.filter(id=row.id).update(status=OutboxStatus.SKIPPED, locked_until=None)
         log.info("outbox_skipped", extra={"outbox": row.id, "appointment": row.appointment_id})
         return False
@@ -209,25 +209,29 @@ async def deliver(sender: Sender, row: Outbox, clock: Clock) -> bool:
     return True
 
 
-def backoff_seconds(attempts: int) -> float:
-    return min(2.0**attempts, MAX_BACKOFF_SECONDS)
+def backoff_seconds(attempts: int, row_id: int = 0) -> float:
+    """2^attempts seconds, capped at MAX_BACKOFF_SECONDS, times a jitter in [0.5, 1).
+
+    The jitter is derived from the row and the attempt, so it is repeatable (tests move
+    the clock to it) yet spreads rows that failed together: after an outage they come
+    back over a few minutes, not all in the same second.
+    """
+    base = min(2.0 ** min(attempts, 16), MAX_BACKOFF_SECONDS)
+    return base * (0.5 + random.Random(row_id * 1_000_003 + attempts).random() / 2)
 
 
 async def _retry(row: Outbox, exc: RetryLater, now: dt.datetime) -> None:
-    # Flood control (retry_after) is Telegram pacing us, not a failure: it never makes a
-    # message dead. Errors back off and count towards MAX_ATTEMPTS.
+    # Flood control (retry_after) is the server pacing us: it waits as asked and does not
+    # raise the backoff. Other transient failures back off further each time, capped.
     attempts = row.attempts + (1 if exc.seconds <= 0 else 0)
-    if attempts >= MAX_ATTEMPTS:
-        await _dead(row, f"gave up after {attempts} attempts: {exc}", now)
-        return
-    wait = exc.seconds if exc.seconds > 0 else backoff_seconds(attempts)
+    wait = exc.seconds if exc.seconds > 0 else backoff_seconds(attempts, row.id)
     await Outbox.filter(id=row.id).update(
         attempts=attempts,
         error=str(exc)[:200],
         locked_until=None,
         due_at=now + dt.timedelta(seconds=wait),
     )
-    log.info("outbox_retry", extra={"outbox": row.id, "in_s": wait, "error": exc})
+    log.info("outbox_retry", extra={"outbox": row.id, "in_s": round(wait, 1), "error": exc})
 
 
 async def failed_after_send(channel: str, external_id: str, error: str, now: dt.datetime) -> bool:

@@ -39,6 +39,19 @@ _TEL = re.compile(r"TEL[^:\r\n]*:([^\r\n]+)", re.IGNORECASE)
 log = logging.getLogger("priyom.max")
 
 
+TRANSIENT_STATUS = {401, 408}  # the token (an operator replaces it), a request timeout
+
+
+def verdict(status: int, reason: str) -> RetryLater | Undeliverable:
+    """The one classification of MAX's errors: 429 waits, 5xx and the token are retried,
+    any other 4xx (400 bad request, 403 blocked, 404 no such chat) is permanent: dead."""
+    if status == 429:
+        return RetryLater(1.0, reason)
+    if status >= 500 or status in TRANSIENT_STATUS:
+        return RetryLater(0, reason)
+    return Undeliverable(reason)
+
+
 class MaxApi:
     """The few Bot API methods the adapter uses; errors mapped to retry or give up."""
 
@@ -66,11 +79,7 @@ class MaxApi:
         if status < 300 and isinstance(data, dict):
             return data
         reason = f"max {status}: {data.get('message') if isinstance(data, dict) else data}"
-        if status == 429:
-            raise RetryLater(1.0, reason)
-        if status >= 500:
-            raise RetryLater(0, reason)
-        raise Undeliverable(reason)  # 400 bad request, 403 blocked, 404 no such chat
+        raise verdict(status, reason)
 
     async def send(self, user_id: str, body: dict) -> str:
         data = await self.call("POST", "/messages", {"user_id": user_id}, body)
@@ -96,7 +105,7 @@ class MaxApi:
         try:
             async with self._http().get(url) as resp:
                 if resp.status >= 300:
-                    raise Undeliverable(f"max file {resp.status}")
+                    raise verdict(resp.status, f"max file {resp.status}")
                 return await resp.read()
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise RetryLater(0, f"max file: {exc!r}") from exc

@@ -1,4 +1,9 @@
-"""Delivers outbox rows through the Telegram bots, mapping Bot API errors to retry or give up."""
+"""Delivers outbox rows through the Telegram bots, mapping Bot API errors to retry or give up.
+
+The mapping is `verdict`, one table: only Telegram's final word about the recipient or
+the request makes a row dead; anything that may pass (no connection, a timeout, 5xx,
+429, a revoked token an operator will replace, an answer we could not read) is retried.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +14,12 @@ from collections.abc import Awaitable, Callable
 
 from aiogram import Bot
 from aiogram.exceptions import (
-    ClientDecodeError,
-    TelegramAPIError,
+    AiogramError,
     TelegramBadRequest,
+    TelegramEntityTooLarge,
     TelegramForbiddenError,
-    TelegramNetworkError,
+    TelegramMigrateToChat,
     TelegramRetryAfter,
-    TelegramServerError,
 )
 from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -24,6 +28,25 @@ from bot.outbox import RetryLater, Undeliverable
 from handlers.telegram import Act
 
 log = logging.getLogger("priyom.telegram.outbox")
+
+PERMANENT: tuple[type[AiogramError], ...] = (
+    TelegramForbiddenError,  # 403: bot blocked, user deactivated, bot kicked from the chat
+    TelegramBadRequest,  # 400: chat not found, invalid request (text too long, bad markup…)
+    TelegramEntityTooLarge,  # 413: the file will never fit (a TelegramNetworkError subclass)
+    TelegramMigrateToChat,  # the group became a supergroup: this chat id is gone for good
+)
+"""Errors that make a row dead. Everything else aiogram raises is transient:
+TelegramNetworkError (refused, DNS, timeout), TelegramServerError (5xx), 401/404/409,
+ClientDecodeError (a proxy's HTML page), and TelegramRetryAfter (429, waits as told)."""
+
+
+def verdict(exc: AiogramError) -> RetryLater | Undeliverable:
+    """What a Bot API error means for the row: wait and retry, or give up for good."""
+    if isinstance(exc, TelegramRetryAfter):
+        return RetryLater(exc.retry_after, "429 Too Many Requests")
+    if isinstance(exc, PERMANENT):
+        return Undeliverable(getattr(exc, "message", str(exc)))
+    return RetryLater(0, f"{type(exc).__name__}: {exc}")  # 0: exponential backoff, capped
 
 
 def markup(rows: list[list[list[str]]]) -> InlineKeyboardMarkup | None:
@@ -59,17 +82,8 @@ class TelegramSender:
             raise Undeliverable(f"no '{row.bot}' bot is configured")
         try:
             return await self._send(bot, row)
-        except TelegramRetryAfter as exc:
-            raise RetryLater(exc.retry_after, "429 Too Many Requests") from exc
-        except (TelegramForbiddenError, TelegramBadRequest) as exc:
-            raise Undeliverable(exc.message) from exc
-        except (
-            TelegramServerError,
-            TelegramNetworkError,
-            TelegramAPIError,
-            ClientDecodeError,
-        ) as exc:
-            raise RetryLater(0, str(exc)) from exc  # 0: exponential backoff, then dead
+        except AiogramError as exc:
+            raise verdict(exc) from exc
 
     async def fetch(self, ref: str, fallback: Bot | None = None) -> tuple[str, bytes]:
         """("photo" | "document", bytes) of `<bot>/<kind>:<file id>`, a file one of our bots

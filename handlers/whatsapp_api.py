@@ -16,6 +16,11 @@ log = logging.getLogger("priyom.whatsapp")
 THROTTLED = {4, 80007, 130429, 131048, 131056}
 THROTTLE_WAIT = 30.0  # seconds; Graph gives no retry-after
 OUTSIDE_WINDOW = 131047  # "re-engagement message": more than 24 h since the client wrote
+# Graph's own trouble, whatever the HTTP status: unknown/temporary API errors, "something
+# went wrong", service unavailable, account in maintenance, server temporarily unavailable;
+# and an expired token (190), which an operator renews. Retried, never dead.
+TRANSIENT = {1, 2, 190, 131000, 131016, 131057, 133004}
+TRANSIENT_STATUS = {401, 408}  # the token (renewed by an operator), a request timeout
 
 
 class GraphClient:
@@ -81,13 +86,15 @@ class GraphClient:
             await self._session.close()
 
 
-def _error(status: int, data: Any) -> Exception:
+def _error(status: int, data: Any) -> RetryLater | Undeliverable:
+    """The one classification of Graph's answers: only a permanent one (a 4xx about the
+    recipient or the request: not on WhatsApp, invalid parameter, 24-hour window) is dead."""
     error = data.get("error", {}) if isinstance(data, dict) else {}
     code, message = error.get("code"), error.get("message") or f"HTTP {status}"
     reason = f"graph {status} code={code}: {message}"
     if status == 429 or code in THROTTLED:
         return RetryLater(THROTTLE_WAIT, reason)
-    if status >= 500 or status == 0:
+    if status >= 500 or status == 0 or status in TRANSIENT_STATUS or code in TRANSIENT:
         return RetryLater(0, reason)
     if code == OUTSIDE_WINDOW:
         return Undeliverable(f"outside WhatsApp's 24-hour window: {reason}")

@@ -123,12 +123,14 @@ async def test_same_dedup_key_queues_once(db, clock):
 
 # --------------------------------------------------------------------------- Bot API errors
 
+BACKOFF = None  # the first exponential backoff step, jittered per row
 RETRIES = [
     pytest.param({"status": 429, "retry_after": 7}, 7, id="429-retry-after"),
-    pytest.param({"status": 500}, backoff_seconds(1), id="500"),
-    pytest.param({"status": 502}, backoff_seconds(1), id="502"),
-    pytest.param({"delay_seconds": 1.5}, backoff_seconds(1), id="timeout"),  # bot's is 0.5 s
-    pytest.param({"status": 404}, backoff_seconds(1), id="unmapped-404"),
+    pytest.param({"status": 500}, BACKOFF, id="500"),
+    pytest.param({"status": 502}, BACKOFF, id="502"),
+    pytest.param({"delay_seconds": 1.5}, BACKOFF, id="timeout"),  # bot's is 0.5 s
+    pytest.param({"status": 404}, BACKOFF, id="unmapped-404"),
+    pytest.param({"status": 401}, BACKOFF, id="401-token-replaced-later"),
 ]
 
 
@@ -144,6 +146,7 @@ async def test_failed_send_is_retried_later_and_sent_once(
     row = await Outbox.get(dedup_key=keys[0])
     counted = 0 if "retry_after" in failure else 1  # flood control is not a failure
     assert (row.status, row.attempts, row.locked_until) == (OutboxStatus.PENDING, counted, None)
+    wait = backoff_seconds(1, row.id) if wait is BACKOFF else wait
     assert row.due_at == start + dt.timedelta(seconds=wait)
 
     clock.advance(seconds=wait - 0.5)

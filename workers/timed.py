@@ -1,4 +1,5 @@
-"""One pass over what time has made due: reminders, SLA breaches, nudges, outcome prompts.
+"""One pass over what time has made due: reminders, SLA breaches, nudges, outcome prompts,
+and whether messages to clients run late (an outage staff should hear of).
 
 Everything it finds is written to the outbox; delivery is separate (the embedded loop
 or arq jobs). Safe to run from several processes at once: each message has a unique
@@ -17,6 +18,7 @@ from bot.clock import Clock
 from bot.config import BusinessConfig
 from bot.followup import nudge_stalled
 from bot.i18n import Texts
+from bot.lateness import check_lateness
 from bot.outcomes import prompt_outcomes
 from bot.reminders import queue_due_reminders
 from bot.report_schedule import queue_summary, queue_weekly
@@ -28,6 +30,8 @@ log = logging.getLogger("priyom.worker")
 REMINDER_SCAN = dt.timedelta(seconds=30)
 """Reminders are looked for every 30 s (a scan over every upcoming visit is the costly
 part of a tick); SLA deadlines are checked on every tick, so escalations stay prompt."""
+LATENESS_SCAN = dt.timedelta(seconds=30)
+"""Late client messages are looked for every 30 s: an outage alert is due after minutes."""
 ANOMALY_SCAN = dt.timedelta(hours=1)
 """Anomalies compare whole days, so an hourly look is plenty (per process; the dedup key
 keeps it to one message per metric per week however many processes look)."""
@@ -54,6 +58,11 @@ class TimedWork:
             return 0
         return await queue_due_reminders(self.config, self.texts, now, self.greeter)
 
+    async def _lateness(self, now: dt.datetime) -> int:
+        if not self._due("lateness", LATENESS_SCAN, now):
+            return 0
+        return await check_lateness(self.config, self.texts, self.owner_ids, now)
+
     async def _reports(self, now: dt.datetime) -> int:
         args = (self.config, self.texts, self.owner_ids, now)
         queued = await queue_summary(*args) + await queue_weekly(*args)
@@ -69,6 +78,7 @@ class TimedWork:
             "nudges": await nudge_stalled(self.config, self.texts, now),
             "outcomes": await prompt_outcomes(self.config, self.texts, self.owner_ids, now),
             "reports": await self._reports(now),
+            "late": await self._lateness(now),
         }
         if any(done.values()):
             log.info("timed_work", extra=done)
