@@ -15,7 +15,8 @@ The fake serves any number of bots at once (one state per token): an update queu
 Realism that catches real bugs: HTML ``parse_mode`` is parsed (tags stripped, entities
 computed, unsupported or unbalanced tags give 400 "can't parse entities"), message length
 and callback_data size limits, "message is not modified" on no-op edits, ``allowed_updates``
-filtering, blocked chats (403) and scripted 429/5xx failures.
+filtering, blocked chats (403), scripted 429/5xx failures, and outages that last until the
+test ends them (``refuse_connections``; ``fail_all`` answers every call with a 500).
 """
 
 from __future__ import annotations
@@ -371,6 +372,7 @@ class FakeBotApi:
         self._files: dict[str, bytes] = {}
         self._changed = asyncio.Event()
         self._closing = False
+        self._failing_status: int | None = None
         self._seq = itertools.count(1)
         self._callback_ids = itertools.count(1)
         self._file_ids = itertools.count(1)
@@ -378,6 +380,9 @@ class FakeBotApi:
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
+        await self._listen(0)
+
+    async def _listen(self, port: int) -> None:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
         app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
@@ -386,7 +391,7 @@ class FakeBotApi:
             app, handler_cancellation=True, access_log=None, shutdown_timeout=0.5
         )
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self._host, 0)
+        site = web.TCPSite(self._runner, self._host, port)
         await site.start()
         self._port = self._runner.addresses[0][1]
 
@@ -396,6 +401,21 @@ class FakeBotApi:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+
+    async def refuse_connections(self) -> None:
+        """An outage: stop listening and drop open connections, keeping all state, so
+        clients get «connection refused» until ``accept_connections`` (same port)."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def accept_connections(self) -> None:
+        if self._runner is None:
+            await self._listen(self._port or 0)
+
+    def fail_all(self, status: int | None = 500) -> None:
+        """Answer every call with this HTTP error (a broken server) until ``fail_all(None)``."""
+        self._failing_status = status
 
     async def __aenter__(self) -> FakeBotApi:
         await self.start()
@@ -777,6 +797,8 @@ class FakeBotApi:
         self._calls.append(call)
         try:
             state = self._bot(token)
+            if self._failing_status is not None:
+                raise _failure_error(_Failure(self._failing_status, None, None, 0.0, None))
             failure = self._take_failure(token, method)
             if failure is not None:
                 if failure.delay_seconds:
