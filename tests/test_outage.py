@@ -8,13 +8,30 @@ import datetime as dt
 import logging
 
 import pytest
+from aiogram.exceptions import (
+    ClientDecodeError,
+    RestartingTelegram,
+    TelegramBadRequest,
+    TelegramConflictError,
+    TelegramEntityTooLarge,
+    TelegramForbiddenError,
+    TelegramMigrateToChat,
+    TelegramNetworkError,
+    TelegramNotFound,
+    TelegramRetryAfter,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
+from aiogram.methods import SendMessage
 
 from bot.clock import FakeClock
 from bot.config import BusinessConfig
 from bot.i18n import Texts
 from bot.models import Appointment, AppointmentStatus, Client, Outbox, OutboxStatus
-from bot.outbox import MAX_BACKOFF_SECONDS, Message, enqueue
-from handlers.telegram_outbox import TelegramSender
+from bot.outbox import MAX_BACKOFF_SECONDS, Message, RetryLater, Undeliverable, enqueue
+from handlers import max as max_channel
+from handlers import whatsapp_api
+from handlers.telegram_outbox import TelegramSender, verdict
 from tests.fakes.bot_api import FakeBotApi
 from tests.test_delivery import TOKEN, deliver, make_bot, statuses
 from tests.timed_helpers import OWNER, SAMARA
@@ -85,6 +102,7 @@ async def test_half_hour_outage_delivers_every_true_reminder_once_and_alerts_sta
     await api.accept_connections()
     api.fail_all(500)
     await run(work, sender, clock, 15)
+    assert OutboxStatus.DEAD not in await statuses()
     assert await Outbox.filter(kind="reminder").count() == 4
     assert not await Outbox.filter(kind="reminder", status=OutboxStatus.SENT).exists()
     assert len(api.calls(TOKEN, "sendMessage")) > 0  # the 500s were met, not only refusals
@@ -163,3 +181,66 @@ async def test_a_hundred_500s_leave_the_row_pending(db, clock, api, bots):
     api.fail_all(None)
     assert await deliver(bots["client"], clock) == 1
     assert len(api.sent(TOKEN, 777)) == 1
+
+
+SEND = SendMessage(chat_id=1, text="x")
+TELEGRAM = [
+    pytest.param(TelegramForbiddenError(SEND, "Forbidden: bot was blocked by the user"), "dead"),
+    pytest.param(TelegramForbiddenError(SEND, "Forbidden: user is deactivated"), "dead"),
+    pytest.param(TelegramBadRequest(SEND, "Bad Request: chat not found"), "dead"),
+    pytest.param(TelegramBadRequest(SEND, "Bad Request: message is too long"), "dead"),
+    pytest.param(TelegramEntityTooLarge(SEND, "Request Entity Too Large"), "dead"),
+    pytest.param(TelegramMigrateToChat(SEND, "migrated", migrate_to_chat_id=-100), "dead"),
+    pytest.param(TelegramRetryAfter(SEND, "Too Many Requests", retry_after=9), 9),
+    pytest.param(TelegramNetworkError(SEND, "ClientConnectorError: Connection refused"), 0),
+    pytest.param(TelegramNetworkError(SEND, "Request timeout error"), 0),
+    pytest.param(TelegramServerError(SEND, "Internal Server Error"), 0),
+    pytest.param(RestartingTelegram(SEND, "Bad Gateway: restarting"), 0),
+    pytest.param(TelegramUnauthorizedError(SEND, "Unauthorized"), 0),
+    pytest.param(TelegramNotFound(SEND, "Not Found"), 0),
+    pytest.param(TelegramConflictError(SEND, "Conflict"), 0),
+    pytest.param(ClientDecodeError("Failed to decode object", ValueError(), "<html>"), 0),
+]
+
+
+def outcome(exc: Exception) -> str | float:
+    """ "dead", or the seconds a retry waits (0: exponential backoff)."""
+    assert isinstance(exc, RetryLater | Undeliverable)
+    return "dead" if isinstance(exc, Undeliverable) else exc.seconds
+
+
+@pytest.mark.parametrize(("error", "expected"), TELEGRAM)
+def test_telegram_classification(error, expected):
+    assert outcome(verdict(error)) == expected
+
+
+def graph(code: int | None) -> dict:
+    return {"error": {"code": code, "message": "m"}}
+
+
+GRAPH = [
+    pytest.param(400, graph(131026), "dead", id="message-undeliverable"),
+    pytest.param(400, graph(131030), "dead", id="recipient-not-allowed"),
+    pytest.param(400, graph(100), "dead", id="invalid-parameter"),
+    pytest.param(400, graph(131047), "dead", id="outside-24h-window"),
+    pytest.param(429, graph(130429), whatsapp_api.THROTTLE_WAIT, id="rate-limit"),
+    pytest.param(400, graph(131056), whatsapp_api.THROTTLE_WAIT, id="pair-rate-limit"),
+    pytest.param(500, graph(131000), 0, id="500-something-went-wrong"),
+    pytest.param(503, {}, 0, id="503-no-body"),
+    pytest.param(400, graph(2), 0, id="temporary-api-error"),
+    pytest.param(400, graph(133004), 0, id="server-temporarily-unavailable"),
+    pytest.param(401, graph(190), 0, id="token-expired"),
+]
+
+
+@pytest.mark.parametrize(("status", "body", "expected"), GRAPH)
+def test_whatsapp_classification(status, body, expected):
+    assert outcome(whatsapp_api._error(status, body)) == expected
+
+
+MAX = [(400, "dead"), (403, "dead"), (404, "dead"), (429, 1.0), (500, 0), (502, 0), (401, 0)]
+
+
+@pytest.mark.parametrize(("status", "expected"), MAX)
+def test_max_classification(status, expected):
+    assert outcome(max_channel.verdict(status, f"max {status}")) == expected
