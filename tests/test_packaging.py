@@ -87,3 +87,11 @@ def test_priyom_check_runs_from_another_folder(installed, tmp_path):
     assert done.returncode == 0, done.stderr
     assert "ok: " in done.stdout
     assert "Traceback" not in done.stderr
+
+
+def test_installed_shell_migrates_and_talks_from_another_folder(installed, tmp_path):
+    """The migrations and catalogs come from the wheel; the database lands under the cwd."""
+    done = run(installed / "priyom", "shell", input="1\n", cwd=tmp_path, env=clean_env())
+    assert done.returncode == 0, done.stderr
+    assert "Согласен" in done.stdout and "1/3." in done.stdout
+    assert (tmp_path / "data" / "console.sqlite3").is_file()
