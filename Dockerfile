@@ -1,21 +1,31 @@
+# syntax=docker/dockerfile:1
+# Priyom: `docker build -t priyom .`, then see the README's Docker section (config, data volume).
 FROM python:3.11-slim
 
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
-WORKDIR /app
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN useradd --create-home --uid 10001 priyom
 
-COPY pyproject.toml constraints.txt README.md ./
-COPY bot ./bot
-COPY handlers ./handlers
-COPY scenarios ./scenarios
-COPY workers ./workers
-COPY admin_bot ./admin_bot
-COPY migrations ./migrations
-COPY examples ./examples
-RUN pip install -c constraints.txt . && mkdir -p /app/data && chown priyom /app/data
+# Dependencies first, from pyproject.toml alone (with the PostgreSQL driver): this layer is
+# rebuilt only when the dependencies change, not on every change of the source.
+WORKDIR /src
+COPY pyproject.toml constraints.txt ./
+RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; print('\n'.join(p['dependencies'] + p['optional-dependencies']['postgres']))" > requirements.txt \
+    && pip install -c constraints.txt -r requirements.txt
 
+# The source (.dockerignore keeps .venv, data/, .env, tests and caches out of the context).
+COPY . .
+RUN pip install --no-deps . && rm -rf /src
+
+WORKDIR /app
+RUN mkdir -p /app/data && chown priyom:priyom /app/data
 USER priyom
 # Secrets (BOT_TOKEN…) come from the environment at run time, never from the image.
-ENV DATABASE_URL=sqlite:///app/data/priyom.sqlite3 BUSINESS_CONFIG=/app/examples/salon.toml
+# BUSINESS_CONFIG defaults to the demo salon inside the package: mount your own file.
+ENV DATABASE_URL=sqlite:///app/data/priyom.sqlite3 WEBHOOK_PORT=8080
 VOLUME ["/app/data"]
-CMD ["python", "-m", "bot"]
+# WhatsApp / MAX (and Telegram webhook) callbacks are served on WEBHOOK_PORT.
+EXPOSE 8080
+HEALTHCHECK --interval=60s --timeout=15s --start-period=20s --retries=3 \
+    CMD ["priyom", "check"]
+CMD ["priyom"]

@@ -27,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("run", help="run the Telegram client bot (the default)")
     shell = sub.add_parser("shell", help="chat with the bot in this terminal, no Telegram needed")
     shell.add_argument("--start", default="", help="a /start payload, e.g. src-instagram")
+    shell.add_argument("--database", default="", help="default: console.sqlite3 by the live one")
     links = sub.add_parser("links", help="print the deep link of every configured source")
     links.add_argument("--bot", default="", help="the bot's @username (else asked from Telegram)")
     sub.add_parser("worker", help="run an arq worker for the timed work (needs REDIS_URL)")
@@ -45,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
 
     match args.command:
         case "shell":
-            return asyncio.run(_shell(settings, config, args.start))
+            return asyncio.run(_shell(settings, config, args.start, args.database))
         case "links":
             return asyncio.run(_links(settings, config, args.bot))
         case "worker":
@@ -86,22 +87,24 @@ def _check_ai(settings: Settings, config) -> int:
     return 0
 
 
-async def _shell(settings: Settings, config, start: str) -> int:
+async def _shell(settings: Settings, config, start: str, database: str) -> int:
     from bot.ai.factory import assistant, model_client
     from bot.clock import SystemClock
     from bot.db import close_db, init_db
     from bot.dialogs import DialogService
     from bot.i18n import Texts
-    from handlers.console import run_shell
+    from handlers.console import console_database, log_to_file, run_shell
 
-    await init_db(settings.database_url)
+    database = database or console_database(settings.database_url)
+    log_to_file(database, settings.log_level)
+    await init_db(database)
     clock, texts = SystemClock(), Texts(config.business.locale)
     ai = model_client(settings, config, clock)
     dialogs = DialogService(
         config, clock, texts, understander=assistant(settings, config, texts, ai)
     )
     try:
-        await run_shell(dialogs, start_arg=start)
+        await run_shell(dialogs, texts, start_arg=start)
     finally:
         if ai is not None:
             await ai.close()

@@ -9,6 +9,8 @@ from pathlib import Path
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.resources import EXAMPLES, data_dir
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -22,8 +24,8 @@ class Settings(BaseSettings):
     bot_token: str = ""
     staff_bot_token: str = ""
     telegram_api_url: str = ""
-    database_url: str = f"sqlite://{ROOT / 'data' / 'priyom.sqlite3'}"
-    business_config: Path = ROOT / "examples" / "salon.toml"
+    database_url: str = f"sqlite://{data_dir() / 'priyom.sqlite3'}"
+    business_config: Path = EXAMPLES / "salon.toml"
     owner_telegram_ids: str = ""
     redis_url: str = ""  # set: timed work runs in arq workers; empty: inside `python -m bot`
     outbox_rate_per_second: float = Field(default=25, gt=0, le=30)  # per bot; Telegram ~30

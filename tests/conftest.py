@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 import socket
 import subprocess
@@ -101,3 +102,22 @@ async def redis_url(redis_server: str) -> AsyncIterator[str]:
     await client.flushdb()
     await client.aclose()
     yield redis_server
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """PRIYOM_TEST_POSTGRES_URL if set, else a server of our own for this test session."""
+    from tests.pg_server import MISSING, PostgresServer, find_bin_dir
+
+    url = os.environ.get("PRIYOM_TEST_POSTGRES_URL", "")
+    if url:
+        yield url
+        return
+    bin_dir = find_bin_dir()
+    if bin_dir is None:
+        pytest.fail(MISSING)
+    server = PostgresServer(bin_dir)
+    try:
+        yield server.start()
+    finally:
+        server.stop()

@@ -1,16 +1,12 @@
-"""The AI tables and queries on PostgreSQL: set PRIYOM_TEST_POSTGRES_URL to run them."""
+"""The AI tables and queries on PostgreSQL (the session's server, see conftest)."""
 
 from __future__ import annotations
-
-import pytest
 
 from bot.ai import staff_q, usage
 from bot.i18n import Texts
 from bot.models import Lead
 from tests.ai_helpers import AiChat, ai_dialogs
-from tests.test_postgres import URL, pg  # noqa: F401 (fixture)
-
-pytestmark = pytest.mark.skipif(not URL, reason="PRIYOM_TEST_POSTGRES_URL is not set")
+from tests.test_postgres import pg  # noqa: F401 (fixture)
 
 
 async def test_usage_intel_and_staff_questions(pg, config, clock):  # noqa: F811

@@ -21,7 +21,6 @@ L6    Dec 1 00:05      instagram/autumn  (December) A5: client C1 came Dec 1 00:
 from __future__ import annotations
 
 import datetime as dt
-import os
 import tomllib
 from zoneinfo import ZoneInfo
 
@@ -37,23 +36,21 @@ from tests.builders import appointment
 from tests.conftest import ROOT
 
 OMSK = ZoneInfo("Asia/Omsk")
-POSTGRES_URL = os.environ.get("PRIYOM_TEST_POSTGRES_URL", "")
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
 async def db(request, tmp_path):
-    """The same SQL on both databases (PostgreSQL when PRIYOM_TEST_POSTGRES_URL is set)."""
+    """The same SQL on both databases (PostgreSQL: the session's server, see conftest)."""
     if request.param == "sqlite":
         await init_db(f"sqlite://{tmp_path / 'priyom.sqlite3'}")
-    elif not POSTGRES_URL:
-        pytest.skip("PRIYOM_TEST_POSTGRES_URL is not set")
     else:
-        await init_db(POSTGRES_URL)
+        url = request.getfixturevalue("postgres_url")
+        await init_db(url)
         await Tortoise.get_connection("default").execute_script(
             "DROP SCHEMA public CASCADE; CREATE SCHEMA public;"
         )
         await close_db()
-        await init_db(POSTGRES_URL)
+        await init_db(url)
     yield
     await close_db()
 

