@@ -11,15 +11,15 @@ from decimal import Decimal
 import openpyxl
 import pytest
 
-from bot import export
-from bot.ad_spend import month_spend, set_spend, spend_by_source
-from bot.amounts import parse_percent, parse_rubles, percent_text
 from bot.i18n import Texts
-from bot.kpi import Period
 from bot.models import AdSpend, RoiBaseline
-from bot.payroll import payslip, payslips
+from bot.numbers import export
+from bot.numbers.ad_spend import month_spend, set_spend, spend_by_source
+from bot.numbers.amounts import parse_percent, parse_rubles, percent_text
+from bot.numbers.kpi import Period
+from bot.numbers.payroll import payslip, payslips
+from bot.numbers.roi import RoiInputError, RoiReport, baseline_revenue_kop, parse_setup, roi_report
 from bot.periods import PeriodError, parse_month, parse_period
-from bot.roi import RoiInputError, RoiReport, baseline_revenue_kop, parse_setup, roi_report
 from tests import test_kpi
 from tests.money_data import (
     MASHA_ID,

@@ -1,7 +1,7 @@
 """Staff questions in plain Russian («сколько неявок на этой неделе у Анны?») → a KPI.
 
 The model (or, without one, the rules) only picks a metric, a period and maybe a master
-from fixed lists; the figure is computed by the SQL aggregates in `bot.kpi` and worded by
+from fixed lists; the figure is computed by the SQL aggregates in `bot.numbers.kpi` and worded by
 the catalog, so a number in the answer always comes from the database. No SQL is written
 by the model. Managers see counts and rates; money (revenue, average check) is the owner's.
 """
@@ -12,11 +12,11 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from bot import kpi
 from bot.ai import guard
 from bot.ai.client import AiClient, Tool
 from bot.config import BusinessConfig
 from bot.i18n import Texts
+from bot.numbers import kpi
 from bot.periods import local_today, week_span
 
 METRICS = (

@@ -1,5 +1,5 @@
 """The few figures the evening summary, the sources report and the chart need beyond
-bot/kpi.py: confirmed bookings made, top sources, the worst SLA breach, day buckets,
+bot/numbers/kpi.py: confirmed bookings made, top sources, the worst SLA breach, day buckets,
 and per-source money (CPL, ROI, CAC) once spend is known. SQL aggregates only.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from bot.kpi import Average, Period, Ratio, SourceRow, _one, _rows, sources
+from bot.numbers.kpi import Average, Period, Ratio, SourceRow, _one, _rows, sources
 
 # Worst first: an owner escalation means nobody took the lead for half an hour.
 BREACH_ORDER = ("owner", "human_reply", "prebooking", "claim")

@@ -15,10 +15,10 @@ from decimal import Decimal
 
 from tortoise.exceptions import IntegrityError
 
-from bot.amounts import kop_half_up
 from bot.config import BusinessConfig
-from bot.kpi import Period, _rows, _time
 from bot.models import AdSpend
+from bot.numbers.amounts import kop_half_up
+from bot.numbers.kpi import Period, _rows, _time
 from bot.periods import month_label
 
 log = logging.getLogger("priyom.spend")

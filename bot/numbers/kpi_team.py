@@ -1,5 +1,5 @@
 """Per-person KPIs for the weekly report and /staff: managers by `lead.manager_id`, masters
-by `appointment.master_id`. SQL aggregates like bot/kpi.py (one grouped query per role; the
+by `appointment.master_id`. SQL aggregates like bot/numbers/kpi.py (one grouped query per role; the
 response medians read one pair of times per waiting lead, as kpi.first_response_median).
 
 Manager (key: Telegram id; None = leads nobody claimed):
@@ -20,7 +20,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from bot.config import BusinessConfig
-from bot.kpi import _HAS_VISIT, Average, Median, Period, Ratio, _rows, _time
+from bot.numbers.kpi import _HAS_VISIT, Average, Median, Period, Ratio, _rows, _time
 from bot.worktime import working_minutes_between
 
 

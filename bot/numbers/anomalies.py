@@ -14,13 +14,13 @@ import datetime as dt
 from dataclasses import dataclass
 from fractions import Fraction
 
-from bot import kpi
 from bot.config import BusinessConfig
 from bot.i18n import Texts
-from bot.kpi import Period, _rows
+from bot.numbers import kpi
+from bot.numbers.kpi import Period, _rows
+from bot.numbers.reports import manager_names
 from bot.outbox import Message, to_staff
 from bot.periods import local_today, week_span
-from bot.reports import manager_names
 
 WEEKS = 4
 

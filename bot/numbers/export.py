@@ -21,7 +21,7 @@ from openpyxl import Workbook
 
 from bot.config import BusinessConfig
 from bot.i18n import Texts
-from bot.kpi import Period, _rows, _time
+from bot.numbers.kpi import Period, _rows, _time
 
 BATCH = 2000
 
