@@ -162,11 +162,11 @@ async def on_payroll(
     slips = await payslips(plans, Period.month(config, year, month))
     blocks = [t("money.pay_title", month=month_label(year, month))]
     blocks += [_payslip_text(staff, s) for s in slips]
-    for text in _messages(blocks):
+    for text in pack_messages(blocks):
         await message.answer(text)
 
 
-def _messages(blocks: list[str], limit: int = MAX_TEXT) -> list[str]:
+def pack_messages(blocks: list[str], limit: int = MAX_TEXT) -> list[str]:
     """Blocks joined by blank lines into as few messages as fit Telegram's 4096 characters."""
     out: list[str] = []
     for block in blocks:

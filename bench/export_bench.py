@@ -29,8 +29,8 @@ sys.path.insert(0, str(ROOT))
 from bot.config import load_config  # noqa: E402
 from bot.db import close_db, init_db  # noqa: E402
 from bot.i18n import Texts  # noqa: E402
-from bot.numbers import export  # noqa: E402
-from bot.numbers.kpi import Period, _rows  # noqa: E402
+from bot.numbers import export, sql  # noqa: E402
+from bot.numbers.kpi import Period  # noqa: E402
 
 START = dt.datetime(2026, 10, 31, 20, tzinfo=dt.UTC)  # 1 Nov 00:00 in Samara
 
@@ -75,7 +75,7 @@ async def baseline(period: Period) -> tuple[int, int]:
     """All rows at once, bare csv.writer: the CSV floor."""
     sizes = []
     for table, column in (("lead", "created_at"), ("appointment", "start")):
-        rows = await _rows(
+        rows = await sql.rows(
             f"SELECT * FROM {table} WHERE {column} >= ? AND {column} < ?",
             [period.start, period.end],
         )

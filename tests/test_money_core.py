@@ -297,10 +297,10 @@ async def test_export_of_an_empty_period(db, cfg):
 
 
 def test_long_payroll_is_split_into_messages():
-    from admin_bot.money import _messages
+    from admin_bot.money import pack_messages
 
     blocks = ["a" * 2000, "b" * 2000, "c" * 100, "d" * 4000]
-    out = _messages(blocks)
+    out = pack_messages(blocks)
     assert out == ["a" * 2000 + "\n\n" + "b" * 2000, "c" * 100, "d" * 4000]
     assert all(len(m) <= 4096 for m in out)
 

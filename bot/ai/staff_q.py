@@ -16,7 +16,7 @@ from bot.ai import guard
 from bot.ai.client import AiClient, Tool
 from bot.config import BusinessConfig
 from bot.i18n import Texts
-from bot.numbers import kpi
+from bot.numbers import kpi, sql
 from bot.periods import local_today, week_span
 
 METRICS = (
@@ -137,7 +137,7 @@ def period_of(name: str, config: BusinessConfig, now: dt.datetime) -> kpi.Period
 
 async def _master_visits(period: kpi.Period, master_id: str) -> tuple[int, int, int]:
     """(came, no-shows, paid kopecks) of one master's visits starting in the period."""
-    came, missed, paid = await kpi._one(
+    came, missed, paid = await sql.one(
         "SELECT SUM(CASE WHEN status = 'came' THEN 1 ELSE 0 END), "
         "SUM(CASE WHEN status = 'no_show' THEN 1 ELSE 0 END), "
         "SUM(CASE WHEN status = 'came' THEN COALESCE(paid_kop, 0) ELSE 0 END) "
