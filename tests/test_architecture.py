@@ -110,6 +110,7 @@ def _core_module(module: str, listed: dict[str, str]) -> str | None:
 
 
 def scenario_violations(path: Path) -> list[str]:
+    """A scenario's imports outside the pure set, as `file:line imports module`."""
     bad = []
     for imp in imports_of(path):
         root = _root(imp.module)
@@ -124,6 +125,7 @@ def scenario_violations(path: Path) -> list[str]:
 
 
 def core_violations(path: Path, forbidden: set[str]) -> list[str]:
+    """The file's imports whose top-level package is forbidden, as `file:line imports module`."""
     return [
         f"{path.relative_to(ROOT)}:{imp.line} imports {imp.module}"
         for imp in imports_of(path)
