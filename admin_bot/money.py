@@ -1,7 +1,7 @@
 """Staff bot: the owner's money commands — /spend, /payroll, /roi_setup, /roi, /export.
 
 Presentation only: parsing of the typed text and every figure come from the core
-(bot/amounts, bot/periods, bot/ad_spend, bot/payroll, bot/roi, bot/export). Roles are
+(bot/numbers: amounts, ad_spend, payroll, roi, export; bot/periods). Roles are
 checked on every use by `HasRole`; anything else falls through to the refusal router.
 """
 
@@ -15,12 +15,21 @@ from aiogram.types import BufferedInputFile, Message
 
 from admin_bot.access import HasRole
 from admin_bot.context import StaffContext
-from bot.ad_spend import month_spend, set_spend
-from bot.amounts import parse_rubles, percent_text
-from bot.export import build_export, file_stem
-from bot.kpi import EMPTY, Period, format_kop
 from bot.models import StaffRole
-from bot.payroll import Payslip, payslips
+from bot.numbers.ad_spend import month_spend, set_spend
+from bot.numbers.amounts import parse_rubles, percent_text
+from bot.numbers.export import build_export, file_stem
+from bot.numbers.kpi import EMPTY, Period, format_kop
+from bot.numbers.payroll import Payslip, payslips
+from bot.numbers.reports import MAX_TEXT
+from bot.numbers.roi import (
+    RoiInputError,
+    RoiReport,
+    current_baseline,
+    parse_setup,
+    roi_report,
+    save_baseline,
+)
 from bot.periods import (
     MONTH_RE,
     PeriodError,
@@ -28,15 +37,6 @@ from bot.periods import (
     month_label,
     parse_month,
     parse_period,
-)
-from bot.reports import MAX_TEXT
-from bot.roi import (
-    RoiInputError,
-    RoiReport,
-    current_baseline,
-    parse_setup,
-    roi_report,
-    save_baseline,
 )
 
 log = logging.getLogger("priyom.staff.money")
@@ -162,11 +162,11 @@ async def on_payroll(
     slips = await payslips(plans, Period.month(config, year, month))
     blocks = [t("money.pay_title", month=month_label(year, month))]
     blocks += [_payslip_text(staff, s) for s in slips]
-    for text in _messages(blocks):
+    for text in pack_messages(blocks):
         await message.answer(text)
 
 
-def _messages(blocks: list[str], limit: int = MAX_TEXT) -> list[str]:
+def pack_messages(blocks: list[str], limit: int = MAX_TEXT) -> list[str]:
     """Blocks joined by blank lines into as few messages as fit Telegram's 4096 characters."""
     out: list[str] = []
     for block in blocks:

@@ -6,7 +6,7 @@ Who sees what (checked in the database on every use through `HasRole`):
   /staff only their own line;
 - masters: /staff with only their own line.
 Anything else falls through to the refusal router: «not allowed» plus the role's help for
-members, the one-time refusal for strangers. Presentation only: texts come from bot/reports.
+members, the one-time refusal for strangers. Presentation only: texts come from bot/numbers/reports.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from aiogram.types import Message
 
 from admin_bot.access import HasRole
 from admin_bot.context import StaffContext
-from bot import reports
 from bot.config import BusinessConfig
 from bot.i18n import Texts
 from bot.models import StaffMember, StaffRole
+from bot.numbers import reports
 from bot.periods import Span, local_today, parse_span
 
 OWNER, MANAGER, MASTER = StaffRole.OWNER, StaffRole.MANAGER, StaffRole.MASTER

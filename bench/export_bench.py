@@ -1,6 +1,6 @@
 """/export under load: N leads (and an appointment for every second one) in one month.
 
-Prints the time and the peak Python memory (tracemalloc) of `bot.export.build_export` —
+Prints the time and the peak Python memory (tracemalloc) of `bot.numbers.export.build_export` —
 CSV + CSV + XLSX, rows read in keyset batches — next to a baseline measured in the same run:
 the same lead and appointment rows fetched with one query each and written by a bare
 csv.writer (no XLSX, no shaping). The baseline is the floor for the CSV part; the memory
@@ -26,11 +26,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot import export  # noqa: E402
 from bot.config import load_config  # noqa: E402
 from bot.db import close_db, init_db  # noqa: E402
 from bot.i18n import Texts  # noqa: E402
-from bot.kpi import Period, _rows  # noqa: E402
+from bot.numbers import export, sql  # noqa: E402
+from bot.numbers.kpi import Period  # noqa: E402
 
 START = dt.datetime(2026, 10, 31, 20, tzinfo=dt.UTC)  # 1 Nov 00:00 in Samara
 
@@ -75,7 +75,7 @@ async def baseline(period: Period) -> tuple[int, int]:
     """All rows at once, bare csv.writer: the CSV floor."""
     sizes = []
     for table, column in (("lead", "created_at"), ("appointment", "start")):
-        rows = await _rows(
+        rows = await sql.rows(
             f"SELECT * FROM {table} WHERE {column} >= ? AND {column} < ?",
             [period.start, period.end],
         )

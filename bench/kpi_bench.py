@@ -28,12 +28,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot import kpi, reports  # noqa: E402
-from bot.anomalies import find_anomalies  # noqa: E402
-from bot.charts import weekly_png  # noqa: E402
 from bot.config import load_config  # noqa: E402
 from bot.db import close_db, init_db  # noqa: E402
 from bot.i18n import Texts  # noqa: E402
+from bot.numbers import kpi, reports  # noqa: E402
+from bot.numbers.anomalies import find_anomalies  # noqa: E402
+from bot.numbers.charts import weekly_png  # noqa: E402
 from bot.periods import Span, month_span  # noqa: E402
 
 SOURCES = ("instagram", "vk", "yandex", "site", "friend", None)

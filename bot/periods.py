@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from bot.config import BusinessConfig
-from bot.kpi import Period
+from bot.numbers.kpi import Period
 
 TODAY = ("today", "сегодня")
 YESTERDAY = ("yesterday", "вчера")

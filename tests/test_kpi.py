@@ -27,11 +27,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from tortoise import Tortoise
 
-from bot import kpi
 from bot.config import BusinessConfig, parse_config
 from bot.db import close_db, init_db
-from bot.kpi import Period, Ratio
 from bot.models import Client, Lead, LeadEvent, MessageLog, SlaBreach
+from bot.numbers import kpi
+from bot.numbers.kpi import Period, Ratio
 from tests.builders import appointment
 from tests.conftest import ROOT
 

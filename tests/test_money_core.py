@@ -11,15 +11,15 @@ from decimal import Decimal
 import openpyxl
 import pytest
 
-from bot import export
-from bot.ad_spend import month_spend, set_spend, spend_by_source
-from bot.amounts import parse_percent, parse_rubles, percent_text
 from bot.i18n import Texts
-from bot.kpi import Period
 from bot.models import AdSpend, RoiBaseline
-from bot.payroll import payslip, payslips
+from bot.numbers import export
+from bot.numbers.ad_spend import month_spend, set_spend, spend_by_source
+from bot.numbers.amounts import parse_percent, parse_rubles, percent_text
+from bot.numbers.kpi import Period
+from bot.numbers.payroll import payslip, payslips
+from bot.numbers.roi import RoiInputError, RoiReport, baseline_revenue_kop, parse_setup, roi_report
 from bot.periods import PeriodError, parse_month, parse_period
-from bot.roi import RoiInputError, RoiReport, baseline_revenue_kop, parse_setup, roi_report
 from tests import test_kpi
 from tests.money_data import (
     MASHA_ID,
@@ -297,10 +297,10 @@ async def test_export_of_an_empty_period(db, cfg):
 
 
 def test_long_payroll_is_split_into_messages():
-    from admin_bot.money import _messages
+    from admin_bot.money import pack_messages
 
     blocks = ["a" * 2000, "b" * 2000, "c" * 100, "d" * 4000]
-    out = _messages(blocks)
+    out = pack_messages(blocks)
     assert out == ["a" * 2000 + "\n\n" + "b" * 2000, "c" * 100, "d" * 4000]
     assert all(len(m) <= 4096 for m in out)
 

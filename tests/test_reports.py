@@ -28,12 +28,9 @@ from PIL import Image
 from tortoise import Tortoise
 from tortoise.utils import get_schema_sql
 
-from bot import kpi_daily, kpi_team, reports
-from bot.anomalies import queue_anomalies
 from bot.clock import FakeClock
 from bot.config import BusinessConfig, parse_config
 from bot.i18n import Texts
-from bot.kpi import Period
 from bot.models import (
     Appointment,
     Lead,
@@ -44,6 +41,9 @@ from bot.models import (
     StaffMember,
     StaffRole,
 )
+from bot.numbers import kpi_daily, kpi_team, reports
+from bot.numbers.anomalies import queue_anomalies
+from bot.numbers.kpi import Period
 from bot.outbox import deliver_due
 from bot.periods import Span, parse_span
 from handlers.telegram_outbox import TelegramSender

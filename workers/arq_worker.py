@@ -13,6 +13,7 @@ it stays replaceable. Run: `python -m bot worker` (or `arq workers.arq_worker.Wo
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 from typing import Any, ClassVar
@@ -117,17 +118,9 @@ def build_worker(
         "handle_signals": True,
     }
     return Worker(
-        functions=[func(deliver_row, name="deliver_row", max_tries=1, keep_result=0)],
-        cron_jobs=[
-            cron(
-                tick,
-                name="tick",
-                second=set(range(60)),
-                unique=True,
-                run_at_startup=True,
-                keep_result=0,
-            )
-        ],
+        functions=list(WorkerSettings.functions),
+        # A CronJob remembers its next run: each Worker gets its own copy.
+        cron_jobs=[copy.copy(job) for job in WorkerSettings.cron_jobs],
         on_startup=startup,
         on_shutdown=shutdown,
         ctx=ctx,
@@ -136,11 +129,19 @@ def build_worker(
 
 
 class WorkerSettings:
-    """For the `arq` command line: settings come from the environment."""
+    """The one list of jobs and cron jobs: the `arq` command line reads it (settings from
+    the environment), `build_worker` builds every other worker from it."""
 
     functions: ClassVar = [func(deliver_row, name="deliver_row", max_tries=1, keep_result=0)]
     cron_jobs: ClassVar = [
-        cron(tick, name="tick", second=set(range(60)), unique=True, keep_result=0)
+        cron(
+            tick,
+            name="tick",
+            second=set(range(60)),
+            unique=True,
+            run_at_startup=True,
+            keep_result=0,
+        )
     ]
     redis_settings = RedisSettings.from_dsn(os.environ.get("REDIS_URL") or "redis://localhost")
     on_shutdown = shutdown

@@ -13,15 +13,15 @@ import logging
 from dataclasses import dataclass, field
 
 from bot.ai.reminder import Greeter
-from bot.anomalies import queue_anomalies
 from bot.clock import Clock
 from bot.config import BusinessConfig
 from bot.followup import nudge_stalled
 from bot.i18n import Texts
 from bot.lateness import check_lateness
+from bot.numbers.anomalies import queue_anomalies
+from bot.numbers.report_schedule import queue_summary, queue_weekly
 from bot.outcomes import prompt_outcomes
 from bot.reminders import queue_due_reminders
-from bot.report_schedule import queue_summary, queue_weekly
 from bot.sla import check_sla
 
 log = logging.getLogger("priyom.worker")

@@ -1,7 +1,7 @@
 """Staff questions in plain Russian («сколько неявок на этой неделе у Анны?») → a KPI.
 
 The model (or, without one, the rules) only picks a metric, a period and maybe a master
-from fixed lists; the figure is computed by the SQL aggregates in `bot.kpi` and worded by
+from fixed lists; the figure is computed by the SQL aggregates in `bot.numbers.kpi` and worded by
 the catalog, so a number in the answer always comes from the database. No SQL is written
 by the model. Managers see counts and rates; money (revenue, average check) is the owner's.
 """
@@ -12,11 +12,11 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from bot import kpi
 from bot.ai import guard
 from bot.ai.client import AiClient, Tool
 from bot.config import BusinessConfig
 from bot.i18n import Texts
+from bot.numbers import kpi, sql
 from bot.periods import local_today, week_span
 
 METRICS = (
@@ -137,7 +137,7 @@ def period_of(name: str, config: BusinessConfig, now: dt.datetime) -> kpi.Period
 
 async def _master_visits(period: kpi.Period, master_id: str) -> tuple[int, int, int]:
     """(came, no-shows, paid kopecks) of one master's visits starting in the period."""
-    came, missed, paid = await kpi._one(
+    came, missed, paid = await sql.one(
         "SELECT SUM(CASE WHEN status = 'came' THEN 1 ELSE 0 END), "
         "SUM(CASE WHEN status = 'no_show' THEN 1 ELSE 0 END), "
         "SUM(CASE WHEN status = 'came' THEN COALESCE(paid_kop, 0) ELSE 0 END) "

@@ -14,13 +14,13 @@ import datetime as dt
 from dataclasses import dataclass
 from fractions import Fraction
 
-from bot import kpi
 from bot.config import BusinessConfig
 from bot.i18n import Texts
-from bot.kpi import Period, _rows
+from bot.numbers import kpi, sql
+from bot.numbers.kpi import Period
+from bot.numbers.reports import manager_names
 from bot.outbox import Message, to_staff
 from bot.periods import local_today, week_span
-from bot.reports import manager_names
 
 WEEKS = 4
 
@@ -72,7 +72,7 @@ async def stage_anomalies(config: BusinessConfig, t: Texts, recent: Period, trai
 
 async def claim_counts(recent: Period, trailing: Period) -> dict[int, tuple[int, int]]:
     """Per manager: claims in the recent window and in the trailing one."""
-    rows = await _rows(
+    rows = await sql.rows(
         "SELECT actor, SUM(CASE WHEN at >= ? THEN 1 ELSE 0 END), "
         "SUM(CASE WHEN at < ? THEN 1 ELSE 0 END) FROM lead_event "
         "WHERE kind = 'claim' AND at >= ? AND at < ? GROUP BY actor",

@@ -8,10 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from bot import kpi
-from bot.amounts import kop_half_up
 from bot.config import PayPlan
-from bot.kpi import Period
+from bot.numbers import kpi
+from bot.numbers.amounts import kop_half_up
+from bot.numbers.kpi import Period
 
 
 def _kop(rubles: Decimal) -> int:

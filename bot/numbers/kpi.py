@@ -10,7 +10,7 @@ denominator is 0, so an empty period never divides by zero. Money is integer kop
 The exact definitions are in docs/kpi.md.
 
 The SQL is plain, parameterised and portable between SQLite and PostgreSQL; the one
-dialect-specific piece (a 90-day window) is chosen by `_within_days`.
+dialect-specific piece (a 90-day window) is chosen by `sql.within_days` (bot/numbers/sql.py).
 """
 
 from __future__ import annotations
@@ -21,9 +21,8 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from tortoise import Tortoise
-
 from bot.config import BusinessConfig
+from bot.numbers import sql
 from bot.worktime import working_minutes_between
 
 EMPTY = "—"
@@ -188,36 +187,6 @@ class FirstResponse:
 # ---------------------------------------------------------------------------- SQL
 
 
-async def _rows(sql: str, params: list[Any]) -> list[tuple]:
-    """Run parameterised SQL written with `?` placeholders on SQLite or PostgreSQL."""
-    connection = Tortoise.get_connection("default")
-    if connection.capabilities.dialect == "postgres":
-        parts = sql.split("?")
-        sql = parts[0] + "".join(f"${i}{part}" for i, part in enumerate(parts[1:], 1))
-    _, rows = await connection.execute_query(sql, params)
-    return [tuple(row) for row in rows]
-
-
-async def _one(sql: str, params: list[Any]) -> tuple[int, ...]:
-    """A single row of counts and sums; NULL (a SUM over no rows) is 0."""
-    (row,) = await _rows(sql, params)
-    return tuple(int(v or 0) for v in row)
-
-
-def _within_days(earlier: str, later: str, days: int) -> str:
-    """SQL: `later` is at most `days` days after `earlier` (both timestamp columns)."""
-    if Tortoise.get_connection("default").capabilities.dialect == "postgres":
-        return f"{later} <= {earlier} + interval '{int(days)} days'"
-    return f"julianday({later}) - julianday({earlier}) <= {int(days)}"
-
-
-def _time(value: dt.datetime | str) -> dt.datetime:
-    """A timestamp read by raw SQL: a datetime on PostgreSQL, ISO text on SQLite."""
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
 # One row per lead that has an appointment: when it was first booked (no_human_share).
 _BOOKED = (
     "SELECT lead_id, MIN(created_at) AS booked_at "
@@ -225,11 +194,6 @@ _BOOKED = (
 )
 
 
-# Per lead of the period, through the appointment(lead_id) index: probing each of the
-# period's leads beats grouping every appointment ever made (the _BOOKED join) at scale.
-_HAS_VISIT = (
-    "CASE WHEN EXISTS (SELECT 1 FROM appointment a WHERE a.lead_id = l.id) THEN 1 ELSE 0 END"
-)
 _PAID = (
     "(SELECT COALESCE(SUM(a.paid_kop), 0) FROM appointment a "
     "WHERE a.lead_id = l.id AND a.status = 'came')"
@@ -245,7 +209,7 @@ def _in(period: Period) -> list[Any]:
 
 async def leads_in(period: Period) -> int:
     """Leads created in the period."""
-    (count,) = await _one(
+    (count,) = await sql.one(
         "SELECT COUNT(*) FROM lead WHERE created_at >= ? AND created_at < ?", _in(period)
     )
     return count
@@ -253,8 +217,8 @@ async def leads_in(period: Period) -> int:
 
 async def conversion(period: Period) -> Ratio:
     """Leads created in the period that got an appointment (in any status) / leads in."""
-    total, booked = await _one(
-        f"SELECT COUNT(*), SUM({_HAS_VISIT}) FROM lead l "
+    total, booked = await sql.one(
+        f"SELECT COUNT(*), SUM({sql.HAS_VISIT}) FROM lead l "
         "WHERE l.created_at >= ? AND l.created_at < ?",
         _in(period),
     )
@@ -264,7 +228,7 @@ async def conversion(period: Period) -> Ratio:
 async def no_human_share(period: Period) -> Ratio:
     """Of the leads created in the period that got an appointment: those with no staff
     event and no staff message before their first appointment was made."""
-    booked, alone = await _one(
+    booked, alone = await sql.one(
         "SELECT COUNT(b.lead_id), SUM(CASE WHEN b.lead_id IS NOT NULL AND "
         "(s.first_at IS NULL OR s.first_at >= b.booked_at) THEN 1 ELSE 0 END) FROM lead l "
         f"LEFT JOIN ({_BOOKED}) b ON b.lead_id = l.id "
@@ -281,7 +245,7 @@ async def no_human_share(period: Period) -> Ratio:
 async def sla_compliance(period: Period) -> Ratio:
     """Leads that started waiting for a human in the period (attention_at) with no SLA
     breach of any kind / all of those leads."""
-    waited, breached = await _one(
+    waited, breached = await sql.one(
         "SELECT COUNT(*), COUNT(s.lead_id) FROM lead l "
         "LEFT JOIN (SELECT DISTINCT lead_id FROM sla_breach) s ON s.lead_id = l.id "
         "WHERE l.attention_at >= ? AND l.attention_at < ?",
@@ -292,7 +256,7 @@ async def sla_compliance(period: Period) -> Ratio:
 
 async def lost_reasons(period: Period) -> list[LostReason]:
     """Leads lost in the period (by the time of the «lost» event), counted per reason."""
-    rows = await _rows(
+    rows = await sql.rows(
         "SELECT note, COUNT(*) FROM lead_event WHERE kind = 'status' "
         "AND to_status = 'lost' AND at >= ? AND at < ? GROUP BY note",
         _in(period),
@@ -310,7 +274,7 @@ async def funnel(period: Period) -> list[FunnelStage]:
         )
         for _, statuses in FUNNEL_STAGES
     )
-    counts = await _one(
+    counts = await sql.one(
         f"SELECT {columns} FROM lead_event WHERE kind = 'status' AND at >= ? AND at < ?",
         _in(period),
     )
@@ -323,8 +287,8 @@ async def funnel(period: Period) -> list[FunnelStage]:
 async def sources(period: Period) -> list[SourceRow]:
     """Per source and campaign of the leads created in the period: leads, leads that got an
     appointment, and the amount paid at the «came» visits of those leads (whenever held)."""
-    rows = await _rows(
-        f"SELECT l.source, l.campaign, COUNT(*), SUM({_HAS_VISIT}), SUM({_PAID}) "
+    rows = await sql.rows(
+        f"SELECT l.source, l.campaign, COUNT(*), SUM({sql.HAS_VISIT}), SUM({_PAID}) "
         "FROM lead l WHERE l.created_at >= ? AND l.created_at < ? GROUP BY l.source, l.campaign",
         _in(period),
     )
@@ -338,7 +302,7 @@ async def sources(period: Period) -> list[SourceRow]:
 async def confirmed_rate(period: Period) -> Ratio:
     """Appointments starting in the period, not cancelled: those the client confirmed
     (client_confirmed_at) or came to / all of them (pending, confirmed, came, no-show)."""
-    scheduled, confirmed = await _one(
+    scheduled, confirmed = await sql.one(
         "SELECT COUNT(*), SUM(CASE WHEN client_confirmed_at IS NOT NULL "
         "OR status = 'came' THEN 1 ELSE 0 END) FROM appointment "
         "WHERE start >= ? AND start < ? AND status <> 'cancelled'",
@@ -349,7 +313,7 @@ async def confirmed_rate(period: Period) -> Ratio:
 
 async def no_show_rate(period: Period) -> Ratio:
     """No-shows / (came + no-shows) of the appointments starting in the period."""
-    held, missed = await _one(
+    held, missed = await sql.one(
         "SELECT COUNT(*), SUM(CASE WHEN status = 'no_show' THEN 1 ELSE 0 END) "
         "FROM appointment WHERE start >= ? AND start < ? "
         "AND status IN ('came', 'no_show')",
@@ -360,7 +324,7 @@ async def no_show_rate(period: Period) -> Ratio:
 
 async def average_check(period: Period) -> Average:
     """The average amount paid at the «came» visits starting in the period."""
-    count, total = await _one(
+    count, total = await sql.one(
         "SELECT COUNT(paid_kop), SUM(paid_kop) FROM appointment "
         "WHERE status = 'came' AND start >= ? AND start < ?",
         _in(period),
@@ -369,7 +333,7 @@ async def average_check(period: Period) -> Average:
 
 
 async def _revenue(key: str, joins: str, period: Period) -> list[Revenue]:
-    rows = await _rows(
+    rows = await sql.rows(
         f"SELECT {key}, COUNT(*), SUM(COALESCE(a.paid_kop, 0)) FROM appointment a {joins} "
         "WHERE a.status = 'came' AND a.start >= ? AND a.start < ? GROUP BY " + key,
         _in(period),
@@ -391,8 +355,8 @@ async def revenue_by_manager(period: Period) -> list[Revenue]:
 async def repeat_clients(period: Period) -> Ratio:
     """Clients with a «came» visit starting in the period: those who came again (another
     «came» visit) within 90 days after one of those visits / all of them."""
-    window = _within_days("a.start", "b.start", REPEAT_WINDOW_DAYS)
-    clients, repeat = await _one(
+    window = sql.within_days("a.start", "b.start", REPEAT_WINDOW_DAYS)
+    clients, repeat = await sql.one(
         "SELECT COUNT(DISTINCT a.client_id), COUNT(DISTINCT CASE WHEN EXISTS ("
         "SELECT 1 FROM appointment b WHERE b.client_id = a.client_id "
         f"AND b.status = 'came' AND b.start > a.start AND {window}) "
@@ -420,7 +384,7 @@ async def first_response_median(config: BusinessConfig, period: Period) -> First
     # the cost follows the period's leads wherever the period lies; a lead's messages are
     # never older than the lead, so nothing before the start is needed.
     start = [period.start]
-    bot_rows = await _rows(
+    bot_rows = await sql.rows(
         "WITH f AS MATERIALIZED (SELECT m.lead_id, MIN(m.at) AS first_in "
         "FROM lead l CROSS JOIN message_log m WHERE l.id = m.lead_id AND m.direction = 'in' "
         "AND m.at >= ? AND l.created_at >= ? AND l.created_at < ? GROUP BY m.lead_id) "
@@ -429,11 +393,11 @@ async def first_response_median(config: BusinessConfig, period: Period) -> First
         "AND m.at >= f.first_in AND m.at >= ? GROUP BY f.lead_id, f.first_in",
         start + _in(period) + start,
     )
-    bot = [(_time(out) - _time(inb)).total_seconds() for inb, out in bot_rows]
-    (waited,) = await _one(
+    bot = [(sql.timestamp(out) - sql.timestamp(inb)).total_seconds() for inb, out in bot_rows]
+    (waited,) = await sql.one(
         "SELECT COUNT(*) FROM lead WHERE attention_at >= ? AND attention_at < ?", _in(period)
     )
-    human_rows = await _rows(
+    human_rows = await sql.rows(
         "WITH w AS MATERIALIZED (SELECT id, attention_at FROM lead "
         "WHERE attention_at >= ? AND attention_at < ?) "
         "SELECT w.attention_at, MIN(m.at) FROM w CROSS JOIN message_log m "
@@ -442,7 +406,8 @@ async def first_response_median(config: BusinessConfig, period: Period) -> First
         _in(period) + start,
     )
     human = [
-        working_minutes_between(config, _time(since), _time(reply)) for since, reply in human_rows
+        working_minutes_between(config, sql.timestamp(since), sql.timestamp(reply))
+        for since, reply in human_rows
     ]
     return FirstResponse(
         bot_seconds=Median(statistics.median(bot) if bot else None, len(bot)),
@@ -454,7 +419,7 @@ async def first_response_median(config: BusinessConfig, period: Period) -> First
 async def confirmed_by_manager(period: Period) -> dict[int | None, int]:
     """Confirmed bookings (as in `confirmed_rate`: not cancelled, the client confirmed or
     came) starting in the period, per manager of the booking's lead (payroll)."""
-    rows = await _rows(
+    rows = await sql.rows(
         "SELECT l.manager_id, COUNT(*) FROM appointment a LEFT JOIN lead l ON l.id = a.lead_id "
         "WHERE a.start >= ? AND a.start < ? AND a.status <> 'cancelled' "
         "AND (a.client_confirmed_at IS NOT NULL OR a.status = 'came') GROUP BY l.manager_id",

@@ -15,10 +15,11 @@ from decimal import Decimal
 
 from tortoise.exceptions import IntegrityError
 
-from bot.amounts import kop_half_up
 from bot.config import BusinessConfig
-from bot.kpi import Period, _rows, _time
 from bot.models import AdSpend
+from bot.numbers import sql
+from bot.numbers.amounts import kop_half_up
+from bot.numbers.kpi import Period
 from bot.periods import month_label
 
 log = logging.getLogger("priyom.spend")
@@ -78,14 +79,14 @@ async def spend_by_source(period: Period) -> dict[str, int]:
     The rows read are the monthly entries themselves (one per source and month), already the
     aggregate; nothing is counted in Python.
     """
-    rows = await _rows(
+    rows = await sql.rows(
         "SELECT source, amount_kop, starts_at, ends_at FROM ad_spend "
         "WHERE starts_at < ? AND ends_at > ?",
         [period.end, period.start],
     )
     out: dict[str, int] = {}
     for source, amount, starts, ends in rows:
-        starts, ends = _time(starts), _time(ends)
+        starts, ends = sql.timestamp(starts), sql.timestamp(ends)
         covered = min(ends, period.end) - max(starts, period.start)
         share = Decimal(covered.total_seconds()) / Decimal((ends - starts).total_seconds())
         out[source] = out.get(source, 0) + kop_half_up(int(amount) * share)

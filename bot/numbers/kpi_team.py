@@ -1,5 +1,5 @@
 """Per-person KPIs for the weekly report and /staff: managers by `lead.manager_id`, masters
-by `appointment.master_id`. SQL aggregates like bot/kpi.py (one grouped query per role; the
+by `appointment.master_id`. SQL aggregates like bot/numbers/kpi.py (one grouped query per role; the
 response medians read one pair of times per waiting lead, as kpi.first_response_median).
 
 Manager (key: Telegram id; None = leads nobody claimed):
@@ -20,7 +20,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from bot.config import BusinessConfig
-from bot.kpi import _HAS_VISIT, Average, Median, Period, Ratio, _rows, _time
+from bot.numbers import sql
+from bot.numbers.kpi import Average, Median, Period, Ratio
 from bot.worktime import working_minutes_between
 
 
@@ -55,7 +56,7 @@ class MasterRow:
 _MANAGER_SQL = (
     "SELECT k, SUM(n_leads), SUM(n_booked), SUM(n_bookings), SUM(n_visits), SUM(n_paid), "
     "SUM(n_breaches) FROM ("
-    f"SELECT l.manager_id AS k, COUNT(*) AS n_leads, SUM({_HAS_VISIT}) AS n_booked, "
+    f"SELECT l.manager_id AS k, COUNT(*) AS n_leads, SUM({sql.HAS_VISIT}) AS n_booked, "
     "0 AS n_bookings, 0 AS n_visits, 0 AS n_paid, 0 AS n_breaches FROM lead l "
     "WHERE l.created_at >= ? AND l.created_at < ? GROUP BY l.manager_id "
     "UNION ALL SELECT l.manager_id, 0, 0, COUNT(*), 0, 0, 0 FROM appointment a "
@@ -93,17 +94,19 @@ def _median(values: list[float]) -> Median:
 
 
 async def _response_minutes(config: BusinessConfig, period: Period) -> dict[int | None, Median]:
-    rows = await _rows(_RESPONSE_SQL, [period.start, period.end, period.start])
+    rows = await sql.rows(_RESPONSE_SQL, [period.start, period.end, period.start])
     minutes: dict[int | None, list[float]] = defaultdict(list)
     for manager_id, since, reply in rows:
-        minutes[manager_id].append(working_minutes_between(config, _time(since), _time(reply)))
+        minutes[manager_id].append(
+            working_minutes_between(config, sql.timestamp(since), sql.timestamp(reply))
+        )
     return {key: _median(values) for key, values in minutes.items()}
 
 
 async def by_manager(config: BusinessConfig, period: Period) -> list[ManagerRow]:
     """One row per manager with any activity in the period; most leads first."""
     bounds = [period.start, period.end]
-    rows = await _rows(_MANAGER_SQL, bounds * 4)
+    rows = await sql.rows(_MANAGER_SQL, bounds * 4)
     medians = await _response_minutes(config, period)
     out = [
         ManagerRow(
@@ -123,7 +126,7 @@ async def by_manager(config: BusinessConfig, period: Period) -> list[ManagerRow]
 async def by_master(period: Period) -> list[MasterRow]:
     """One row per master with a booking made or a visit held in the period."""
     bounds = [period.start, period.end]
-    rows = await _rows(_MASTER_SQL, bounds * 7)
+    rows = await sql.rows(_MASTER_SQL, bounds * 7)
     out = [
         MasterRow(str(key), int(b or 0), int(h or 0), int(c or 0), Average(int(p or 0), int(n)))
         for key, b, h, c, p, n in rows

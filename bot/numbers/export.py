@@ -21,7 +21,8 @@ from openpyxl import Workbook
 
 from bot.config import BusinessConfig
 from bot.i18n import Texts
-from bot.kpi import Period, _rows, _time
+from bot.numbers import sql
+from bot.numbers.kpi import Period
 
 BATCH = 2000
 
@@ -51,10 +52,10 @@ class ExportFiles:
     appointments: int
 
 
-async def _batches(sql: str, period: Period) -> AsyncIterator[list[tuple]]:
+async def _batches(query: str, period: Period) -> AsyncIterator[list[tuple]]:
     last = 0
     while True:
-        rows = await _rows(sql, [period.start, period.end, last, BATCH])
+        rows = await sql.rows(query, [period.start, period.end, last, BATCH])
         if not rows:
             return
         yield rows
@@ -79,7 +80,11 @@ class _Shape:
         self.config = config
 
     def time(self, value: Any) -> str:
-        return "" if value is None else f"{_time(value).astimezone(self.config.tz):%Y-%m-%d %H:%M}"
+        return (
+            ""
+            if value is None
+            else f"{sql.timestamp(value).astimezone(self.config.tz):%Y-%m-%d %H:%M}"
+        )
 
     @staticmethod
     def rubles(kop: Any) -> Decimal | None:
@@ -132,7 +137,7 @@ class _Shape:
 
 
 async def _table(
-    sql: str, period: Period, header: list[str], shape: Callable[[tuple], list[Any]], sheet: Any
+    query: str, period: Period, header: list[str], shape: Callable[[tuple], list[Any]], sheet: Any
 ) -> tuple[bytes, int]:
     """One table into a CSV (UTF-8 with BOM, so Excel opens Cyrillic right) and a sheet."""
     text = io.StringIO()
@@ -147,7 +152,7 @@ async def _table(
             writer.writerow(["" if c is None else c for c in cells])
             sheet.append(cells)
 
-    async for batch in _batches(sql, period):
+    async for batch in _batches(query, period):
         # openpyxl is CPU-bound (~10 µs a cell): a thread keeps the bots answering meanwhile.
         await asyncio.to_thread(write, batch)
         count += len(batch)

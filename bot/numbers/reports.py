@@ -10,13 +10,13 @@ import asyncio
 import datetime as dt
 from collections.abc import Iterable
 
-from bot import kpi, kpi_daily, kpi_team
-from bot.ad_spend import spend_by_source
-from bot.charts import weekly_png
 from bot.config import BusinessConfig
 from bot.i18n import Texts
-from bot.kpi import EMPTY, format_kop
 from bot.models import StaffMember
+from bot.numbers import kpi, kpi_daily, kpi_team
+from bot.numbers.ad_spend import spend_by_source
+from bot.numbers.charts import weekly_png
+from bot.numbers.kpi import EMPTY, format_kop
 from bot.periods import Span
 
 MAX_TEXT = 4096  # Telegram's limit for one message

@@ -16,10 +16,10 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from bot import kpi
-from bot.amounts import kop_half_up, parse_percent, parse_rubles
-from bot.kpi import Period
 from bot.models import RoiBaseline
+from bot.numbers import kpi
+from bot.numbers.amounts import kop_half_up, parse_percent, parse_rubles
+from bot.numbers.kpi import Period
 
 HORIZON_MONTHS = 12
 BP = Decimal(10000)  # basis points in one

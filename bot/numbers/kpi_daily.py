@@ -1,5 +1,5 @@
 """The few figures the evening summary, the sources report and the chart need beyond
-bot/kpi.py: confirmed bookings made, top sources, the worst SLA breach, day buckets,
+bot/numbers/kpi.py: confirmed bookings made, top sources, the worst SLA breach, day buckets,
 and per-source money (CPL, ROI, CAC) once spend is known. SQL aggregates only.
 """
 
@@ -8,7 +8,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from bot.kpi import Average, Period, Ratio, SourceRow, _one, _rows, sources
+from bot.numbers import sql
+from bot.numbers.kpi import Average, Period, Ratio, SourceRow, sources
 
 # Worst first: an owner escalation means nobody took the lead for half an hour.
 BREACH_ORDER = ("owner", "human_reply", "prebooking", "claim")
@@ -23,7 +24,7 @@ class Breach:
 
 async def confirmed_bookings(period: Period) -> int:
     """Appointments made in the period that staff confirmed (confirmed, came or no-show)."""
-    (count,) = await _one(
+    (count,) = await sql.one(
         "SELECT COUNT(*) FROM appointment WHERE created_at >= ? AND created_at < ? "
         "AND status IN ('confirmed', 'came', 'no_show')",
         [period.start, period.end],
@@ -33,7 +34,7 @@ async def confirmed_bookings(period: Period) -> int:
 
 async def top_sources(period: Period, limit: int = 3) -> list[tuple[str | None, int]]:
     """The sources with the most leads created in the period (None: no source known)."""
-    rows = await _rows(
+    rows = await sql.rows(
         "SELECT source, COUNT(*) AS n FROM lead WHERE created_at >= ? AND created_at < ? "
         "GROUP BY source ORDER BY n DESC, source LIMIT ?",
         [period.start, period.end, limit],
@@ -44,7 +45,7 @@ async def top_sources(period: Period, limit: int = 3) -> list[tuple[str | None, 
 async def worst_breach(period: Period) -> Breach | None:
     """The most serious SLA breach detected in the period (earliest deadline among equals)."""
     rank = " ".join(f"WHEN '{kind}' THEN {i}" for i, kind in enumerate(BREACH_ORDER))
-    rows = await _rows(
+    rows = await sql.rows(
         "SELECT lead_id, kind, COUNT(*) OVER () FROM sla_breach "
         "WHERE detected_at >= ? AND detected_at < ? "
         f"ORDER BY CASE kind {rank} ELSE 9 END, due_at, lead_id LIMIT 1",
@@ -63,7 +64,7 @@ async def per_day(column: str, table: str, days: list[Period], where: str = "") 
     )
     params: list[dt.datetime] = [bound for day in days for bound in (day.start, day.end)]
     return list(
-        await _one(
+        await sql.one(
             f"SELECT {cases} FROM {table} WHERE {column} >= ? AND {column} < ? {where}",
             [*params, days[0].start, days[-1].end],
         )
