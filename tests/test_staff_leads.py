@@ -272,6 +272,26 @@ async def test_move_books_the_new_slot_frees_the_old_and_tells_the_client(desk: 
     assert await Booker(desk.config, desk.clock).is_free(Slot(old.start, old.end, old.master_id))
 
 
+@pytest.mark.parametrize(
+    ("master", "shift"),
+    [
+        ("marina", dt.timedelta(hours=3)),
+        ("anna", dt.timedelta(hours=-8)),
+        ("anna", dt.timedelta(minutes=7)),
+    ],
+    ids=["a master without the service", "before opening", "off the grid"],
+)
+async def test_a_forged_move_changes_nothing(desk: Desk, master: str, shift: dt.timedelta):
+    visit = await desk.book()
+    await desk.card(MASHA)
+    before = await db_rows()
+    start = visit.start + shift
+    forged = slot_action(Slot(start, start + (visit.end - visit.start), master))
+    answer = await desk.answer(desk.press(MASHA, f"mv:{visit.id}:{forged}"))
+    assert answer.params.get("show_alert") is True and "уже занято" in answer.params["text"]
+    assert await db_rows() == before, "nothing changed"
+
+
 async def test_cancel_with_a_reason(desk: Desk):
     visit = await desk.book()
     desk.tap(MASHA, "✖ Отменить", await desk.card(MASHA))
