@@ -236,3 +236,11 @@ async def desk(open_desk, clock) -> Desk:
     await add_staff(OLYA, StaffRole.MASTER, clock, master_id="olga")
     await add_staff(PAVEL, StaffRole.MANAGER, clock, active=False, removed_at=clock.now())
     return await open_desk()
+
+
+async def action_rows() -> dict[str, list]:
+    """What an action could change; the clock's own work (cards, SLA, reminders) aside."""
+    rows = await db_rows()
+    timed = ("reminder", "nudge")
+    rows["Outbox"] = [r for r in rows["Outbox"] if r["bot"] == "client" and r["kind"] not in timed]
+    return rows

@@ -29,7 +29,18 @@ from bot.slots import Slot
 from scenarios.keyboards import slot_action
 from tests import staff_fixtures
 from tests.fakes.bot_api import FakeUser
-from tests.staff_fixtures import ANNA, CLIENT, KSENIA, MASHA, OWNER, PETYA, STAFF, Desk, db_rows
+from tests.staff_fixtures import (
+    ANNA,
+    CLIENT,
+    KSENIA,
+    MASHA,
+    OWNER,
+    PETYA,
+    STAFF,
+    Desk,
+    action_rows,
+    db_rows,
+)
 
 open_desk, desk = staff_fixtures.open_desk, staff_fixtures.desk  # the fixtures
 
@@ -100,14 +111,6 @@ async def relay(desk: Desk, user: FakeUser) -> str | None:
     return refusals[0] if refusals else None
 
 
-async def state() -> dict[str, list]:
-    """What an action could change; the clock's own work (cards, SLA, reminders) aside."""
-    rows = await db_rows()
-    timed = ("reminder", "nudge")
-    rows["Outbox"] = [r for r in rows["Outbox"] if r["bot"] == "client" and r["kind"] not in timed]
-    return rows
-
-
 async def effect(action: str, visit: Appointment, user: FakeUser, desk: Desk) -> bool:
     """Whether the action took effect."""
     appointment = await Appointment.get(id=visit.id)
@@ -134,7 +137,7 @@ async def test_authorization_matrix(desk: Desk, who: str, action: str):
     visit = await claimed_by_masha(desk)
     if action in ("noshow", "came"):  # the visit has started
         desk.clock.set(visit.start + dt.timedelta(minutes=5))
-    before, client_before = await state(), len(desk.api.sent(CLIENT, KSENIA.id))
+    before, client_before = await action_rows(), len(desk.api.sent(CLIENT, KSENIA.id))
 
     refusal = await act(desk, user, action, visit)
 
@@ -144,7 +147,7 @@ async def test_authorization_matrix(desk: Desk, who: str, action: str):
         return
     assert refusal is not None and DENIAL[who] in refusal, "a polite answer"
     assert not await effect(action, visit, user, desk)
-    assert await state() == before, "nothing changed"
+    assert await action_rows() == before, "nothing changed"
     assert len(desk.api.sent(CLIENT, KSENIA.id)) == client_before, "the client heard nothing"
 
 
