@@ -128,3 +128,32 @@ async def test_a_real_slot_still_books(telegram: FakeBotApi):
     telegram.press_button(TOKEN, KSENIA, text="✅ Подтвердить запись")
     await telegram.wait_for_message(TOKEN, KSENIA.id, has("Заявка принята"))
     assert await Appointment.all().count() == 1
+
+
+async def test_a_master_who_does_not_do_the_service_is_refused_at_once(telegram: FakeBotApi):
+    """The scenario itself refuses a slot of Марина (no manicures); the booking never runs."""
+    offered = await to_slot_step(telegram, KSENIA)
+    start = local(2026, 11, 24, 12, 0)  # Марина works then, but does not do manicures
+    forged = slot_action(Slot(start.astimezone(dt.UTC), start + HOUR, "marina"))
+    telegram.press_button(TOKEN, KSENIA, Act(v=forged).pack(), strict=False)
+    hint = await telegram.wait_for_message(
+        TOKEN, KSENIA.id, lambda m: m["message_id"] > offered["message_id"]
+    )
+    assert "номер телефона" not in hint["text"]
+    assert await Appointment.all().count() == 0
+
+
+async def test_the_booker_checks_the_length_with_add_ons_for_every_caller(db, config, clock):
+    """Staff and other channels call the Booker directly: it checks the visit's length."""
+    booker, manicure = Booker(config, clock), config.service("manicure")
+    start = local(2026, 11, 24, 12, 0).astimezone(dt.UTC)
+    with_gel = HOUR + dt.timedelta(minutes=30)  # the «gel» add-on takes 30 minutes
+    assert (
+        await booker.book(Slot(start, start + HOUR, "anna"), manicure, ["gel"], None, None) is None
+    )
+    assert (
+        await booker.book(Slot(start, start + with_gel, "anna"), manicure, [], None, None) is None
+    )
+    assert await booker.book(Slot(start, start + HOUR, "marina"), manicure, [], None, None) is None
+    booked = await booker.book(Slot(start, start + with_gel, "anna"), manicure, ["gel"], None, None)
+    assert booked is not None and await Appointment.all().count() == 1
