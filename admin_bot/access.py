@@ -6,16 +6,21 @@ owner's removal of a manager takes effect on that manager's very next tap.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from aiogram import F, Router
-from aiogram.filters import Filter
-from aiogram.types import CallbackQuery, Message
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import ExceptionTypeFilter, Filter
+from aiogram.types import CallbackQuery, ErrorEvent, Message
 
 from admin_bot.context import StaffContext
 from bot.i18n import Texts
+from bot.lead_access import Refused
 from bot.models import StaffRole
 from bot.staff import refuse_once, who
+
+log = logging.getLogger("priyom.staff.access")
 
 ALL_ROLES = (StaffRole.OWNER, StaffRole.MANAGER, StaffRole.MASTER)
 
@@ -65,6 +70,34 @@ async def on_denied_button(query: CallbackQuery, staff: StaffContext) -> None:
     await query.answer(staff.texts("team.no_access"), show_alert=True)
 
 
+class StaleButton(Refused):
+    """Callback data that no current button carries (old, or crafted by hand)."""
+
+    key = "staff.unknown_action"
+
+
+async def on_refused(event: ErrorEvent, staff: StaffContext) -> None:
+    """A service refused the action (bot.lead_access): a polite answer, nothing changed."""
+    exc = event.exception
+    assert isinstance(exc, Refused)
+    t = staff.texts
+    params = {k: t.money(v) if k.endswith("_kop") else v for k, v in exc.params.items()}
+    text = t(exc.key, **params)
+    query, message = event.update.callback_query, event.update.message
+    user = (query or message).from_user if (query or message) else None
+    log.info("staff_refused", extra={"staff": user and user.id, "reason": type(exc).__name__})
+    if message is not None:
+        await message.answer(text)
+        return
+    if query is None:
+        return
+    try:
+        await query.answer(text, show_alert=True)
+    except TelegramBadRequest:  # answered already: say it in the chat instead
+        if query.from_user:
+            await query.bot.send_message(query.from_user.id, text)
+
+
 def refusal_router() -> Router:
     """The catch-all: include it LAST in the staff dispatcher."""
     router = Router(name="staff-refusal")
@@ -72,4 +105,5 @@ def refusal_router() -> Router:
     router.message.register(on_staff_unhandled, private, HasRole(*ALL_ROLES))
     router.message.register(on_stranger, private)
     router.callback_query.register(on_denied_button)
+    router.errors.register(on_refused, ExceptionTypeFilter(Refused))
     return router

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from decimal import Decimal, InvalidOperation
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 
-from admin_bot.access import HasRole
+from admin_bot.access import HasRole, StaleButton
 from admin_bot.ask import answer_staff_question
 from admin_bot.context import StaffContext
+from admin_bot.handover import handover_router
 from bot.alerts import card
+from bot.lead_access import check_appointment, check_lead, check_lead_id, check_outcome
 from bot.lead_actions import (
     LeadActions,
     SlotGone,
@@ -40,6 +41,7 @@ from bot.models import (
 )
 from bot.outbox import Message as OutMessage
 from bot.outbox import enqueue
+from bot.outcomes import parse_paid
 from bot.slots import Slot
 from handlers.telegram import CHANNEL as TELEGRAM
 from handlers.telegram import Act, content_kind
@@ -55,7 +57,7 @@ MOVE_CHOICES = 6
 
 
 def actions_of(staff: StaffContext) -> LeadActions:
-    return LeadActions(staff.config, staff.texts, staff.booker)
+    return LeadActions(staff.config, staff.texts, staff.booker, staff.owner_ids)
 
 
 async def staff_name(telegram_id: int, fallback: str) -> str:
@@ -64,7 +66,21 @@ async def staff_name(telegram_id: int, fallback: str) -> str:
 
 
 def _arg(query: CallbackQuery, callback_data: Act) -> list[str]:
-    return callback_data.v.split(":")[1:]
+    """The button's arguments: an id first (digits only), else the button is refused."""
+    args = callback_data.v.split(":")[1:]
+    if not args or not args[0].isdigit():
+        raise StaleButton()
+    return args
+
+
+def _only_id(callback_data: Act, choices: tuple[str, ...] = ()) -> tuple[int, str]:
+    """Exactly an id (and one of `choices` when given): nothing else rides on a button."""
+    args = callback_data.v.split(":")[1:]
+    if len(args) != 1 + bool(choices) or not args[0].isdigit():
+        raise StaleButton()
+    if choices and args[1] not in choices:
+        raise StaleButton()
+    return int(args[0]), args[1] if choices else ""
 
 
 async def show(message: Message | None, out: OutMessage, edit: bool = True) -> None:
@@ -84,7 +100,7 @@ async def show(message: Message | None, out: OutMessage, edit: bool = True) -> N
 
 
 async def on_claim(query: CallbackQuery, callback_data: Act, staff: StaffContext, bot: Bot) -> None:
-    lead_id = int(_arg(query, callback_data)[0])
+    lead_id, _ = _only_id(callback_data)
     me = query.from_user.id
     now = staff.clock.now()
     result = await claim(lead_id, me, now)
@@ -141,7 +157,7 @@ async def _update_other_cards(
 
 
 async def on_confirm(query: CallbackQuery, callback_data: Act, staff: StaffContext) -> None:
-    appointment_id = int(_arg(query, callback_data)[0])
+    appointment_id, _ = _only_id(callback_data)
     lead = await actions_of(staff).confirm(appointment_id, query.from_user.id, staff.clock.now())
     if lead is None:
         await query.answer(staff.texts("staff.already_done"), show_alert=True)
@@ -160,7 +176,8 @@ async def _holder_name(lead: Lead) -> str | None:
 
 
 async def on_cancel_ask(query: CallbackQuery, callback_data: Act, staff: StaffContext) -> None:
-    appointment_id = int(_arg(query, callback_data)[0])
+    appointment_id, _ = _only_id(callback_data)
+    await check_appointment(appointment_id, query.from_user.id, staff.owner_ids)
     t = staff.texts
     buttons = [
         [(t(f"staff.cancel_reason.{r}"), f"cr:{appointment_id}:{r}")] for r in CANCEL_REASONS
@@ -172,10 +189,10 @@ async def on_cancel_ask(query: CallbackQuery, callback_data: Act, staff: StaffCo
 
 
 async def on_cancel_reason(query: CallbackQuery, callback_data: Act, staff: StaffContext) -> None:
-    appointment_id, reason = _arg(query, callback_data)[:2]
+    appointment_id, reason = _only_id(callback_data, CANCEL_REASONS)
     t = staff.texts
     done = await actions_of(staff).cancel(
-        int(appointment_id), reason, query.from_user.id, staff.clock.now()
+        appointment_id, reason, query.from_user.id, staff.clock.now()
     )
     if done is None:
         await query.answer(t("staff.already_done"), show_alert=True)
@@ -187,9 +204,9 @@ async def on_cancel_reason(query: CallbackQuery, callback_data: Act, staff: Staf
 
 
 async def on_move_ask(query: CallbackQuery, callback_data: Act, staff: StaffContext) -> None:
-    appointment_id = int(_arg(query, callback_data)[0])
+    appointment_id, _ = _only_id(callback_data)
     t = staff.texts
-    appointment = await Appointment.get_or_none(id=appointment_id)
+    appointment = await check_appointment(appointment_id, query.from_user.id, staff.owner_ids)
     if appointment is None or appointment.status not in (
         AppointmentStatus.PENDING,
         AppointmentStatus.CONFIRMED,
@@ -256,7 +273,8 @@ async def on_move_to(query: CallbackQuery, callback_data: Act, staff: StaffConte
 
 
 async def on_dialog(query: CallbackQuery, callback_data: Act, staff: StaffContext) -> None:
-    lead_id = int(_arg(query, callback_data)[0])
+    lead_id, _ = _only_id(callback_data)
+    await check_lead_id(lead_id, query.from_user.id, staff.owner_ids)
     t = staff.texts
     rows = await MessageLog.filter(lead_id=lead_id, text__isnull=False).order_by("-id").limit(15)
     lines = [
@@ -280,7 +298,8 @@ async def on_dialog(query: CallbackQuery, callback_data: Act, staff: StaffContex
 
 
 async def on_lost_ask(query: CallbackQuery, callback_data: Act, staff: StaffContext) -> None:
-    lead_id = int(_arg(query, callback_data)[0])
+    lead_id, _ = _only_id(callback_data)
+    await check_lead_id(lead_id, query.from_user.id, staff.owner_ids)
     t = staff.texts
     buttons = [[(t(f"staff.lost_reason.{r}"), f"lr:{lead_id}:{r}")] for r in LOST_REASONS]
     await query.answer()
@@ -288,19 +307,20 @@ async def on_lost_ask(query: CallbackQuery, callback_data: Act, staff: StaffCont
 
 
 async def on_lost_reason(query: CallbackQuery, callback_data: Act, staff: StaffContext) -> None:
-    lead_id, reason = _arg(query, callback_data)[:2]
+    lead_id, reason = _only_id(callback_data, LOST_REASONS)
     t = staff.texts
     now = staff.clock.now()
     if reason == "other":
+        await check_lead_id(lead_id, query.from_user.id, staff.owner_ids)
         await StaffAwaiting.update_or_create(
             telegram_id=query.from_user.id,
-            defaults={"what": "lost_reason", "ref": int(lead_id), "at": now},
+            defaults={"what": "lost_reason", "ref": lead_id, "at": now},
         )
         await query.answer()
         await show(query.message, OutMessage(t("staff.lost_other_ask")))
         return
     await _mark_lost(
-        query.message, staff, int(lead_id), t(f"staff.lost_reason.{reason}"), query.from_user.id
+        query.message, staff, lead_id, t(f"staff.lost_reason.{reason}"), query.from_user.id
     )
     await query.answer()
 
@@ -314,94 +334,47 @@ async def _mark_lost(
     await show(message, OutMessage(text))
 
 
-async def _may_record(
-    staff: StaffContext,
-    role: StaffRole,
-    member: StaffMember | None,
-    appointment: Appointment | None,
-) -> bool:
-    """A master records outcomes of their own visits only."""
-    if appointment is None:
-        return False
-    return role != MASTER or (member is not None and member.master_id == appointment.master_id)
-
-
-async def on_came(
-    query: CallbackQuery,
-    callback_data: Act,
-    staff: StaffContext,
-    role: StaffRole,
-    member: StaffMember | None,
-) -> None:
-    appointment_id = int(_arg(query, callback_data)[0])
+async def on_came(query: CallbackQuery, callback_data: Act, staff: StaffContext) -> None:
+    """«Пришёл»: ask the amount; the button offers the price from the database."""
+    appointment_id, _ = _only_id(callback_data)
     appointment = await Appointment.get_or_none(id=appointment_id)
-    t = staff.texts
-    if not await _may_record(staff, role, member, appointment):
-        await query.answer(t("staff.unknown_action"), show_alert=True)
-        return
+    t, now = staff.texts, staff.clock.now()
+    if appointment is None:
+        raise StaleButton()
+    await check_outcome(appointment, query.from_user.id, staff.owner_ids, now)
     await StaffAwaiting.update_or_create(
         telegram_id=query.from_user.id,
-        defaults={"what": "amount", "ref": appointment_id, "at": staff.clock.now()},
+        defaults={"what": "amount", "ref": appointment_id, "at": now},
     )
     price = t.money(appointment.price_kop)
-    buttons = [
-        [(t("staff.btn.paid", price=price), f"paid:{appointment_id}:{appointment.price_kop}")]
-    ]
+    buttons = [[(t("staff.btn.paid", price=price), f"paid:{appointment_id}")]]
     await query.answer()
     await show(query.message, OutMessage(t("staff.came_amount", price=price), buttons))
 
 
-async def on_paid(
-    query: CallbackQuery,
-    callback_data: Act,
-    staff: StaffContext,
-    role: StaffRole,
-    member: StaffMember | None,
-) -> None:
-    appointment_id, kopecks = (int(x) for x in _arg(query, callback_data)[:2])
-    if not await _may_record(staff, role, member, await Appointment.get_or_none(id=appointment_id)):
-        await query.answer(staff.texts("staff.unknown_action"), show_alert=True)
-        return
-    await query.answer()
-    await _record_came(
-        query.message, staff, role, member, query.from_user.id, appointment_id, kopecks
-    )
-
-
-async def _record_came(
-    message: Message | None,
-    staff: StaffContext,
-    role: StaffRole,
-    member: StaffMember | None,
-    staff_id: int,
-    appointment_id: int,
-    kopecks: int,
-) -> None:
-    t = staff.texts
+async def on_paid(query: CallbackQuery, callback_data: Act, staff: StaffContext) -> None:
+    """«Оплачено по прайсу»: the amount is the appointment's price, read again here."""
+    appointment_id, _ = _only_id(callback_data)
     appointment = await Appointment.get_or_none(id=appointment_id)
-    if not await _may_record(staff, role, member, appointment):
-        await show(message, OutMessage(t("staff.unknown_action")))
-        return
+    if appointment is None:
+        raise StaleButton()
+    text = await _record_came(staff, query.from_user.id, appointment_id, appointment.price_kop)
+    await query.answer()
+    await show(query.message, OutMessage(text))
+
+
+async def _record_came(staff: StaffContext, staff_id: int, appointment_id: int, kop: int) -> str:
+    t = staff.texts
     await StaffAwaiting.filter(telegram_id=staff_id).delete()
     done = await actions_of(staff).record_visit(
-        appointment_id, True, kopecks, staff_id, staff.clock.now()
+        appointment_id, True, kop, staff_id, staff.clock.now()
     )
-    text = t("staff.came_done", amount=t.money(kopecks)) if done else t("staff.already_done")
-    await show(message, OutMessage(text))
+    return t("staff.came_done", amount=t.money(kop)) if done else t("staff.already_done")
 
 
-async def on_noshow(
-    query: CallbackQuery,
-    callback_data: Act,
-    staff: StaffContext,
-    role: StaffRole,
-    member: StaffMember | None,
-) -> None:
-    appointment_id = int(_arg(query, callback_data)[0])
+async def on_noshow(query: CallbackQuery, callback_data: Act, staff: StaffContext) -> None:
+    appointment_id, _ = _only_id(callback_data)
     t = staff.texts
-    if not await _may_record(staff, role, member, await Appointment.get_or_none(id=appointment_id)):
-        await query.answer(t("staff.unknown_action"), show_alert=True)
-        return
     done = await actions_of(staff).record_visit(
         appointment_id, False, None, query.from_user.id, staff.clock.now()
     )
@@ -412,18 +385,6 @@ async def on_noshow(
 
 
 # --- typed messages: answers to questions, else the relay ------------------------------------
-
-
-def parse_amount(text: str) -> int | None:
-    """«1500», «1 500», «1500,50 ₽» → kopecks."""
-    cleaned = text.replace("₽", "").replace("руб", "").replace(" ", "").replace("\u00a0", "")
-    try:
-        value = Decimal(cleaned.replace(",", "."))
-    except InvalidOperation:
-        return None
-    if value < 0 or value > 10_000_000:
-        return None
-    return int(value * 100)
 
 
 async def on_staff_message(
@@ -442,9 +403,7 @@ async def on_staff_message(
         if not await answer_staff_question(message, staff, role):
             await message.answer(staff.texts("staff.relay_no_dialog"))
         return
-    if lead.manager_id not in (None, me) and role != OWNER:
-        await message.answer(staff.texts("staff.relay_not_yours", id=lead.id))
-        return
+    await check_lead(lead, me, staff.owner_ids)  # another manager's lead: read-only
     await open_relay(lead, me)  # idempotent; a reply to a card opens that lead's dialogue
     await relay_to_client(message, staff, bot, lead)
 
@@ -458,12 +417,11 @@ async def _answer_question(
 ) -> None:
     me = message.from_user.id
     if awaiting.what == "amount":
-        kopecks = parse_amount(message.text or "")
+        kopecks = parse_paid(message.text or "")
         if kopecks is None:
             await message.answer(staff.texts("staff.amount_invalid"))
             return
-        await _record_came(None, staff, role, member, me, awaiting.ref, kopecks)
-        await message.answer(staff.texts("staff.came_done", amount=staff.texts.money(kopecks)))
+        await message.answer(await _record_came(staff, me, awaiting.ref, kopecks))
         return
     await StaffAwaiting.filter(telegram_id=me).delete()
     await _mark_lost(message, staff, awaiting.ref, (message.text or "")[:200], me)
@@ -709,4 +667,5 @@ def leads_router() -> Router:
     msg.register(on_lead, Command("lead"), lead_staff)
     msg.register(on_today, Command("today"), everyone)
     msg.register(on_staff_message, ~F.text.startswith("/"), everyone)
+    router.include_router(handover_router())
     return router

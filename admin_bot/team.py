@@ -125,6 +125,8 @@ async def on_start_invite(
         if await active_member(user.id) is None:
             await refuse_once(user.id, now)  # a stranger's later messages get silence
         await message.answer(t(f"team.invite_{result.value}"))
+        reason, length = result.value, len(command.args or "")  # never the token itself
+        log.info("invite_refused", extra={"staff": user.id, "reason": reason, "length": length})
         return
     await message.answer(f"{_welcome(staff, result)}\n\n{role_help(t, result.role)}")
     await sync_commands(bot, staff)

@@ -126,6 +126,8 @@ def card_buttons(
     rows.append(
         [(t("staff.btn.dialog"), f"dialog:{lead.id}"), (t("staff.btn.lost"), f"lost:{lead.id}")]
     )
+    if claimed or lead.manager_id is not None:  # the owner's «Передать» (admin_bot/handover.py)
+        rows.append([(t("access.btn_handover"), f"handover:{lead.id}")])
     return rows
 
 

@@ -26,7 +26,7 @@ from bot.models import (
     Lead,
     MasterCell,
 )
-from bot.slots import Busy, Slot, is_free, iter_free_slots, occupied_span
+from bot.slots import Busy, Slot, is_free, is_offerable, iter_free_slots, occupied_span
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
@@ -97,6 +97,10 @@ class Booker:
         if service is None:
             return SlotPage([], False, False)
         tz = self.config.tz
+        today = _local_day_of(self.clock.now(), tz)
+        horizon_end = today + dt.timedelta(days=self.config.booking.horizon_days)
+        if day_from > horizon_end:  # a wish (or a forged slot) past the horizon: from today
+            day_from = today
         candidates = await self.free_slots(service, addon_ids, day_from, day_to)
         wanted: Iterable[Slot] = (
             s for s in candidates if _fits(s.start.astimezone(tz).time(), after, before)
@@ -106,9 +110,6 @@ class Booker:
         page = list(itertools.islice(wanted, offset, offset + limit + 1))
         if page or offset:
             return SlotPage(page[:limit], len(page) > limit, True)
-        horizon_end = _local_day_of(self.clock.now(), tz) + dt.timedelta(
-            days=self.config.booking.horizon_days
-        )
         nearest = await self.free_slots(service, addon_ids, day_from, horizon_end)
         page = list(itertools.islice(nearest, limit + 1))
         return SlotPage(page[:limit], len(page) > limit, False)
@@ -125,9 +126,11 @@ class Booker:
         client: Client | None,
         lead: Lead | None,
     ) -> Appointment | None:
-        """Book the slot, or return None when another booking got any part of it first."""
+        """Book the slot, or return None when another booking got any part of it first or
+        the slot engine would not offer it (a forged button): every caller gets the check."""
         now = self.clock.now()
-        if slot.start < now:
+        busy = await self.busy([slot.master_id], now)
+        if not is_offerable(self.config, service, addon_ids, slot, busy, now):
             return None
         status = (
             AppointmentStatus.CONFIRMED

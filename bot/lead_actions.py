@@ -16,6 +16,7 @@ from tortoise.transactions import in_transaction
 from bot.booking import Booker
 from bot.config import BusinessConfig
 from bot.i18n import Texts
+from bot.lead_access import BadAmount, check_appointment, check_lead_id, check_outcome
 from bot.leads import lead_of, move_lead
 from bot.models import (
     ACTIVE_APPOINTMENT_STATUSES,
@@ -29,6 +30,7 @@ from bot.models import (
     LeadStatus,
 )
 from bot.outbox import Message, enqueue
+from bot.outcomes import MAX_PAID_KOP, valid_paid
 from bot.slots import Slot
 
 
@@ -88,10 +90,20 @@ async def notify_client(lead: Lead, kind: str, text: str, now: dt.datetime, key:
 
 
 class LeadActions:
-    def __init__(self, config: BusinessConfig, texts: Texts, booker: Booker) -> None:
+    """Every action re-checks the actor's role and the lead's holder (bot.lead_access) and
+    raises its `Refused` before changing anything."""
+
+    def __init__(
+        self,
+        config: BusinessConfig,
+        texts: Texts,
+        booker: Booker,
+        owner_ids: frozenset[int] = frozenset(),
+    ) -> None:
         self.config = config
         self.t = texts
         self.booker = booker
+        self.owner_ids = owner_ids | frozenset(config.business.owners)
 
     def _describe(self, a: Appointment) -> dict[str, str]:
         service = self.config.service(a.service_id)
@@ -111,6 +123,7 @@ class LeadActions:
 
     async def confirm(self, appointment_id: int, staff_id: int, now: dt.datetime) -> Lead | None:
         """A pre-booking becomes a booking; None when it is no longer pending."""
+        await check_appointment(appointment_id, staff_id, self.owner_ids)
         async with in_transaction():
             done = await Appointment.filter(
                 id=appointment_id, status=AppointmentStatus.PENDING
@@ -128,6 +141,7 @@ class LeadActions:
     async def cancel(
         self, appointment_id: int, reason: str, staff_id: int, now: dt.datetime
     ) -> Appointment | None:
+        await check_appointment(appointment_id, staff_id, self.owner_ids)
         async with in_transaction():
             appointment = await Appointment.get_or_none(
                 id=appointment_id, status__in=ACTIVE_APPOINTMENT_STATUSES
@@ -152,6 +166,7 @@ class LeadActions:
         self, appointment_id: int, slot: Slot, staff_id: int, now: dt.datetime
     ) -> Appointment | None:
         """Book the new slot first, then free the old one: the client never has neither."""
+        await check_appointment(appointment_id, staff_id, self.owner_ids)
         async with in_transaction():
             old = await Appointment.get_or_none(
                 id=appointment_id, status__in=ACTIVE_APPOINTMENT_STATUSES
@@ -175,8 +190,18 @@ class LeadActions:
     async def record_visit(
         self, appointment_id: int, came: bool, paid_kop: int | None, staff_id: int, now: dt.datetime
     ) -> Appointment | None:
-        """«Пришёл» with the amount paid, or «Неявка»; once per appointment."""
+        """«Пришёл» with the amount paid, or «Неявка»; once per appointment, after it started.
+
+        The amount is the appointment's price or typed by staff, never a button's payload:
+        it must be positive and sane (or exactly the price from the database).
+        """
         status = AppointmentStatus.CAME if came else AppointmentStatus.NO_SHOW
+        appointment = await Appointment.get_or_none(id=appointment_id)
+        if appointment is None:
+            return None
+        await check_outcome(appointment, staff_id, self.owner_ids, now)
+        if came and not (paid_kop == appointment.price_kop or valid_paid(paid_kop)):
+            raise BadAmount(max_kop=MAX_PAID_KOP)
         async with in_transaction():
             done = await Appointment.filter(
                 id=appointment_id, status__in=ACTIVE_APPOINTMENT_STATUSES
@@ -195,6 +220,7 @@ class LeadActions:
     async def mark_lost(
         self, lead_id: int, reason: str, staff_id: int, now: dt.datetime
     ) -> Lead | None:
+        await check_lead_id(lead_id, staff_id, self.owner_ids)
         async with in_transaction():
             lead = await Lead.get_or_none(id=lead_id, status__in=OPEN_LEAD_STATUSES)
             if lead is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -20,6 +21,24 @@ from bot.models import (
 from bot.outbox import Message, to_staff
 
 LOOKBACK = dt.timedelta(days=2)
+MAX_PAID_KOP = 100_000_000  # 1 000 000 ₽: more than that for one visit is a typo
+_AMOUNT = re.compile(r"(\d{1,9})(?:[.,](\d{1,2}))?")
+_NOISE = str.maketrans("", "", " \u00a0\u202f₽")
+
+
+def valid_paid(kopecks: int | None) -> bool:
+    """A typed amount paid is positive and sane."""
+    return kopecks is not None and 0 < kopecks <= MAX_PAID_KOP
+
+
+def parse_paid(text: str) -> int | None:
+    """«1500», «1 500», «1500,50 ₽», «1500 руб» → kopecks; None unless valid_paid."""
+    cleaned = text.casefold().replace("руб", "").translate(_NOISE).rstrip(".")
+    match = _AMOUNT.fullmatch(cleaned)
+    if match is None:
+        return None
+    kopecks = int(match.group(1)) * 100 + int((match.group(2) or "0").ljust(2, "0"))
+    return kopecks if valid_paid(kopecks) else None
 
 
 async def outcome_askees(master_id: str, owner_ids: frozenset[int]) -> list[int]:
@@ -35,6 +54,7 @@ async def outcome_askees(master_id: str, owner_ids: frozenset[int]) -> list[int]
 
 
 def outcome_buttons(appointment_id: int, t: Texts) -> list[list[tuple[str, str]]]:
+    """Only the appointment id: who may press and what was paid are read again on press."""
     return [
         [
             (t("staff.btn.came"), f"came:{appointment_id}"),

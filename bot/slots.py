@@ -26,7 +26,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from bot.config import BusinessConfig, Interval, Service
+from bot.config import GRID_MINUTES, BusinessConfig, Interval, Service
 
 UTC = dt.UTC
 
@@ -58,6 +58,47 @@ def is_free(slot: Slot, busy: Busy, buffer_minutes: int) -> bool:
     """True when the slot with its buffer meets none of its master's busy spans."""
     _, held_until = occupied_span(slot.start, slot.end, buffer_minutes)
     return not any(_overlaps(slot.start, held_until, s, e) for s, e in busy.get(slot.master_id, ()))
+
+
+def is_offerable(
+    config: BusinessConfig,
+    service: Service,
+    addon_ids: Iterable[str],
+    slot: Slot,
+    busy: Busy,
+    now: dt.datetime,
+) -> bool:
+    """Whether the engine's rules allow this slot now; a slot from a button is a claim, not
+    a fact (callback data can be forged), so the booking re-checks it here.
+
+    The rules of `iter_free_slots`: a master who does the service, the visit's length with
+    its add-ons, the lead time and the horizon, a real local time within the master's working
+    interval of that day (days off have none), and free with its buffer. The start must be on
+    the 5-minute grid rather than the offering step: the engine also offers the time right
+    after a visit, and staff move visits to such times.
+    """
+    rules = config.booking
+    master = config.master(slot.master_id)
+    duration = dt.timedelta(minutes=visit_minutes(service, addon_ids))
+    if master is None or master.id not in service.masters or slot.end - slot.start != duration:
+        return False
+    if slot.start < now + dt.timedelta(minutes=rules.min_lead_minutes):
+        return False
+    tz = config.tz
+    local = slot.start.astimezone(tz)
+    day, minute = local.date(), local.hour * 60 + local.minute
+    if day > now.astimezone(tz).date() + dt.timedelta(days=rules.horizon_days):
+        return False
+    if local.second or local.microsecond or minute % GRID_MINUTES:
+        return False
+    if _local_start(tz, day, minute) != slot.start:  # the second of two equal wall times
+        return False
+    within = any(
+        _boundary(tz, day, i.start_minute) <= slot.start
+        and slot.end <= _boundary(tz, day, i.end_minute)
+        for i in config.master_hours(master, day)
+    )
+    return within and is_free(slot, busy, rules.buffer_minutes)
 
 
 def iter_free_slots(

@@ -9,6 +9,7 @@ No channel library here: the staff bot's Telegram side lives in admin_bot/.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
 from enum import StrEnum
 
@@ -28,6 +29,9 @@ from bot.models import (
 )
 
 TOKEN_BYTES = 24  # token_urlsafe(24) → 32 characters of A-Za-z0-9_-: a valid /start payload
+# Anything else typed after /start is refused before it reaches the database (whose
+# 32-character column would raise a validation error instead of answering).
+TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
 
 class InviteError(StrEnum):
@@ -92,6 +96,8 @@ async def redeem_invite(
 
     Idempotent for the person who already spent it (Telegram may deliver /start twice).
     """
+    if not TOKEN_RE.fullmatch(token):
+        return InviteError.UNKNOWN
     invite = await Invite.get_or_none(token=token)
     if invite is None:
         return InviteError.UNKNOWN

@@ -308,7 +308,7 @@ async def test_confirming_from_the_reminder_marks_the_visit(desk, olga, clock):
 
 async def test_a_visit_moved_by_the_client_keeps_its_confirmed_status_and_lead(desk, olga, clock):
     old = await booked(olga)
-    staff = LeadActions(desk.config, desk.texts, Booker(desk.config, clock))
+    staff = LeadActions(desk.config, desk.texts, Booker(desk.config, clock), desk.owner_ids)
     assert await staff.confirm(old.id, OWNER, clock.now()) is not None
     clock.set(MON_10)
     new = await move(olga, old)

@@ -240,7 +240,7 @@ async def test_a_pre_booking_unconfirmed_for_15_minutes_is_alerted(desk, olga):
 async def test_a_pre_booking_confirmed_in_time_is_no_breach(desk, olga):
     await book(olga)
     appointment = await Appointment.get(lead_id=(await olga.lead()).id)
-    staff = LeadActions(desk.config, desk.texts, Booker(desk.config, desk.clock))
+    staff = LeadActions(desk.config, desk.texts, Booker(desk.config, desk.clock), desk.owner_ids)
     desk.clock.set(MON_10 + dt.timedelta(minutes=10))
     lead = await staff.confirm(appointment.id, OWNER, desk.clock.now())
     assert lead is not None

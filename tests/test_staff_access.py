@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import logging
 import re
 
 import pytest
@@ -374,3 +375,13 @@ def test_find_master(config):
     assert find_master(config, " ANNA ").id == "anna"
     assert find_master(config, "Ольга").id == "olga"
     assert find_master(config, "Зинаида") is None
+
+
+@pytest.mark.parametrize("token", ["A" * 33, "x" * 200, "bad token!", "токен"])
+async def test_a_malformed_invite_token_gets_a_polite_answer(staff: Staff, token, caplog):
+    caplog.set_level(logging.INFO)
+    await staff.say(MARIA, f"/start {token}", "недействительна")
+    await staff.settle()
+    assert await StaffMember.all().count() == 0
+    assert "Traceback" not in caplog.text
+    assert any(r.getMessage() == "invite_refused" for r in caplog.records)

@@ -3,20 +3,14 @@ everyday commands, alert routing and the client's call for a person."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import tomllib
-from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
 from bot.booking import Booker
-from bot.clock import FakeClock
-from bot.config import BusinessConfig, parse_config
 from bot.models import (
     Appointment,
     Client,
-    Conversation,
     Lead,
     LeadEvent,
     MasterCell,
@@ -28,143 +22,29 @@ from bot.models import (
 from bot.slots import Slot
 from handlers.telegram import Act
 from scenarios.keyboards import parse_slot_action, slot_action
-from tests.conftest import ROOT
-from tests.fakes.bot_api import Call, FakeBotApi, FakeUser
-from tests.flows import book_in_telegram, has
+from tests import staff_fixtures
 from tests.staff_fixtures import (
     ANNA,
     CLIENT,
+    GROUP,
+    KSENIA,
+    LENA,
     MASHA,
+    OLYA,
     OWNER,
+    PAVEL,
     PETYA,
+    SECRETS,
     STAFF,
+    STRANGER,
+    Desk,
     add_staff,
     add_team,
-    running_bots,
+    config_with,
+    db_rows,
 )
 
-KSENIA, LENA = FakeUser(501, "Ксения"), FakeUser(502, "Лена")  # clients
-SECRETS = ("Ксения", "9271234567")  # the client's name and phone: never shown to outsiders
-OLYA = FakeUser(7102, "Оля")  # the master `olga`: not Анна, whose visit Ксения booked
-PAVEL = FakeUser(7201, "Павел")  # a manager the owner removed
-STRANGER = FakeUser(666, "Незнакомец")
-GROUP = -100500
-
-
-class Desk:
-    """Both bots running; the steps the staff and the client repeat, as one-liners."""
-
-    def __init__(self, api: FakeBotApi, config: BusinessConfig, clock: FakeClock) -> None:
-        self.api, self.config, self.clock = api, config, clock
-
-    # the client's side
-    async def book(self, client: FakeUser = KSENIA) -> Appointment:
-        await book_in_telegram(self.api, CLIENT, client)
-        lead = await Lead.filter(client__channel_user_id=str(client.id)).order_by("-id").first()
-        return await Appointment.filter(lead_id=lead.id).order_by("-id").first()
-
-    def client_says(self, text: str, client: FakeUser = KSENIA) -> None:
-        if text.startswith("/"):
-            self.api.send_command(CLIENT, client, text)
-        else:
-            self.api.send_text(CLIENT, client, text)
-
-    async def client_gets(self, text: str | None = None, client: FakeUser = KSENIA) -> dict:
-        return await self.api.wait_for_message(CLIENT, client.id, _match(text))
-
-    def client_mark(self, client: FakeUser = KSENIA) -> int:
-        """The id of the client's latest bot message: `client_gets_after` waits past it."""
-        last = self.api.last_message(CLIENT, client.id)
-        return last["message_id"] if last else 0
-
-    async def client_gets_after(self, mark: int, client: FakeUser = KSENIA) -> dict:
-        return await self.api.wait_for_message(CLIENT, client.id, lambda m: m["message_id"] > mark)
-
-    # the staff's side
-    def say(self, user: FakeUser, text: str, reply_to: dict | None = None) -> None:
-        if reply_to is not None:
-            self.api.push_message(STAFF, user, text=text, reply_to_message=reply_to)
-        elif text.startswith("/"):
-            head, _, args = text.partition(" ")
-            self.api.send_command(STAFF, user, head, args or None)
-        else:
-            self.api.send_text(STAFF, user, text)
-
-    async def sees(self, user: FakeUser | int, text: str | None = None) -> dict:
-        chat = user if isinstance(user, int) else user.id
-        return await self.api.wait_for_message(STAFF, chat, _match(text))
-
-    async def card(self, user: FakeUser | int, lead_id: int = 1) -> dict:
-        return await self.sees(user, f"Заявка #{lead_id}")
-
-    def tap(self, user: FakeUser, text: str, message: dict | None = None) -> dict:
-        """Press a button by its label (on `message`, else the latest keyboard)."""
-        message_id = message["message_id"] if message else None
-        return self.api.press_button(STAFF, user, text=text, message_id=message_id)
-
-    def press(self, user: FakeUser, action: str) -> dict:
-        """Press a button with this action, whether or not the person was ever shown it."""
-        return self.api.press_button(STAFF, user, Act(v=action).pack(), strict=False)
-
-    async def answer(self, update: dict) -> Call:
-        query_id = update["callback_query"]["id"]
-        return await self.api.wait_for_call(
-            STAFF, "answerCallbackQuery", lambda c: c.params.get("callback_query_id") == query_id
-        )
-
-    async def settle(self) -> None:
-        """The staff bot handles updates in order: once the owner's /help is answered, every
-        earlier update is fully handled."""
-        self.say(OWNER, "/help")
-        await self.sees(OWNER, "Вы владелец")
-
-    def texts_to(self, user: FakeUser) -> list[str]:
-        return [m.get("text") or m.get("caption") or "" for m in self.api.sent(STAFF, user.id)]
-
-
-def _match(text: str | None) -> Callable[[dict], bool] | None:
-    return has(text) if text is not None else None
-
-
-def config_with(**staff) -> BusinessConfig:
-    """The example salon with other [staff] settings."""
-    data = tomllib.loads((ROOT / "examples" / "salon.toml").read_text(encoding="utf-8"))
-    data["staff"] = {**data.get("staff", {}), **staff}
-    return parse_config(data)
-
-
-async def db_rows() -> dict[str, list]:
-    """Everything a lead action could change (outbox rows by what was queued, not status)."""
-    rows: dict[str, list] = {}
-    for model in (Lead, Appointment, LeadEvent, MasterCell, StaffAwaiting):
-        rows[model.__name__] = await model.all().values()
-    rows["Conversation"] = await Conversation.all().order_by("id").values("id", "relay_staff_id")
-    rows["Outbox"] = await Outbox.all().order_by("id").values("id", "bot", "chat_id", "kind")
-    rows["MessageLog"] = await MessageLog.all().order_by("id").values("id", "author", "text")
-    return rows
-
-
-@pytest.fixture
-async def open_desk(db, config, clock) -> AsyncIterator[Callable[..., Awaitable[Desk]]]:
-    """`await open_desk(config)` starts the bots (with that config) for this test."""
-    async with contextlib.AsyncExitStack() as stack:
-
-        async def start(business: BusinessConfig | None = None) -> Desk:
-            business = business or config
-            bots = running_bots(business, clock, staff_as_tasks=False)
-            return Desk(await stack.enter_async_context(bots), business, clock)
-
-        yield start
-
-
-@pytest.fixture
-async def desk(open_desk, clock) -> Desk:
-    """The team, plus Оля (master `olga`) and Павел (a removed manager)."""
-    await add_team(clock)
-    await add_staff(OLYA, StaffRole.MASTER, clock, master_id="olga")
-    await add_staff(PAVEL, StaffRole.MANAGER, clock, active=False, removed_at=clock.now())
-    return await open_desk()
-
+open_desk, desk = staff_fixtures.open_desk, staff_fixtures.desk  # the fixtures
 
 # --- 1. authorization ------------------------------------------------------------------------
 
@@ -270,6 +150,26 @@ async def test_move_books_the_new_slot_frees_the_old_and_tells_the_client(desk: 
     assert (new.master_id, new.start, new.lead_id) == (master_id, start, old.lead_id)
     assert await MasterCell.filter(appointment_id=new.id).count() > 0
     assert await Booker(desk.config, desk.clock).is_free(Slot(old.start, old.end, old.master_id))
+
+
+@pytest.mark.parametrize(
+    ("master", "shift"),
+    [
+        ("marina", dt.timedelta(hours=3)),
+        ("anna", dt.timedelta(hours=-8)),
+        ("anna", dt.timedelta(minutes=7)),
+    ],
+    ids=["a master without the service", "before opening", "off the grid"],
+)
+async def test_a_forged_move_changes_nothing(desk: Desk, master: str, shift: dt.timedelta):
+    visit = await desk.book()
+    await desk.card(MASHA)
+    before = await db_rows()
+    start = visit.start + shift
+    forged = slot_action(Slot(start, start + (visit.end - visit.start), master))
+    answer = await desk.answer(desk.press(MASHA, f"mv:{visit.id}:{forged}"))
+    assert answer.params.get("show_alert") is True and "уже занято" in answer.params["text"]
+    assert await db_rows() == before, "nothing changed"
 
 
 async def test_cancel_with_a_reason(desk: Desk):
