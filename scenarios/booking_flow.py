@@ -12,9 +12,9 @@ from bot.config import Service
 from bot.slots import visit_minutes
 from scenarios import keyboards as kb
 from scenarios.deeplink import parse_start_payload
+from scenarios.matching import match_service
 from scenarios.parsing import (
     TimeWish,
-    match_service,
     normalize_phone,
     parse_name,
     parse_time_wish,

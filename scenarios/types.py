@@ -66,6 +66,7 @@ class Understanding:
     """
 
     service_id: str | None = None
+    service_choices: tuple[str, ...] = ()  # several services fit («стрижка»): ask which
     addon_ids: tuple[str, ...] = ()
     wish: TimeWish | None = None
     name: str | None = None

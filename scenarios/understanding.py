@@ -11,15 +11,9 @@ import re
 from collections.abc import Sequence
 
 from bot.config import Service
-from scenarios.parsing import (
-    _TOKEN,
-    _clean,
-    _word_score,
-    match_service,
-    normalize_phone,
-    parse_name,
-    parse_time_wish,
-)
+from scenarios.matching import _TOKEN, match_services
+from scenarios.matching import word_score as _word_score
+from scenarios.parsing import _clean, normalize_phone, parse_name, parse_time_wish
 from scenarios.types import Intent, Understanding
 
 __all__ = [
@@ -105,15 +99,16 @@ def rules_intent(text: str, has_service: bool, has_wish: bool) -> Intent:
 
 def rules_understand(text: str, services: Sequence[Service], now: dt.datetime) -> Understanding:
     """Everything the rules can read from one message; `now` is local business time."""
-    service_id = match_service(text, services)
-    service = next((s for s in services if s.id == service_id), None)
+    found = match_services(text, services)
+    service = next((s for s in services if s.id == found[0]), None) if len(found) == 1 else None
     addons = match_addons(text, service) if service else ()
     wish = parse_time_wish(text, now)
     return Understanding(
-        service_id=service_id,
+        service_id=service.id if service else None,
+        service_choices=found if len(found) > 1 else (),
         addon_ids=addons,
         wish=wish,
         name=extract_name(text),
         phone=extract_phone(text),
-        intent=rules_intent(text, service_id is not None, wish is not None),
+        intent=rules_intent(text, bool(found), wish is not None),
     )
