@@ -35,6 +35,12 @@ def services(t: Texts, config: BusinessConfig) -> Rows:
     return (*_rows(buttons, 2), (Button(t("btn.human"), "human"),))
 
 
+def which(t: Texts, choices: Sequence[Service]) -> Rows:
+    """The services the client's words fit, to pick one; «Назад» to the whole list."""
+    buttons = [Button(s.title, f"svc:{s.id}") for s in choices]
+    return (*_rows(buttons, 1), _nav(t))
+
+
 def addons(t: Texts, service: Service) -> Rows:
     buttons = [
         Button(t("btn.addon", title=a.title, price=t.money(int(a.price * 100))), f"addon:{a.id}")
@@ -79,16 +85,25 @@ def no_slots(t: Texts) -> Rows:
     return ((Button(t("btn.other_time"), "retime"), Button(t("btn.human"), "human")), _nav(t))
 
 
+def _nav_restart(t: Texts) -> tuple[Button, ...]:
+    return _nav(t, Button(t("btn.restart"), "restart"))
+
+
+def contact(t: Texts) -> Rows:
+    """Shown with the channel's share-my-phone control (Telegram: as reply-keyboard text)."""
+    return (_nav_restart(t),)
+
+
 def name(t: Texts, channel_name: str | None) -> Rows:
     if not channel_name:
-        return (_nav(t),)
-    return ((Button(t("btn.name_me", name=channel_name[:30]), "name:me"),), _nav(t))
+        return (_nav_restart(t),)
+    return ((Button(t("btn.name_me", name=channel_name[:30]), "name:me"),), _nav_restart(t))
 
 
 def summary(t: Texts) -> Rows:
     return (
         (Button(t("btn.confirm"), "confirm"),),
-        (Button(t("btn.back"), "back"), Button(t("btn.restart"), "restart")),
+        _nav_restart(t),
     )
 
 

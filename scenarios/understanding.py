@@ -112,3 +112,23 @@ def rules_understand(text: str, services: Sequence[Service], now: dt.datetime) -
         phone=extract_phone(text),
         intent=rules_intent(text, bool(found), wish is not None),
     )
+
+
+# Typed navigation: the whole message, any case, punctuation and «пожалуйста» aside. The
+# button labels («◂ Назад», «Начать заново») are here too: channels that show buttons as
+# reply-keyboard text (Telegram's phone step) send them back as typed words.
+_NAVIGATION = {
+    "back": "назад|вернуться|вернуться назад|вернись|шаг назад|обратно|back|go back",
+    "restart": "заново|сначала|с начала|начать заново|начать сначала|начать с начала"
+    "|начнем заново|начнем сначала|давай заново|давайте заново|по новой"
+    "|restart|start over|start again",
+    "cancel": "отмена|отменить|отмени|отмените|стоп|cancel|stop",
+}
+_NAV_WORDS = {p: word for word, phrases in _NAVIGATION.items() for p in phrases.split("|")}
+_POLITE = re.compile(r"\b(?:пожалуйста|плиз|please)\b")
+
+
+def navigation(text: str) -> str | None:
+    """ "back", "restart" or "cancel" when the message is only a navigation word."""
+    phrase = " ".join(re.findall(r"[a-zа-я]+", _POLITE.sub(" ", _clean(text))))
+    return _NAV_WORDS.get(phrase)
