@@ -73,3 +73,29 @@ async def test_media_and_unknown_text_get_polite_hints(telegram: FakeBotApi):
     await api.wait_for_message(TOKEN, ivan.id, has("Передал ваш вопрос администратору"))
     lead = await Lead.get()
     assert lead.needs_human and lead.handoff_reason == "not_understood"
+
+
+async def test_the_phone_step_keyboard_goes_back_and_restarts(telegram: FakeBotApi):
+    """Issue 11, item 21: a message has one keyboard, so at the phone step «◂ Назад» and
+    «Начать заново» sit under «Поделиться номером» and come back as text."""
+    api, olga = telegram, FakeUser(503, "Ольга")
+    api.send_command(TOKEN, olga, "/start")
+    await api.wait_for_message(TOKEN, olga.id, has("152-ФЗ"))
+    api.press_button(TOKEN, olga, text="✅ Согласен")
+    await api.wait_for_message(TOKEN, olga.id, has("Какая услуга"))
+    api.send_text(TOKEN, olga, "массаж в среду")
+    slots = await api.wait_for_message(TOKEN, olga.id, has("Свободные окна"))
+    first = slots["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    for _ in range(2):
+        api.press_button(TOKEN, olga, first)
+        await api.wait_for_message(TOKEN, olga.id, has("номер телефона"))
+        keyboard = api.reply_keyboard(TOKEN, olga.id)["keyboard"]
+        assert keyboard[0][0]["request_contact"] is True
+        assert [b["text"] for b in keyboard[1]] == ["◂ Назад", "Начать заново"]
+        api.send_text(TOKEN, olga, keyboard[1][0]["text"])
+        await api.wait_for_message(TOKEN, olga.id, has("Свободные окна"))
+    api.press_button(TOKEN, olga, first)
+    await api.wait_for_message(TOKEN, olga.id, has("номер телефона"))
+    api.send_text(TOKEN, olga, "Начать заново")
+    await api.wait_for_message(TOKEN, olga.id, has("Какая услуга"))
+    assert not (await Lead.get()).needs_human  # typed «Назад» twice is not two misses
