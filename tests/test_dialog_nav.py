@@ -15,7 +15,7 @@ from bot.dialogs import DialogService
 from bot.i18n import Texts
 from bot.models import Appointment, Client, Lead, Outbox
 from scenarios.state import Step
-from tests.ai_helpers import make_assistant
+from tests.ai_helpers import AiChat, ai_client, ai_dialogs, make_assistant, texts_of
 from tests.conftest import ROOT
 from tests.dialog_chat import (
     ANNA_TUE_10,
@@ -27,6 +27,7 @@ from tests.dialog_chat import (
     slot_labels,
     text,
 )
+from tests.fakes.openai_api import FakeOpenAI
 
 ASKED = {**QUESTION, Step.WHICH: "Уточните, пожалуйста, какая услуга", Step.DONE: "Какая услуга"}
 OWNER = 9001
@@ -304,3 +305,15 @@ async def test_no_deposit_line_without_a_deposit(olga: Chat):
     summary = text(await olga.press("name:me"))
     assert "Предоплата" not in summary
     assert "Предоплата" not in text(await olga.press("confirm"))
+
+
+async def test_a_model_picking_one_of_several_fitting_services_still_asks(
+    db, config: BusinessConfig, clock: FakeClock
+):
+    async with FakeOpenAI() as fake:
+        fake.tool({"intent": "booking", "service_id": "haircut_w", "date_from": "2026-11-24"})
+        chat = await AiChat(ai_dialogs(config, clock, ai_client(fake, config, clock))).consented()
+        replies = await chat.say("стрижка завтра")
+    assert ASKED[Step.WHICH] in texts_of(replies)
+    state = await chat.dialogs.conversation_state("telegram", chat.chat_id)
+    assert state.choices == ["haircut_w", "haircut_m"] and state.wish is not None
