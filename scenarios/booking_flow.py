@@ -166,6 +166,8 @@ async def _event(state: DialogState, inp: Input, deps: Deps, out: Outcome) -> No
             out.replies.append(Reply(deps.texts("cancel_unknown")))
         case "forgotten":
             out.replies.append(Reply(deps.texts("forgotten")))
+        case "handed_off" | "handoff_unheard":
+            out.replies.append(Reply(_handed_off(inp, deps)))
         case "visit_confirmed":
             out.replies.append(Reply(deps.texts("visit_confirmed"), kb.after_booking(deps.texts)))
 
@@ -199,12 +201,7 @@ async def _on_understood(state: DialogState, u: Understanding, deps: Deps, out: 
         await ask(state, deps, out)
         return True
     if u.guard is Guard.QUESTION:
-        if state.consented:
-            open_lead(state, out)
-            out.effects.append(HandOff("question"))
-            out.replies.append(Reply(t("ai.handoff_question")))
-        else:
-            out.replies.append(Reply(t("handoff_no_consent", phone=deps.config.business.phone)))
+        _hand_off(state, "question", deps, out)
         return True
     choices = u.service_choices or ((u.service_id,) if u.service_id else ())
     if not choices or state.step not in _REQUEST_STEPS:
@@ -235,8 +232,14 @@ def _hand_off(state: DialogState, reason: str, deps: Deps, out: Outcome) -> None
         )
         return
     open_lead(state, out)
-    out.effects.append(HandOff(reason))
-    out.replies.append(Reply(deps.texts(f"handoff.{reason}")))
+    out.effects.append(HandOff(reason))  # the reply comes with its result: was anyone told?
+
+
+def _handed_off(inp: Input, deps: Deps) -> str:
+    t = deps.texts
+    if inp.text == "handoff_unheard":  # no staff to alert: a phone number beats a promise
+        return t("dialog.handoff_unheard", phone=deps.config.business.phone)
+    return t("ai.handoff_question") if inp.arg == "question" else t(f"handoff.{inp.arg}")
 
 
 async def _my_bookings(state: DialogState, deps: Deps, out: Outcome) -> None:

@@ -38,6 +38,14 @@ from tests.dialog_chat import (
     text,
 )
 
+OWNER = 9001
+
+
+@pytest.fixture
+def dialogs(db, config: BusinessConfig, clock: FakeClock) -> DialogService:
+    """With an owner to alert: a hand-off here has someone to hear it."""
+    return DialogService(config, clock, owner_ids=frozenset({OWNER}))
+
 
 @pytest.fixture
 def olga(dialogs: DialogService) -> Chat:
@@ -440,6 +448,15 @@ async def test_not_understood_twice_at_the_contact_step_hands_off(olga: Chat):
     replies = await olga.say("сколько стоит?")
     assert "Передал ваш вопрос администратору" in text(replies)
     assert (await olga.lead()).handoff_reason == "not_understood"
+
+
+async def test_a_hand_off_with_no_staff_to_alert_gives_the_phone(db, config, clock):
+    olga = Chat(DialogService(config, clock), 501)  # no owner, no managers, no staff group
+    await reach(olga, Step.TIME)
+    replies = await olga.command("human")
+    assert "позвонить нам: +7 846 200-45-45" in text(replies)
+    assert "Позвал администратора" not in text(replies)
+    assert (await olga.lead()).needs_human  # still waiting for whoever joins
 
 
 async def test_one_good_answer_resets_the_misses(olga: Chat):

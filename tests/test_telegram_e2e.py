@@ -8,9 +8,10 @@ import contextlib
 import pytest
 
 from bot.app import build_dispatcher
-from bot.models import Appointment, Client, Lead, LeadEvent, MessageLog
+from bot.models import Appointment, Client, Lead, LeadEvent, MessageLog, StaffRole
 from tests.fakes.bot_api import FakeBotApi, FakeUser
 from tests.flows import book_in_telegram, has
+from tests.staff_fixtures import add_staff
 
 TOKEN = "123456:client-bot-token"
 
@@ -57,8 +58,9 @@ async def test_books_from_an_instagram_link_to_a_prebooking(telegram: FakeBotApi
     assert len(answered) == 7  # every button press was answered
 
 
-async def test_media_and_unknown_text_get_polite_hints(telegram: FakeBotApi):
+async def test_media_and_unknown_text_get_polite_hints(telegram: FakeBotApi, clock):
     api, ivan = telegram, FakeUser(502, "Иван")
+    await add_staff(FakeUser(7001, "Маша"), StaffRole.MANAGER, clock)  # someone to hand off to
     api.send_command(TOKEN, ivan, "/start")
     await api.wait_for_message(TOKEN, ivan.id, has("152-ФЗ"))
     api.send_sticker(TOKEN, ivan)
