@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from bot.config import BusinessConfig, Service
 from bot.i18n import Texts
 from bot.slots import Slot
+from scenarios.parsing import TimeWish
 from scenarios.ports import BookingInfo
 from scenarios.types import Button
 
@@ -60,6 +61,25 @@ def time_choices(t: Texts) -> Rows:
 def days(t: Texts, choices: Sequence[dt.date]) -> Rows:
     buttons = [Button(t.short_day(d), f"day:{d.isoformat()}") for d in choices]
     return (*_rows(buttons, 3), _nav(t))
+
+
+def wish_from_button(action: str, today: dt.date) -> TimeWish | None:
+    """The time window a «Сегодня» / «Завтра» / «На этой неделе» / day button means."""
+    match action.split(":"):
+        case ["when", "today"]:
+            return TimeWish(today, today)
+        case ["when", "tomorrow"]:
+            tomorrow = today + dt.timedelta(days=1)
+            return TimeWish(tomorrow, tomorrow)
+        case ["when", "week"]:
+            return TimeWish(today, today + dt.timedelta(days=6 - today.weekday()))
+        case ["day", iso]:
+            try:
+                day = dt.date.fromisoformat(iso)
+            except ValueError:
+                return None
+            return TimeWish(day, day)
+    return None
 
 
 def slot_action(slot: Slot) -> str:

@@ -27,7 +27,7 @@ from scenarios.types import (
     SaveContact,
 )
 from scenarios.understanding import DECLINE, extract_phone, match_addons, rules_understand
-from scenarios.views import master_name, service_of, summary_text
+from scenarios.views import service_of, slots_reply, summary_text
 
 _AGREE_WORDS = {"согласен", "согласна", "согласен(на)", "agree", "i agree"}
 
@@ -238,7 +238,7 @@ async def _on_time(state: DialogState, inp: Input, deps: Deps, out: Outcome) -> 
             state.go(Step.PICK_DAY)
             await ask(state, deps, out, edit=True)
             return True
-        wish = _wish_from_button(inp.text, deps.local_now().date())
+        wish = kb.wish_from_button(inp.text, deps.local_now().date())
     elif inp.kind is InputKind.TEXT:
         wish = parse_time_wish(inp.text, deps.local_now())
         if wish is None and inp.understood is not None:
@@ -391,7 +391,7 @@ async def _ask_day(state: DialogState, deps: Deps, out: Outcome, edit: bool) -> 
 
 
 async def _ask_slot(state: DialogState, deps: Deps, out: Outcome, edit: bool) -> None:
-    out.replies.append(await _slots_reply(state, deps, edit))
+    out.replies.append(await slots_reply(state, deps, edit))
 
 
 async def _ask_contact(state: DialogState, deps: Deps, out: Outcome, edit: bool) -> None:
@@ -415,61 +415,6 @@ async def _ask_done(state: DialogState, deps: Deps, out: Outcome, edit: bool) ->
 
 async def _ask_forget(state: DialogState, deps: Deps, out: Outcome, edit: bool) -> None:
     out.replies.append(Reply(deps.texts("forget_confirm"), kb.forget(deps.texts)))
-
-
-async def _slots_reply(state: DialogState, deps: Deps, edit: bool) -> Reply:
-    t, config = deps.texts, deps.config
-    wish = state.time_wish
-    today = deps.local_now().date()
-    if wish is None:
-        wish = TimeWish(today, today + dt.timedelta(days=config.booking.horizon_days))
-    per_page = config.booking.slots_per_page
-    page = await deps.slots.find(
-        service_of(state, deps).id,
-        state.addon_ids,
-        wish.day_from,
-        wish.day_to,
-        wish.after,
-        wish.before,
-        wish.exact,
-        state.page * per_page,
-        per_page,
-    )
-    if not page.matches_wish:
-        # Nothing fit: from now on page through the nearest slots instead.
-        state.time_wish = TimeWish(wish.day_from, today + dt.timedelta(config.booking.horizon_days))
-        state.page = 0
-    if not page.slots:
-        return Reply(t("no_slots", phone=config.business.phone), kb.no_slots(t), edit=edit)
-    header = t("slots") if page.matches_wish else t("slots_nearest")
-    labels = [
-        t(
-            "slot_label",
-            when=t.short_day(s.start.astimezone(config.tz).date()),
-            time=f"{s.start.astimezone(config.tz):%H:%M}",
-            master=master_name(s.master_id, deps),
-        )
-        for s in page.slots
-    ]
-    return Reply(header, kb.slots(t, page.slots, labels, page.has_more), edit=edit)
-
-
-def _wish_from_button(action: str, today: dt.date) -> TimeWish | None:
-    match action.split(":"):
-        case ["when", "today"]:
-            return TimeWish(today, today)
-        case ["when", "tomorrow"]:
-            tomorrow = today + dt.timedelta(days=1)
-            return TimeWish(tomorrow, tomorrow)
-        case ["when", "week"]:
-            return TimeWish(today, today + dt.timedelta(days=6 - today.weekday()))
-        case ["day", iso]:
-            try:
-                day = dt.date.fromisoformat(iso)
-            except ValueError:
-                return None
-            return TimeWish(day, day)
-    return None
 
 
 STEPS: dict[Step, StepSpec] = {

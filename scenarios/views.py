@@ -1,10 +1,15 @@
-"""The texts that describe a booking to the client: summary, confirmation, list line."""
+"""What the client is shown of a booking: free slots, summary, confirmation, list line."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from bot.config import Service
+from scenarios import keyboards as kb
+from scenarios.parsing import TimeWish
 from scenarios.ports import BookingInfo, Deps
 from scenarios.state import DialogState
+from scenarios.types import Reply
 
 
 def service_of(state: DialogState, deps: Deps) -> Service:
@@ -71,3 +76,40 @@ def booking_text(key: str, info: BookingInfo, deps: Deps) -> str:
         deposit=deposit_line(service, deps),
         address=config.business.address,
     )
+
+
+async def slots_reply(state: DialogState, deps: Deps, edit: bool) -> Reply:
+    t, config = deps.texts, deps.config
+    wish = state.time_wish
+    today = deps.local_now().date()
+    if wish is None:
+        wish = TimeWish(today, today + dt.timedelta(days=config.booking.horizon_days))
+    per_page = config.booking.slots_per_page
+    page = await deps.slots.find(
+        service_of(state, deps).id,
+        state.addon_ids,
+        wish.day_from,
+        wish.day_to,
+        wish.after,
+        wish.before,
+        wish.exact,
+        state.page * per_page,
+        per_page,
+    )
+    if not page.matches_wish:
+        # Nothing fit: from now on page through the nearest slots instead.
+        state.time_wish = TimeWish(wish.day_from, today + dt.timedelta(config.booking.horizon_days))
+        state.page = 0
+    if not page.slots:
+        return Reply(t("no_slots", phone=config.business.phone), kb.no_slots(t), edit=edit)
+    header = t("slots") if page.matches_wish else t("slots_nearest")
+    labels = [
+        t(
+            "slot_label",
+            when=t.short_day(s.start.astimezone(config.tz).date()),
+            time=f"{s.start.astimezone(config.tz):%H:%M}",
+            master=master_name(s.master_id, deps),
+        )
+        for s in page.slots
+    ]
+    return Reply(header, kb.slots(t, page.slots, labels, page.has_more), edit=edit)
