@@ -19,7 +19,8 @@ from bot.models import Client, Conversation, Outbox
 from bot.outbox import Message, enqueue
 from bot.worktime import add_working_minutes, is_working
 
-MID_FLOW_STEPS = ("service", "addon", "time", "pick_day", "slot", "contact", "name", "summary")
+MID_FLOW_STEPS = ("service", "which", "addon", "time", "pick_day", "slot", "contact", "name")
+MID_FLOW_STEPS += ("summary",)
 LOOKBACK = dt.timedelta(days=3)  # older silences are left alone
 
 

@@ -88,11 +88,13 @@ async def _command(state: DialogState, inp: Input, deps: Deps, out: Outcome) -> 
 
 async def _navigate(state: DialogState, word: str, deps: Deps, out: Outcome) -> None:
     """«назад», «заново», «отмена» typed: the same as the buttons, never a miss. After a
-    booking «отмена» shows the bookings, each with its cancel button."""
+    booking «отмена» shows the bookings, each with its cancel button; asked whether to
+    erase the data, any of them keeps everything."""
     if word == "cancel" and state.step == Step.DONE:
         await _my_bookings(state, deps, out)
         return
-    await _global_button(state, "back" if word == "back" else "restart", deps, out)
+    back = word == "back" or state.step == Step.FORGET
+    await _global_button(state, "back" if back else "restart", deps, out)
 
 
 async def _global_button(state: DialogState, action: str, deps: Deps, out: Outcome) -> bool:

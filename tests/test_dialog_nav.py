@@ -317,3 +317,13 @@ async def test_a_model_picking_one_of_several_fitting_services_still_asks(
     assert ASKED[Step.WHICH] in texts_of(replies)
     state = await chat.dialogs.conversation_state("telegram", chat.chat_id)
     assert state.choices == ["haircut_w", "haircut_m"] and state.wish is not None
+
+
+@pytest.mark.parametrize("word", ["отмена", "назад", "заново"])
+async def test_navigation_words_at_the_erasure_question_keep_everything(olga: Chat, word: str):
+    await reach(olga, Step.NAME)
+    await olga.command("forget")
+    replies = await olga.say(word)
+    assert QUESTION[Step.NAME] in text(replies)
+    state = await olga.state()
+    assert state.step == Step.NAME and state.phone == "+79271234567"
