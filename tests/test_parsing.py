@@ -12,6 +12,7 @@ import pytest
 from bot.config import load_config
 from scenarios.matching import match_service, match_services
 from scenarios.parsing import TimeWish, normalize_phone, parse_name, parse_time_wish
+from scenarios.understanding import navigation
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = load_config(ROOT / "examples" / "salon.toml").services
@@ -295,3 +296,29 @@ NAMES = [
 @pytest.mark.parametrize(("text", "expected"), NAMES)
 def test_parse_name(text: str, expected: str | None) -> None:
     assert parse_name(text) == expected
+
+
+NAVIGATION = [
+    ("назад", "back"),
+    ("НАЗАД!!!", "back"),
+    ("◂ Назад", "back"),  # the button's label, typed back by Telegram's reply keyboard
+    ("вернуться назад", "back"),
+    ("◂ Back", "back"),
+    ("заново", "restart"),
+    ("Заново, пожалуйста", "restart"),
+    ("Начать заново", "restart"),
+    ("начнём сначала", "restart"),
+    ("Start over", "restart"),
+    ("отмена", "cancel"),
+    ("Отмена.", "cancel"),
+    ("отменить запись", "cancel"),
+    ("назад в прошлое", None),
+    ("заново покрасить волосы", None),
+    ("маникюр", None),
+    ("", None),
+]
+
+
+@pytest.mark.parametrize(("phrase", "expected"), NAVIGATION)
+def test_navigation_words(phrase: str, expected: str | None) -> None:
+    assert navigation(phrase) == expected
