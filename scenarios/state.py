@@ -63,7 +63,10 @@ class DialogState:
     def from_dict(cls, data: dict) -> DialogState:
         known = {f.name for f in fields(cls)}
         state = cls(**{k: v for k, v in data.items() if k in known})
-        state.step = Step(state.step) if state.step in Step._value2member_map_ else Step.GREETING
+        try:
+            state.step = Step(state.step)
+        except ValueError:  # a step this version no longer has: start over
+            state.step = Step.GREETING
         return state
 
     def go(self, step: Step) -> None:

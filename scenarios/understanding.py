@@ -11,8 +11,7 @@ import re
 from collections.abc import Sequence
 
 from bot.config import Service
-from scenarios.matching import _TOKEN, match_services
-from scenarios.matching import word_score as _word_score
+from scenarios.matching import _TOKEN, match_services, word_score
 from scenarios.parsing import _clean, normalize_phone, parse_name, parse_time_wish
 from scenarios.types import Intent, Understanding
 
@@ -71,9 +70,9 @@ def match_addons(text: str, service: Service) -> tuple[str, ...]:
         title_words = [
             w
             for w in _TOKEN.findall(_clean(addon.title))
-            if len(w) >= 4 and not any(_word_score(w, o) for o in own)
+            if len(w) >= 4 and not any(word_score(w, o) for o in own)
         ]
-        if any(_word_score(t, w) for t in title_words for w in words):
+        if any(word_score(t, w) for t in title_words for w in words):
             found.append(addon.id)
     return tuple(found)
 
