@@ -121,7 +121,7 @@ _NAVIGATION = {
     "restart": "заново|сначала|с начала|начать заново|начать сначала|начать с начала"
     "|начнем заново|начнем сначала|давай заново|давайте заново|по новой"
     "|restart|start over|start again",
-    "cancel": "отмена|отменить|отмени|отмените|отменить запись|стоп|cancel|stop",
+    "cancel": "отмена|отменить|отмени|отмените|отменить запись|cancel",
 }
 _NAV_WORDS = {p: word for word, phrases in _NAVIGATION.items() for p in phrases.split("|")}
 _POLITE = re.compile(r"\b(?:пожалуйста|плиз|please)\b")
