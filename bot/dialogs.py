@@ -19,7 +19,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from bot.ai import intel as ai_intel
-from bot.alerts import alert_staff, notify_staff
+from bot.alerts import alert_staff, notify_staff, recipients
 from bot.booking import Booker
 from bot.clock import Clock
 from bot.config import BusinessConfig
@@ -330,10 +330,13 @@ class DialogService:
                 return await self._cancel(conv, appointment_id, now)
             case HandOff(reason=reason):
                 lead = await lead_of(conv.lead_id)
+                heard = False
                 if lead is not None:
                     await flag_for_human(lead, reason, now)
                     await self._alert(lead, reason, f"handoff:{lead.id}:{reason}", now)
-                log.info("handoff", extra={"lead": conv.lead_id, "reason": reason})
+                    heard = bool(await recipients(self.config, self.owner_ids, lead.id))
+                log.info("handoff", extra={"lead": conv.lead_id, "reason": reason, "heard": heard})
+                return Input.event("handed_off" if heard else "handoff_unheard", reason)
             case Forget():
                 await self._forget(conv, now)
                 return Input.event("forgotten")

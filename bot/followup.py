@@ -18,8 +18,10 @@ from bot.leads import flag_for_human, lead_of
 from bot.models import Client, Conversation, Outbox
 from bot.outbox import Message, enqueue
 from bot.worktime import add_working_minutes, is_working
+from scenarios.state import Step
 
-MID_FLOW_STEPS = ("service", "addon", "time", "pick_day", "slot", "contact", "name", "summary")
+# Every question of a booking in progress (a new step is one too, unless listed here).
+MID_FLOW_STEPS = frozenset(Step) - {Step.GREETING, Step.CONSENT, Step.DONE, Step.FORGET}
 LOOKBACK = dt.timedelta(days=3)  # older silences are left alone
 
 

@@ -105,9 +105,15 @@ def inline_markup(reply: Reply) -> InlineKeyboardMarkup | None:
     )
 
 
-def contact_markup(texts: Texts) -> ReplyKeyboardMarkup:
+def contact_markup(texts: Texts, reply: Reply) -> ReplyKeyboardMarkup:
+    """Share-my-phone, and the reply's own buttons as keyboard text (a message has one
+    markup): «◂ Назад» comes back as typed text, which the scenario understands."""
+    rows = [[KeyboardButton(text=b.text) for b in row if not b.url] for row in reply.buttons]
     return ReplyKeyboardMarkup(
-        keyboard=[[KeyboardButton(text=texts("btn.share_phone"), request_contact=True)]],
+        keyboard=[
+            [KeyboardButton(text=texts("btn.share_phone"), request_contact=True)],
+            *filter(None, rows),
+        ],
         resize_keyboard=True,
         one_time_keyboard=True,
     )
@@ -155,7 +161,9 @@ class TelegramClientBot:
         for index, reply in enumerate(replies):
             if edit is not None and index == 0 and reply.edit and await self._edit(edit, reply):
                 continue
-            markup = contact_markup(self.texts) if reply.ask_contact else inline_markup(reply)
+            markup = (
+                contact_markup(self.texts, reply) if reply.ask_contact else inline_markup(reply)
+            )
             await bot.send_message(chat_id, reply.text, reply_markup=markup)
 
     async def _edit(self, message: Message, reply: Reply) -> bool:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from bot.config import BusinessConfig, Service
 from bot.i18n import Texts
 from bot.slots import Slot
+from scenarios.parsing import TimeWish
 from scenarios.ports import BookingInfo
 from scenarios.types import Button
 
@@ -35,6 +36,12 @@ def services(t: Texts, config: BusinessConfig) -> Rows:
     return (*_rows(buttons, 2), (Button(t("btn.human"), "human"),))
 
 
+def which(t: Texts, choices: Sequence[Service]) -> Rows:
+    """The services the client's words fit, to pick one; «Назад» to the whole list."""
+    buttons = [Button(s.title, f"svc:{s.id}") for s in choices]
+    return (*_rows(buttons, 1), _nav(t))
+
+
 def addons(t: Texts, service: Service) -> Rows:
     buttons = [
         Button(t("btn.addon", title=a.title, price=t.money(int(a.price * 100))), f"addon:{a.id}")
@@ -54,6 +61,25 @@ def time_choices(t: Texts) -> Rows:
 def days(t: Texts, choices: Sequence[dt.date]) -> Rows:
     buttons = [Button(t.short_day(d), f"day:{d.isoformat()}") for d in choices]
     return (*_rows(buttons, 3), _nav(t))
+
+
+def wish_from_button(action: str, today: dt.date) -> TimeWish | None:
+    """The time window a «Сегодня» / «Завтра» / «На этой неделе» / day button means."""
+    match action.split(":"):
+        case ["when", "today"]:
+            return TimeWish(today, today)
+        case ["when", "tomorrow"]:
+            tomorrow = today + dt.timedelta(days=1)
+            return TimeWish(tomorrow, tomorrow)
+        case ["when", "week"]:
+            return TimeWish(today, today + dt.timedelta(days=6 - today.weekday()))
+        case ["day", iso]:
+            try:
+                day = dt.date.fromisoformat(iso)
+            except ValueError:
+                return None
+            return TimeWish(day, day)
+    return None
 
 
 def slot_action(slot: Slot) -> str:
@@ -79,16 +105,25 @@ def no_slots(t: Texts) -> Rows:
     return ((Button(t("btn.other_time"), "retime"), Button(t("btn.human"), "human")), _nav(t))
 
 
+def _nav_restart(t: Texts) -> tuple[Button, ...]:
+    return _nav(t, Button(t("btn.restart"), "restart"))
+
+
+def contact(t: Texts) -> Rows:
+    """Shown with the channel's share-my-phone control (Telegram: as reply-keyboard text)."""
+    return (_nav_restart(t),)
+
+
 def name(t: Texts, channel_name: str | None) -> Rows:
     if not channel_name:
-        return (_nav(t),)
-    return ((Button(t("btn.name_me", name=channel_name[:30]), "name:me"),), _nav(t))
+        return (_nav_restart(t),)
+    return ((Button(t("btn.name_me", name=channel_name[:30]), "name:me"),), _nav_restart(t))
 
 
 def summary(t: Texts) -> Rows:
     return (
         (Button(t("btn.confirm"), "confirm"),),
-        (Button(t("btn.back"), "back"), Button(t("btn.restart"), "restart")),
+        _nav_restart(t),
     )
 
 

@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import phonenumbers
 from dateparser.date import DateDataParser
 from rapidfuzz import fuzz, process
 
-from bot.config import Service
-
-__all__ = ["TimeWish", "match_service", "normalize_phone", "parse_name", "parse_time_wish"]
+__all__ = ["TimeWish", "normalize_phone", "parse_name", "parse_time_wish"]
 
 
 @dataclass(frozen=True)
@@ -491,68 +488,6 @@ def normalize_phone(text: str, region: str = "RU") -> str | None:
     for match in phonenumbers.PhoneNumberMatcher(text, region):
         return phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
     return None
-
-
-# --------------------------------------------------------------------------- services
-
-_TOKEN = re.compile(r"[a-zа-я0-9]+")
-_FUZZY_CUTOFF = 80
-
-
-def _word_score(term_word: str, word: str) -> float:
-    """How well a message word matches one word of a catalog term (0 = not at all).
-
-    Short words must match exactly (or as a prefix: «лицо» ~ «лицом»); longer ones also
-    by a shared stem («бровей» ~ «брови») or by one typo («маникур» ~ «маникюр»).
-    """
-    if word == term_word:
-        return 100.0
-    if len(term_word) <= 3:
-        return 0.0
-    stem = max(4, len(term_word) - 2)
-    if len(word) >= stem and word[:stem] == term_word[:stem]:
-        return 95.0
-    if len(term_word) <= 4 or len(word) < 4:
-        return 0.0
-    score = fuzz.ratio(term_word, word)
-    return score if score >= _FUZZY_CUTOFF else 0.0
-
-
-def _term_score(term: list[str], words: list[str]) -> float:
-    """Mean word score if every word of the term is in the message, else 0."""
-    total = 0.0
-    for term_word in term:
-        best = max((_word_score(term_word, w) for w in words), default=0.0)
-        if not best:
-            return 0.0
-        total += best
-    return total / len(term)
-
-
-def match_service(text: str, services: Sequence[Service]) -> str | None:
-    """The id of the catalog service the message names («хочу на маникур» → "manicure").
-
-    Titles and synonyms are matched word by word with stems and typos allowed; when several
-    services match, the longest matched term wins, so «мужская стрижка» beats «стрижка».
-    Addon titles («оформление бороды») point to their service but lose ties to services.
-    """
-    words = _TOKEN.findall(_clean(text))
-    if not words:
-        return None
-    best: tuple[int, float, int] | None = None
-    best_id = None
-    for service in services:
-        terms = [(t, 1) for t in (service.title, *service.synonyms)]
-        terms += [(a.title, 0) for a in service.addons]
-        for term, is_service in terms:
-            term_words = _TOKEN.findall(_clean(term))
-            score = _term_score(term_words, words) if term_words else 0.0
-            if not score:
-                continue
-            key = (sum(map(len, term_words)), score, is_service)
-            if best is None or key > best:
-                best, best_id = key, service.id
-    return best_id
 
 
 # --------------------------------------------------------------------------- names

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass, field, fields
+from enum import StrEnum
 
 from scenarios.parsing import TimeWish
 
 
-class Step:
+class Step(StrEnum):
+    """Where the dialogue stands; stored as its value."""
+
     GREETING = "greeting"
     CONSENT = "consent"
     SERVICE = "service"
+    WHICH = "which"  # the client's words fit several services: which one
     ADDON = "addon"
     TIME = "time"
     PICK_DAY = "pick_day"
@@ -25,13 +29,14 @@ class Step:
 
 @dataclass
 class DialogState:
-    step: str = Step.GREETING
+    step: Step = Step.GREETING
     history: list[str] = field(default_factory=list)
     consented: bool = False
     source: str | None = None
     campaign: str | None = None
     lead_open: bool = False
     service_id: str | None = None
+    choices: list[str] = field(default_factory=list)  # services to choose from at WHICH
     addon_ids: list[str] = field(default_factory=list)
     wish: dict | None = None
     page: int = 0
@@ -50,28 +55,37 @@ class DialogState:
         # on every message.
         data = dict(self.__dict__)
         data["history"], data["addon_ids"] = list(self.history), list(self.addon_ids)
+        data["choices"] = list(self.choices)
         data["wish"] = dict(self.wish) if self.wish else None
         return data
 
     @classmethod
     def from_dict(cls, data: dict) -> DialogState:
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        state = cls(**{k: v for k, v in data.items() if k in known})
+        try:
+            state.step = Step(state.step)
+        except ValueError:  # a step this version no longer has: start over
+            state.step = Step.GREETING
+        return state
 
-    def go(self, step: str) -> None:
+    def go(self, step: Step) -> None:
         """Move forward, remembering where we came from for «Назад»."""
         if step != self.step:
             self.history.append(self.step)
             self.history = self.history[-12:]
         self.step = step
 
-    def back(self) -> str:
-        self.step = self.history.pop() if self.history else Step.SERVICE
+    def back(self) -> Step:
+        """One question back; the first question (or the consent, before it) at the start."""
+        first = Step.SERVICE if self.consented else Step.CONSENT
+        self.step = Step(self.history.pop()) if self.history else first
         return self.step
 
     def reset_booking(self) -> None:
         """Forget the booking in progress; keep consent, contact and source."""
         self.service_id, self.addon_ids, self.wish, self.page = None, [], None, 0
+        self.choices = []
         self.master_id = self.start = self.end = None
         self.history, self.misses, self.moving = [], 0, None
 

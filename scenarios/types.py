@@ -66,6 +66,7 @@ class Understanding:
     """
 
     service_id: str | None = None
+    service_choices: tuple[str, ...] = ()  # several services fit («стрижка»): ask which
     addon_ids: tuple[str, ...] = ()
     wish: TimeWish | None = None
     name: str | None = None
@@ -142,7 +143,10 @@ class CancelBooking:
 
 @dataclass(frozen=True)
 class HandOff:
-    reason: str  # "asked" | "not_understood"
+    """Result: EVENT "handed_off", or "handoff_unheard" when no staff member can be
+    alerted; the reason as its argument."""
+
+    reason: str  # "asked" | "not_understood" | "question"
 
 
 @dataclass(frozen=True)

@@ -11,15 +11,8 @@ import re
 from collections.abc import Sequence
 
 from bot.config import Service
-from scenarios.parsing import (
-    _TOKEN,
-    _clean,
-    _word_score,
-    match_service,
-    normalize_phone,
-    parse_name,
-    parse_time_wish,
-)
+from scenarios.matching import _TOKEN, match_services, word_score
+from scenarios.parsing import _clean, normalize_phone, parse_name, parse_time_wish
 from scenarios.types import Intent, Understanding
 
 __all__ = [
@@ -77,9 +70,9 @@ def match_addons(text: str, service: Service) -> tuple[str, ...]:
         title_words = [
             w
             for w in _TOKEN.findall(_clean(addon.title))
-            if len(w) >= 4 and not any(_word_score(w, o) for o in own)
+            if len(w) >= 4 and not any(word_score(w, o) for o in own)
         ]
-        if any(_word_score(t, w) for t in title_words for w in words):
+        if any(word_score(t, w) for t in title_words for w in words):
             found.append(addon.id)
     return tuple(found)
 
@@ -105,15 +98,36 @@ def rules_intent(text: str, has_service: bool, has_wish: bool) -> Intent:
 
 def rules_understand(text: str, services: Sequence[Service], now: dt.datetime) -> Understanding:
     """Everything the rules can read from one message; `now` is local business time."""
-    service_id = match_service(text, services)
-    service = next((s for s in services if s.id == service_id), None)
+    found = match_services(text, services)
+    service = next((s for s in services if s.id == found[0]), None) if len(found) == 1 else None
     addons = match_addons(text, service) if service else ()
     wish = parse_time_wish(text, now)
     return Understanding(
-        service_id=service_id,
+        service_id=service.id if service else None,
+        service_choices=found if len(found) > 1 else (),
         addon_ids=addons,
         wish=wish,
         name=extract_name(text),
         phone=extract_phone(text),
-        intent=rules_intent(text, service_id is not None, wish is not None),
+        intent=rules_intent(text, bool(found), wish is not None),
     )
+
+
+# Typed navigation: the whole message, any case, punctuation and «пожалуйста» aside. The
+# button labels («◂ Назад», «Начать заново») are here too: channels that show buttons as
+# reply-keyboard text (Telegram's phone step) send them back as typed words.
+_NAVIGATION = {
+    "back": "назад|вернуться|вернуться назад|вернись|шаг назад|обратно|back|go back",
+    "restart": "заново|сначала|с начала|начать заново|начать сначала|начать с начала"
+    "|начнем заново|начнем сначала|давай заново|давайте заново|по новой"
+    "|restart|start over|start again",
+    "cancel": "отмена|отменить|отмени|отмените|отменить запись|cancel",
+}
+_NAV_WORDS = {p: word for word, phrases in _NAVIGATION.items() for p in phrases.split("|")}
+_POLITE = re.compile(r"\b(?:пожалуйста|плиз|please)\b")
+
+
+def navigation(text: str) -> str | None:
+    """ "back", "restart" or "cancel" when the message is only a navigation word."""
+    phrase = " ".join(re.findall(r"[a-zа-я]+", _POLITE.sub(" ", _clean(text))))
+    return _NAV_WORDS.get(phrase)

@@ -14,11 +14,13 @@ import pytest
 
 from bot.alerts import card
 from bot.i18n import Texts
-from bot.models import AiUsage, Lead
+from bot.models import AiUsage, Lead, StaffRole
 from scenarios.state import Step
 from scenarios.types import Input
 from tests.ai_helpers import TIMEOUT, AiChat, ai_client, ai_dialogs, texts_of
+from tests.fakes.bot_api import FakeUser
 from tests.fakes.openai_api import FakeOpenAI
+from tests.staff_fixtures import add_staff
 
 SATURDAY = dt.date(2026, 11, 28)
 OLGA = "хочу маникюр с покрытием в субботу после обеда, я Ольга"
@@ -139,6 +141,7 @@ async def test_grounded_faq_answer_is_sent_and_invented_one_is_not(db, config, c
 
 async def test_question_outside_knowledge_is_handed_off(db, config, clock, fake):
     fake.tool({"intent": "other", "outside_knowledge": True, "summary": "Спрашивает про Wi-Fi"})
+    await add_staff(FakeUser(7001, "Маша"), StaffRole.MANAGER, clock)  # someone to ask
     chat = await AiChat(ai_dialogs(config, clock, ai_client(fake, config, clock))).consented()
     replies = await chat.say("а у вас есть вайфай для клиентов?")
     assert "Уточню у менеджера" in texts_of(replies)

@@ -10,7 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.config import load_config
-from scenarios.parsing import TimeWish, match_service, normalize_phone, parse_name, parse_time_wish
+from scenarios.matching import match_service, match_services
+from scenarios.parsing import TimeWish, normalize_phone, parse_name, parse_time_wish
+from scenarios.understanding import navigation
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = load_config(ROOT / "examples" / "salon.toml").services
@@ -206,8 +208,10 @@ SERVICE_PHRASES = [
     ("дизайн ногтей", "manicure"),
     ("педекюр", "pedicure"),
     ("ПЕДИКЮР", "pedicure"),
-    ("стрижка", "haircut_w"),
     ("стрижку женскую", "haircut_w"),
+    ("женская стрижка", "haircut_w"),
+    ("стрижка каре", "haircut_w"),
+    ("мужскую", "haircut_m"),
     ("каре", "haircut_w"),
     ("мужская стрижка", "haircut_m"),
     ("мужскую стрижку", "haircut_m"),
@@ -243,6 +247,25 @@ def test_match_service(text: str, expected: str | None) -> None:
     assert match_service(text, SERVICES) == expected
 
 
+# Words that fit several services of the demo salon: the dialogue asks which one.
+AMBIGUOUS = [
+    ("стрижка", ("haircut_w", "haircut_m")),
+    ("Стрижку", ("haircut_w", "haircut_m")),
+    ("подстричься", ("haircut_w", "haircut_m")),
+    ("хочу подстричься завтра после 5", ("haircut_w", "haircut_m")),
+    ("постричься бы", ("haircut_w", "haircut_m")),
+    ("хочу на стрижку завтра после 5", ("haircut_w", "haircut_m")),
+    ("покрытие гель-лак", ("manicure", "pedicure")),
+    ("маникюр и педикюр", ("manicure", "pedicure")),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), AMBIGUOUS)
+def test_a_word_fitting_several_services_names_them_all(text: str, expected: tuple) -> None:
+    assert match_services(text, SERVICES) == expected
+    assert match_service(text, SERVICES) is None
+
+
 NAMES = [
     ("ольга", "Ольга"),
     ("ОЛЬГА", "Ольга"),
@@ -273,3 +296,29 @@ NAMES = [
 @pytest.mark.parametrize(("text", "expected"), NAMES)
 def test_parse_name(text: str, expected: str | None) -> None:
     assert parse_name(text) == expected
+
+
+NAVIGATION = [
+    ("назад", "back"),
+    ("НАЗАД!!!", "back"),
+    ("◂ Назад", "back"),  # the button's label, typed back by Telegram's reply keyboard
+    ("вернуться назад", "back"),
+    ("◂ Back", "back"),
+    ("заново", "restart"),
+    ("Заново, пожалуйста", "restart"),
+    ("Начать заново", "restart"),
+    ("начнём сначала", "restart"),
+    ("Start over", "restart"),
+    ("отмена", "cancel"),
+    ("Отмена.", "cancel"),
+    ("отменить запись", "cancel"),
+    ("назад в прошлое", None),
+    ("заново покрасить волосы", None),
+    ("маникюр", None),
+    ("", None),
+]
+
+
+@pytest.mark.parametrize(("phrase", "expected"), NAVIGATION)
+def test_navigation_words(phrase: str, expected: str | None) -> None:
+    assert navigation(phrase) == expected

@@ -150,6 +150,8 @@ class Assistant:
                 addon_ids = rules.addon_ids  # the model left out an add-on the rules saw
         else:
             service = self.config.service(rules.service_id or "")
+        if rules.service_choices and (service is None or service.id in rules.service_choices):
+            service, addon_ids = None, ()  # the words fit several services: the client picks
         topic = {"medical": Guard.MEDICAL, "legal": Guard.LEGAL}.get(str(args.get("topic")))
         answer = self._answer(args.get("answer"))
         outside = args.get("outside_knowledge") is True and answer is None
@@ -157,6 +159,7 @@ class Assistant:
         fallback_guard = Guard.QUESTION if outside and is_question(text) else rules.guard
         return Understanding(
             service_id=service.id if service else None,
+            service_choices=rules.service_choices if service is None else (),
             addon_ids=addon_ids,
             wish=self._wish(args, now) or rules.wish,
             name=rules.name or self._name(args.get("name"), text),

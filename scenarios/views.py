@@ -1,0 +1,115 @@
+"""What the client is shown of a booking: free slots, summary, confirmation, list line."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from bot.config import Service
+from scenarios import keyboards as kb
+from scenarios.parsing import TimeWish
+from scenarios.ports import BookingInfo, Deps
+from scenarios.state import DialogState
+from scenarios.types import Reply
+
+
+def service_of(state: DialogState, deps: Deps) -> Service:
+    service = deps.config.service(state.service_id or "")
+    if service is None:  # the config changed under a stored dialogue
+        raise LookupError(f"service '{state.service_id}' is no longer in the config")
+    return service
+
+
+def master_name(master_id: str, deps: Deps) -> str:
+    master = deps.config.master(master_id)
+    return master.name if master else master_id
+
+
+def deposit_line(service: Service | None, deps: Deps) -> str:
+    """«Предоплата: 1 000 ₽» on a line of its own, or nothing: the amount is the config's."""
+    kopecks = int(service.deposit * 100) if service else 0
+    if kopecks <= 0:
+        return ""
+    return "\n" + deps.texts("dialog.deposit_line", amount=deps.texts.money(kopecks))
+
+
+def summary_text(state: DialogState, deps: Deps) -> str:
+    t, config = deps.texts, deps.config
+    service = service_of(state, deps)
+    addons = [a for a in service.addons if a.id in state.addon_ids]
+    price = service.price + sum(a.price for a in addons)
+    start = state.slot_start
+    assert start is not None
+    return t(
+        "summary",
+        service=service.title + "".join(f" + {a.title}" for a in addons),
+        master=master_name(state.master_id or "", deps),
+        when=t.moment(start.astimezone(config.tz)),
+        price=t.money(int(price * 100)),
+        deposit=deposit_line(service, deps),
+        name=state.name or "",
+        phone=state.phone or "",
+        address=config.business.address,
+    )
+
+
+def booking_line(info: BookingInfo, deps: Deps) -> str:
+    t, config = deps.texts, deps.config
+    service = config.service(info.service_id)
+    return t(
+        "booking_line",
+        when=t.moment(info.start.astimezone(config.tz)),
+        service=service.title if service else info.service_id,
+        master=master_name(info.master_id, deps),
+        status=t("status_pending") if info.pending else t("status_confirmed"),
+    )
+
+
+def booking_text(key: str, info: BookingInfo, deps: Deps) -> str:
+    t, config = deps.texts, deps.config
+    service = config.service(info.service_id)
+    return t(
+        key,
+        when=t.moment(info.start.astimezone(config.tz)),
+        service=service.title if service else info.service_id,
+        master=master_name(info.master_id, deps),
+        price=t.money(info.price_kop),
+        deposit=deposit_line(service, deps),
+        address=config.business.address,
+    )
+
+
+async def slots_reply(state: DialogState, deps: Deps, edit: bool) -> Reply:
+    t, config = deps.texts, deps.config
+    wish = state.time_wish
+    today = deps.local_now().date()
+    if wish is None:
+        wish = TimeWish(today, today + dt.timedelta(days=config.booking.horizon_days))
+    per_page = config.booking.slots_per_page
+    page = await deps.slots.find(
+        service_of(state, deps).id,
+        state.addon_ids,
+        wish.day_from,
+        wish.day_to,
+        wish.after,
+        wish.before,
+        wish.exact,
+        state.page * per_page,
+        per_page,
+    )
+    if not page.matches_wish:
+        # Nothing fit: from now on page through the nearest slots instead.
+        state.time_wish = TimeWish(wish.day_from, today + dt.timedelta(config.booking.horizon_days))
+        state.page = 0
+    if not page.slots:
+        return Reply(t("no_slots", phone=config.business.phone), kb.no_slots(t), edit=edit)
+    header = t("slots") if page.matches_wish else t("slots_nearest")
+    labels = [
+        t(
+            "slot_label",
+            when=t.short_day(s.start.astimezone(config.tz).date()),
+            time=f"{s.start.astimezone(config.tz):%H:%M}",
+            master=master_name(s.master_id, deps),
+        )
+        for s in page.slots
+    ]
+    return Reply(header, kb.slots(t, page.slots, labels, page.has_more), edit=edit)
