@@ -775,6 +775,7 @@ class FakeBotApi:
             at=time.time(),
         )
         self._calls.append(call)
+        self._notify()  # a delayed call can be awaited while it hangs
         try:
             state = self._bot(token)
             failure = self._take_failure(token, method)

@@ -1,0 +1,94 @@
+"""A booking's confirmation survives the process dying between the commit and the send.
+
+The client bot runs in its own OS process against the fake Bot API; it is killed with
+SIGKILL while its confirmation is on the way (the fake holds that request). After a
+restart, the timed outbox delivery — another process — sends the confirmation, once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+
+from bot.app import build_dispatcher
+from bot.models import Appointment, Outbox, OutboxStatus
+from bot.outbox import CLAIM_SECONDS
+from tests.conftest import ROOT
+from tests.fakes.bot_api import FakeBotApi, FakeUser
+from tests.flows import book_in_telegram, has
+
+TOKEN = "123456:client-bot-token"
+OLGA = FakeUser(501, "Ольга")
+CONFIRMED = "Заявка принята"
+
+
+async def start(module: str, *args: str) -> asyncio.subprocess.Process:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        module,
+        *args,
+        cwd=ROOT,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert await asyncio.wait_for(proc.stdout.readline(), 30) == b"ready\n"
+    return proc
+
+
+async def reach_summary(api: FakeBotApi, dialogs) -> None:
+    """The real client bot in this process, from /start to the summary."""
+    bot = api.make_bot(TOKEN, parse_mode=None)
+    dispatcher = build_dispatcher(dialogs)
+    task = asyncio.create_task(dispatcher.start_polling(bot, handle_signals=False))
+    try:
+        await book_in_telegram(api, TOKEN, OLGA, confirm=False)
+    finally:
+        with contextlib.suppress(RuntimeError):
+            await dispatcher.stop_polling()
+        await task
+        await bot.session.close()
+
+
+def confirmations(api: FakeBotApi) -> list[dict]:
+    return [m for m in api.sent(TOKEN, OLGA.id) if CONFIRMED in (m.get("text") or "")]
+
+
+async def test_killed_between_commit_and_send_the_client_gets_one_confirmation(db, dialogs, clock):
+    url = f"sqlite://{db}"
+    async with FakeBotApi() as api:
+        procs = await asyncio.gather(
+            start("tests.step_worker", url, api.base_url, TOKEN, clock.now().isoformat()),
+            start("tests.delivery_worker", url, api.base_url, TOKEN, str(CLAIM_SECONDS)),
+        )
+        bot_process, restarted = procs
+        try:
+            await reach_summary(api, dialogs)
+            press = api.press_button(TOKEN, OLGA, text="✅ Подтвердить запись")
+            api.fail_next("sendMessage", delay_seconds=60)  # the next send hangs: kill then
+            bot_process.stdin.write((json.dumps(press) + "\n").encode())
+            await api.wait_for_call(
+                TOKEN, "sendMessage", lambda c: CONFIRMED in c.params["text"], timeout=30
+            )
+            bot_process.send_signal(signal.SIGKILL)
+            await bot_process.wait()
+            assert bot_process.returncode == -signal.SIGKILL
+            assert await Appointment.all().count() == 1  # the booking was committed
+            assert confirmations(api) == []  # and the client was not told
+
+            clock.advance(seconds=CLAIM_SECONDS + 1)  # the dead process's claim expired
+            restarted.stdin.write(f"{clock.now().isoformat()}\n".encode())
+            await asyncio.wait_for(restarted.communicate(), 30)
+            assert restarted.returncode == 0
+            assert len(confirmations(api)) == 1
+            row = await Outbox.get(kind="reply")
+            assert row.status == OutboxStatus.SENT and CONFIRMED in row.payload["text"]
+            assert has("вт, 24 ноября, 10:00")(confirmations(api)[0])
+        finally:
+            for proc in procs:
+                if proc.returncode is None:
+                    proc.kill()
+                    await proc.wait()
