@@ -35,7 +35,7 @@ async def start(module: str, *args: str) -> asyncio.subprocess.Process:
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
     )
-    assert await asyncio.wait_for(proc.stdout.readline(), 30) == b"ready\n"
+    assert await asyncio.wait_for(proc.stdout.readline(), 120) == b"ready\n"
     return proc
 
 
