@@ -149,8 +149,9 @@ def _unclaimed(now: dt.datetime) -> Q:
     return Q(locked_until__isnull=True) | Q(locked_until__lt=now)
 
 
-URGENT_KINDS = ("sla", "alert", "relay", "notice", "outcome")
-"""Staff-facing messages go before a backlog of reminders: an escalation must not wait."""
+URGENT_KINDS = ("sla", "alert", "relay", "notice", "outcome", "reply")
+"""Staff-facing messages, and a dialogue's replies whose immediate send failed, go before a
+backlog of reminders: an escalation or an answer must not wait."""
 
 
 async def due_ids(now: dt.datetime, limit: int) -> list[int]:

@@ -92,3 +92,33 @@ async def test_killed_between_commit_and_send_the_client_gets_one_confirmation(d
                 if proc.returncode is None:
                     proc.kill()
                     await proc.wait()
+
+
+async def test_a_confirmation_and_a_cancellation_go_through_the_outbox_at_once(dialogs):
+    async with FakeBotApi() as api:
+        bot = api.make_bot(TOKEN, parse_mode=None)
+        dispatcher = build_dispatcher(dialogs)
+        task = asyncio.create_task(dispatcher.start_polling(bot, handle_signals=False))
+        try:
+            await book_in_telegram(api, TOKEN, OLGA)  # waits for the confirmation
+            api.press_button(TOKEN, OLGA, text="Мои записи")
+            mine = await api.wait_for_message(TOKEN, OLGA.id, has("Ваши записи"))
+            api.press_button(TOKEN, OLGA, text=_button(mine, "Отменить запись"))
+            await api.wait_for_message(TOKEN, OLGA.id, has("Запись отменена"))
+        finally:
+            with contextlib.suppress(RuntimeError):
+                await dispatcher.stop_polling()
+            await task
+            await bot.session.close()
+    rows = await Outbox.filter(kind="reply").order_by("id")
+    assert [(CONFIRMED in r.payload["text"], r.status) for r in rows] == [
+        (True, OutboxStatus.SENT),
+        (False, OutboxStatus.SENT),
+    ]
+    assert rows[1].payload["text"].startswith("Запись отменена")
+    assert len(confirmations(api)) == 1
+
+
+def _button(message: dict, prefix: str) -> str:
+    rows = message["reply_markup"]["inline_keyboard"]
+    return next(b["text"] for row in rows for b in row if b["text"].startswith(prefix))
