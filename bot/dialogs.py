@@ -221,7 +221,11 @@ class DialogService:
                 if conv.lead_id != lead_before:  # the step opened the lead
                     await self._save_intel(conv.lead_id, state, intel)
             split = _first_queued(len(replies), caused, queue_caused, queue_all)
-            queued = await queue_replies(conv, replies[split:], now)
+            try:
+                queued = await queue_replies(conv, replies[split:], now)
+            except IntegrityError:  # this version's replies exist: another process saved first
+                self._cache.pop((channel, chat_id), None)
+                raise _StaleState from None
             if conv.client_id is None:  # erased (or never consented): keep no text at all
                 logs[0].text = None
             logs += [self._log_row(conv, "out", "bot", "text", r.text, now) for r in replies]

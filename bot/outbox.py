@@ -259,7 +259,7 @@ async def _dead(row: Outbox, error: str, now: dt.datetime) -> None:
     log.warning("outbox_dead", extra={"outbox": row.id, "lead": row.lead_id, "error": error})
 
 
-async def deliver_now(ids: Sequence[int], sender: Sender, clock: Clock) -> int:
+async def deliver_now(rows: Sequence[Outbox], sender: Sender, clock: Clock) -> int:
     """Send the rows a dialogue step has just committed, in order, right after the commit.
 
     The step wrote them already claimed (`claimed_until`), so no tick sends them meanwhile,
@@ -268,10 +268,7 @@ async def deliver_now(ids: Sequence[int], sender: Sender, clock: Clock) -> int:
     it, so the chat still gets its answers once and in order.
     """
     sent = 0
-    for index, row_id in enumerate(ids):
-        row = await Outbox.get_or_none(id=row_id, status=OutboxStatus.PENDING)
-        if row is None:
-            continue
+    for index, row in enumerate(rows):
         try:
             ok = await deliver(sender, row, clock)
         except Exception as exc:  # a sender bug: the tick tries again
@@ -279,7 +276,7 @@ async def deliver_now(ids: Sequence[int], sender: Sender, clock: Clock) -> int:
             log.exception("outbox_send_failed", extra={"outbox": row.id})
             ok = False
         sent += ok
-        if not ok and await _hold_behind(row_id, ids[index + 1 :]):
+        if not ok and await _hold_behind(row.id, [r.id for r in rows[index + 1 :]]):
             break
     return sent
 

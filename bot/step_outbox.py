@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from tortoise.exceptions import IntegrityError
 
 from bot.models import Conversation, InboundMessage, Outbox
-from bot.outbox import Message, claimed_until, enqueue
+from bot.outbox import Message, claimed_until
 from scenarios.types import Reply
 
 log = logging.getLogger("priyom.dialog")
@@ -33,7 +33,7 @@ class Redelivered(Exception):
 class StepResult:
     replies: list[Reply]  # everything the step answered, in order
     direct: list[Reply] = field(default_factory=list)  # for the adapter to send itself
-    queued: list[int] = field(default_factory=list)  # outbox ids, sent after the commit
+    queued: list[Outbox] = field(default_factory=list)  # outbox rows, sent after the commit
 
 
 async def seen(channel: str, receipt: str) -> bool:
@@ -65,24 +65,24 @@ def reply_message(reply: Reply) -> Message:
 
 async def queue_replies(
     conv: Conversation, replies: Sequence[Reply], now: dt.datetime
-) -> list[int]:
+) -> list[Outbox]:
     """Write the replies to the outbox, claimed by this process for sending after the commit.
 
-    The key is the conversation's version, which only this step can commit."""
-    ids = []
+    The key is the conversation's version, which only one step can commit: an
+    IntegrityError here means another process saved this version first (a stale step)."""
+    rows = []
     for index, reply in enumerate(replies):
-        row = await enqueue(
+        row = await Outbox.create(
             bot="client",
             channel=conv.channel,
             chat_id=conv.chat_id,
             kind=REPLY_KIND,
-            message=reply_message(reply),
+            payload=reply_message(reply).payload(),
             dedup_key=f"{REPLY_KIND}:{conv.id}:{conv.version}:{index}",
-            now=now,
             lead_id=conv.lead_id,
+            due_at=now,
+            created_at=now,
+            locked_until=claimed_until(now),
         )
-        if row is not None:
-            ids.append(row.id)
-    if ids:
-        await Outbox.filter(id__in=ids).update(locked_until=claimed_until(now))
-    return ids
+        rows.append(row)
+    return rows
