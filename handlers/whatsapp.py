@@ -26,6 +26,7 @@ from bot.i18n import Texts
 from bot.models import ChannelMenu, DeliveryStatus, InboundMessage, Outbox
 from bot.outbox import Undeliverable, failed_after_send
 from bot.settings import Settings
+from bot.step_outbox import REPLY_KIND
 from handlers.inbound import NotJson, log_malformed, queued_reply, read_json, same_secret
 from handlers.webhook_models import WaMessage, WaWebhook
 from handlers.whatsapp_api import GraphClient
@@ -237,7 +238,8 @@ class WhatsApp:
         payload = row.payload
         reply = queued_reply(payload)
         actions = [b.action for line in reply.buttons for b in line if not b.url]
-        last = await last_inbound(row.chat_id)
+        # A step's reply is written the moment the client's message arrived.
+        last = row.created_at if row.kind == REPLY_KIND else await last_inbound(row.chat_id)
         if last is not None and self.clock.now() - last < WINDOW:
             body = await self._media(payload) or render(reply, self.texts).body
         elif row.kind == "reminder" and self.reminder_template:
