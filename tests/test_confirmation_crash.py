@@ -25,8 +25,8 @@ OLGA = FakeUser(501, "Ольга")
 CONFIRMED = "Заявка принята"
 
 
-async def start(module: str, *args: str) -> asyncio.subprocess.Process:
-    proc = await asyncio.create_subprocess_exec(
+async def spawn(module: str, *args: str) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         module,
@@ -35,8 +35,10 @@ async def start(module: str, *args: str) -> asyncio.subprocess.Process:
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
     )
+
+
+async def ready(proc: asyncio.subprocess.Process) -> None:
     assert await asyncio.wait_for(proc.stdout.readline(), 120) == b"ready\n"
-    return proc
 
 
 async def reach_summary(api: FakeBotApi, dialogs) -> None:
@@ -60,12 +62,16 @@ def confirmations(api: FakeBotApi) -> list[dict]:
 async def test_killed_between_commit_and_send_the_client_gets_one_confirmation(db, dialogs, clock):
     url = f"sqlite://{db}"
     async with FakeBotApi() as api:
-        procs = await asyncio.gather(
-            start("tests.step_worker", url, api.base_url, TOKEN, clock.now().isoformat()),
-            start("tests.delivery_worker", url, api.base_url, TOKEN, str(CLAIM_SECONDS)),
+        # Both processes start now (aiogram's imports take seconds); killed in any case.
+        bot_process = await spawn(
+            "tests.step_worker", url, api.base_url, TOKEN, clock.now().isoformat()
         )
-        bot_process, restarted = procs
+        restarted = await spawn(
+            "tests.delivery_worker", url, api.base_url, TOKEN, str(CLAIM_SECONDS)
+        )
+        procs = (bot_process, restarted)
         try:
+            await asyncio.gather(ready(bot_process), ready(restarted))
             await reach_summary(api, dialogs)
             press = api.press_button(TOKEN, OLGA, text="✅ Подтвердить запись")
             api.fail_next("sendMessage", delay_seconds=60)  # the next send hangs: kill then
