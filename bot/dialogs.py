@@ -36,8 +36,16 @@ from bot.models import (
     LeadStatus,
     MessageLog,
 )
-from bot.outbox import Message, enqueue
+from bot.outbox import Message, Sender, deliver_now, enqueue
 from bot.slots import Slot
+from bot.step_outbox import (
+    Redelivered,
+    StepResult,
+    log_redelivery,
+    queue_replies,
+    record_receipt,
+    seen,
+)
 from scenarios import booking_flow
 from scenarios.ports import BookingInfo, Deps, Understander
 from scenarios.state import DialogState, Step
@@ -135,28 +143,58 @@ class DialogService:
         return lock
 
     async def handle(
-        self, channel: str, chat_id: str | int, inp: Input, deliver: Deliver | None = None
+        self,
+        channel: str,
+        chat_id: str | int,
+        inp: Input,
+        deliver: Deliver | None = None,
+        *,
+        receipt: str | None = None,
+        sender: Sender | None = None,
     ) -> list[Reply]:
         """One inbound message → the replies, with all its changes committed.
 
-        `deliver` sends the replies while this chat is still locked, so the answers to
-        two quick messages reach the client in the order the messages came.
+        `receipt` (a webhook's message id) is committed with the step: a redelivery of a
+        processed message changes nothing and gets no replies. With a `sender`, the replies
+        a state change caused (a booking's confirmation) — and, without `deliver`, all of
+        them — go through the outbox, written in the step's transaction and sent by
+        `sender` right after the commit. `deliver` sends the rest. Both run while this chat
+        is still locked, so the answers to two quick messages keep their order.
         """
         chat_id = str(chat_id)
         async with self._lock(channel, chat_id):
+            if receipt is not None and await seen(channel, receipt):
+                log_redelivery(channel, receipt)
+                return []
+            queue_all = sender is not None and deliver is None
             for _ in range(MAX_VERSION_RETRIES):
                 try:
-                    replies = await self._handle_once(channel, chat_id, inp)
+                    step = await self._handle_once(
+                        channel, chat_id, inp, receipt, sender is not None, queue_all
+                    )
                     break
                 except _StaleState:
                     continue
+                except Redelivered:  # another process committed it a moment ago
+                    log_redelivery(channel, receipt or "")
+                    return []
             else:
                 raise RuntimeError(f"conversation {channel}:{chat_id} kept changing under us")
             if deliver is not None:
-                await deliver(replies)
-            return replies
+                await deliver(step.direct)
+            if sender is not None and step.queued:
+                await deliver_now(step.queued, sender, self.clock)
+            return step.replies
 
-    async def _handle_once(self, channel: str, chat_id: str, inp: Input) -> list[Reply]:
+    async def _handle_once(
+        self,
+        channel: str,
+        chat_id: str,
+        inp: Input,
+        receipt: str | None = None,
+        queue_caused: bool = False,
+        queue_all: bool = False,
+    ) -> StepResult:
         now = self.clock.now()
         conv = await self._conversation(channel, chat_id, now)
         version = conv.version
@@ -169,16 +207,25 @@ class DialogService:
         # that transaction serialises every chat, and it must stay short.
         decided = None if relay else await self._decide(conv, state, inp, now)
         async with in_transaction():
+            if receipt is not None:
+                await record_receipt(channel, chat_id, receipt, now)
             if decided is None:
                 await self._relay_to_staff(conv, inp, now)
                 replies: list[Reply] = []
+                caused = 0
             else:
                 intel = self._intel(state, inp)
                 await self._save_intel(conv.lead_id, state, intel)
                 lead_before = conv.lead_id
-                replies = await self._apply_outcome(conv, state, decided, now)
+                replies, caused = await self._apply_outcome(conv, state, decided, now)
                 if conv.lead_id != lead_before:  # the step opened the lead
                     await self._save_intel(conv.lead_id, state, intel)
+            split = _first_queued(len(replies), caused, queue_caused, queue_all)
+            try:
+                queued = await queue_replies(conv, replies[split:], now)
+            except IntegrityError:  # this version's replies exist: another process saved first
+                self._cache.pop((channel, chat_id), None)
+                raise _StaleState from None
             if conv.client_id is None:  # erased (or never consented): keep no text at all
                 logs[0].text = None
             logs += [self._log_row(conv, "out", "bot", "text", r.text, now) for r in replies]
@@ -204,7 +251,7 @@ class DialogService:
                 "input": inp.kind.value,
             },
         )
-        return replies
+        return StepResult(replies, replies[:split], queued)
 
     async def _understand(self, state: DialogState, inp: Input, now: dt.datetime) -> Input:
         """Free text read by the understander (maybe a model) before the scenario and
@@ -280,9 +327,12 @@ class DialogService:
 
     async def _apply_outcome(
         self, conv: Conversation, state: DialogState, outcome: Outcome, now: dt.datetime
-    ) -> list[Reply]:
-        """Apply the effects; feed their results back to the scenario until it settles."""
+    ) -> tuple[list[Reply], int]:
+        """Apply the effects; feed their results back to the scenario until it settles.
+
+        Returns the replies and how many of the last ones the effects' results caused."""
         replies = list(outcome.replies)
+        direct = len(replies)
         for _ in range(MAX_FEEDBACK_ROUNDS):
             feedback = [await self._apply(conv, e, now) for e in outcome.effects]
             events = [f for f in feedback if f is not None]
@@ -294,7 +344,7 @@ class DialogService:
                 outcome.replies += step.replies
                 outcome.effects += step.effects
             replies += outcome.replies
-        return replies
+        return replies, len(replies) - direct
 
     async def _apply(self, conv: Conversation, effect: Effect, now: dt.datetime) -> Input | None:
         match effect:
@@ -532,6 +582,13 @@ class DialogService:
     async def conversation_state(self, channel: str, chat_id: str | int) -> DialogState | None:
         conv = await Conversation.get_or_none(channel=channel, chat_id=str(chat_id))
         return DialogState.from_dict(conv.state) if conv else None
+
+
+def _first_queued(count: int, caused: int, queue_caused: bool, queue_all: bool) -> int:
+    """Where the step's replies start going through the outbox (count: none do)."""
+    if queue_all:
+        return 0
+    return count - caused if queue_caused else count
 
 
 def _inbound_text(inp: Input) -> str:

@@ -1,4 +1,5 @@
-"""The outbox: messages that are not immediate replies, written with the change that causes them.
+"""The outbox: messages written in the transaction of the change that causes them (alerts,
+reminders, a booking's confirmation, every reply on the webhook channels).
 
 Delivery guarantee. A row is inserted in the caller's transaction with a unique dedup
 key, so a change that is retried never queues its message twice, and a change that
@@ -42,7 +43,8 @@ log = logging.getLogger("priyom.outbox")
 CLAIM_SECONDS = 90  # longer than a Bot API request may take (see handlers.telegram)
 MAX_BACKOFF_SECONDS = 300  # a transient failure is retried at least this often, forever
 
-ButtonRows = Sequence[Sequence[tuple[str, str]]]  # [[(text, action), …], …]
+# [[(text, action), …], …]; a link button is (text, "", url)
+ButtonRows = Sequence[Sequence[tuple[str, ...]]]
 
 
 class Undeliverable(Exception):
@@ -71,6 +73,7 @@ class Message:
     photo: str | None = None  # "<bot>/photo:<file id>": the file and the bot that can read it
     png: bytes | None = None  # a rendered chart, sent as a photo with `text` as its caption
     params: Sequence[str] = ()  # variables for a channel's approved template (see reminders)
+    ask_contact: bool = False  # a dialogue reply asking for the phone (the share control)
 
     def payload(self) -> dict:
         data: dict = {
@@ -81,6 +84,8 @@ class Message:
             data["photo"] = self.photo
         if self.params:
             data["params"] = list(self.params)
+        if self.ask_contact:
+            data["ask_contact"] = True
         if self.png:  # base64 in the JSON payload: a chart is ~40 KB, stored once per owner
             data["png"] = base64.b64encode(self.png).decode("ascii")
         return data
@@ -149,8 +154,9 @@ def _unclaimed(now: dt.datetime) -> Q:
     return Q(locked_until__isnull=True) | Q(locked_until__lt=now)
 
 
-URGENT_KINDS = ("sla", "alert", "relay", "notice", "outcome", "late")
-"""Staff-facing messages go before a backlog of reminders: an escalation must not wait."""
+URGENT_KINDS = ("sla", "alert", "relay", "notice", "outcome", "late", "reply")
+"""Staff-facing messages, and a dialogue's replies whose immediate send failed, go before a
+backlog of reminders: an escalation or an answer must not wait."""
 
 
 async def due_ids(now: dt.datetime, limit: int) -> list[int]:
@@ -255,6 +261,44 @@ async def _dead(row: Outbox, error: str, now: dt.datetime) -> None:
                 needs_human=True, handoff_reason="undeliverable", updated_at=now
             )
     log.warning("outbox_dead", extra={"outbox": row.id, "lead": row.lead_id, "error": error})
+
+
+async def deliver_now(rows: Sequence[Outbox], sender: Sender, clock: Clock) -> int:
+    """Send the rows a dialogue step has just committed, in order, right after the commit.
+
+    The step wrote them already claimed (`claimed_until`), so no tick sends them meanwhile,
+    and a process that dies here leaves them to the tick once the claim expires. A row
+    that cannot go now (a 5xx, a timeout) stays pending, and the rows after it wait behind
+    it, so the chat still gets its answers once and in order.
+    """
+    sent = 0
+    for index, row in enumerate(rows):
+        try:
+            ok = await deliver(sender, row, clock)
+        except Exception as exc:  # a sender bug: the tick tries again
+            await _retry(row, RetryLater(0, f"unexpected: {exc!r}"), clock.now())
+            log.exception("outbox_send_failed", extra={"outbox": row.id})
+            ok = False
+        sent += ok
+        if not ok and await _hold_behind(row.id, [r.id for r in rows[index + 1 :]]):
+            break
+    return sent
+
+
+def claimed_until(now: dt.datetime) -> dt.datetime:
+    """The claim a writer puts on rows it will send itself right after its commit."""
+    return now + dt.timedelta(seconds=CLAIM_SECONDS)
+
+
+async def _hold_behind(row_id: int, later: Sequence[int]) -> bool:
+    """If the row is still pending, release the later rows due no earlier than it; True then."""
+    row = await Outbox.get_or_none(id=row_id, status=OutboxStatus.PENDING)
+    if row is None:
+        return False
+    await Outbox.filter(id__in=list(later), status=OutboxStatus.PENDING).update(
+        due_at=row.due_at, locked_until=None
+    )
+    return True
 
 
 async def deliver_due(

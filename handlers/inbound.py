@@ -1,29 +1,19 @@
-"""What the webhook channels share: a message id is handled once, however often the
-platform delivers it (WhatsApp and MAX both redeliver until they get a 200); secrets are
-compared in constant time; a queued outbox payload reads back as a scenario reply."""
+"""What the webhook channels share: secrets are compared in constant time, a malformed
+update is logged once and acknowledged, and a queued outbox payload reads back as a
+scenario reply. (A message id is handled once however often the platform delivers it:
+DialogService commits it with the step, see bot/step_outbox.py.)"""
 
 from __future__ import annotations
 
-import datetime as dt
 import hmac
+import json
 import logging
 
-from tortoise.exceptions import IntegrityError
+from pydantic import ValidationError
 
-from bot.models import InboundMessage
 from scenarios.types import Button, Reply
 
 log = logging.getLogger("priyom.inbound")
-
-
-async def first_delivery(channel: str, chat_id: str, message_id: str, now: dt.datetime) -> bool:
-    """Record the message id; False when it was recorded before (a redelivery)."""
-    try:
-        await InboundMessage.create(channel=channel, chat_id=chat_id, message_id=message_id, at=now)
-    except IntegrityError:
-        log.info("duplicate_delivery", extra={"channel": channel, "message": message_id})
-        return False
-    return True
 
 
 def same_secret(expected: str, given: str | None) -> bool:
@@ -31,10 +21,38 @@ def same_secret(expected: str, given: str | None) -> bool:
     return bool(given) and hmac.compare_digest(expected.encode(), (given or "").encode())
 
 
+class NotJson(Exception):
+    """The body is not JSON at all: answered 400."""
+
+
+def read_json(body: bytes) -> object:
+    """The body's JSON. NotJson when it is not JSON; JSON we refuse to read (nested too
+    deeply: RecursionError; a number past int's digit limit: ValueError) raises as is,
+    to be logged and acknowledged like any malformed update."""
+    try:
+        return json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise NotJson from exc
+
+
+def log_malformed(channel: str, problem: Exception) -> None:
+    """One line for an update we acknowledge but cannot read: where and what kind of
+    problem, never the body (it holds phone numbers and names)."""
+    where = ""
+    if isinstance(problem, ValidationError):
+        first = problem.errors(include_input=False, include_url=False)[0]
+        where = ".".join(str(part) for part in first["loc"]) + ":" + first["type"]
+    log.warning(
+        "malformed_update",
+        extra={"channel": channel, "problem": type(problem).__name__, "where": where},
+    )
+
+
 def queued_reply(payload: dict) -> Reply:
-    """An outbox payload ({"text", "buttons": [[[text, action], …], …]}) as a Reply."""
+    """An outbox payload ({"text", "buttons": [[[text, action] or [text, "", url], …], …],
+    "ask_contact"}) as a Reply."""
     buttons = tuple(
-        tuple(Button(text, action) for text, action in line)
+        tuple(Button(b[0], b[1], b[2] if len(b) > 2 else "") for b in line)
         for line in payload.get("buttons") or []
     )
-    return Reply(payload["text"], buttons)
+    return Reply(payload["text"], buttons, ask_contact=bool(payload.get("ask_contact")))

@@ -13,6 +13,7 @@ pointed at a local server for tests (docs/channels.md).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import re
@@ -21,6 +22,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from pydantic import ValidationError
 
 from bot.clock import Clock
 from bot.dialogs import DialogService
@@ -28,7 +30,8 @@ from bot.i18n import Texts
 from bot.models import Outbox
 from bot.outbox import RetryLater, Undeliverable
 from bot.settings import Settings
-from handlers.inbound import first_delivery, queued_reply, same_secret
+from handlers.inbound import NotJson, log_malformed, queued_reply, read_json, same_secret
+from handlers.webhook_models import MaxAttachment, MaxBody, MaxUpdate, MaxUser
 from scenarios.types import Input, InputKind, Reply
 
 CHANNEL = "max"
@@ -134,46 +137,50 @@ def message_body(reply: Reply, t: Texts) -> dict:
     return body
 
 
-def phone_of(attachments: Sequence[dict]) -> str:
+def phone_of(attachments: Sequence[MaxAttachment]) -> str:
     for attachment in attachments:
-        if attachment.get("type") == "contact":
-            match = _TEL.search((attachment.get("payload") or {}).get("vcf_info") or "")
+        if attachment.type == "contact" and attachment.payload:
+            match = _TEL.search(attachment.payload.vcf_info or "")
             if match:
                 return match.group(1).strip()
     return ""
 
 
-def read_update(update: dict) -> tuple[str, str, Input, str] | None:
-    """(user id, delivery id, input, callback id) of an update the bot answers; else None."""
-    kind = update.get("update_type")
-    if kind == "bot_started":
-        user = update.get("user") or {}
-        user_id = str(user.get("user_id", ""))
-        payload = update.get("payload") or ""
-        delivery = f"start:{user_id}:{update.get('timestamp')}"
-        return user_id, delivery, Input.command("start", payload), ""
-    if kind == "message_callback":
-        callback = update.get("callback") or {}
-        user = callback.get("user") or {}
-        inp = Input(InputKind.BUTTON, callback.get("payload", ""), name=user.get("name", ""))
-        callback_id = str(callback.get("callback_id", ""))
-        return str(user.get("user_id", "")), callback_id, inp, callback_id
-    if kind == "message_created":
-        message = update.get("message") or {}
-        sender, body = message.get("sender") or {}, message.get("body") or {}
-        return str(sender.get("user_id", "")), str(body.get("mid", "")), _input(body, sender), ""
+def stable_key(raw: object) -> str:
+    """A dedup key for an update that carries no id of its own (bot_started, or a message
+    without a mid): the same update redelivered hashes the same."""
+    canonical = json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def read_update(raw: object) -> tuple[str, str, Input, str] | None:
+    """(user id, delivery id, input, callback id) of an update the bot answers; else None.
+    A malformed update raises pydantic's ValidationError."""
+    update = MaxUpdate.model_validate(raw)
+    if update.update_type == "bot_started" and update.user:
+        inp = Input.command("start", update.payload or "")
+        return str(update.user.user_id), stable_key(raw), inp, ""
+    if update.update_type == "message_callback" and update.callback:
+        callback = update.callback
+        inp = Input(InputKind.BUTTON, callback.payload, name=callback.user.name)
+        delivery = callback.callback_id or stable_key(raw)
+        return str(callback.user.user_id), delivery, inp, callback.callback_id or ""
+    if update.update_type == "message_created" and update.message and update.message.sender:
+        sender, body = update.message.sender, update.message.body
+        return str(sender.user_id), body.mid or stable_key(raw), _input(body, sender), ""
     return None
 
 
-def _input(body: dict, sender: dict) -> Input:
-    name = sender.get("name", "")
-    attachments = body.get("attachments") or []
-    text = (body.get("text") or "").strip()
+def _input(body: MaxBody, sender: MaxUser) -> Input:
+    name = sender.name
+    attachments = body.attachments
+    text = (body.text or "").strip()
     phone = phone_of(attachments)
     if phone:
         return Input(InputKind.CONTACT, phone=phone, name=name)
-    kind = str(attachments[0].get("type", "media")) if attachments else ""
-    url = (attachments[0].get("payload") or {}).get("url", "") if kind == "image" else ""
+    kind = attachments[0].type if attachments else ""
+    payload = attachments[0].payload if attachments else None
+    url = (payload.url or "") if kind == "image" and payload else ""
     if url:  # relayed to staff during a hand-off: read from MAX by its URL
         return Input(InputKind.MEDIA, "photo", text, name=name, file_id=f"photo:{url}")
     if text.startswith("/"):
@@ -207,30 +214,38 @@ class Max:
             log.warning("max_bad_secret", extra={"remote": request.remote})
             return web.Response(status=403, text="bad secret")
         try:
-            update = json.loads(await request.read())
-        except ValueError:
+            update = read_json(await request.read())
+        except NotJson:
             return web.Response(status=400, text="not a MAX update")
-        if not isinstance(update, dict):
-            return web.Response(status=400, text="not a MAX update")
+        except (ValueError, RecursionError) as exc:  # JSON too deep or a number too long
+            log_malformed(CHANNEL, exc)
+            return web.Response(text="ignored")
         await self.handle(update)
         return web.Response(text="ok")
 
-    async def handle(self, update: dict) -> None:
-        read = read_update(update)
+    async def handle(self, update: object) -> None:
+        """One update, its delivery id committed with the step; the replies go through the
+        outbox, sent right after the commit (see handlers/whatsapp.py `_handle`). A
+        malformed update is logged and dropped: MAX would redeliver it forever."""
+        try:
+            read = read_update(update)
+        except ValidationError as exc:
+            log_malformed(CHANNEL, exc)
+            return
         if read is None or not read[0]:
             return
         user_id, delivery, inp, callback_id = read
-        if delivery and not await first_delivery(CHANNEL, user_id, delivery, self.clock.now()):
-            return
-        if callback_id:
-            await self.api.answer(callback_id, "")
-
-        async def deliver(replies: Sequence[Reply]) -> None:
-            for reply in replies:
-                await self.api.send(user_id, message_body(reply, self.texts))
-
         assert self.dialogs is not None, "a sender-only MAX adapter has no webhook"
-        await self.dialogs.handle(CHANNEL, user_id, inp, deliver)
+        await self.dialogs.handle(CHANNEL, user_id, inp, receipt=delivery, sender=self)
+        if callback_id:
+            await self._answer(callback_id)
+
+    async def _answer(self, callback_id: str) -> None:
+        """Stop the button's spinner; the step is committed, so a failure here is only logged."""
+        try:
+            await self.api.answer(callback_id, "")
+        except (RetryLater, Undeliverable) as exc:
+            log.warning("max_answer_failed", extra={"error": exc})
 
     async def poll_forever(self, timeout: int = 30) -> None:
         """Long polling for development (MAX_MODE=polling); the webhook is for production."""
@@ -246,7 +261,7 @@ class Max:
                 try:
                     await self.handle(update)
                 except Exception:
-                    log.exception("max_update_failed", extra={"type": update.get("update_type")})
+                    log.exception("max_update_failed")
 
     async def send(self, row: Outbox) -> int | None:
         """The outbox sender: a queued message with its buttons, on the client's MAX chat."""

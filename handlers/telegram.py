@@ -23,6 +23,7 @@ from aiogram.types import (
 
 from bot.dialogs import DialogService
 from bot.i18n import Texts
+from bot.outbox import Sender
 from scenarios.types import Input, InputKind, Reply
 
 CHANNEL = "telegram"
@@ -129,6 +130,15 @@ class TelegramClientBot:
         self.router.callback_query.register(self.on_button, Act.filter())
         self.router.callback_query.register(self.on_stale_button)
         self.router.message.register(self.on_message, F.chat.type == "private")
+        self._senders: dict[int, Sender] = {}
+
+    def outbox_sender(self, bot: Bot) -> Sender:
+        """Sends the rows a step queued (a booking's confirmation) right after its commit."""
+        from handlers.telegram_outbox import TelegramSender  # it imports Act from here
+
+        if bot.id not in self._senders:
+            self._senders[bot.id] = TelegramSender({"client": bot})
+        return self._senders[bot.id]
 
     async def on_message(self, message: Message, bot: Bot) -> None:
         chat_id = message.chat.id
@@ -136,7 +146,9 @@ class TelegramClientBot:
         async def deliver(replies: Sequence[Reply]) -> None:
             await self.send(bot, chat_id, replies)
 
-        await self.dialogs.handle(CHANNEL, chat_id, to_input(message), deliver)
+        await self.dialogs.handle(
+            CHANNEL, chat_id, to_input(message), deliver, sender=self.outbox_sender(bot)
+        )
 
     async def on_button(self, query: CallbackQuery, callback_data: Act, bot: Bot) -> None:
         await query.answer()
@@ -148,8 +160,9 @@ class TelegramClientBot:
         async def deliver(replies: Sequence[Reply]) -> None:
             await self.send(bot, message.chat.id, replies, edit=message)
 
+        inp = Input(InputKind.BUTTON, callback_data.v, name=name)
         await self.dialogs.handle(
-            CHANNEL, message.chat.id, Input(InputKind.BUTTON, callback_data.v, name=name), deliver
+            CHANNEL, message.chat.id, inp, deliver, sender=self.outbox_sender(bot)
         )
 
     async def on_stale_button(self, query: CallbackQuery) -> None:

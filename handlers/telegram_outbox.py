@@ -50,13 +50,16 @@ def verdict(exc: AiogramError) -> RetryLater | Undeliverable:
 
 
 def markup(rows: list[list[list[str]]]) -> InlineKeyboardMarkup | None:
+    """[[text, action] or [text, "", url], …] rows as an inline keyboard."""
     if not rows:
         return None
     return InlineKeyboardMarkup(
         inline_keyboard=[
             [
-                InlineKeyboardButton(text=text, callback_data=Act(v=action).pack())
-                for text, action in row
+                InlineKeyboardButton(text=b[0], url=b[2])
+                if len(b) > 2
+                else InlineKeyboardButton(text=b[0], callback_data=Act(v=b[1]).pack())
+                for b in row
             ]
             for row in rows
         ]

@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import json
 import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
@@ -27,15 +26,18 @@ from bot.i18n import Texts
 from bot.models import ChannelMenu, DeliveryStatus, InboundMessage, Outbox
 from bot.outbox import Undeliverable, failed_after_send
 from bot.settings import Settings
-from handlers.inbound import first_delivery, queued_reply, same_secret
+from bot.step_outbox import REPLY_KIND
+from handlers.inbound import NotJson, log_malformed, queued_reply, read_json, same_secret
+from handlers.webhook_models import WaMessage, WaWebhook
 from handlers.whatsapp_api import GraphClient
 from handlers.whatsapp_render import render, template
-from scenarios.types import Input, InputKind, Reply
+from scenarios.types import Input, InputKind
 
 CHANNEL = "whatsapp"
 WINDOW = dt.timedelta(hours=24)  # free-form messages only this long after the client wrote
 PATH = "/whatsapp"
 Fetch = Callable[[str], Awaitable[tuple[str, bytes]]]
+MAX_OPTION_DIGITS = 3  # numbered options a client may type back: at most 999
 _START = re.compile(r"^src-[a-z0-9_-]+$", re.IGNORECASE)  # a click-to-chat ad's prefilled text
 log = logging.getLogger("priyom.whatsapp")
 
@@ -66,42 +68,34 @@ class StatusUpdate:
     error: str | None
 
 
-def parse(payload: dict) -> tuple[list[Inbound], list[StatusUpdate]]:
-    """The messages and delivery statuses of one webhook POST."""
+def parse(payload: object) -> tuple[list[Inbound], list[StatusUpdate]]:
+    """The messages and delivery statuses of one webhook POST (ValidationError: malformed)."""
+    hook = WaWebhook.model_validate(payload)
     messages: list[Inbound] = []
     statuses: list[StatusUpdate] = []
-    for entry in payload.get("entry") or []:
-        for change in entry.get("changes") or []:
-            value = change.get("value") or {}
-            names = {
-                c.get("wa_id") or c.get("user_id"): (c.get("profile") or {}).get("name", "")
-                for c in value.get("contacts") or []
-            }
-            for m in value.get("messages") or []:
-                user = m.get("from") or m.get("from_user_id") or ""
-                messages.append(_inbound(m, user, names.get(user, "")))
-            for s in value.get("statuses") or []:
-                errors = s.get("errors") or [{}]
-                error = errors[0].get("title") or errors[0].get("message")
-                statuses.append(
-                    StatusUpdate(s["id"], s.get("recipient_id", ""), s.get("status", ""), error)
-                )
+    for change in (change for entry in hook.entry for change in entry.changes):
+        value = change.value
+        names = {c.wa_id or c.user_id: c.profile.name if c.profile else "" for c in value.contacts}
+        for m in value.messages:
+            user = m.from_ or m.from_user_id
+            messages.append(_inbound(m, user, names.get(user, "")))
+        for s in value.statuses:
+            error = (s.errors[0].title or s.errors[0].message) if s.errors else None
+            statuses.append(StatusUpdate(s.id, s.recipient_id, s.status, error))
     return messages, statuses
 
 
-def _inbound(m: dict, user: str, name: str) -> Inbound:
-    kind, mid = m.get("type"), m.get("id", "")
-    if kind == "text":
-        return Inbound(mid, user, name, "text", (m.get("text") or {}).get("body", ""))
-    if kind == "interactive":
-        interactive = m.get("interactive") or {}
-        picked = interactive.get("button_reply") or interactive.get("list_reply") or {}
-        return Inbound(mid, user, name, "button", picked.get("id", ""))
-    if kind == "button":  # a template's quick reply
-        return Inbound(mid, user, name, "button", (m.get("button") or {}).get("payload", ""))
-    media = m.get(str(kind)) or {}
-    media_id = media.get("id", "") if kind == "image" else ""
-    return Inbound(mid, user, name, "media", str(kind), media_id, media.get("caption", ""))
+def _inbound(m: WaMessage, user: str, name: str) -> Inbound:
+    if m.type == "text":
+        return Inbound(m.id, user, name, "text", m.text.body if m.text else "")
+    if m.type == "interactive":
+        picked = m.interactive and (m.interactive.button_reply or m.interactive.list_reply)
+        return Inbound(m.id, user, name, "button", picked.id if picked else "")
+    if m.type == "button":  # a template's quick reply
+        return Inbound(m.id, user, name, "button", m.button.payload if m.button else "")
+    media = m.media()
+    media_id = media.id if m.type == "image" else ""
+    return Inbound(m.id, user, name, "media", m.type, media_id, media.caption)
 
 
 def to_input(message: Inbound, menu: Sequence[str], first: bool) -> Input:
@@ -112,7 +106,8 @@ def to_input(message: Inbound, menu: Sequence[str], first: bool) -> Input:
         kind = "photo" if message.media_id else message.text
         return Input(InputKind.MEDIA, kind, message.caption, name=message.name, file_id=file_id)
     text = message.text.strip()
-    if text.isdigit() and 1 <= int(text) <= len(menu):
+    # A typed option number; a long string of digits is just text (int() has a limit).
+    if text.isdecimal() and len(text) <= MAX_OPTION_DIGITS and 1 <= int(text) <= len(menu):
         return Input(InputKind.BUTTON, menu[int(text) - 1], name=message.name)
     if text.startswith("/"):
         head, _, arg = text[1:].partition(" ")
@@ -166,43 +161,45 @@ class WhatsApp:
             log.warning("whatsapp_bad_signature", extra={"remote": request.remote})
             return web.Response(status=403, text="bad signature")
         try:
-            messages, statuses = parse(json.loads(body))
-        except (ValueError, KeyError, TypeError, AttributeError):
+            messages, statuses = parse(read_json(body))
+        except NotJson:
             return web.Response(status=400, text="not a WhatsApp webhook payload")
+        except (ValueError, RecursionError) as exc:  # ValidationError is a ValueError
+            return self._ignored(exc)
         for status in statuses:
             await self._record_status(status)
         for message in messages:
             await self._handle(message)
         return web.Response(text="ok")
 
+    @staticmethod
+    def _ignored(problem: Exception) -> web.Response:
+        """A signed update we cannot read: acknowledged, so Meta stops redelivering it."""
+        log_malformed(CHANNEL, problem)
+        return web.Response(text="ignored")
+
     async def _handle(self, message: Inbound) -> None:
+        """One message, its id committed with the step; the replies go through the outbox
+        (written in the step's transaction, sent right after it; on a Graph error the
+        timed delivery sends them), so a failure before the commit is redelivered by Meta
+        and processed, and one after it loses nothing."""
+        if not message.user_id:
+            return
         # Only a typed «src-…» or a number needs more than the message: look up just then.
         typed = message.text.strip() if message.kind == "text" else ""
         first = bool(_START.match(typed)) and not await InboundMessage.exists(
             channel=CHANNEL, chat_id=message.user_id
         )
-        now = self.clock.now()
-        if not await first_delivery(CHANNEL, message.user_id, message.message_id, now):
-            return
         menu = (
             await ChannelMenu.get_or_none(channel=CHANNEL, chat_id=message.user_id)
-            if typed.isdigit()
+            if typed.isdecimal()
             else None
         )
         inp = to_input(message, menu.actions if menu else [], first)
-
-        async def deliver(replies: Sequence[Reply]) -> None:
-            await self.reply(message.user_id, replies)
-
         assert self.dialogs is not None, "a sender-only WhatsApp has no webhook"
-        await self.dialogs.handle(CHANNEL, message.user_id, inp, deliver)
-
-    async def reply(self, chat_id: str, replies: Sequence[Reply]) -> None:
-        for reply in replies:
-            rendered = render(reply, self.texts)
-            await self.graph.send(chat_id, rendered.body)
-            if rendered.actions:
-                await self._remember_menu(chat_id, rendered.actions)
+        await self.dialogs.handle(
+            CHANNEL, message.user_id, inp, receipt=message.message_id, sender=self
+        )
 
     async def _remember_menu(self, chat_id: str, actions: Sequence[str]) -> None:
         await ChannelMenu.update_or_create(
@@ -239,10 +236,12 @@ class WhatsApp:
     async def send(self, row: Outbox) -> int | None:
         """Send a queued message; outside the 24-hour window only a reminder template may go."""
         payload = row.payload
-        actions = [action for line in payload.get("buttons") or [] for _, action in line]
-        last = await last_inbound(row.chat_id)
+        reply = queued_reply(payload)
+        actions = [b.action for line in reply.buttons for b in line if not b.url]
+        # A step's reply is written the moment the client's message arrived.
+        last = row.created_at if row.kind == REPLY_KIND else await last_inbound(row.chat_id)
         if last is not None and self.clock.now() - last < WINDOW:
-            body = await self._media(payload) or render(queued_reply(payload), self.texts).body
+            body = await self._media(payload) or render(reply, self.texts).body
         elif row.kind == "reminder" and self.reminder_template:
             body = template(
                 self.reminder_template, self.template_lang, payload.get("params") or [], actions

@@ -15,8 +15,10 @@ async def book_in_telegram(
     user: FakeUser,
     start: str = "/start src-instagram_cmp-spring",
     phone: str = "79271234567",
+    confirm: bool = True,
 ) -> dict:
-    """From an ad link to a pre-booking of tomorrow's first manicure slot; the last message."""
+    """From an ad link to a pre-booking of tomorrow's first manicure slot; the last message
+    (without `confirm`: the summary, its «Подтвердить» not pressed)."""
     api.send_command(token, user, start)
     await api.wait_for_message(token, user.id, has("152-ФЗ"))
     api.press_button(token, user, text="✅ Согласен")
@@ -34,6 +36,8 @@ async def book_in_telegram(
     api.share_contact(token, user, phone)
     await api.wait_for_message(token, user.id, has("Как к вам обращаться"))
     api.press_button(token, user, text=user.first_name)
-    await api.wait_for_message(token, user.id, has("Проверьте"))
+    summary = await api.wait_for_message(token, user.id, has("Проверьте"))
+    if not confirm:
+        return summary
     api.press_button(token, user, text="✅ Подтвердить запись")
     return await api.wait_for_message(token, user.id, has("Заявка принята"))

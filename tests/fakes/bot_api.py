@@ -795,6 +795,7 @@ class FakeBotApi:
             at=time.time(),
         )
         self._calls.append(call)
+        self._notify()  # a delayed call can be awaited while it hangs
         try:
             state = self._bot(token)
             if self._failing_status is not None:

@@ -1,0 +1,88 @@
+"""A dialogue step's receipt and its queued replies, committed in the step's transaction.
+
+A webhook platform redelivers a message until it gets a 200, so its id is recorded in the
+same transaction as the state change it causes: a step that fails leaves no trace and the
+redelivery is processed; a step that committed makes every redelivery a no-op. Replies
+that must survive a crash after the commit (all of a webhook channel's, and on every
+channel the ones a state change caused, e.g. a booking's confirmation) are written to the
+outbox in that transaction and sent right after it (bot.outbox.deliver_now).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from tortoise.exceptions import IntegrityError
+
+from bot.models import Conversation, InboundMessage, Outbox
+from bot.outbox import Message, claimed_until
+from scenarios.types import Reply
+
+log = logging.getLogger("priyom.dialog")
+REPLY_KIND = "reply"
+
+
+class Redelivered(Exception):
+    """This message id was processed before: the step must change nothing."""
+
+
+@dataclass
+class StepResult:
+    replies: list[Reply]  # everything the step answered, in order
+    direct: list[Reply] = field(default_factory=list)  # for the adapter to send itself
+    queued: list[Outbox] = field(default_factory=list)  # outbox rows, sent after the commit
+
+
+async def seen(channel: str, receipt: str) -> bool:
+    """A cheap look before the step (the insert in the transaction is what decides)."""
+    return await InboundMessage.exists(channel=channel, message_id=receipt)
+
+
+async def record_receipt(channel: str, chat_id: str, receipt: str, now: dt.datetime) -> None:
+    """Record the message id inside the step's transaction; Redelivered if it is there."""
+    try:
+        await InboundMessage.create(channel=channel, chat_id=chat_id, message_id=receipt, at=now)
+    except IntegrityError as exc:
+        raise Redelivered from exc
+
+
+def log_redelivery(channel: str, receipt: str) -> None:
+    # `delivery`, not `message`: LogRecord's own attribute names raise KeyError in extra.
+    log.info("duplicate_delivery", extra={"channel": channel, "delivery": receipt})
+
+
+def reply_message(reply: Reply) -> Message:
+    """A reply as an outbox message; link buttons keep their place as (text, "", url)."""
+    rows = tuple(
+        tuple((b.text, "", b.url) if b.url else (b.text, b.action) for b in row)
+        for row in reply.buttons
+    )
+    return Message(reply.text, rows, ask_contact=reply.ask_contact)
+
+
+async def queue_replies(
+    conv: Conversation, replies: Sequence[Reply], now: dt.datetime
+) -> list[Outbox]:
+    """Write the replies to the outbox, claimed by this process for sending after the commit.
+
+    The key is the conversation's version, which only one step can commit: an
+    IntegrityError here means another process saved this version first (a stale step)."""
+    rows = []
+    for index, reply in enumerate(replies):
+        row = await Outbox.create(
+            bot="client",
+            channel=conv.channel,
+            chat_id=conv.chat_id,
+            kind=REPLY_KIND,
+            payload=reply_message(reply).payload(),
+            dedup_key=f"{REPLY_KIND}:{conv.id}:{conv.version}:{index}",
+            lead_id=conv.lead_id,
+            due_at=now,
+            created_at=now,
+            locked_until=claimed_until(now),
+        )
+        rows.append(row)
+    return rows
