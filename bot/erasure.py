@@ -160,16 +160,24 @@ async def _erase_channel_rows(
     channel: str, chat_id: str, alias: str, needles: re.Pattern[str] | None
 ) -> None:
     """Delivery receipts, inbound ids and menus name the chat (and a WhatsApp message id
-    encodes the number): pseudonymised, the menu simply dropped."""
+    encodes the number): pseudonymised, the menu simply dropped. A receipt or a
+    redelivery that came after an earlier erasure is already recorded under its
+    pseudonym: the newer copy goes."""
     await ChannelMenu.filter(channel=channel, chat_id=chat_id).delete()
     for status in await DeliveryStatus.filter(channel=channel, chat_id=chat_id):
-        status.chat_id = alias
-        status.external_id = privacy.erased_id(channel, status.external_id)
+        external_id = privacy.erased_id(channel, status.external_id)
+        if await DeliveryStatus.exists(channel=channel, external_id=external_id):
+            await status.delete()
+            continue
+        status.chat_id, status.external_id = alias, external_id
         status.error = _cut(status.error, needles)
         await status.save(update_fields=["chat_id", "external_id", "error"])
     for inbound in await InboundMessage.filter(channel=channel, chat_id=chat_id):
-        inbound.chat_id = alias
-        inbound.message_id = privacy.erased_id(channel, inbound.message_id)
+        message_id = privacy.erased_id(channel, inbound.message_id)
+        if await InboundMessage.exists(channel=channel, message_id=message_id):
+            await inbound.delete()
+            continue
+        inbound.chat_id, inbound.message_id = alias, message_id
         await inbound.save(update_fields=["chat_id", "message_id"])
 
 
