@@ -26,6 +26,7 @@ from bot.dialogs import DialogService
 from bot.i18n import Texts
 from bot.models import ChannelMenu, DeliveryStatus, InboundMessage, Outbox
 from bot.outbox import Undeliverable, failed_after_send
+from bot.privacy import log_id
 from bot.settings import Settings
 from handlers.inbound import first_delivery, queued_reply, same_secret
 from handlers.whatsapp_api import GraphClient
@@ -224,6 +225,8 @@ class WhatsApp:
         )
         if status.status == "failed":  # it never arrived: staff must know
             error = status.error or "failed"
+            # the chat id is the phone number: only its keyed hash goes to the log
+            log.warning("whatsapp_failed", extra={"chat": log_id(status.user_id), "error": error})
             await failed_after_send(CHANNEL, status.message_id, error, self.clock.now())
 
     # --- the outbox sender ---------------------------------------------------------------
