@@ -117,15 +117,20 @@ async def test_forget_leaves_no_copy_of_a_telegram_client(db, config, clock):
 @pytest.fixture
 def log_lines() -> Iterator[io.StringIO]:
     """Logging as `python -m bot` sets it up (INFO, bot/logs.py), into a buffer."""
-    root = logging.getLogger()
-    saved = (root.handlers[:], root.level, sys.excepthook, threading.excepthook)
+    loggers = [
+        logging.getLogger(n) for n in ("", "aiogram.event", "tortoise", "aiosqlite", "aerich")
+    ]
+    levels = [lg.level for lg in loggers]
+    saved = (loggers[0].handlers[:], sys.excepthook, threading.excepthook)
     buffer = io.StringIO()
     setup_logging("INFO", stream=buffer)
     try:
         yield buffer
     finally:
-        root.handlers[:], root.level = saved[0], saved[1]
-        sys.excepthook, threading.excepthook = saved[2], saved[3]
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+        loggers[0].handlers[:] = saved[0]
+        sys.excepthook, threading.excepthook = saved[1], saved[2]
 
 
 @pytest.fixture
