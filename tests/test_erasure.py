@@ -48,8 +48,10 @@ def has_phone(text: str, phone: str = PHONE) -> bool:
     return any(national in re.sub(r"\D", "", m.group()) for m in _DIGITS.finditer(text))
 
 
-async def leftovers(*needles: str) -> list[str]:
-    """Every text, char or JSON value in every table that still holds the phone or a needle."""
+async def leftovers(*needles: str, chat_id: str = "") -> list[str]:
+    """Every text, char or JSON value in every table that still holds the phone, a needle,
+    or the chat id as a whole word (not inside a pseudonym's hex digits)."""
+    chat = re.compile(rf"(?<![0-9a-fA-F]){chat_id}(?![0-9a-fA-F])") if chat_id else None
     found = []
     for app in Tortoise.apps.values():
         for model in app.values():
@@ -64,7 +66,11 @@ async def leftovers(*needles: str) -> list[str]:
                         value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
                     )
                     lowered = shown.lower()
-                    if has_phone(shown) or any(n.lower() in lowered for n in needles):
+                    if (
+                        has_phone(shown)
+                        or any(n.lower() in lowered for n in needles)
+                        or (chat is not None and chat.search(shown))
+                    ):
                         found.append(f"{model.__name__}.{column}: {shown[:120]}")
     return found
 
@@ -106,7 +112,7 @@ async def test_forget_leaves_no_copy_of_a_telegram_client(db, config, clock):
         # the manager still hears that the time is free (no name in that notice)
         await api.wait_for_message(STAFF, manager.id, has("Время освободилось"))
 
-    assert await leftovers(NAME, LINE, str(olga.id)) == []
+    assert await leftovers(NAME, LINE, chat_id=str(olga.id)) == []
     # the queued card will not be sent any more
     assert await Outbox.filter(kind="alert", status=OutboxStatus.PENDING).count() == 0
 
