@@ -32,6 +32,9 @@ HASHED_KEYS = frozenset(
 # 10–15 digits, maybe with a leading + and spaces, dashes or brackets between them; not
 # part of a longer word, a decimal, a date-time («2026-11-30 10:00») or a version.
 PHONE = re.compile(r"(?<![\w.\-])(?:\+\s?)?\d(?:[ ()\-]{0,2}\d){9,14}(?![\w:])")
+# An id in a URL's query or a `key=value` text (MAX's POST /messages?user_id=…).
+ID_PARAM = re.compile(r"\b(user_id|chat_id|wa_id|recipient_id)=([\w.:-]+)")
+_HASHED = re.compile(r"h:[0-9a-f]{8}")  # privacy.log_id's output, already safe
 _DONE = "_redacted"  # set on a record once rewritten, so a second handler leaves it be
 
 
@@ -46,6 +49,7 @@ class Redactor(logging.Filter):
     def scrub(self, text: str) -> str:
         if self._secrets is not None:
             text = self._secrets.sub(REDACTED, text)
+        text = ID_PARAM.sub(lambda m: f"{m.group(1)}={privacy.log_id(m.group(2))}", text)
         return PHONE.sub(lambda m: privacy.log_id(re.sub(r"\D", "", m.group())), text)
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -69,7 +73,7 @@ class Redactor(logging.Filter):
         if value is None or isinstance(value, bool):
             return value
         text = str(value)
-        if key in HASHED_KEYS and text:
+        if key in HASHED_KEYS and text and not _HASHED.fullmatch(text):
             return privacy.log_id(text)
         scrubbed = self.scrub(text)
         return value if scrubbed == text else scrubbed

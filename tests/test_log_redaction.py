@@ -94,6 +94,10 @@ def test_phones_and_chat_ids_are_hashed_and_ordinary_numbers_kept():
     assert f"chat={log_id('79271234567')}" in line  # the same hash as the number in the text
     assert line.count(log_id("79271234567")) == 2
     assert "2026-11-30 10:00" in line and "lead 12345" in line and "amount_kop=150000" in line
+    log.warning("whatsapp_failed", extra={"chat": log_id("79271234567")})  # hashed once
+    assert ours.getvalue().count(log_id("79271234567")) == 3
+    log.warning("max 500: POST https://platform-api2.max.ru/messages?user_id=4815162")
+    assert "4815162" not in ours.getvalue() and f"user_id={log_id('4815162')}" in ours.getvalue()
 
 
 # --- the real process ------------------------------------------------------------------------
