@@ -58,6 +58,15 @@ async def erase_chat(
     return alias
 
 
+async def alias_of(channel: str, chat_id: str) -> str | None:
+    """The pseudonym of a chat that was erased and has not written since, else None: a
+    late delivery receipt for it is stored under the pseudonym, never the number."""
+    if await Conversation.exists(channel=channel, chat_id=chat_id):
+        return None
+    alias = privacy.erased_id(channel, chat_id)
+    return alias if await Conversation.exists(channel=channel, chat_id=alias) else None
+
+
 async def upcoming(client_id: int | None, now: dt.datetime) -> list[Appointment]:
     """The client's visits still ahead: an erased client is not expected any more."""
     if client_id is None:

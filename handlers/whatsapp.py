@@ -21,12 +21,13 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from bot import erasure
 from bot.clock import Clock
 from bot.dialogs import DialogService
 from bot.i18n import Texts
 from bot.models import ChannelMenu, DeliveryStatus, InboundMessage, Outbox
 from bot.outbox import Undeliverable, failed_after_send
-from bot.privacy import log_id
+from bot.privacy import erased_id, log_id
 from bot.settings import Settings
 from handlers.inbound import first_delivery, queued_reply, same_secret
 from handlers.whatsapp_api import GraphClient
@@ -213,6 +214,14 @@ class WhatsApp:
         )
 
     async def _record_status(self, status: StatusUpdate) -> None:
+        alias = await erasure.alias_of(CHANNEL, status.user_id)
+        if alias is not None:  # a late receipt of an erased client: no number stored
+            await DeliveryStatus.update_or_create(
+                channel=CHANNEL,
+                external_id=erased_id(CHANNEL, status.message_id),
+                defaults={"chat_id": alias, "status": status.status, "at": self.clock.now()},
+            )
+            return
         await DeliveryStatus.update_or_create(
             channel=CHANNEL,
             external_id=status.message_id,

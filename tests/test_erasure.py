@@ -175,6 +175,11 @@ async def test_a_whatsapp_client_leaves_no_number_in_tables_or_logs(
     await _forget(wa)
     assert await leftovers(NAME, LINE) == []
     assert await Outbox.filter(status=OutboxStatus.PENDING).exclude(kind="notice").count() == 0
+    # a read receipt that comes after the erasure is kept under the pseudonym only
+    receipt = {"id": "wamid.out2", "status": "read", "recipient_id": WA_ID}
+    assert await wa.post(webhook({"statuses": [receipt]})) == 200
+    assert await DeliveryStatus.filter(status="read").count() == 2
+    assert await leftovers(NAME, LINE) == []
 
     # the same number writes again: a fresh conversation (consent asked first, which
     # `book` presses) and a whole new booking of the freed slot
