@@ -116,7 +116,7 @@ def setup_logging(
 ) -> Redactor:
     """Log lines to stderr, scrubbed of the settings' secrets; uncaught exceptions too."""
     secrets = privacy.secret_values(settings) if settings is not None else []
-    privacy.set_key_from(secrets)
+    privacy.set_key_from(privacy.key_material(settings) if settings is not None else [])
     redactor = Redactor(secrets)
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(LogfmtFormatter())

@@ -3,9 +3,9 @@
 A chat id may be a phone number (WhatsApp), so neither a log line nor an erased row
 may keep it in clear. Both replace it with an HMAC under one key: the same chat maps
 to the same pseudonym (log lines stay followable, erased rows still join), and without
-the key nobody can test a phone number against it. The key is derived from the
-process's configured secrets, so every process of one deployment agrees on it without
-a new setting; with no secret configured (the terminal shell, tests) it is random per
+the key nobody can test a phone number against it. The key is PSEUDONYM_KEY, or
+derived from the process's configured secrets, so every process of one deployment
+agrees on it; with no secret configured (the terminal shell, tests) it is random per
 process.
 """
 
@@ -33,6 +33,12 @@ def set_key_from(secrets: Iterable[str]) -> None:
     values = sorted(set(secrets))
     material = "\0".join(values).encode()
     _key = hashlib.sha256(b"priyom-pseudonym\0" + material).digest() if values else os.urandom(32)
+
+
+def key_material(settings: BaseModel) -> list[str]:
+    """PSEUDONYM_KEY when set (stable across token rotations), else every secret."""
+    own = getattr(settings, "pseudonym_key", "")
+    return [own] if own else secret_values(settings)
 
 
 def _digest(value: str) -> str:

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from bot import privacy
 from bot.logs import LogfmtFormatter, Redactor
 from bot.privacy import log_id, secret_values
 from bot.settings import Settings
@@ -33,7 +34,21 @@ SECRETS = {
 
 
 def _settings(**more: str) -> Settings:
-    return Settings(_env_file=None, **SECRETS, **more)  # type: ignore[arg-type]
+    return Settings(_env_file=None, **(SECRETS | more))  # type: ignore[arg-type]
+
+
+def test_the_pseudonym_key_outlives_a_token_rotation():
+    """Erased rows are found again by their pseudonym (late receipts): a rotated
+    WhatsApp token must not change it when PSEUDONYM_KEY is set."""
+
+    def pseudonym(**settings: str) -> str:
+        privacy.set_key_from(privacy.key_material(_settings(**settings)))
+        return privacy.erased_id("whatsapp", "79271234567")
+
+    kept = pseudonym(whatsapp_token="EAAG-old-token", pseudonym_key="k" * 32)
+    assert pseudonym(whatsapp_token="EAAG-new-token", pseudonym_key="k" * 32) == kept
+    assert pseudonym(whatsapp_token="EAAG-new-token") != pseudonym(whatsapp_token="EAAG-old")
+    assert "79271234567" not in kept
 
 
 def test_every_secret_setting_is_found_by_its_name_or_type():
