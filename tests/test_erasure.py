@@ -33,11 +33,15 @@ from tests.fakes.bot_api import FakeUser
 from tests.fakes.graph_api import text_of
 from tests.flows import book_in_telegram, has
 from tests.staff_fixtures import CLIENT, MASHA, PETYA, STAFF, add_team, running_bots
+from tests.test_max import ANNA_ID as MAX_ID
+from tests.test_max import book as book_in_max
+from tests.test_max import max_rig, said
 from tests.test_whatsapp import OLGA as WA_ID
 from tests.test_whatsapp import book as book_in_whatsapp
 from tests.whatsapp_helpers import text, webhook, whatsapp_rig
 
 NAME, PHONE = "Ольга", "79271234567"
+MAX_PHONE = "79271112233"  # what the MAX client shares as her contact
 LINE = "Можно прийти вместе с дочкой Варей?"  # a line of the dialogue, relayed to staff
 _DIGITS = re.compile(r"[\d\s()+\-]{10,}")
 
@@ -48,7 +52,7 @@ def has_phone(text: str, phone: str = PHONE) -> bool:
     return any(national in re.sub(r"\D", "", m.group()) for m in _DIGITS.finditer(text))
 
 
-async def leftovers(*needles: str, chat_id: str = "") -> list[str]:
+async def leftovers(*needles: str, chat_id: str = "", phone: str = PHONE) -> list[str]:
     """Every text, char or JSON value in every table that still holds the phone, a needle,
     or the chat id as a whole word (not inside a pseudonym's hex digits)."""
     chat = re.compile(rf"(?<![0-9a-fA-F]){chat_id}(?![0-9a-fA-F])") if chat_id else None
@@ -67,7 +71,7 @@ async def leftovers(*needles: str, chat_id: str = "") -> list[str]:
                     )
                     lowered = shown.lower()
                     if (
-                        has_phone(shown)
+                        has_phone(shown, phone)
                         or any(n.lower() in lowered for n in needles)
                         or (chat is not None and chat.search(shown))
                     ):
@@ -194,3 +198,16 @@ async def test_a_whatsapp_client_leaves_no_number_in_tables_or_logs(
     lines = log_lines.getvalue().splitlines()
     assert any("event=step" in line and "chat=h:" in line for line in lines)
     assert [line for line in lines if has_phone(line)] == []
+
+
+# --- MAX: the user id, and a phone shared as a contact ---------------------------------------
+
+
+async def test_a_max_client_leaves_no_id_or_number(dialogs):
+    async with max_rig(dialogs) as mx:
+        assert "Заявка принята" in (await book_in_max(mx))[0]["text"]
+        assert await leftovers(chat_id=MAX_ID, phone=MAX_PHONE)
+        replies = await mx.say(said(MAX_ID, "/forget"))
+        replies = await mx.press(replies, "Да, удалить")
+        assert "Ваши данные удалены" in replies[-1]["text"]
+    assert await leftovers(LINE, chat_id=MAX_ID, phone=MAX_PHONE) == []
