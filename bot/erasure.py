@@ -98,7 +98,7 @@ def _needles(chat_id: str, client: Client | None) -> re.Pattern[str] | None:
         r"(?:\+?\d{1,3}" + _SEPARATORS + ")?" + _SEPARATORS.join(_national(p)) for p in parts
     ]
     if client is not None and client.name and len(client.name.strip()) >= 2:
-        patterns.append(re.escape(client.name.strip()))
+        patterns.append(rf"\b{re.escape(client.name.strip())}\b")  # the word, not a part
     return re.compile("|".join(patterns), re.IGNORECASE) if patterns else None
 
 

@@ -25,6 +25,7 @@ from bot.models import (
     Client,
     Conversation,
     DeliveryStatus,
+    LeadEvent,
     Outbox,
     OutboxStatus,
 )
@@ -106,6 +107,10 @@ async def test_forget_leaves_no_copy_of_a_telegram_client(db, config, clock):
         await api.wait_for_message(STAFF, manager.id, has(LINE))
         cards = await Outbox.filter(kind="alert").values_list("status", flat=True)
         assert sorted(cards) == [OutboxStatus.PENDING, OutboxStatus.SENT]
+        # a manager's note about her (typed free text) keeps its reason, not the person
+        note = f"{NAME} передумала, перезвонить 8 (927) 123-45-67"
+        event = await LeadEvent.filter(lead_id=1).order_by("id").first()
+        await LeadEvent.filter(id=event.id).update(note=note)
         before = await leftovers(NAME, LINE)
         assert any(f.startswith("Outbox.payload") for f in before)  # the scan sees copies
 
@@ -117,6 +122,7 @@ async def test_forget_leaves_no_copy_of_a_telegram_client(db, config, clock):
         await api.wait_for_message(STAFF, manager.id, has("Время освободилось"))
 
     assert await leftovers(NAME, LINE, chat_id=str(olga.id)) == []
+    assert (await LeadEvent.get(id=event.id)).note == "[erased] передумала, перезвонить [erased]"
     # the queued card will not be sent any more
     assert await Outbox.filter(kind="alert", status=OutboxStatus.PENDING).count() == 0
 
