@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     except (SettingsError, ConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, settings)
 
     match args.command:
         case "shell":

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from bot import erasure
 from bot.ai import intel as ai_intel
 from bot.alerts import alert_staff, notify_staff, recipients
 from bot.booking import Booker
@@ -222,12 +223,12 @@ class DialogService:
                     await self._save_intel(conv.lead_id, state, intel)
             split = _first_queued(len(replies), caused, queue_caused, queue_all)
             try:
-                queued = await queue_replies(conv, replies[split:], now)
+                queued = await queue_replies(conv, replies[split:], now, chat_id)
             except IntegrityError:  # this version's replies exist: another process saved first
                 self._cache.pop((channel, chat_id), None)
                 raise _StaleState from None
             if conv.client_id is None:  # erased (or never consented): keep no text at all
-                logs[0].text = None
+                logs[0].text, logs[0].chat_id = None, conv.chat_id  # erased: its pseudonym
             logs += [self._log_row(conv, "out", "bot", "text", r.text, now) for r in replies]
             await MessageLog.bulk_create(logs)
             saved = await Conversation.filter(id=conv.id, version=version).update(
@@ -511,23 +512,17 @@ class DialogService:
         )
 
     async def _forget(self, conv: Conversation, now: dt.datetime) -> None:
-        """Erase personal data on request; anonymous figures stay for the KPIs."""
-        client_id = conv.client_id
-        if client_id is not None:
-            upcoming = await Appointment.filter(
-                client_id=client_id, status__in=ACTIVE_APPOINTMENT_STATUSES, start__gt=now
-            )
-            for appointment in upcoming:
-                await self._cancel_for_client(appointment, now, "client_forgotten")
-            await Client.filter(id=client_id).update(
-                name=None,
-                phone=None,
-                consent_at=None,
-                erased_at=now,
-                channel_user_id=f"erased:{client_id}",
-            )
-        await MessageLog.filter(channel=conv.channel, chat_id=conv.chat_id).update(text=None)
+        """Erase personal data on request (bot.erasure); visits still ahead are cancelled
+        as any cancellation is, so staff hear of the freed time. The conversation lives on
+        under its pseudonym, out of the cache: the next message starts a fresh one."""
+        client_id, key = conv.client_id, (conv.channel, conv.chat_id)
+        conv.chat_id = await erasure.erase_chat(
+            conv.channel, conv.chat_id, client_id, conv.lead_id, now
+        )
+        for appointment in await erasure.upcoming(client_id, now):
+            await self._cancel_for_client(appointment, now, "client_forgotten")
         conv.client_id = conv.lead_id = None
+        self._cache.pop(key, None)
         log.info("forgotten", extra={"client": client_id})
 
     async def _alert(self, lead: Lead, reason: str, key: str, now: dt.datetime) -> None:

@@ -41,6 +41,8 @@ from bot.ratelimit import NO_LIMIT, RateLimiter
 
 log = logging.getLogger("priyom.outbox")
 CLAIM_SECONDS = 90  # longer than a Bot API request may take (see handlers.telegram)
+ERASED_AS = "erased_as"
+"""Payload key: the pseudonym that replaces a row's chat id once the row has been sent."""
 MAX_BACKOFF_SECONDS = 300  # a transient failure is retried at least this often, forever
 
 # [[(text, action), …], …]; a link button is (text, "", url)
@@ -211,8 +213,16 @@ async def deliver(sender: Sender, row: Outbox, clock: Clock) -> bool:
         message_id=message_id,
         locked_until=None,
         attempts=row.attempts + 1,
+        **_erased_address(row),
     )
     return True
+
+
+def _erased_address(row: Outbox) -> dict[str, str]:
+    """The last answer to a chat erased by that very step keeps its real address only
+    until it is sent (bot.step_outbox.queue_replies)."""
+    alias = (row.payload or {}).get(ERASED_AS)
+    return {"chat_id": alias} if isinstance(alias, str) else {}
 
 
 def backoff_seconds(attempts: int, row_id: int = 0) -> float:

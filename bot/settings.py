@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     outbox_rate_per_second: float = Field(default=25, gt=0, le=30)  # per bot; Telegram ~30
     outbox_chat_interval: float = Field(default=1.0, ge=0)  # seconds between two to one chat
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+    # Secret: keys the hashes of erased chat ids and of ids in logs (bot/privacy.py); empty:
+    # derived from the other secrets, so it changes when a token is rotated.
+    pseudonym_key: str = ""
 
     # --- WhatsApp Cloud API (docs/channels.md): on when WHATSAPP_TOKEN is set ---
     whatsapp_token: str = ""

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from tortoise.exceptions import IntegrityError
 
 from bot.models import Conversation, InboundMessage, Outbox
-from bot.outbox import Message, claimed_until
+from bot.outbox import ERASED_AS, Message, claimed_until
 from scenarios.types import Reply
 
 log = logging.getLogger("priyom.dialog")
@@ -64,20 +64,26 @@ def reply_message(reply: Reply) -> Message:
 
 
 async def queue_replies(
-    conv: Conversation, replies: Sequence[Reply], now: dt.datetime
+    conv: Conversation, replies: Sequence[Reply], now: dt.datetime, address: str
 ) -> list[Outbox]:
     """Write the replies to the outbox, claimed by this process for sending after the commit.
 
     The key is the conversation's version, which only one step can commit: an
-    IntegrityError here means another process saved this version first (a stale step)."""
+    IntegrityError here means another process saved this version first (a stale step).
+    `address` is the chat the client wrote from; when this very step erased the chat
+    (/forget), the conversation already holds its pseudonym, so the last answer still
+    goes to the real chat and the row takes the pseudonym once it is sent (`ERASED_AS`)."""
     rows = []
     for index, reply in enumerate(replies):
+        payload = reply_message(reply).payload()
+        if address != conv.chat_id:
+            payload[ERASED_AS] = conv.chat_id
         row = await Outbox.create(
             bot="client",
             channel=conv.channel,
-            chat_id=conv.chat_id,
+            chat_id=address,
             kind=REPLY_KIND,
-            payload=reply_message(reply).payload(),
+            payload=payload,
             dedup_key=f"{REPLY_KIND}:{conv.id}:{conv.version}:{index}",
             lead_id=conv.lead_id,
             due_at=now,

@@ -20,11 +20,13 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from bot import erasure
 from bot.clock import Clock
 from bot.dialogs import DialogService
 from bot.i18n import Texts
 from bot.models import ChannelMenu, DeliveryStatus, InboundMessage, Outbox
 from bot.outbox import Undeliverable, failed_after_send
+from bot.privacy import erased_id, log_id
 from bot.settings import Settings
 from bot.step_outbox import REPLY_KIND
 from handlers.inbound import NotJson, log_malformed, queued_reply, read_json, same_secret
@@ -209,6 +211,14 @@ class WhatsApp:
         )
 
     async def _record_status(self, status: StatusUpdate) -> None:
+        alias = await erasure.alias_of(CHANNEL, status.user_id)
+        if alias is not None:  # a late receipt of an erased client: no number stored
+            await DeliveryStatus.update_or_create(
+                channel=CHANNEL,
+                external_id=erased_id(CHANNEL, status.message_id),
+                defaults={"chat_id": alias, "status": status.status, "at": self.clock.now()},
+            )
+            return
         await DeliveryStatus.update_or_create(
             channel=CHANNEL,
             external_id=status.message_id,
@@ -221,6 +231,8 @@ class WhatsApp:
         )
         if status.status == "failed":  # it never arrived: staff must know
             error = status.error or "failed"
+            # the chat id is the phone number: only its keyed hash goes to the log
+            log.warning("whatsapp_failed", extra={"chat": log_id(status.user_id), "error": error})
             await failed_after_send(CHANNEL, status.message_id, error, self.clock.now())
 
     # --- the outbox sender ---------------------------------------------------------------
