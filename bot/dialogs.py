@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from bot import metrics
 from bot.ai import intel as ai_intel
 from bot.alerts import alert_staff, notify_staff
 from bot.booking import Booker
@@ -143,7 +144,7 @@ class DialogService:
         two quick messages reach the client in the order the messages came.
         """
         chat_id = str(chat_id)
-        async with self._lock(channel, chat_id):
+        async with metrics.handling(channel), self._lock(channel, chat_id):
             for _ in range(MAX_VERSION_RETRIES):
                 try:
                     replies = await self._handle_once(channel, chat_id, inp)

@@ -29,6 +29,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
+from bot import metrics
 from bot.clock import Clock
 from bot.models import ACTIVE_APPOINTMENT_STATUSES, Appointment, Lead, Outbox, OutboxStatus
 from bot.ratelimit import NO_LIMIT, RateLimiter
@@ -206,6 +207,7 @@ async def deliver(sender: Sender, row: Outbox, clock: Clock) -> bool:
         locked_until=None,
         attempts=row.attempts + 1,
     )
+    metrics.delivered(row.channel, row.bot, ok=True)
     return True
 
 
@@ -250,6 +252,7 @@ async def _dead(row: Outbox, error: str, now: dt.datetime) -> None:
             await Lead.filter(id=row.lead_id).update(
                 needs_human=True, handoff_reason="undeliverable", updated_at=now
             )
+    metrics.delivered(row.channel, row.bot, ok=False)
     log.warning("outbox_dead", extra={"outbox": row.id, "lead": row.lead_id, "error": error})
 
 
