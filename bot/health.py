@@ -114,18 +114,3 @@ async def _redis(url: str) -> str:
     finally:
         await client.aclose()
     return ""
-
-
-def init_sentry(dsn: str) -> bool:
-    """Errors to Sentry when SENTRY_DSN is set; no local variables or personal data sent."""
-    if not dsn:
-        return False
-    try:
-        import sentry_sdk
-    except ImportError:
-        log.warning("sentry_unavailable", extra={"hint": "pip install 'priyom[sentry]'"})
-        return False
-    sentry_sdk.init(
-        dsn=dsn, send_default_pii=False, include_local_variables=False, traces_sample_rate=0
-    )
-    return True
