@@ -4,10 +4,13 @@ on the product's aiohttp server, as Telegram does, with the secret setWebhook re
 from __future__ import annotations
 
 import asyncio
-import socket
+import os
+import signal
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+import aiohttp
 import pytest
 from aiogram import Dispatcher
 from aiohttp import web
@@ -20,18 +23,14 @@ from bot.settings import Settings, SettingsError, check_channels, load_settings
 from handlers.channels import Channels
 from handlers.telegram import make_bot
 from handlers.telegram_webhook import TelegramWebhooks, delete_webhooks, telegram_webhooks
+from tests.conftest import ROOT
+from tests.conftest import _free_port as free_port
 from tests.fakes.bot_api import FakeBotApi, FakeUser
 from tests.flows import has
 
 CLIENT, STAFF = "314159:client", "271828:staff"
 CLIENT_SECRET, STAFF_SECRET = "client-Secret_1", "staff-Secret_2"
 OLGA = FakeUser(501, "Ольга")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def webhook_settings(api: FakeBotApi, port: int) -> Settings:
@@ -161,3 +160,47 @@ def _message(text: str) -> dict:
         "text": text,
         "entities": [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}],
     }
+
+
+async def test_python_m_bot_serves_both_webhooks_and_drains_on_sigterm(tmp_path):
+    """The real process: setWebhook at start, an update through the webhook, /readyz and
+    /metrics on the same port, and SIGTERM after the update → a clean exit."""
+    async with FakeBotApi() as api:
+        port = free_port()
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "BOT_TOKEN": CLIENT,
+            "STAFF_BOT_TOKEN": STAFF,
+            "TELEGRAM_API_URL": api.base_url,
+            "DATABASE_URL": f"sqlite://{tmp_path / 'run.sqlite3'}",
+            "OWNER_TELEGRAM_IDS": "9001",
+            "REDIS_URL": "",
+            "TELEGRAM_MODE": "webhook",
+            "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+            "TELEGRAM_WEBHOOK_SECRET": CLIENT_SECRET,
+            "STAFF_WEBHOOK_SECRET": STAFF_SECRET,
+            "WEBHOOK_HOST": "127.0.0.1",
+            "WEBHOOK_PORT": str(port),
+        }
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", cwd=tmp_path, env=env, stderr=asyncio.subprocess.PIPE
+        )
+        try:
+            await api.wait_for_call(STAFF, "setWebhook", timeout=30)
+            assert api.calls(CLIENT, "getUpdates") == []  # no polling in webhook mode
+            rig_url = f"http://127.0.0.1:{port}"
+            assert await api.post_webhook(CLIENT, {"update_id": 1}, "wrong") == 401
+            api.send_command(CLIENT, OLGA, "/start src-vk")
+            await api.wait_for_message(CLIENT, OLGA.id, has("152-ФЗ"), timeout=10)
+            async with aiohttp.ClientSession() as http:
+                async with http.get(f"{rig_url}/readyz") as response:
+                    assert response.status == 200, await response.text()
+                async with http.get(f"{rig_url}/metrics") as response:
+                    body = await response.text()
+            assert 'priyom_updates_handled_total{channel="telegram"} 1.0' in body
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            _, stderr = await asyncio.wait_for(proc.communicate(), timeout=20)
+        assert proc.returncode == 0, stderr.decode()[-2000:]
+        assert b"event=webhook_set" in stderr and b"event=stopped" in stderr
