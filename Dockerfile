@@ -12,7 +12,7 @@ COPY workers ./workers
 COPY admin_bot ./admin_bot
 COPY migrations ./migrations
 COPY examples ./examples
-RUN pip install -c constraints.txt . && mkdir -p /app/data && chown priyom /app/data
+RUN pip install -c constraints.txt '.[postgres,sentry]' && mkdir -p /app/data && chown priyom /app/data
 
 USER priyom
 # Secrets (BOT_TOKEN…) come from the environment at run time, never from the image.

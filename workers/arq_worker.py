@@ -91,7 +91,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["limiter"] = RedisRateLimiter(
         ctx["redis"], settings.outbox_rate_per_second, settings.outbox_chat_interval
     )
-    await init_db(settings.database_url)
+    await init_db(settings.database_url, migrate=settings.run_migrations)
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
