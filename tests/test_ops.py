@@ -121,3 +121,32 @@ def test_backup_of_postgres_prints_pg_dump_and_bad_urls_are_refused(tmp_path):
     assert "pg_dump --format=custom" in line and "priyom-20261129-183000.dump" in line
     with pytest.raises(BackupError):
         backup(f"sqlite://{tmp_path / 'missing.sqlite3'}", tmp_path, now)
+
+
+def test_migrate_command_applies_migrations_once_and_backup_command_copies(
+    tmp_path, monkeypatch, capsys
+):
+    from bot.__main__ import main
+
+    monkeypatch.chdir(tmp_path)
+    db = tmp_path / "cli.sqlite3"
+    monkeypatch.setenv("DATABASE_URL", f"sqlite://{db}")
+    assert main(["migrate"]) == 0
+    with closing(sqlite3.connect(db)) as conn:
+        versions = {v for (v,) in conn.execute("SELECT version FROM aerich")}
+    assert "4_20261123000003_channels.py" in versions
+    assert main(["backup", str(tmp_path / "copies")]) == 0
+    assert "backup written" in capsys.readouterr().out
+    [copy] = (tmp_path / "copies").glob("priyom-*.sqlite3")
+    with closing(sqlite3.connect(copy)) as conn:
+        assert {v for (v,) in conn.execute("SELECT version FROM aerich")} == versions
+
+
+async def test_instances_with_migrations_off_leave_the_schema_alone(tmp_path):
+    from bot.db import close_db, init_db
+
+    db = tmp_path / "instance.sqlite3"
+    await init_db(f"sqlite://{db}", migrate=False)
+    await close_db()
+    with closing(sqlite3.connect(db)) as conn:
+        assert conn.execute("SELECT count(*) FROM sqlite_master").fetchone() == (0,)
