@@ -17,6 +17,7 @@ from bot.health import Ops
 from bot.models import Outbox
 from bot.outbox import Message, enqueue
 from bot.settings import load_settings
+from tests.conftest import ROOT
 from tests.fakes.local_server import serving
 
 FAMILIES = {
@@ -150,3 +151,19 @@ async def test_instances_with_migrations_off_leave_the_schema_alone(tmp_path):
     await close_db()
     with closing(sqlite3.connect(db)) as conn:
         assert conn.execute("SELECT count(*) FROM sqlite_master").fetchone() == (0,)
+
+
+def test_sentry_starts_only_with_a_dsn():
+    """In a child process: Sentry hooks logging, which this test run must not inherit."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sentry_sdk; from bot.ops_cli import init_sentry; "
+        "assert not init_sentry(''); assert not sentry_sdk.get_client().is_active(); "
+        "assert init_sentry('https://key@127.0.0.1:9/1'); "
+        "assert sentry_sdk.get_client().is_active()"
+    )
+    pytest.importorskip("sentry_sdk", reason="sentry-sdk is optional: pip install 'priyom[sentry]'")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr.decode()[-1000:]
