@@ -91,7 +91,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["limiter"] = RedisRateLimiter(
         ctx["redis"], settings.outbox_rate_per_second, settings.outbox_chat_interval
     )
-    await init_db(settings.database_url, migrate=settings.run_migrations)
+    await init_db(settings.database_url, settings.run_migrations)  # false: `bot migrate` did it
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
