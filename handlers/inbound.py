@@ -21,7 +21,7 @@ async def first_delivery(channel: str, chat_id: str, message_id: str, now: dt.da
     try:
         await InboundMessage.create(channel=channel, chat_id=chat_id, message_id=message_id, at=now)
     except IntegrityError:
-        log.info("duplicate_delivery", extra={"channel": channel, "message": message_id})
+        log.info("duplicate_delivery", extra={"channel": channel, "message_id": message_id})
         return False
     return True
 

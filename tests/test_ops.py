@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import os
 import sqlite3
+import subprocess
+import sys
 from contextlib import closing
 
 import aiohttp
@@ -124,20 +128,23 @@ def test_backup_of_postgres_prints_pg_dump_and_bad_urls_are_refused(tmp_path):
         backup(f"sqlite://{tmp_path / 'missing.sqlite3'}", tmp_path, now)
 
 
-def test_migrate_command_applies_migrations_once_and_backup_command_copies(
-    tmp_path, monkeypatch, capsys
-):
-    from bot.__main__ import main
-
-    monkeypatch.chdir(tmp_path)
+def test_migrate_command_applies_migrations_once_and_backup_command_copies(tmp_path):
+    """The real commands, as a deployment runs them (a child process: `main` sets up logging)."""
     db = tmp_path / "cli.sqlite3"
-    monkeypatch.setenv("DATABASE_URL", f"sqlite://{db}")
-    assert main(["migrate"]) == 0
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": f"sqlite://{db}"}
+
+    def bot(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "bot", *args], cwd=tmp_path, env=env, capture_output=True
+        )
+        assert done.returncode == 0, done.stderr.decode()[-1000:]
+        return done.stdout.decode()
+
+    assert "migrations applied" in bot("migrate")
     with closing(sqlite3.connect(db)) as conn:
         versions = {v for (v,) in conn.execute("SELECT version FROM aerich")}
     assert "4_20261123000003_channels.py" in versions
-    assert main(["backup", str(tmp_path / "copies")]) == 0
-    assert "backup written" in capsys.readouterr().out
+    assert "backup written" in bot("backup", str(tmp_path / "copies"))
     [copy] = (tmp_path / "copies").glob("priyom-*.sqlite3")
     with closing(sqlite3.connect(copy)) as conn:
         assert {v for (v,) in conn.execute("SELECT version FROM aerich")} == versions
@@ -155,9 +162,6 @@ async def test_instances_with_migrations_off_leave_the_schema_alone(tmp_path):
 
 def test_sentry_starts_only_with_a_dsn():
     """In a child process: Sentry hooks logging, which this test run must not inherit."""
-    import subprocess
-    import sys
-
     code = (
         "import sentry_sdk; from bot.ops_cli import init_sentry; "
         "assert not init_sentry(''); assert not sentry_sdk.get_client().is_active(); "
@@ -167,3 +171,14 @@ def test_sentry_starts_only_with_a_dsn():
     pytest.importorskip("sentry_sdk", reason="sentry-sdk is optional: pip install 'priyom[sentry]'")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, timeout=60)
     assert done.returncode == 0, done.stderr.decode()[-1000:]
+
+
+async def test_a_duplicate_delivery_is_logged_at_info_level(db, clock, caplog):
+    """`extra={"message": …}` clashed with LogRecord's own attribute: a KeyError (a 500 to
+    the webhook) whenever INFO was on, as in production. Found by this branch's tests."""
+    from handlers.inbound import first_delivery
+
+    caplog.set_level(logging.INFO)
+    assert await first_delivery("whatsapp", "79270000000", "wamid.dup", clock.now())
+    assert not await first_delivery("whatsapp", "79270000000", "wamid.dup", clock.now())
+    assert "duplicate_delivery" in caplog.text
