@@ -164,7 +164,8 @@ def _message(text: str) -> dict:
 
 async def test_python_m_bot_serves_both_webhooks_and_drains_on_sigterm(tmp_path):
     """The real process: setWebhook at start, an update through the webhook, /readyz and
-    /metrics on the same port, and SIGTERM after the update → a clean exit."""
+    /metrics on the same port, SIGTERM after the update → a clean exit; then
+    `python -m bot webhook delete`."""
     async with FakeBotApi() as api:
         port = free_port()
         env = {
@@ -204,3 +205,8 @@ async def test_python_m_bot_serves_both_webhooks_and_drains_on_sigterm(tmp_path)
             _, stderr = await asyncio.wait_for(proc.communicate(), timeout=20)
         assert proc.returncode == 0, stderr.decode()[-2000:]
         assert b"event=webhook_set" in stderr and b"event=stopped" in stderr
+        delete = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "webhook", "delete", cwd=tmp_path, env=env
+        )
+        assert await asyncio.wait_for(delete.wait(), timeout=30) == 0
+        assert api.webhook(CLIENT) is None and api.webhook(STAFF) is None
