@@ -6,11 +6,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN useradd --create-home --uid 10001 priyom
 
-# Dependencies first, from pyproject.toml alone (with the PostgreSQL driver): this layer is
+# Dependencies first, from pyproject.toml alone (with the PostgreSQL driver and Sentry): this layer is
 # rebuilt only when the dependencies change, not on every change of the source.
 WORKDIR /src
 COPY pyproject.toml constraints.txt ./
-RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; print('\n'.join(p['dependencies'] + p['optional-dependencies']['postgres']))" > requirements.txt \
+RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; print('\n'.join(p['dependencies'] + p['optional-dependencies']['postgres'] + p['optional-dependencies']['sentry']))" > requirements.txt \
     && pip install -c constraints.txt -r requirements.txt
 
 # The source (.dockerignore keeps .venv, data/, .env, tests and caches out of the context).
@@ -26,6 +26,7 @@ ENV DATABASE_URL=sqlite:///app/data/priyom.sqlite3 WEBHOOK_PORT=8080
 VOLUME ["/app/data"]
 # WhatsApp / MAX (and Telegram webhook) callbacks are served on WEBHOOK_PORT.
 EXPOSE 8080
-HEALTHCHECK --interval=60s --timeout=15s --start-period=20s --retries=3 \
-    CMD ["priyom", "check"]
+# Alive = the process answers /healthz on its own server (every mode serves it).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('WEBHOOK_PORT', '8080'), timeout=4)"]
 CMD ["priyom"]

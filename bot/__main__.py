@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 
+from bot import ops_cli
 from bot.config import ConfigError, load_config
 from bot.logs import setup_logging
 from bot.settings import Settings, SettingsError, check_channels, load_settings
@@ -32,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     links.add_argument("--bot", default="", help="the bot's @username (else asked from Telegram)")
     sub.add_parser("worker", help="run an arq worker for the timed work (needs REDIS_URL)")
     sub.add_parser("check", help="validate settings and the business config, then exit")
+    ops_cli.add_commands(sub)
     args = parser.parse_args(argv)
 
     try:
@@ -43,12 +45,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     setup_logging(settings.log_level, settings)
+    ops_cli.init_sentry(settings.sentry_dsn)
 
     match args.command:
         case "shell":
             return asyncio.run(_shell(settings, config, args.start, args.database))
         case "links":
             return asyncio.run(_links(settings, config, args.bot))
+        case command if command in ops_cli.COMMANDS:
+            return ops_cli.run(args, settings)
         case "worker":
             if not settings.redis_url:
                 print(MISSING_REDIS, file=sys.stderr)

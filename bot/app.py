@@ -16,12 +16,14 @@ from bot.clock import Clock, SystemClock
 from bot.config import BusinessConfig
 from bot.db import close_db, init_db
 from bot.dialogs import DialogService
+from bot.health import Ops
 from bot.i18n import Texts
 from bot.ratelimit import LocalRateLimiter
 from bot.settings import Settings
 from handlers.channels import Channels, ChannelSender
 from handlers.telegram import TelegramClientBot, client_commands, make_bot
 from handlers.telegram_outbox import TelegramSender
+from handlers.telegram_webhook import telegram_webhooks
 from workers import embedded
 from workers.timed import TimedWork
 
@@ -57,9 +59,9 @@ def build_staff_dispatcher(staff: StaffContext) -> Dispatcher:
 
 
 async def run_bot(settings: Settings, config: BusinessConfig, clock: Clock | None = None) -> None:
-    """Both bots in long polling plus the embedded timed work, until SIGINT/SIGTERM."""
+    """Both bots (long polling, or webhooks) plus the embedded timed work, until SIGTERM."""
     clock = clock or SystemClock()
-    await init_db(settings.database_url)
+    await init_db(settings.database_url, migrate=settings.run_migrations)
     owners = frozenset(settings.owner_ids)
     ai = model_client(settings, config, clock)
     texts = Texts(config.business.locale)
@@ -84,11 +86,14 @@ async def run_bot(settings: Settings, config: BusinessConfig, clock: Clock | Non
     sender = ChannelSender(telegram, channels.senders())
     if client_bot is not None:
         await client_bot.set_my_commands(client_commands(dialogs.texts))
+    webhooks = telegram_webhooks(settings, dict(zip(bots, polling, strict=True)))
+    polling = [] if webhooks.hooks else polling
     tasks = [
         asyncio.create_task(dp.start_polling(bot, handle_signals=False, close_bot_session=True))
         for dp, bot in polling
     ]
-    web_runner = await channels.serve(settings)
+    web_runner = await channels.serve(settings, Ops(settings, clock).register, webhooks.register)
+    await webhooks.set_all()
     if channels.max is not None and settings.max_mode == "polling":
         tasks.append(asyncio.create_task(channels.max.poll_forever()))
     if settings.redis_url:

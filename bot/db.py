@@ -40,8 +40,9 @@ def _ensure_sqlite_folder(url: str) -> None:
         Path(url.removeprefix("sqlite://").split("?")[0]).parent.mkdir(parents=True, exist_ok=True)
 
 
-async def init_db(url: str) -> None:
-    """Open the database and bring its schema up to date with the checked-in migrations."""
+async def init_db(url: str, migrate: bool = True) -> None:
+    """Open the database and bring its schema up to date with the checked-in migrations
+    (`migrate=False`: instances that leave that to `python -m bot migrate`, run once)."""
     from aerich import Command
 
     _ensure_sqlite_folder(url)
@@ -50,6 +51,8 @@ async def init_db(url: str) -> None:
     EXECUTOR_CACHE.clear()
     config = tortoise_config(url)
     await Tortoise.init(config=config)
+    if not migrate:
+        return
     command = Command(tortoise_config=config, app="models", location=str(MIGRATIONS))
     await command.init()
     await command.upgrade(run_in_transaction=True)

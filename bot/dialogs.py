@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from bot import erasure
+from bot import erasure, metrics
 from bot.ai import intel as ai_intel
 from bot.alerts import alert_staff, notify_staff, recipients
 from bot.booking import Booker
@@ -163,7 +163,7 @@ class DialogService:
         is still locked, so the answers to two quick messages keep their order.
         """
         chat_id = str(chat_id)
-        async with self._lock(channel, chat_id):
+        async with metrics.handling(channel), self._lock(channel, chat_id):
             if receipt is not None and await seen(channel, receipt):
                 log_redelivery(channel, receipt)
                 return []

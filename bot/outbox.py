@@ -34,7 +34,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from bot import freshness
+from bot import freshness, metrics
 from bot.clock import Clock
 from bot.models import Lead, Outbox, OutboxStatus
 from bot.ratelimit import NO_LIMIT, RateLimiter
@@ -215,6 +215,7 @@ async def deliver(sender: Sender, row: Outbox, clock: Clock) -> bool:
         attempts=row.attempts + 1,
         **_erased_address(row),
     )
+    metrics.delivered(row.channel, row.bot, ok=True)
     return True
 
 
@@ -270,6 +271,7 @@ async def _dead(row: Outbox, error: str, now: dt.datetime) -> None:
             await Lead.filter(id=row.lead_id).update(
                 needs_human=True, handoff_reason="undeliverable", updated_at=now
             )
+    metrics.delivered(row.channel, row.bot, ok=False)
     log.warning("outbox_dead", extra={"outbox": row.id, "lead": row.lead_id, "error": error})
 
 

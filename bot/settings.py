@@ -53,6 +53,15 @@ class Settings(BaseSettings):
     webhook_host: str = "0.0.0.0"
     webhook_port: int = Field(default=8080, ge=1, le=65535)
 
+    # --- Telegram webhooks and operations (docs/deploy.md) ---
+    telegram_mode: str = Field(default="polling", pattern=r"^(polling|webhook)$")
+    public_base_url: str = ""  # https://bot.example.com: Telegram posts to <it>/telegram/<bot>
+    # Telegram echoes it in X-Telegram-Bot-Api-Secret-Token: 1–256 of A-Z a-z 0-9 _ -
+    telegram_webhook_secret: str = Field(default="", pattern=r"^[A-Za-z0-9_-]{0,256}$")
+    staff_webhook_secret: str = Field(default="", pattern=r"^[A-Za-z0-9_-]{0,256}$")
+    run_migrations: bool = True  # false on instances; `python -m bot migrate` runs them once
+    sentry_dsn: str = ""  # errors to Sentry (pip install 'priyom[sentry]'); empty: off
+
     # --- AI assistant (docs/ai.md): empty key = rules only ---
     openai_api_key: str = ""
     openai_base_url: str = ""  # any OpenAI-compatible endpoint; empty: api.openai.com
@@ -138,6 +147,28 @@ def check_channels(settings: Settings) -> None:
             "MAX_WEBHOOK_SECRET is not set: MAX is on in webhook mode (MAX_BOT_TOKEN is set) and "
             "needs the subscription's secret; or set MAX_MODE=polling for development"
         )
+    check_telegram_webhook(settings)
+
+
+def check_telegram_webhook(settings: Settings) -> None:
+    """Webhook mode needs the public URL and a secret per bot: without one, anyone who
+    guesses the path could post updates as Telegram."""
+    if settings.telegram_mode != "webhook":
+        return
+    if not settings.public_base_url.startswith(("https://", "http://")):
+        raise SettingsError(
+            "PUBLIC_BASE_URL is not set: TELEGRAM_MODE=webhook needs the public HTTPS address "
+            "Telegram posts to (e.g. https://bot.example.com); see docs/deploy.md"
+        )
+    for token, secret in (
+        ("bot_token", "telegram_webhook_secret"),
+        ("staff_bot_token", "staff_webhook_secret"),
+    ):
+        if getattr(settings, token) and not getattr(settings, secret):
+            raise SettingsError(
+                f"{secret.upper()} is not set: TELEGRAM_MODE=webhook needs one per bot "
+                "(1–256 characters of A-Z a-z 0-9 _ -)"
+            )
 
 
 def load_settings(**overrides: object) -> Settings:

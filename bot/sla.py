@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from bot import metrics
 from bot.alerts import recipients
 from bot.config import BusinessConfig
 from bot.i18n import Texts
@@ -124,4 +125,5 @@ async def _record(
             )
     except IntegrityError:  # another tick recorded it first
         return 0
+    metrics.SLA_BREACHES.labels(deadline.kind).inc()
     return 1

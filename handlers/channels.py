@@ -7,7 +7,7 @@ reminders, follow-ups and a manager's relay reach people where they wrote.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -65,9 +65,14 @@ class Channels:
     def senders(self) -> dict[str, Sender]:
         return {name: c for name, c in (("whatsapp", self.whatsapp), ("max", self.max)) if c}
 
-    async def serve(self, settings: Settings) -> web.AppRunner | None:
-        """The webhook server on WEBHOOK_HOST:WEBHOOK_PORT, when a channel needs one."""
+    async def serve(
+        self, settings: Settings, *registrars: Callable[[web.Application], None]
+    ) -> web.AppRunner | None:
+        """The webhook server on WEBHOOK_HOST:WEBHOOK_PORT, when a channel needs one;
+        `registrars` add routes of their own (Telegram webhooks, health and metrics)."""
         app = web.Application()
+        for register in registrars:
+            register(app)
         if self.whatsapp is not None:
             self.whatsapp.register(app)
         if self.max is not None and settings.max_mode == "webhook":

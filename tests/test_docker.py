@@ -67,7 +67,8 @@ def test_dependencies_are_installed_before_the_source_is_copied():
     listed = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                             text=True, check=True).stdout.split("\n")  # fmt: skip
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    wanted = project["dependencies"] + project["optional-dependencies"]["postgres"]
+    extras = project["optional-dependencies"]
+    wanted = project["dependencies"] + extras["postgres"] + extras["sentry"]
     assert [line for line in listed if line] == wanted
     after = [args for word, args in steps[source_index:] if word == "RUN"]
     assert any("pip install --no-deps ." in a for a in after)
@@ -79,7 +80,7 @@ def test_port_healthcheck_and_a_non_root_user():
     (expose,) = [args for word, args in steps if word == "EXPOSE"]
     assert int(expose) == Settings.model_fields["webhook_port"].default
     (health,) = [args for word, args in steps if word == "HEALTHCHECK"]
-    assert "CMD" in health and "check" in health
+    assert "CMD" in health and "/healthz" in health
     user_at = max(i for i, word in enumerate(words) if word == "USER")
     assert steps[user_at][1] not in ("root", "0")
     assert user_at > max(i for i, word in enumerate(words) if word == "RUN")

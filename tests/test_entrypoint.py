@@ -7,7 +7,7 @@ import os
 import signal
 import sys
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, _free_port
 from tests.fakes.bot_api import FakeBotApi, FakeUser
 from tests.flows import has
 
@@ -25,6 +25,7 @@ async def test_runs_both_bots_and_stops_on_sigterm(tmp_path):
             "DATABASE_URL": f"sqlite://{tmp_path / 'run.sqlite3'}",
             "OWNER_TELEGRAM_IDS": "9001",
             "REDIS_URL": "",
+            "WEBHOOK_PORT": str(_free_port()),  # /healthz and /metrics are always served
         }
         proc = await asyncio.create_subprocess_exec(
             sys.executable,

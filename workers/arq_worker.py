@@ -92,7 +92,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["limiter"] = RedisRateLimiter(
         ctx["redis"], settings.outbox_rate_per_second, settings.outbox_chat_interval
     )
-    await init_db(settings.database_url)
+    await init_db(settings.database_url, settings.run_migrations)  # false: `bot migrate` did it
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 import openai
 
+from bot import metrics
 from bot.ai import usage
 from bot.clock import Clock
 
@@ -105,6 +106,7 @@ class AiClient:
         )
         month = self.clock.now().astimezone(self.tz).strftime("%Y-%m")
         await usage.record(month, purpose, tokens, failed=args is None)
+        metrics.model_call(purpose, outcome, fell_back=args is None)
         return args
 
     async def close(self) -> None:

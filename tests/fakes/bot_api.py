@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
 
+import aiohttp
 from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -210,6 +211,9 @@ class _BotState:
     updates: list[dict[str, Any]] = field(default_factory=list)
     next_update_id: int = 1
     allowed_updates: frozenset[str] | None = None
+    # setWebhook's url, secret_token and allowed_updates; None: getUpdates mode
+    webhook: dict[str, Any] | None = None
+    webhook_statuses: list[int] = field(default_factory=list)  # answers to our deliveries
     # chat_id -> messages the bot sent there, in order (edits update in place)
     messages: dict[int | str, list[dict[str, Any]]] = field(
         default_factory=lambda: defaultdict(list)
@@ -376,6 +380,7 @@ class FakeBotApi:
         self._seq = itertools.count(1)
         self._callback_ids = itertools.count(1)
         self._file_ids = itertools.count(1)
+        self._deliveries: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -397,6 +402,7 @@ class FakeBotApi:
 
     async def stop(self) -> None:
         self._closing = True
+        await asyncio.gather(*self._deliveries, return_exceptions=True)
         self._notify()
         if self._runner is not None:
             await self._runner.cleanup()
@@ -604,9 +610,43 @@ class FakeBotApi:
         update = dict(update)
         update["update_id"] = state.next_update_id
         state.next_update_id += 1
+        if state.webhook is not None:  # delivered by POST, as Telegram does
+            task = asyncio.get_running_loop().create_task(self._deliver(state, update))
+            self._deliveries.add(task)
+            task.add_done_callback(self._deliveries.discard)
+            return update
         state.updates.append(update)
         self._notify()
         return update
+
+    def webhook(self, token: str) -> dict[str, Any] | None:
+        """What setWebhook recorded: url, secret_token, allowed_updates (None: not set)."""
+        return self._bot(token).webhook
+
+    def webhook_statuses(self, token: str) -> list[int]:
+        """The HTTP statuses the bot's webhook answered to our deliveries, in order."""
+        return self._bot(token).webhook_statuses
+
+    async def post_webhook(
+        self, token: str, update: dict[str, Any], secret: str | None = None
+    ) -> int:
+        """POST one update to the bot's webhook URL with `secret` (None: no header)."""
+        state = self._bot(token)
+        if state.webhook is None:
+            raise RuntimeError("no webhook is set for this bot")
+        headers = {} if secret is None else {"X-Telegram-Bot-Api-Secret-Token": secret}
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(state.webhook["url"], json=update, headers=headers) as response,
+        ):
+            await response.read()
+            return response.status
+
+    async def _deliver(self, state: _BotState, update: dict[str, Any]) -> None:
+        assert state.webhook is not None
+        status = await self.post_webhook(state.token, update, state.webhook["secret_token"])
+        state.webhook_statuses.append(status)
+        self._notify()
 
     def push_message(self, token: str, user: FakeUser, **content: Any) -> dict[str, Any]:
         """Push a ``message`` update from ``user`` in their private chat; returns the update."""
@@ -848,6 +888,8 @@ class FakeBotApi:
         if name == "getme":
             return state.user()
         if name == "getupdates":
+            if state.webhook is not None:
+                raise TelegramError(409, "Conflict: can't use getUpdates while webhook is active")
             return await self._get_updates(state, params)
         if name in _SEND_CONTENT:
             return self._send(state, params, _SEND_CONTENT[name](self, params, files))
@@ -872,6 +914,11 @@ class FakeBotApi:
                 "file_path": file_id,
             }
         if name == "setwebhook":
+            keys = ("url", "secret_token", "allowed_updates")
+            state.webhook = {key: params.get(key) for key in keys}
+            return True
+        if name == "deletewebhook":
+            state.webhook = None
             return True
         if name in self._responses:
             return copy.deepcopy(self._responses[name])
