@@ -21,6 +21,7 @@ _MINUTES = re.compile(r"[0-9]{1,9}")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _LAST_MINUTE = int((dt.datetime(2100, 1, 1, tzinfo=dt.UTC) - _EPOCH).total_seconds() // 60)
+_TAGGED: dict[str, type[_Tagged]] = {}  # prefix → payload class, filled as they are declared
 
 
 class Tap(StrEnum):
@@ -55,6 +56,12 @@ class _Tagged:
     """A payload `<prefix>:<argument>`; subclasses say how the argument is written and read."""
 
     prefix: ClassVar[str]
+
+    def __init_subclass__(cls, prefix: str = "", **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if prefix:  # a concrete payload: registered for `unpack`
+            cls.prefix = prefix
+            _TAGGED[prefix] = cls
 
     def pack(self) -> str:
         packed = SEP.join((self.prefix, self._arg()))
@@ -98,33 +105,28 @@ class _Visit(_Tagged):
         return cls(int(arg)) if _NUMBER.fullmatch(arg) else None
 
 
-class PickService(_CatalogId):
-    prefix = "svc"
+class PickService(_CatalogId, prefix="svc"):
+    """A service of the list (or of the few the client's words fit)."""
 
 
-class PickAddon(_CatalogId):
-    prefix = "addon"
+class PickAddon(_CatalogId, prefix="addon"):
+    """An add-on of the chosen service; «Без дополнений» is `Tap.NO_ADDON`."""
 
 
-class CancelVisit(_Visit):
-    prefix = "cancel"
+class CancelVisit(_Visit, prefix="cancel"):
+    """«Отменить» next to a booking, or under a reminder."""
 
 
-class ConfirmVisitTap(_Visit):
+class ConfirmVisitTap(_Visit, prefix="rconfirm"):
     """«Подтверждаю» under a reminder."""
 
-    prefix = "rconfirm"
 
-
-class MoveVisit(_Visit):
+class MoveVisit(_Visit, prefix="rmove"):
     """«Перенести» under a reminder."""
-
-    prefix = "rmove"
 
 
 @dataclass(frozen=True)
-class PickDay(_Tagged):
-    prefix = "day"
+class PickDay(_Tagged, prefix="day"):
     day: dt.date
 
     def _arg(self) -> str:
@@ -141,10 +143,9 @@ class PickDay(_Tagged):
 
 
 @dataclass(frozen=True)
-class PickSlot(_Tagged):
+class PickSlot(_Tagged, prefix="slot"):
     """A free slot: the master and the start, in whole minutes since the epoch (UTC)."""
 
-    prefix = "slot"
     master_id: str
     start: dt.datetime
 
@@ -166,10 +167,6 @@ Action = (
     Tap | PickService | PickAddon | PickDay | PickSlot | CancelVisit | ConfirmVisitTap | MoveVisit
 )
 
-_TAGGED: dict[str, type[_Tagged]] = {
-    c.prefix: c
-    for c in (PickService, PickAddon, PickDay, PickSlot, CancelVisit, ConfirmVisitTap, MoveVisit)
-}
 _TAPS = {t.value: t for t in Tap}
 
 

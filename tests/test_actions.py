@@ -12,18 +12,7 @@ import pytest
 from bot.config import BusinessConfig
 from bot.dialogs import DialogService
 from handlers.telegram import Act
-from scenarios.actions import (
-    MAX_BYTES,
-    CancelVisit,
-    ConfirmVisitTap,
-    MoveVisit,
-    PickAddon,
-    PickDay,
-    PickService,
-    PickSlot,
-    Tap,
-    unpack,
-)
+from scenarios import actions as act
 from scenarios.state import Step
 from tests.conftest import SAMARA
 from tests.dialog_chat import ANNA_TUE_10, TUE_10, Chat, actions, reach
@@ -31,21 +20,21 @@ from tests.dialog_chat import ANNA_TUE_10, TUE_10, Chat, actions, reach
 UTC_10 = TUE_10.astimezone(dt.UTC)
 
 WIRE = [  # the action, and the payload buttons already sent to clients carry
-    (PickService("manicure"), "svc:manicure"),
-    (PickAddon("gel"), "addon:gel"),
-    (PickDay(dt.date(2026, 11, 26)), "day:2026-11-26"),
-    (PickSlot("anna", UTC_10), ANNA_TUE_10),
-    (CancelVisit(12), "cancel:12"),
-    (ConfirmVisitTap(7), "rconfirm:7"),
-    (MoveVisit(7), "rmove:7"),
-    *((tap, tap.value) for tap in Tap),
+    (act.PickService("manicure"), "svc:manicure"),
+    (act.PickAddon("gel"), "addon:gel"),
+    (act.PickDay(dt.date(2026, 11, 26)), "day:2026-11-26"),
+    (act.PickSlot("anna", UTC_10), ANNA_TUE_10),
+    (act.CancelVisit(12), "cancel:12"),
+    (act.ConfirmVisitTap(7), "rconfirm:7"),
+    (act.MoveVisit(7), "rmove:7"),
+    *((tap, tap.value) for tap in act.Tap),
 ]
 
 
 @pytest.mark.parametrize(("action", "wire"), WIRE, ids=[w for _, w in WIRE])
 def test_each_action_round_trips_in_the_old_wire_format(action, wire):
     assert action.pack() == wire
-    assert unpack(wire) == action
+    assert act.unpack(wire) == action
 
 
 def _every_payload(config: BusinessConfig, today: dt.date) -> list[str]:
@@ -58,13 +47,16 @@ def _every_payload(config: BusinessConfig, today: dt.date) -> list[str]:
         for m in range(0, 24 * 60, 5)
     ]
     return [
-        *(PickService(s.id).pack() for s in config.services),
-        *(PickAddon(a.id).pack() for s in config.services for a in s.addons),
-        *(PickDay(d).pack() for d in days),
-        *(PickSlot(m.id, s.astimezone(dt.UTC)).pack() for m in config.masters for s in starts),
-        PickSlot("m" * 16, dt.datetime(2099, 12, 31, 23, 59, tzinfo=dt.UTC)).pack(),
-        *(kind(10**18 - 1).pack() for kind in (CancelVisit, ConfirmVisitTap, MoveVisit)),
-        *(tap.pack() for tap in Tap),
+        *(act.PickService(s.id).pack() for s in config.services),
+        *(act.PickAddon(x.id).pack() for s in config.services for x in s.addons),
+        *(act.PickDay(d).pack() for d in days),
+        *(act.PickSlot(m.id, s.astimezone(dt.UTC)).pack() for m in config.masters for s in starts),
+        act.PickSlot("m" * 16, dt.datetime(2099, 12, 31, 23, 59, tzinfo=dt.UTC)).pack(),
+        *(
+            kind(10**18 - 1).pack()
+            for kind in (act.CancelVisit, act.ConfirmVisitTap, act.MoveVisit)
+        ),
+        *(tap.pack() for tap in act.Tap),
     ]
 
 
@@ -72,8 +64,8 @@ def test_every_demo_payload_fits_telegram_callback_data(config: BusinessConfig):
     payloads = _every_payload(config, dt.date(2026, 11, 23))
     assert len(payloads) > 30_000
     for payload in payloads:
-        assert len(payload.encode()) <= MAX_BYTES
-        assert unpack(payload) is not None
+        assert len(payload.encode()) <= act.MAX_BYTES
+        assert act.unpack(payload) is not None
         Act(v=payload).pack()  # aiogram refuses callback data over 64 bytes
 
 
@@ -109,7 +101,7 @@ MALFORMED = [
 
 @pytest.mark.parametrize("payload", MALFORMED)
 def test_malformed_payloads_unpack_to_none(payload):
-    assert unpack(payload) is None
+    assert act.unpack(payload) is None
 
 
 @pytest.fixture
