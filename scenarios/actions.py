@@ -181,3 +181,10 @@ def unpack(data: str) -> Action | None:
     if kind is None or not sep:
         return None
     return kind._read(arg)  # type: ignore[return-value]
+
+
+def log_kind(data: str) -> str:
+    """What a refused payload claimed to be, safe for a log line: its prefix when that is a
+    short ASCII word, else "?" (a payload may carry anything, a phone number too)."""
+    prefix = data.partition(SEP)[0]
+    return prefix if len(prefix) <= 16 and prefix.isascii() and prefix.isalpha() else "?"

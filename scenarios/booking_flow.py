@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from scenarios import keyboards as kb
-from scenarios.actions import Action, CancelVisit, ConfirmVisitTap, MoveVisit, Tap
+from scenarios.actions import Action, CancelVisit, ConfirmVisitTap, MoveVisit, Tap, log_kind
 from scenarios.deeplink import parse_start_payload
 from scenarios.parsing import TimeWish
 from scenarios.ports import Deps
@@ -106,9 +106,8 @@ async def _navigate(state: DialogState, word: str, deps: Deps, out: Outcome) -> 
 def _forged(state: DialogState, inp: Input, deps: Deps, out: Outcome) -> None:
     """A payload no button of ours carries (forged, or from a build long gone): the step's
     «please use the buttons» hint, and nothing else. Not counted as the client's miss."""
-    prefix = inp.text.partition(":")[0][:16]
-    kind = prefix if prefix.isascii() and prefix.isalpha() else "?"  # never a phone number
-    log.warning("event=bad_action kind=%r size=%d step=%s", kind, len(inp.text), state.step)
+    kind, size = log_kind(inp.text), len(inp.text)
+    log.warning("event=bad_action kind=%r size=%d step=%s", kind, size, state.step)
     out.replies.append(miss_hint(state, deps))
 
 
