@@ -7,7 +7,10 @@ themselves are declared in `scenarios.steps`; here is what works at any step.
 
 from __future__ import annotations
 
+import logging
+
 from scenarios import keyboards as kb
+from scenarios.actions import Action, CancelVisit, ConfirmVisitTap, MoveVisit, Tap, log_kind
 from scenarios.deeplink import parse_start_payload
 from scenarios.parsing import TimeWish
 from scenarios.ports import Deps
@@ -35,6 +38,7 @@ from scenarios.understanding import navigation
 from scenarios.views import booking_line, booking_text
 
 MISSES_BEFORE_HANDOFF = 2
+log = logging.getLogger(__name__)
 
 
 async def handle(state: DialogState, inp: Input, deps: Deps) -> Outcome:
@@ -49,7 +53,9 @@ async def handle(state: DialogState, inp: Input, deps: Deps) -> Outcome:
     elif inp.kind is InputKind.MEDIA:
         out.replies.append(Reply(deps.texts("media_hint")))
         await ask(state, deps, out)
-    elif inp.kind is InputKind.BUTTON and await _global_button(state, inp.text, deps, out):
+    elif inp.kind is InputKind.BUTTON and (action := inp.action) is None:
+        _forged(state, inp, deps, out)
+    elif inp.kind is InputKind.BUTTON and await _global_button(state, action, deps, out):
         pass
     elif inp.kind is InputKind.TEXT and (word := navigation(inp.text)):
         await _navigate(state, word, deps, out)
@@ -94,34 +100,41 @@ async def _navigate(state: DialogState, word: str, deps: Deps, out: Outcome) -> 
         await _my_bookings(state, deps, out)
         return
     back = word == "back" or state.step == Step.FORGET
-    await _global_button(state, "back" if back else "restart", deps, out)
+    await _global_button(state, Tap.BACK if back else Tap.RESTART, deps, out)
 
 
-async def _global_button(state: DialogState, action: str, deps: Deps, out: Outcome) -> bool:
+def _forged(state: DialogState, inp: Input, deps: Deps, out: Outcome) -> None:
+    """A payload no button of ours carries (forged, or from a build long gone): the step's
+    «please use the buttons» hint, and nothing else. Not counted as the client's miss."""
+    kind, size = log_kind(inp.text), len(inp.text)
+    log.warning("event=bad_action kind=%r size=%d step=%s", kind, size, state.step)
+    out.replies.append(miss_hint(state, deps))
+
+
+async def _global_button(state: DialogState, action: Action, deps: Deps, out: Outcome) -> bool:
     """Handle buttons that mean the same at any step; False when the step must decide."""
-    name, _, arg = action.partition(":")
-    match name:
-        case "back":
+    match action:
+        case Tap.BACK:
             state.back()
             state.misses = 0
             await ask(state, deps, out, edit=True)
-        case "restart":
+        case Tap.RESTART:
             state.reset_booking()
             await begin(state, deps, out)
-        case "human":
+        case Tap.HUMAN:
             _hand_off(state, "asked", deps, out)
-        case "my":
+        case Tap.MY:
             await _my_bookings(state, deps, out)
-        case "cancel" if arg.isdigit():
-            if await deps.bookings.get(int(arg)) is None:
+        case CancelVisit(appointment_id):
+            if await deps.bookings.get(appointment_id) is None:
                 out.replies.append(Reply(deps.texts("cancel_unknown")))
             else:
-                out.effects.append(CancelBooking(int(arg)))
-        case "rconfirm" if arg.isdigit():
-            out.effects.append(ConfirmVisit(int(arg)))
-        case "rmove" if arg.isdigit():
-            await _start_move(state, int(arg), deps, out)
-        case "resume":
+                out.effects.append(CancelBooking(appointment_id))
+        case ConfirmVisitTap(appointment_id):
+            out.effects.append(ConfirmVisit(appointment_id))
+        case MoveVisit(appointment_id):
+            await _start_move(state, appointment_id, deps, out)
+        case Tap.RESUME:
             await ask(state, deps, out)
         case _:
             return False

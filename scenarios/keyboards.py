@@ -8,12 +8,25 @@ from collections.abc import Sequence
 from bot.config import BusinessConfig, Service
 from bot.i18n import Texts
 from bot.slots import Slot
+from scenarios.actions import (
+    Action,
+    CancelVisit,
+    PickAddon,
+    PickDay,
+    PickService,
+    PickSlot,
+    Tap,
+    unpack,
+)
 from scenarios.parsing import TimeWish
 from scenarios.ports import BookingInfo
 from scenarios.types import Button
 
 Rows = tuple[tuple[Button, ...], ...]
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _button(text: str, action: Action) -> Button:
+    return Button(text, action.pack())
 
 
 def _rows(buttons: Sequence[Button], per_row: int) -> list[tuple[Button, ...]]:
@@ -21,92 +34,92 @@ def _rows(buttons: Sequence[Button], per_row: int) -> list[tuple[Button, ...]]:
 
 
 def _nav(t: Texts, *extra: Button) -> tuple[Button, ...]:
-    return (Button(t("btn.back"), "back"), *extra)
+    return (_button(t("btn.back"), Tap.BACK), *extra)
 
 
 def consent(t: Texts, policy_url: str) -> Rows:
     return (
-        (Button(t("btn.agree"), "consent:yes"),),
-        (Button(t("btn.policy"), url=policy_url), Button(t("btn.disagree"), "consent:no")),
+        (_button(t("btn.agree"), Tap.CONSENT_YES),),
+        (Button(t("btn.policy"), url=policy_url), _button(t("btn.disagree"), Tap.CONSENT_NO)),
     )
 
 
 def services(t: Texts, config: BusinessConfig) -> Rows:
-    buttons = [Button(s.title, f"svc:{s.id}") for s in config.services]
-    return (*_rows(buttons, 2), (Button(t("btn.human"), "human"),))
+    buttons = [_button(s.title, PickService(s.id)) for s in config.services]
+    return (*_rows(buttons, 2), (_button(t("btn.human"), Tap.HUMAN),))
 
 
 def which(t: Texts, choices: Sequence[Service]) -> Rows:
     """The services the client's words fit, to pick one; «Назад» to the whole list."""
-    buttons = [Button(s.title, f"svc:{s.id}") for s in choices]
+    buttons = [_button(s.title, PickService(s.id)) for s in choices]
     return (*_rows(buttons, 1), _nav(t))
 
 
 def addons(t: Texts, service: Service) -> Rows:
     buttons = [
-        Button(t("btn.addon", title=a.title, price=t.money(int(a.price * 100))), f"addon:{a.id}")
+        _button(t("btn.addon", title=a.title, price=t.money(int(a.price * 100))), PickAddon(a.id))
         for a in service.addons
     ]
-    return (*_rows(buttons, 1), (Button(t("btn.no_addon"), "addon:none"),), _nav(t))
+    return (*_rows(buttons, 1), (_button(t("btn.no_addon"), Tap.NO_ADDON),), _nav(t))
 
 
 def time_choices(t: Texts) -> Rows:
     return (
-        (Button(t("btn.today"), "when:today"), Button(t("btn.tomorrow"), "when:tomorrow")),
-        (Button(t("btn.week"), "when:week"), Button(t("btn.pick_day"), "when:pick")),
+        (_button(t("btn.today"), Tap.TODAY), _button(t("btn.tomorrow"), Tap.TOMORROW)),
+        (_button(t("btn.week"), Tap.WEEK), _button(t("btn.pick_day"), Tap.PICK_DAY)),
         _nav(t),
     )
 
 
 def days(t: Texts, choices: Sequence[dt.date]) -> Rows:
-    buttons = [Button(t.short_day(d), f"day:{d.isoformat()}") for d in choices]
+    buttons = [_button(t.short_day(d), PickDay(d)) for d in choices]
     return (*_rows(buttons, 3), _nav(t))
 
 
-def wish_from_button(action: str, today: dt.date) -> TimeWish | None:
+def wish_from_button(action: Action, today: dt.date) -> TimeWish | None:
     """The time window a «Сегодня» / «Завтра» / «На этой неделе» / day button means."""
-    match action.split(":"):
-        case ["when", "today"]:
+    match action:
+        case Tap.TODAY:
             return TimeWish(today, today)
-        case ["when", "tomorrow"]:
+        case Tap.TOMORROW:
             tomorrow = today + dt.timedelta(days=1)
             return TimeWish(tomorrow, tomorrow)
-        case ["when", "week"]:
+        case Tap.WEEK:
             return TimeWish(today, today + dt.timedelta(days=6 - today.weekday()))
-        case ["day", iso]:
-            try:
-                day = dt.date.fromisoformat(iso)
-            except ValueError:
-                return None
+        case PickDay(day):
             return TimeWish(day, day)
     return None
 
 
 def slot_action(slot: Slot) -> str:
-    minutes = int((slot.start - _EPOCH).total_seconds() // 60)
-    return f"slot:{slot.master_id}:{minutes}"
+    """The payload of a slot's button (the staff bot's move picker offers the same)."""
+    return PickSlot(slot.master_id, slot.start).pack()
 
 
 def parse_slot_action(action: str) -> tuple[str, dt.datetime] | None:
-    match action.split(":"):
-        case ["slot", master_id, minutes] if minutes.isdigit():
-            return master_id, _EPOCH + dt.timedelta(minutes=int(minutes))
+    """The master and start a slot payload names; None for anything else."""
+    match unpack(action):
+        case PickSlot(master_id, start):
+            return master_id, start
     return None
 
 
 def slots(t: Texts, offered: Sequence[Slot], labels: Sequence[str], has_more: bool) -> Rows:
-    buttons = [Button(label, slot_action(s)) for s, label in zip(offered, labels, strict=True)]
-    nav = _nav(t, Button(t("btn.other_time"), "retime"))
-    more = ((Button(t("btn.more"), "more"),),) if has_more else ()
+    buttons = [
+        _button(label, PickSlot(s.master_id, s.start))
+        for s, label in zip(offered, labels, strict=True)
+    ]
+    nav = _nav(t, _button(t("btn.other_time"), Tap.RETIME))
+    more = ((_button(t("btn.more"), Tap.MORE),),) if has_more else ()
     return (*_rows(buttons, 2), *more, nav)
 
 
 def no_slots(t: Texts) -> Rows:
-    return ((Button(t("btn.other_time"), "retime"), Button(t("btn.human"), "human")), _nav(t))
+    return ((_button(t("btn.other_time"), Tap.RETIME), _button(t("btn.human"), Tap.HUMAN)), _nav(t))
 
 
 def _nav_restart(t: Texts) -> tuple[Button, ...]:
-    return _nav(t, Button(t("btn.restart"), "restart"))
+    return _nav(t, _button(t("btn.restart"), Tap.RESTART))
 
 
 def contact(t: Texts) -> Rows:
@@ -117,26 +130,26 @@ def contact(t: Texts) -> Rows:
 def name(t: Texts, channel_name: str | None) -> Rows:
     if not channel_name:
         return (_nav_restart(t),)
-    return ((Button(t("btn.name_me", name=channel_name[:30]), "name:me"),), _nav_restart(t))
+    return ((_button(t("btn.name_me", name=channel_name[:30]), Tap.NAME_ME),), _nav_restart(t))
 
 
 def summary(t: Texts) -> Rows:
     return (
-        (Button(t("btn.confirm"), "confirm"),),
+        (_button(t("btn.confirm"), Tap.CONFIRM),),
         _nav_restart(t),
     )
 
 
 def after_booking(t: Texts) -> Rows:
-    return ((Button(t("btn.my"), "my"), Button(t("btn.again"), "again")),)
+    return ((_button(t("btn.my"), Tap.MY), _button(t("btn.again"), Tap.AGAIN)),)
 
 
 def cancel_buttons(t: Texts, bookings: Sequence[BookingInfo], tz: dt.tzinfo) -> Rows:
     return tuple(
         (
-            Button(
+            _button(
                 t("btn.cancel_booking", when=f"{b.start.astimezone(tz):%d.%m %H:%M}"),
-                f"cancel:{b.id}",
+                CancelVisit(b.id),
             ),
         )
         for b in bookings
@@ -144,4 +157,6 @@ def cancel_buttons(t: Texts, bookings: Sequence[BookingInfo], tz: dt.tzinfo) -> 
 
 
 def forget(t: Texts) -> Rows:
-    return ((Button(t("btn.forget_yes"), "forget:yes"), Button(t("btn.forget_no"), "forget:no")),)
+    return (
+        (_button(t("btn.forget_yes"), Tap.FORGET_YES), _button(t("btn.forget_no"), Tap.FORGET_NO)),
+    )

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from bot.slots import visit_minutes
 from scenarios import keyboards as kb
+from scenarios.actions import PickAddon, PickService, PickSlot, Tap
 from scenarios.matching import match_services
 from scenarios.parsing import TimeWish, normalize_phone, parse_name, parse_time_wish
 from scenarios.ports import Deps
@@ -156,9 +157,9 @@ async def _on_greeting(state: DialogState, inp: Input, deps: Deps, out: Outcome)
 
 async def _on_consent(state: DialogState, inp: Input, deps: Deps, out: Outcome) -> bool:
     t, business = deps.texts, deps.config.business
-    agreed = inp.kind is InputKind.BUTTON and inp.text == "consent:yes"
+    agreed = inp.action is Tap.CONSENT_YES
     agreed = agreed or inp.text.strip().lower().rstrip("!.") in _AGREE_WORDS
-    if inp.kind is InputKind.BUTTON and inp.text == "consent:no":
+    if inp.action is Tap.CONSENT_NO:
         declined = t("consent_declined", phone=business.phone)
         out.replies.append(Reply(declined, kb.consent(t, business.policy_url)))
         return True
@@ -176,8 +177,9 @@ async def _on_consent(state: DialogState, inp: Input, deps: Deps, out: Outcome) 
 
 async def on_service(state: DialogState, inp: Input, deps: Deps, out: Outcome) -> bool:
     if inp.kind is InputKind.BUTTON:
-        service_id = inp.text.removeprefix("svc:")
-        return await take_request(state, [service_id], (), None, deps, out, edit=True)
+        if not isinstance(picked := inp.action, PickService):
+            return False
+        return await take_request(state, [picked.id], (), None, deps, out, edit=True)
     if inp.kind is not InputKind.TEXT:
         return False
     u = rules_understand(inp.text, deps.config.services, deps.local_now())
@@ -189,10 +191,10 @@ async def _on_which(state: DialogState, inp: Input, deps: Deps, out: Outcome) ->
     """One of the services offered, by button or in words («мужскую»); another service
     named in words starts over from it."""
     if inp.kind is InputKind.BUTTON:
-        service_id = inp.text.removeprefix("svc:")
-        if service_id not in state.choices:
+        picked = inp.action
+        if not isinstance(picked, PickService) or picked.id not in state.choices:
             return False
-        _pick(state, service_id, (), deps)
+        _pick(state, picked.id, (), deps)
         await ask(state, deps, out, edit=True)
         return True
     if inp.kind is not InputKind.TEXT:
@@ -219,26 +221,26 @@ async def _on_addon(state: DialogState, inp: Input, deps: Deps, out: Outcome) ->
         state.go(after_addons(state))
         await ask(state, deps, out)
         return True
-    if inp.kind is not InputKind.BUTTON or not inp.text.startswith("addon:"):
-        return False
-    addon_id = inp.text.removeprefix("addon:")
-    if addon_id != "none":
-        if service.addon(addon_id) is None:
+    match inp.action:
+        case PickAddon(addon_id) if service.addon(addon_id) is not None:
+            state.addon_ids = [addon_id]
+        case Tap.NO_ADDON:
+            pass
+        case _:
             return False
-        state.addon_ids = [addon_id]
     state.go(after_addons(state))
     await ask(state, deps, out, edit=True)
     return True
 
 
 async def _on_time(state: DialogState, inp: Input, deps: Deps, out: Outcome) -> bool:
-    wish = None
-    if inp.kind is InputKind.BUTTON:
-        if inp.text == "when:pick":
-            state.go(Step.PICK_DAY)
-            await ask(state, deps, out, edit=True)
-            return True
-        wish = kb.wish_from_button(inp.text, deps.local_now().date())
+    wish, action = None, inp.action
+    if action is Tap.PICK_DAY:
+        state.go(Step.PICK_DAY)
+        await ask(state, deps, out, edit=True)
+        return True
+    if action is not None:
+        wish = kb.wish_from_button(action, deps.local_now().date())
     elif inp.kind is InputKind.TEXT:
         wish = parse_time_wish(inp.text, deps.local_now())
         if wish is None and inp.understood is not None:
@@ -254,21 +256,19 @@ async def _on_time(state: DialogState, inp: Input, deps: Deps, out: Outcome) -> 
 async def _on_slot(state: DialogState, inp: Input, deps: Deps, out: Outcome) -> bool:
     if inp.kind is InputKind.TEXT:
         return await _on_time(state, inp, deps, out)
-    if inp.kind is not InputKind.BUTTON:
-        return False
-    if inp.text in ("more", "retime"):
-        if inp.text == "more":
+    picked = inp.action
+    if picked in (Tap.MORE, Tap.RETIME):
+        if picked is Tap.MORE:
             state.page += 1
         else:
             state.go(Step.TIME)
         await ask(state, deps, out, edit=True)
         return True
-    picked = kb.parse_slot_action(inp.text)
     service = service_of(state, deps)
-    if picked is None or picked[0] not in service.masters:
+    if not isinstance(picked, PickSlot) or picked.master_id not in service.masters:
         return False
-    master_id, start = picked
-    state.master_id = master_id
+    start = picked.start
+    state.master_id = picked.master_id
     state.start = start.isoformat()
     state.end = (start + dt.timedelta(minutes=visit_minutes(service, state.addon_ids))).isoformat()
     state.go(after_slot(state))
@@ -291,7 +291,7 @@ async def _on_contact(state: DialogState, inp: Input, deps: Deps, out: Outcome) 
 
 
 async def _on_name(state: DialogState, inp: Input, deps: Deps, out: Outcome) -> bool:
-    if inp.kind is InputKind.BUTTON and inp.text == "name:me" and state.channel_name:
+    if inp.action is Tap.NAME_ME and state.channel_name:
         name = parse_name(state.channel_name) or state.channel_name[:40]
     elif inp.kind is InputKind.TEXT:
         name = parse_name(inp.text)
@@ -306,7 +306,7 @@ async def _on_name(state: DialogState, inp: Input, deps: Deps, out: Outcome) -> 
 
 
 async def _on_summary(state: DialogState, inp: Input, deps: Deps, out: Outcome) -> bool:
-    if inp.kind is not InputKind.BUTTON or inp.text != "confirm":
+    if inp.action is not Tap.CONFIRM:
         return False
     if not (state.service_id and state.master_id and state.slot_start and state.slot_end):
         state.step = Step.SERVICE
@@ -329,7 +329,7 @@ async def _on_summary(state: DialogState, inp: Input, deps: Deps, out: Outcome) 
 
 
 async def _on_done(state: DialogState, inp: Input, deps: Deps, out: Outcome) -> bool:
-    if inp.kind is InputKind.BUTTON and inp.text == "again":
+    if inp.action is Tap.AGAIN:
         state.reset_booking()
         await begin(state, deps, out)
         return True
@@ -342,9 +342,9 @@ async def _on_done(state: DialogState, inp: Input, deps: Deps, out: Outcome) -> 
 
 
 async def _on_forget(state: DialogState, inp: Input, deps: Deps, out: Outcome) -> bool:
-    if inp.kind is not InputKind.BUTTON or inp.text not in ("forget:yes", "forget:no"):
+    if inp.action not in (Tap.FORGET_YES, Tap.FORGET_NO):
         return False
-    if inp.text == "forget:no":
+    if inp.action is Tap.FORGET_NO:
         state.back()
         out.replies.append(Reply(deps.texts("forget_kept"), edit=True))
         await ask(state, deps, out)

@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from scenarios.actions import Action, unpack
 from scenarios.parsing import TimeWish
 
 
@@ -27,6 +28,11 @@ class Input:
     name: str = ""  # the person's display name in the channel, when it has one
     file_id: str = ""  # a photo or document, for relaying to staff
     understood: Understanding | None = None  # free text read by an Understander (runner)
+
+    @property
+    def action(self) -> Action | None:
+        """The button pressed, validated; None for other inputs and malformed payloads."""
+        return unpack(self.text) if self.kind is InputKind.BUTTON else None
 
     @classmethod
     def button(cls, action: str) -> Input:
