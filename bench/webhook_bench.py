@@ -29,10 +29,10 @@ from bot.clock import SystemClock
 from bot.config import load_config
 from bot.db import close_db, init_db
 from bot.dialogs import DialogService
-from bot.health import Ops
 from bot.models import Outbox
 from bot.settings import ROOT, load_settings
 from handlers.channels import Channels
+from handlers.health import Ops
 from handlers.telegram_webhook import telegram_webhooks
 from tests.conftest import _free_port
 from tests.fakes.bot_api import FakeBotApi, FakeUser

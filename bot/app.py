@@ -16,11 +16,11 @@ from bot.clock import Clock, SystemClock
 from bot.config import BusinessConfig
 from bot.db import close_db, init_db
 from bot.dialogs import DialogService
-from bot.health import Ops
 from bot.i18n import Texts
 from bot.ratelimit import LocalRateLimiter
 from bot.settings import Settings
 from handlers.channels import Channels, ChannelSender
+from handlers.health import Ops
 from handlers.telegram import TelegramClientBot, client_commands, make_bot
 from handlers.telegram_outbox import TelegramSender
 from handlers.telegram_webhook import telegram_webhooks

@@ -18,6 +18,7 @@ from bot.leads import flag_for_human, lead_of
 from bot.models import Client, Conversation, Outbox
 from bot.outbox import Message, enqueue
 from bot.worktime import add_working_minutes, is_working
+from scenarios.actions import Tap
 from scenarios.state import Step
 
 # Every question of a booking in progress (a new step is one too, unless listed here).
@@ -64,7 +65,7 @@ async def _nudge(conv: Conversation, t: Texts, now: dt.datetime) -> int:
     client = await Client.get_or_none(id=conv.client_id, erased_at__isnull=True)
     if client is None:
         return 0
-    buttons = [[(t("btn.resume"), "resume"), (t("btn.human"), "human")]]
+    buttons = [[(t("btn.resume"), Tap.RESUME.pack()), (t("btn.human"), Tap.HUMAN.pack())]]
     async with in_transaction():
         row = await enqueue(
             bot="client",

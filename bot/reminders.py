@@ -15,6 +15,7 @@ from bot.config import BusinessConfig
 from bot.i18n import Texts
 from bot.models import ACTIVE_APPOINTMENT_STATUSES, Appointment, Client, Outbox
 from bot.outbox import Message, enqueue
+from scenarios.actions import CancelVisit, ConfirmVisitTap, MoveVisit
 
 EVENING_MARGIN = dt.timedelta(minutes=15)  # a reminder moved out of quiet hours goes this
 # long before they begin, so it is out before the night even under load
@@ -62,10 +63,10 @@ def reminder_key(appointment: Appointment, hours: int) -> str:
 
 def reminder_buttons(appointment_id: int, t: Texts) -> list[list[tuple[str, str]]]:
     return [
-        [(t("btn.visit_confirm"), f"rconfirm:{appointment_id}")],
+        [(t("btn.visit_confirm"), ConfirmVisitTap(appointment_id).pack())],
         [
-            (t("btn.visit_move"), f"rmove:{appointment_id}"),
-            (t("btn.visit_cancel"), f"cancel:{appointment_id}"),
+            (t("btn.visit_move"), MoveVisit(appointment_id).pack()),
+            (t("btn.visit_cancel"), CancelVisit(appointment_id).pack()),
         ],
     ]
 

@@ -27,6 +27,8 @@ CORE_ALLOWED = {
     "and timed work together",
     "bot/__main__.py": "the entrypoint: starts the console chat, the arq worker or asks Telegram "
     "for the bot's name (`links`)",
+    "bot/ops_cli.py": "the entrypoint's operations commands: `webhook delete` asks Telegram "
+    "through the Telegram adapter",
 }
 
 # The core modules a scenario may import: each is plain data or pure computation.
