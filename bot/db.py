@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from tortoise import Tortoise
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from bot.settings import ROOT
@@ -22,9 +23,20 @@ def with_sqlite_defaults(url: str) -> str:
     return url + ("&" if "?" in url else "?") + "synchronous=NORMAL"
 
 
+def connection_config(url: str) -> str | dict:
+    """SQLite URLs get our client (BEGIN IMMEDIATE, a busy timeout): the one place that
+    makes several processes on one file wait their turn instead of failing."""
+    url = with_sqlite_defaults(url)
+    if not url.startswith("sqlite://"):
+        return url
+    info = expand_db_url(url)
+    info["engine"] = "bot.db_sqlite"
+    return info
+
+
 def tortoise_config(url: str) -> dict:
     return {
-        "connections": {"default": with_sqlite_defaults(url)},
+        "connections": {"default": connection_config(url)},
         "apps": {"models": {"models": [*MODELS, "aerich.models"], "default_connection": "default"}},
         "use_tz": True,
         "timezone": "UTC",
