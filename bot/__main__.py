@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 
 from bot import startup
@@ -12,7 +11,6 @@ from bot.config import BusinessConfig, ConfigError, load_config
 from bot.logs import setup_logging
 from bot.settings import Settings, SettingsError, check_channels, load_settings
 
-log = logging.getLogger("priyom")
 MISSING_REDIS = (
     "REDIS_URL is not set: workers need Redis (e.g. REDIS_URL=redis://localhost:6379). "
     "Without Redis, python -m bot runs the timed work itself."
@@ -66,10 +64,8 @@ def _run(settings: Settings, configured: BusinessConfig, config: BusinessConfig)
     """The bots until a signal; a token Telegram refuses ends it with one line, exit 2."""
     from bot.app import run_bot
 
-    for warning in startup.warnings(settings, configured):
-        log.warning("check_warning", extra={"detail": warning})
     try:
-        asyncio.run(run_bot(settings, config))
+        asyncio.run(run_bot(settings, config, warnings=startup.warnings(settings, configured)))
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

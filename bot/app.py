@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Sequence
 
 from aiogram import Bot, Dispatcher
 from aiogram.exceptions import TelegramUnauthorizedError
@@ -64,11 +65,17 @@ def build_staff_dispatcher(staff: StaffContext) -> Dispatcher:
     return dispatcher
 
 
-async def run_bot(settings: Settings, config: BusinessConfig, clock: Clock | None = None) -> None:
+async def run_bot(
+    settings: Settings,
+    config: BusinessConfig,
+    clock: Clock | None = None,
+    warnings: Sequence[str] = (),
+) -> None:
     """Both bots in long polling plus the embedded timed work, until SIGINT/SIGTERM.
 
     A token Telegram refuses raises TokenRefused before anything starts (or, when Telegram
-    was unreachable at start, once it answers); an unreachable Telegram is waited for."""
+    was unreachable at start, once it answers); an unreachable Telegram is waited for.
+    `warnings` (bot.startup's) are logged once the tokens are known to be good."""
     clock = clock or SystemClock()
     tokens = (("BOT_TOKEN", settings.bot_token), ("STAFF_BOT_TOKEN", settings.staff_bot_token))
     telegram_bots = {
@@ -79,6 +86,8 @@ async def run_bot(settings: Settings, config: BusinessConfig, clock: Clock | Non
     except TokenRefused:
         await asyncio.gather(*(bot.session.close() for bot in telegram_bots.values()))
         raise
+    for warning in warnings:
+        log.warning("check_warning", extra={"detail": warning})
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

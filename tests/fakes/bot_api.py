@@ -357,9 +357,9 @@ def _iter_buttons(message: dict[str, Any]):
 class FakeBotApi:
     """Fake Telegram Bot API server on 127.0.0.1 (random free port)."""
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self._host = host
-        self._port: int | None = None
+        self._port: int | None = port or None  # a fixed port: "Telegram comes back" tests
         self._runner: web.AppRunner | None = None
         self._bots: dict[str, _BotState] = {}
         self._calls: list[Call] = []
@@ -386,7 +386,7 @@ class FakeBotApi:
             app, handler_cancellation=True, access_log=None, shutdown_timeout=0.5
         )
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self._host, 0)
+        site = web.TCPSite(self._runner, self._host, self._port or 0)
         await site.start()
         self._port = self._runner.addresses[0][1]
 
