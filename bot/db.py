@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from tortoise import Tortoise
@@ -47,9 +50,16 @@ def tortoise_config(url: str) -> dict:
 TORTOISE_ORM = tortoise_config(os.environ.get("DATABASE_URL", "sqlite://data/aerich.sqlite3"))
 
 
-def _ensure_sqlite_folder(url: str) -> None:
+def _sqlite_path(url: str) -> Path | None:
     if url.startswith("sqlite://") and ":memory:" not in url:
-        Path(url.removeprefix("sqlite://").split("?")[0]).parent.mkdir(parents=True, exist_ok=True)
+        return Path(url.removeprefix("sqlite://").split("?")[0])
+    return None
+
+
+def _ensure_sqlite_folder(url: str) -> None:
+    path = _sqlite_path(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
 
 
 async def init_db(url: str) -> None:
@@ -63,8 +73,27 @@ async def init_db(url: str) -> None:
     config = tortoise_config(url)
     await Tortoise.init(config=config)
     command = Command(tortoise_config=config, app="models", location=str(MIGRATIONS))
-    await command.init()
-    await command.upgrade(run_in_transaction=True)
+    async with _migration_lock(url):
+        await command.init()
+        await command.upgrade(run_in_transaction=True)
+
+
+@contextlib.asynccontextmanager
+async def _migration_lock(url: str) -> AsyncIterator[None]:
+    """Processes starting together on one new SQLite file would each apply the same
+    migrations (aerich reads what is applied before it locks): one at a time."""
+    path = _sqlite_path(url)
+    if path is None:
+        yield
+        return
+    import fcntl
+
+    with open(f"{path}.migrate-lock", "a") as lock:
+        await asyncio.to_thread(fcntl.flock, lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 async def close_db() -> None:
