@@ -73,20 +73,21 @@ def _run(settings: Settings, configured: BusinessConfig, config: BusinessConfig)
 
 
 def _check(settings: Settings, config: BusinessConfig) -> int:
-    """Everything `run` needs, offline: errors exit 2, warnings are printed loudly."""
+    """Everything `run` needs, offline: each error one line (exit 2), warnings loudly."""
     problems = startup.problems(settings)
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
     for warning in startup.warnings(settings, config):
         print(f"WARNING: {warning}", file=sys.stderr)
-    if problems:
+    ai = _check_ai(settings, config)
+    if problems or ai:
         return 2
     mode = startup.effective_config(settings, config).booking.mode
     print(
         f"ok: {config.business.name}, {len(config.services)} services, "
         f"{len(config.masters)} masters, booking mode {mode}"
     )
-    return _check_ai(settings, config)
+    return 0
 
 
 def _check_ai(settings: Settings, config) -> int:
