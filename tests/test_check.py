@@ -3,7 +3,6 @@ pre-booking is off (the client is not told «Администратор подт
 
 from __future__ import annotations
 
-import asyncio
 import importlib.util
 import signal
 
@@ -18,7 +17,7 @@ from tests.fakes.bot_api import FakeBotApi, FakeUser
 from tests.fakes.graph_api import text_of
 from tests.flows import has
 from tests.test_cli import run_cli
-from tests.test_startup import TOKEN, _bot
+from tests.test_startup import TOKEN, _bot, finish
 from tests.test_whatsapp import OLGA, book
 from tests.whatsapp_helpers import whatsapp_rig
 
@@ -91,7 +90,7 @@ async def test_the_start_up_log_warns_and_books_instantly_without_staff(tmp_path
             await api.wait_for_message(TOKEN, olga.id, has("152-ФЗ"), timeout=30)
         finally:
             proc.send_signal(signal.SIGTERM)
-            _, stderr = await asyncio.wait_for(proc.communicate(), timeout=20)
+            _, stderr = await finish(proc, 20)
     log = stderr.decode()
     assert proc.returncode == 0, log[-2000:]
     assert "event=check_warning" in log and NOBODY.replace('"', '\\"') in log

@@ -67,7 +67,12 @@ async def test_four_processes_on_one_sqlite_file_lose_no_step(tmp_path):
                 assert proc.stdin is not None
                 proc.stdin.close()
             for proc in procs:
-                await asyncio.wait_for(proc.wait(), timeout=30)
+                try:
+                    await asyncio.wait_for(proc.wait(), timeout=30)
+                except TimeoutError:
+                    proc.kill()
+                    await proc.wait()
+                    raise
     await init_db(url)
     try:
         conversations = await Conversation.filter(channel="whatsapp")

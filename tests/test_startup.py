@@ -46,6 +46,16 @@ async def _bot(tmp_path: Path, **env: str) -> asyncio.subprocess.Process:
     )
 
 
+async def finish(proc: asyncio.subprocess.Process, timeout: float) -> tuple[bytes, bytes]:
+    """Its output once it exits; killed (and the test failed) if it hangs instead."""
+    try:
+        return await asyncio.wait_for(proc.communicate(), timeout=timeout)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        raise
+
+
 def _one_error_line(stderr: str) -> str:
     lines = stderr.strip().splitlines()
     assert len(lines) == 1, stderr
@@ -75,7 +85,7 @@ async def test_a_token_telegram_refuses_exits_with_one_line(tmp_path, setting):
     async with FakeBotApi() as api:
         api.fail_next("getMe", 401, description="Unauthorized", token=refused, times=5)
         proc = await _bot(tmp_path, TELEGRAM_API_URL=api.base_url, STAFF_BOT_TOKEN=staff)
-        _, stderr = await asyncio.wait_for(proc.communicate(), timeout=30)
+        _, stderr = await finish(proc, 30)
     assert proc.returncode == 2
     line = _one_error_line(stderr.decode())
     assert line.startswith(f"error: {setting}: Telegram refused the token (401 Unauthorized)")
@@ -96,7 +106,7 @@ async def test_telegram_unreachable_at_start_is_retried_until_it_answers(tmp_pat
             api.send_command(TOKEN, olga, "/start")
             await api.wait_for_message(TOKEN, olga.id, has("152-ФЗ"), timeout=30)
             proc.send_signal(signal.SIGTERM)
-            rest, _ = await asyncio.wait_for(proc.communicate(), timeout=20)
+            rest, _ = await finish(proc, 20)
     finally:
         if proc.returncode is None:
             proc.kill()
