@@ -6,19 +6,14 @@ import argparse
 import asyncio
 import sys
 
-from bot import ops_cli
-from bot.config import ConfigError, load_config
+from bot import ops_cli, startup
+from bot.config import BusinessConfig, ConfigError, load_config
 from bot.logs import setup_logging
 from bot.settings import Settings, SettingsError, check_channels, load_settings
 
 MISSING_REDIS = (
     "REDIS_URL is not set: workers need Redis (e.g. REDIS_URL=redis://localhost:6379). "
     "Without Redis, python -m bot runs the timed work itself."
-)
-MISSING_TOKEN = (
-    "BOT_TOKEN is not set: create a bot with @BotFather and put BOT_TOKEN=<token> into .env "
-    "(see .env.example), or set up WhatsApp or MAX instead (docs/channels.md). "
-    "Without a token you can still try the bot: python -m bot shell"
 )
 
 
@@ -38,11 +33,18 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         settings = load_settings()
-        config = load_config(settings.business_config)
+        configured = load_config(settings.business_config)
         settings.owner_ids  # noqa: B018 - validates OWNER_TELEGRAM_IDS early
         check_channels(settings)
     except (SettingsError, ConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    config = startup.effective_config(settings, configured)
+    if args.command == "check":
+        return _check(settings, configured)
+    problems = startup.problems(settings, args.command or "run")
+    if problems:
+        print(f"error: {problems[0]}", file=sys.stderr)
         return 2
     setup_logging(settings.log_level, settings)
     ops_cli.init_sentry(settings.sentry_dsn)
@@ -59,20 +61,38 @@ def main(argv: list[str] | None = None) -> int:
                 print(MISSING_REDIS, file=sys.stderr)
                 return 2
             return asyncio.run(_worker(settings, config))
-        case "check":
-            print(
-                f"ok: {config.business.name}, {len(config.services)} services, "
-                f"{len(config.masters)} masters"
-            )
-            return _check_ai(settings, config)
         case _:
-            if not (settings.bot_token or settings.whatsapp_token or settings.max_bot_token):
-                print(MISSING_TOKEN, file=sys.stderr)
-                return 2
-            from bot.app import run_bot
+            return _run(settings, configured, config)
 
-            asyncio.run(run_bot(settings, config))
-            return 0
+
+def _run(settings: Settings, configured: BusinessConfig, config: BusinessConfig) -> int:
+    """The bots until a signal; a token Telegram refuses ends it with one line, exit 2."""
+    from bot.app import run_bot
+
+    try:
+        asyncio.run(run_bot(settings, config, warnings=startup.warnings(settings, configured)))
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _check(settings: Settings, config: BusinessConfig) -> int:
+    """Everything `run` needs, offline: each error one line (exit 2), warnings loudly."""
+    problems = startup.problems(settings)
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    for warning in startup.warnings(settings, config):
+        print(f"WARNING: {warning}", file=sys.stderr)
+    ai = _check_ai(settings, config)
+    if problems or ai:
+        return 2
+    mode = startup.effective_config(settings, config).booking.mode
+    print(
+        f"ok: {config.business.name}, {len(config.services)} services, "
+        f"{len(config.masters)} masters, booking mode {mode}"
+    )
+    return 0
 
 
 def _check_ai(settings: Settings, config) -> int:

@@ -6,8 +6,10 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Sequence
 
 from aiogram import Bot, Dispatcher
+from aiogram.exceptions import TelegramUnauthorizedError
 
 from admin_bot.context import StaffContext
 from bot.ai.factory import assistant, model_client
@@ -23,6 +25,13 @@ from handlers.channels import Channels, ChannelSender
 from handlers.health import Ops
 from handlers.telegram import TelegramClientBot, client_commands, make_bot
 from handlers.telegram_outbox import TelegramSender
+from handlers.telegram_start import (
+    TRANSIENT,
+    TokenRefused,
+    accepted,
+    refusal,
+    wait_until_accepted,
+)
 from handlers.telegram_webhook import telegram_webhooks
 from workers import embedded
 from workers.timed import TimedWork
@@ -58,9 +67,33 @@ def build_staff_dispatcher(staff: StaffContext) -> Dispatcher:
     return dispatcher
 
 
-async def run_bot(settings: Settings, config: BusinessConfig, clock: Clock | None = None) -> None:
-    """Both bots (long polling, or webhooks) plus the embedded timed work, until SIGTERM."""
+async def run_bot(
+    settings: Settings,
+    config: BusinessConfig,
+    clock: Clock | None = None,
+    warnings: Sequence[str] = (),
+) -> None:
+    """Both bots (long polling, or webhooks) plus the embedded timed work, until SIGTERM.
+
+    A token Telegram refuses raises TokenRefused before anything starts (or, when Telegram
+    was unreachable at start, once it answers); an unreachable Telegram is waited for.
+    `warnings` (bot.startup's) are logged once the tokens are known to be good."""
     clock = clock or SystemClock()
+    tokens = (("BOT_TOKEN", settings.bot_token), ("STAFF_BOT_TOKEN", settings.staff_bot_token))
+    telegram_bots = {
+        name: make_bot(token, settings.telegram_api_url) for name, token in tokens if token
+    }
+    try:
+        reachable = {name: await accepted(name, bot) for name, bot in telegram_bots.items()}
+    except TokenRefused:
+        await asyncio.gather(*(bot.session.close() for bot in telegram_bots.values()))
+        raise
+    for warning in warnings:
+        log.warning("check_warning", extra={"detail": warning})
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
     await init_db(settings.database_url, migrate=settings.run_migrations)
     owners = frozenset(settings.owner_ids)
     ai = model_client(settings, config, clock)
@@ -69,28 +102,33 @@ async def run_bot(settings: Settings, config: BusinessConfig, clock: Clock | Non
     dialogs = DialogService(config, clock, texts, owner_ids=owners, understander=understander)
     bots: dict[str, Bot] = {}
     polling = []
-    client_bot = None
-    if settings.bot_token:
-        client_bot = make_bot(settings.bot_token, settings.telegram_api_url)
+    client_bot = telegram_bots.get("BOT_TOKEN")
+    if client_bot is not None:
         bots["client"] = client_bot
-        polling.append((build_dispatcher(dialogs), client_bot))
-    if settings.staff_bot_token:
-        staff_bot = make_bot(settings.staff_bot_token, settings.telegram_api_url)
+        polling.append(("BOT_TOKEN", build_dispatcher(dialogs), client_bot))
+    if "STAFF_BOT_TOKEN" in telegram_bots:
+        staff_bot = telegram_bots["STAFF_BOT_TOKEN"]
         staff = StaffContext.create(config, clock, settings.owner_ids, client_bot)
         staff.extra["ai"] = ai
         bots["staff"] = staff_bot
-        polling.append((build_staff_dispatcher(staff), staff_bot))
+        polling.append(("STAFF_BOT_TOKEN", build_staff_dispatcher(staff), staff_bot))
     channels = Channels.build(settings, dialogs.texts, clock, dialogs)
     telegram = TelegramSender(bots)
     channels.pass_files_from(telegram)
     sender = ChannelSender(telegram, channels.senders())
-    if client_bot is not None:
-        await client_bot.set_my_commands(client_commands(dialogs.texts))
-    webhooks = telegram_webhooks(settings, dict(zip(bots, polling, strict=True)))
-    polling = [] if webhooks.hooks else polling
+    refused: list[TokenRefused] = []
+    roles = {"BOT_TOKEN": "client", "STAFF_BOT_TOKEN": "staff"}
+    webhooks = telegram_webhooks(settings, {roles[name]: (dp, bot) for name, dp, bot in polling})
+    if webhooks.hooks:  # Telegram pushes the updates: nobody polls
+        polling = []
+        if client_bot is not None:
+            with contextlib.suppress(*TRANSIENT):
+                await client_bot.set_my_commands(client_commands(dialogs.texts))
     tasks = [
-        asyncio.create_task(dp.start_polling(bot, handle_signals=False, close_bot_session=True))
-        for dp, bot in polling
+        asyncio.create_task(
+            _poll(name, dp, bot, reachable[name], stop, refused, dialogs.texts, bot is client_bot)
+        )
+        for name, dp, bot in polling
     ]
     web_runner = await channels.serve(settings, Ops(settings, clock).register, webhooks.register)
     await webhooks.set_all()
@@ -103,27 +141,26 @@ async def run_bot(settings: Settings, config: BusinessConfig, clock: Clock | Non
         work = TimedWork(config, dialogs.texts, clock, dialogs.owner_ids, greeter)
         limiter = LocalRateLimiter(settings.outbox_rate_per_second, settings.outbox_chat_interval)
         tasks.append(asyncio.create_task(embedded.run_forever(work, sender, limiter)))
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
     log.info(
         "started",
         extra={
             "business": config.business.name,
             "bots": ",".join(bots),
             "channels": ",".join(["telegram"] * bool(client_bot) + list(channels.senders())),
+            "booking_mode": config.booking.mode,
         },
     )
     try:
         await stop.wait()
     finally:
-        for dp, _ in polling:
+        for _, dp, _ in polling:
             with contextlib.suppress(RuntimeError):
                 await dp.stop_polling()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        for bot in telegram_bots.values():  # a bot that never polled still has a session
+            await bot.session.close()
         if web_runner is not None:
             await web_runner.cleanup()
         await channels.close()
@@ -131,3 +168,31 @@ async def run_bot(settings: Settings, config: BusinessConfig, clock: Clock | Non
             await ai.close()
         await close_db()
         log.info("stopped")
+    if refused:
+        raise refused[0]
+
+
+async def _poll(
+    name: str,
+    dispatcher: Dispatcher,
+    bot: Bot,
+    reachable: bool,
+    stop: asyncio.Event,
+    refused: list[TokenRefused],
+    texts: Texts,
+    is_client: bool,
+) -> None:
+    """Wait for Telegram if it was unreachable at start, then poll; a refusal stops all."""
+    try:
+        if not reachable and not await wait_until_accepted(name, bot, stop):
+            return
+        if is_client:
+            with contextlib.suppress(*TRANSIENT):  # the menu is a nicety; polling matters
+                await bot.set_my_commands(client_commands(texts))
+        try:
+            await dispatcher.start_polling(bot, handle_signals=False, close_bot_session=True)
+        except TelegramUnauthorizedError:  # revoked while running: stop, don't idle on
+            raise refusal(name) from None
+    except TokenRefused as exc:
+        refused.append(exc)
+        stop.set()

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from tortoise import Tortoise
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from bot.settings import ROOT
@@ -22,9 +26,20 @@ def with_sqlite_defaults(url: str) -> str:
     return url + ("&" if "?" in url else "?") + "synchronous=NORMAL"
 
 
+def connection_config(url: str) -> str | dict:
+    """SQLite URLs get our client (BEGIN IMMEDIATE, a busy timeout): the one place that
+    makes several processes on one file wait their turn instead of failing."""
+    url = with_sqlite_defaults(url)
+    if not url.startswith("sqlite://"):
+        return url
+    info = expand_db_url(url)
+    info["engine"] = "bot.db_sqlite"
+    return info
+
+
 def tortoise_config(url: str) -> dict:
     return {
-        "connections": {"default": with_sqlite_defaults(url)},
+        "connections": {"default": connection_config(url)},
         "apps": {"models": {"models": [*MODELS, "aerich.models"], "default_connection": "default"}},
         "use_tz": True,
         "timezone": "UTC",
@@ -35,9 +50,16 @@ def tortoise_config(url: str) -> dict:
 TORTOISE_ORM = tortoise_config(os.environ.get("DATABASE_URL", "sqlite://data/aerich.sqlite3"))
 
 
-def _ensure_sqlite_folder(url: str) -> None:
+def _sqlite_path(url: str) -> Path | None:
     if url.startswith("sqlite://") and ":memory:" not in url:
-        Path(url.removeprefix("sqlite://").split("?")[0]).parent.mkdir(parents=True, exist_ok=True)
+        return Path(url.removeprefix("sqlite://").split("?")[0])
+    return None
+
+
+def _ensure_sqlite_folder(url: str) -> None:
+    path = _sqlite_path(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
 
 
 async def init_db(url: str, migrate: bool = True) -> None:
@@ -54,8 +76,27 @@ async def init_db(url: str, migrate: bool = True) -> None:
     if not migrate:
         return
     command = Command(tortoise_config=config, app="models", location=str(MIGRATIONS))
-    await command.init()
-    await command.upgrade(run_in_transaction=True)
+    async with _migration_lock(url):
+        await command.init()
+        await command.upgrade(run_in_transaction=True)
+
+
+@contextlib.asynccontextmanager
+async def _migration_lock(url: str) -> AsyncIterator[None]:
+    """Processes starting together on one new SQLite file would each apply the same
+    migrations (aerich reads what is applied before it locks): one at a time."""
+    path = _sqlite_path(url)
+    if path is None:
+        yield
+        return
+    import fcntl
+
+    with open(f"{path}.migrate-lock", "a") as lock:
+        await asyncio.to_thread(fcntl.flock, lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 async def close_db() -> None:

@@ -78,7 +78,9 @@ async def test_addon_typed_instead_of_pressed(db, config, clock, typed, addons):
 
 def test_check_reports_the_ai_settings(tmp_path):
     faq = str(ROOT / "examples" / "salon_faq.md")
-    ok = run_cli("check", tmp_path=tmp_path, AI_KNOWLEDGE_FILE=faq, OPENAI_API_KEY="")
+    ok = run_cli(
+        "check", tmp_path=tmp_path, AI_KNOWLEDGE_FILE=faq, OPENAI_API_KEY="", BOT_TOKEN="1:a"
+    )
     assert ok.returncode == 0, ok.stderr
     assert "ai: model none (rules only), 11 FAQ entries" in ok.stdout  # 3 facts + 8 sections
     bad = run_cli("check", tmp_path=tmp_path, AI_KNOWLEDGE_FILE=str(tmp_path / "nope.md"))

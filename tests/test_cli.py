@@ -14,7 +14,8 @@ def run_cli(
     *args: str, tmp_path: Path, input_text: str = "", **env: str
 ) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if k not in ("BOT_TOKEN", "BUSINESS_CONFIG")}
-    clean.update(PYTHONPATH=str(ROOT), DATABASE_URL=f"sqlite://{tmp_path / 'cli.sqlite3'}", **env)
+    clean.update({"PYTHONPATH": str(ROOT), "DATABASE_URL": f"sqlite://{tmp_path / 'cli.sqlite3'}"})
+    clean.update(env)
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         cwd=tmp_path,

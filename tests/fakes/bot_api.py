@@ -362,9 +362,9 @@ def _iter_buttons(message: dict[str, Any]):
 class FakeBotApi:
     """Fake Telegram Bot API server on 127.0.0.1 (random free port)."""
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self._host = host
-        self._port: int | None = None
+        self._port: int | None = port or None  # a fixed port: "Telegram comes back" tests
         self._runner: web.AppRunner | None = None
         self._bots: dict[str, _BotState] = {}
         self._calls: list[Call] = []
@@ -385,7 +385,7 @@ class FakeBotApi:
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
-        await self._listen(0)
+        await self._listen(self._port or 0)
 
     async def _listen(self, port: int) -> None:
         app = web.Application(client_max_size=64 * 1024 * 1024)

@@ -1,0 +1,106 @@
+"""tortoise's SQLite client, made safe for several processes on one file.
+
+tortoise begins transactions with a plain (deferred) BEGIN: a transaction that reads and
+then writes takes the write lock only at its first write, and if another process wrote in
+between, SQLite answers SQLITE_BUSY at once, without waiting (waiting could not help: the
+snapshot is stale). BEGIN IMMEDIATE takes the write lock up front, so writers queue on the
+busy timeout instead. A `database is locked` that outlives the timeout is retried at BEGIN,
+where nothing has been done yet. Used as the engine of `sqlite://` URLs by bot.db.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from typing import Any
+
+from tortoise.backends.base.client import NestedTransactionContext, TransactionContext
+from tortoise.backends.sqlite.client import (
+    SqliteClient,
+    SqliteTransactionContext,
+    SqliteTransactionWrapper,
+    translate_exceptions,
+)
+from tortoise.connection import get_connections
+from tortoise.exceptions import TransactionManagementError
+
+log = logging.getLogger("priyom.db")
+BUSY_TIMEOUT_MS = 30_000  # a writer waits this long for another process's transaction
+BEGIN_ATTEMPTS = 3  # BEGIN IMMEDIATE tries, each waiting up to the busy timeout
+
+
+def is_locked(exc: BaseException) -> bool:
+    return "database is locked" in str(exc) or "database is busy" in str(exc)
+
+
+async def begin_immediate(connection: Any) -> None:
+    """Take the write lock now; retry when another process held it past the timeout."""
+    for attempt in range(1, BEGIN_ATTEMPTS + 1):
+        try:
+            await connection.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if not is_locked(exc) or attempt == BEGIN_ATTEMPTS:
+                raise
+            log.warning("sqlite_begin_locked", extra={"attempt": attempt})
+            await asyncio.sleep(0)
+
+
+class ImmediateClient(SqliteClient):
+    """Autocommit statements wait on the busy timeout; transactions begin IMMEDIATE."""
+
+    def __init__(self, file_path: str, **kwargs: Any) -> None:
+        kwargs.setdefault("busy_timeout", BUSY_TIMEOUT_MS)
+        super().__init__(file_path, **kwargs)
+
+    def _in_transaction(self) -> TransactionContext:
+        return ImmediateTransactionContext(ImmediateTransaction(self), self._lock)
+
+    @translate_exceptions
+    async def execute_many(self, query: str, values: list[list]) -> None:
+        async with self.acquire_connection() as connection:
+            await begin_immediate(connection)
+            try:
+                await connection.executemany(query, values)
+            except Exception:
+                await connection.rollback()
+                raise
+            else:
+                await connection.commit()
+
+
+class ImmediateTransactionContext(SqliteTransactionContext):
+    """tortoise's context, but a failed BEGIN gives back the lock and the context variable
+    (else the process's next transaction would wait for that lock forever)."""
+
+    async def __aenter__(self) -> Any:
+        await self._trxlock.acquire()
+        try:
+            await self.ensure_connection()
+            self.token = get_connections().set(self.connection_name, self.connection)
+        except BaseException:
+            self._trxlock.release()
+            raise
+        try:
+            await self.connection.begin()
+        except BaseException:
+            get_connections().reset(self.token)
+            self._trxlock.release()
+            raise
+        return self.connection
+
+
+class ImmediateTransaction(SqliteTransactionWrapper):
+    def _in_transaction(self) -> TransactionContext:
+        return NestedTransactionContext(ImmediateTransaction(self))
+
+    async def begin(self) -> None:
+        try:
+            await self._connection.commit()
+            await begin_immediate(self._connection)
+        except sqlite3.OperationalError as exc:
+            raise TransactionManagementError(exc) from exc
+
+
+client_class = ImmediateClient
