@@ -3,7 +3,7 @@ pre-booking is off (the client is not told «Администратор подт
 
 from __future__ import annotations
 
-import importlib.util
+import os
 import signal
 
 import pytest
@@ -56,10 +56,15 @@ def test_check_refuses_what_run_would_fail_on(tmp_path, env, expected):
     assert "ok:" not in result.stdout
 
 
-@pytest.mark.skipif(importlib.util.find_spec("asyncpg") is not None, reason="asyncpg installed")
 def test_check_names_a_missing_database_driver(tmp_path):
+    # The dev install has asyncpg: the child process hides it (a None in sys.modules makes
+    # importlib's find_spec answer None, as for a package that is not installed).
+    hide = tmp_path / "no_asyncpg"
+    hide.mkdir()
+    (hide / "sitecustomize.py").write_text("import sys\nsys.modules['asyncpg'] = None\n")
     url = "postgres://priyom:secret@127.0.0.1:5432/priyom"
-    result = run_cli("check", tmp_path=tmp_path, BOT_TOKEN=TOKEN, DATABASE_URL=url)
+    path = f"{hide}{os.pathsep}{ROOT}"
+    result = run_cli("check", tmp_path=tmp_path, BOT_TOKEN=TOKEN, DATABASE_URL=url, PYTHONPATH=path)
     assert result.returncode == 2
     assert "error: DATABASE_URL: postgres:// needs the asyncpg package" in result.stderr
     assert "secret" not in result.stderr
