@@ -15,10 +15,12 @@ from aiogram.filters import ExceptionTypeFilter, Filter
 from aiogram.types import CallbackQuery, ErrorEvent, Message
 
 from admin_bot.context import StaffContext
+from bot.actions import unpack
 from bot.i18n import Texts
 from bot.lead_access import Refused
 from bot.models import StaffRole
 from bot.staff import refuse_once, who
+from handlers.telegram import Act
 
 log = logging.getLogger("priyom.staff.access")
 
@@ -65,6 +67,28 @@ async def on_stranger(message: Message, staff: StaffContext) -> None:
         await message.answer(staff.texts("team.refusal"))
 
 
+class Stale(Filter):
+    """A staff-bot press whose payload unpacks to no action (forged, garbled or retired)."""
+
+    async def __call__(self, query: CallbackQuery) -> bool:
+        value = act_value(query.data or "")
+        return value is not None and unpack(value) is None
+
+
+def act_value(data: str) -> str | None:
+    """The action string inside Telegram's `Act` wrapper, or None when it is not one."""
+    try:
+        return Act.unpack(data).v
+    except (TypeError, ValueError):
+        return None
+
+
+async def on_stale(query: CallbackQuery, staff: StaffContext) -> None:
+    """Answered politely and logged (its size, not its content); nothing is changed."""
+    log.warning("stale_button", extra={"staff": query.from_user.id, "size": len(query.data or "")})
+    await query.answer(staff.texts("staff.unknown_action"), show_alert=True)
+
+
 async def on_denied_button(query: CallbackQuery, staff: StaffContext) -> None:
     """A button nobody with this person's current role may press: say so, change nothing."""
     await query.answer(staff.texts("team.no_access"), show_alert=True)
@@ -104,6 +128,7 @@ def refusal_router() -> Router:
     private = F.chat.type == "private"  # in a staff group: stay silent
     router.message.register(on_staff_unhandled, private, HasRole(*ALL_ROLES))
     router.message.register(on_stranger, private)
+    router.callback_query.register(on_stale, Stale())
     router.callback_query.register(on_denied_button)
     router.errors.register(on_refused, ExceptionTypeFilter(Refused))
     return router
