@@ -12,12 +12,13 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import ClassVar
 
-from scenarios.keyboards import parse_slot_action, slot_action
 from bot.slots import Slot
+from scenarios.keyboards import parse_slot_action, slot_action
 
 MAX_PACKED = 64  # Telegram's callback_data limit, in bytes (the tightest channel's)
 LOST_REASONS = ("expensive", "time", "competitor", "no_answer", "other")
 CANCEL_REASONS = ("client", "master", "duplicate", "other")
+NO_TIME = dt.datetime.min.replace(tzinfo=dt.UTC)  # dataclass default only; unpack sets it
 
 
 @dataclass(frozen=True)
@@ -120,10 +121,12 @@ class MoveTo(Action):
 
     prefix = "mv"
     master_id: str = ""
-    start: dt.datetime = dt.datetime.min.replace(tzinfo=dt.UTC)
+    start: dt.datetime = NO_TIME
 
     def pack(self) -> str:
-        return f"{self.prefix}:{self.id}:{slot_action(Slot(self.start, self.start, self.master_id))}"
+        return (
+            f"{self.prefix}:{self.id}:{slot_action(Slot(self.start, self.start, self.master_id))}"
+        )
 
     @classmethod
     def parse(cls, rest: list[str]) -> Action | None:

@@ -8,6 +8,7 @@ import re
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from bot.actions import Came, NoShow
 from bot.config import BusinessConfig
 from bot.i18n import Texts
 from bot.models import (
@@ -57,8 +58,8 @@ def outcome_buttons(appointment_id: int, t: Texts) -> list[list[tuple[str, str]]
     """Only the appointment id: who may press and what was paid are read again on press."""
     return [
         [
-            (t("staff.btn.came"), f"came:{appointment_id}"),
-            (t("staff.btn.noshow"), f"noshow:{appointment_id}"),
+            (t("staff.btn.came"), Came(appointment_id).pack()),
+            (t("staff.btn.noshow"), NoShow(appointment_id).pack()),
         ]
     ]
 
