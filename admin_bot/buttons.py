@@ -13,13 +13,16 @@ from aiogram import Router
 from aiogram.filters import Filter
 from aiogram.types import CallbackQuery, Message
 
-from admin_bot.access import HasRole, act_value
+from admin_bot.access import ALL_ROLES, HasRole, act_value
 from bot.actions import Action, unpack
 from bot.models import StaffRole
 from bot.outbox import Message as OutMessage
 from handlers.telegram_outbox import markup
 
 Rows = list[list[tuple[str, str]]]
+OWNER, MANAGER, MASTER = StaffRole.OWNER, StaffRole.MANAGER, StaffRole.MASTER
+LEAD_ROLES = (OWNER, MANAGER)  # who works leads
+__all__ = ["ALL_ROLES", "LEAD_ROLES", "feature_router", "keyboard", "pressed", "show"]
 
 
 class Pressed(Filter):
@@ -30,7 +33,7 @@ class Pressed(Filter):
 
     async def __call__(self, query: CallbackQuery) -> bool | dict[str, Any]:
         action = _action_of(query.data or "")
-        return {"action": action} if isinstance(action, self.kind) else False
+        return {"action": action} if type(action) is self.kind else False
 
 
 def pressed(kind: type[Action]) -> Pressed:
