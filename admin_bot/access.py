@@ -7,11 +7,12 @@ owner's removal of a manager takes effect on that manager's very next tap.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, TypeVar
 
 from aiogram import F, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import ExceptionTypeFilter, Filter
+from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, ErrorEvent, Message
 
 from admin_bot.context import StaffContext
@@ -67,12 +68,33 @@ async def on_stranger(message: Message, staff: StaffContext) -> None:
         await message.answer(staff.texts("team.refusal"))
 
 
+_Kind = TypeVar("_Kind", bound=type[CallbackData])
+TYPED: list[type[CallbackData]] = []  # the staff bot's own aiogram payloads (team, handover)
+
+
+def typed_payload(kind: _Kind) -> _Kind:
+    """Declare a staff-bot CallbackData class, so its well-formed payloads are not stale."""
+    TYPED.append(kind)
+    return kind
+
+
 class Stale(Filter):
     """A staff-bot press whose payload unpacks to no action (forged, garbled or retired)."""
 
     async def __call__(self, query: CallbackQuery) -> bool:
-        value = act_value(query.data or "")
-        return value is not None and unpack(value) is None
+        data = query.data or ""
+        value = act_value(data)
+        if value is not None:
+            return unpack(value) is None
+        return not any(_parses(kind, data) for kind in TYPED)
+
+
+def _parses(kind: type[CallbackData], data: str) -> bool:
+    try:
+        kind.unpack(data)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def act_value(data: str) -> str | None:

@@ -12,7 +12,7 @@ from aiogram import Router
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from admin_bot.access import StaleButton
+from admin_bot.access import StaleButton, typed_payload
 from admin_bot.buttons import feature_router, pressed
 from admin_bot.context import StaffContext
 from bot.actions import Handover
@@ -22,6 +22,7 @@ from bot.models import Lead, StaffMember, StaffRole
 log = logging.getLogger("priyom.staff.handover")
 
 
+@typed_payload
 class HandTo(CallbackData, prefix="hto"):
     """A manager picked for a lead."""
 

@@ -24,7 +24,7 @@ from aiogram.types import (
     Message,
 )
 
-from admin_bot.access import ALL_ROLES, HasRole, role_help
+from admin_bot.access import ALL_ROLES, HasRole, role_help, typed_payload
 from admin_bot.context import StaffContext
 from bot.i18n import Texts
 from bot.models import StaffMember, StaffRole
@@ -49,6 +49,7 @@ ROLE_WORDS = {
 }
 
 
+@typed_payload
 class RemoveStaff(CallbackData, prefix="staff_rm"):
     """«Удалить» on the /team list; only an id, the role is checked again on press."""
 
