@@ -7,9 +7,9 @@ import datetime as dt
 from aiogram import Router
 from aiogram.types import CallbackQuery
 
-from admin_bot.buttons import LEAD_ROLES, feature_router, keyboard, pressed, show
+from admin_bot.buttons import LEAD_ROLES, ask_reason, feature_router, keyboard, pressed, show
 from admin_bot.context import StaffContext
-from bot.actions import CANCEL_REASONS, CancelAsk, CancelReason, Confirm, MoveAsk, MoveTo
+from bot.actions import CancelAsk, CancelReason, Confirm, MoveAsk, MoveTo
 from bot.alerts import card
 from bot.lead_access import check_appointment
 from bot.lead_actions import LeadActions, SlotGone
@@ -39,12 +39,7 @@ async def on_confirm(query: CallbackQuery, action: Confirm, staff: StaffContext)
 
 async def on_cancel_ask(query: CallbackQuery, action: CancelAsk, staff: StaffContext) -> None:
     await check_appointment(action.id, query.from_user.id, staff.owner_ids)
-    t = staff.texts
-    buttons = keyboard(
-        [(t(f"staff.cancel_reason.{r}"), CancelReason(action.id, r)) for r in CANCEL_REASONS]
-    )
-    await query.answer()
-    await show(query.message, OutMessage(t("staff.cancel_ask", id=action.id), buttons), edit=False)
+    await ask_reason(query, CancelReason, action.id, "cancel", staff.texts)
 
 
 async def on_cancel_reason(query: CallbackQuery, action: CancelReason, staff: StaffContext) -> None:

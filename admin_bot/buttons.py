@@ -14,7 +14,8 @@ from aiogram.filters import Filter
 from aiogram.types import CallbackQuery, Message
 
 from admin_bot.access import ALL_ROLES, HasRole, act_value
-from bot.actions import Action, unpack
+from bot.actions import Action, Reasoned, unpack
+from bot.i18n import Texts
 from bot.models import StaffRole
 from bot.outbox import Message as OutMessage
 from handlers.telegram_outbox import markup
@@ -22,7 +23,7 @@ from handlers.telegram_outbox import markup
 Rows = list[list[tuple[str, str]]]
 OWNER, MANAGER, MASTER = StaffRole.OWNER, StaffRole.MANAGER, StaffRole.MASTER
 LEAD_ROLES = (OWNER, MANAGER)  # who works leads
-__all__ = ["ALL_ROLES", "LEAD_ROLES", "feature_router", "keyboard", "pressed", "show"]
+__all__ = ["ALL_ROLES", "LEAD_ROLES", "ask_reason", "feature_router", "keyboard", "pressed", "show"]
 
 
 class Pressed(Filter):
@@ -51,6 +52,18 @@ def feature_router(name: str, *roles: StaffRole) -> Router:
     router.message.filter(HasRole(*roles))
     router.callback_query.filter(HasRole(*roles))
     return router
+
+
+async def ask_reason(
+    query: CallbackQuery, choice: type[Reasoned], record_id: int, topic: str, texts: Texts
+) -> None:
+    """`staff.<topic>_ask` with one button per reason `choice` allows (cancel, lost)."""
+    label = f"staff.{topic}_reason"
+    rows = keyboard([(texts(f"{label}.{r}"), choice(record_id, r)) for r in choice.reasons])
+    await query.answer()
+    await show(
+        query.message, OutMessage(texts(f"staff.{topic}_ask", id=record_id), rows), edit=False
+    )
 
 
 async def show(message: Message | None, out: OutMessage, edit: bool = True) -> None:

@@ -11,9 +11,17 @@ from aiogram.types import CallbackQuery, Message
 
 from admin_bot.access import StaleButton
 from admin_bot.bookings import actions_of
-from admin_bot.buttons import ALL_ROLES, LEAD_ROLES, feature_router, keyboard, pressed, show
+from admin_bot.buttons import (
+    ALL_ROLES,
+    LEAD_ROLES,
+    ask_reason,
+    feature_router,
+    keyboard,
+    pressed,
+    show,
+)
 from admin_bot.context import StaffContext
-from bot.actions import LOST_REASONS, Came, LostAsk, LostReason, NoShow, Paid
+from bot.actions import Came, LostAsk, LostReason, NoShow, Paid
 from bot.lead_access import check_lead_id, check_outcome
 from bot.models import Appointment, StaffAwaiting
 from bot.outbox import Message as OutMessage
@@ -22,12 +30,7 @@ from bot.outcomes import parse_paid
 
 async def on_lost_ask(query: CallbackQuery, action: LostAsk, staff: StaffContext) -> None:
     await check_lead_id(action.id, query.from_user.id, staff.owner_ids)
-    t = staff.texts
-    buttons = keyboard(
-        [(t(f"staff.lost_reason.{r}"), LostReason(action.id, r)) for r in LOST_REASONS]
-    )
-    await query.answer()
-    await show(query.message, OutMessage(t("staff.lost_ask", id=action.id), buttons), edit=False)
+    await ask_reason(query, LostReason, action.id, "lost", staff.texts)
 
 
 async def on_lost_reason(query: CallbackQuery, action: LostReason, staff: StaffContext) -> None:

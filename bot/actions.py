@@ -87,7 +87,7 @@ class Handover(Action):
 
 
 @dataclass(frozen=True)
-class _Reasoned(Action):
+class Reasoned(Action):
     """An id and one reason from a fixed list (no free text rides on a button)."""
 
     reasons: ClassVar[tuple[str, ...]] = ()
@@ -104,13 +104,13 @@ class _Reasoned(Action):
 
 
 @dataclass(frozen=True)
-class CancelReason(_Reasoned):
+class CancelReason(Reasoned):
     prefix = "cr"
     reasons = CANCEL_REASONS
 
 
 @dataclass(frozen=True)
-class LostReason(_Reasoned):
+class LostReason(Reasoned):
     prefix = "lr"
     reasons = LOST_REASONS
 
