@@ -32,7 +32,7 @@ def valid_paid(kopecks: int | None) -> bool:
 
 def parse_paid(text: str) -> int | None:
     """«1500», «1 500», «1500,50 ₽», «1500 руб» → kopecks; None unless valid_paid.
-    The one rouble parser (bot/numbers/amounts.py) reads it; (the same «₽», «руб», spaces and comma)."""
+    The one rouble parser (bot/numbers/amounts.py) reads it; the bounds are a visit's."""
     if "e" in text.casefold():  # Decimal's exponent: «1e3» is no amount a person types
         return None
     try:
