@@ -9,7 +9,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 
 from admin_bot.buttons import LEAD_ROLES, feature_router, pressed, show
-from admin_bot.context import StaffContext
+from admin_bot.context import StaffContext, arg_of
 from bot.actions import Claim
 from bot.alerts import card
 from bot.lead_actions import claim, notify_client, open_relay
@@ -72,7 +72,7 @@ async def _update_other_cards(
 
 async def on_lead(message: Message, command: CommandObject, staff: StaffContext) -> None:
     t = staff.texts
-    arg = (command.args or "").strip().lstrip("#")
+    arg = arg_of(command).lstrip("#")
     if not arg.isdigit():
         await message.answer(t("staff.lead_usage"))
         return

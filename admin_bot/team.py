@@ -25,7 +25,7 @@ from aiogram.types import (
 )
 
 from admin_bot.access import ALL_ROLES, HasRole, role_help, typed_payload
-from admin_bot.context import StaffContext
+from admin_bot.context import StaffContext, arg_of
 from bot.i18n import Texts
 from bot.models import StaffMember, StaffRole
 from bot.staff import (
@@ -155,7 +155,7 @@ async def on_invite(
 ) -> None:
     """`/invite manager` or `/invite master <name or id>` → a one-time deep link."""
     t = staff.texts
-    word, _, rest = (command.args or "").strip().partition(" ")
+    word, _, rest = arg_of(command).partition(" ")
     role = ROLE_WORDS.get(word.casefold())
     if role is None or (role is StaffRole.MASTER and not rest.strip()):
         await message.answer(t("team.invite_usage"))
