@@ -16,7 +16,7 @@ from bot.lead_actions import LeadActions, SlotGone
 from bot.models import Appointment, AppointmentStatus
 from bot.outbox import Message as OutMessage
 from bot.slots import Slot
-from bot.staff_desk import holder_name
+from bot.staff_desk import appointment_of, holder_name
 
 MOVE_CHOICES = 6
 MOVABLE = (AppointmentStatus.PENDING, AppointmentStatus.CONFIRMED)
@@ -96,7 +96,7 @@ def _slot_label(slot: Slot, staff: StaffContext) -> str:
 
 
 async def on_move_to(query: CallbackQuery, action: MoveTo, staff: StaffContext) -> None:
-    old = await Appointment.get_or_none(id=action.id)
+    old = await appointment_of(action.id)
     if old is None or staff.config.service(old.service_id) is None:
         await query.answer(staff.texts("staff.already_done"), show_alert=True)
         return

@@ -13,7 +13,7 @@ from admin_bot.context import StaffContext, arg_of
 from bot.actions import Claim
 from bot.alerts import card
 from bot.lead_actions import claim, notify_client, open_relay
-from bot.models import Lead
+from bot.leads import lead_of
 from bot.outbox import Message as OutMessage
 from bot.staff_desk import card_copies, holder_name, remember_card, staff_name
 from handlers.telegram_outbox import markup
@@ -24,7 +24,7 @@ log = logging.getLogger("priyom.staff")
 async def on_claim(query: CallbackQuery, action: Claim, staff: StaffContext, bot: Bot) -> None:
     lead_id, me, now = action.id, query.from_user.id, staff.clock.now()
     result = await claim(lead_id, me, now)
-    lead = await Lead.get_or_none(id=lead_id)
+    lead = await lead_of(lead_id)
     if lead is None:
         await query.answer(staff.texts("staff.unknown_action"), show_alert=True)
         return
@@ -76,7 +76,7 @@ async def on_lead(message: Message, command: CommandObject, staff: StaffContext)
     if not arg.isdigit():
         await message.answer(t("staff.lead_usage"))
         return
-    lead = await Lead.get_or_none(id=int(arg))
+    lead = await lead_of(int(arg))
     if lead is None:
         await message.answer(t("staff.lead_missing", id=arg))
         return

@@ -23,9 +23,10 @@ from admin_bot.buttons import (
 from admin_bot.context import StaffContext
 from bot.actions import Came, LostAsk, LostReason, NoShow, Paid
 from bot.lead_access import check_lead_id, check_outcome
-from bot.models import Appointment, StaffAwaiting
+from bot.models import StaffAwaiting
 from bot.outbox import Message as OutMessage
 from bot.outcomes import parse_paid
+from bot.staff_desk import appointment_of, ask_staff, forget_question
 
 
 async def on_lost_ask(query: CallbackQuery, action: LostAsk, staff: StaffContext) -> None:
@@ -37,7 +38,7 @@ async def on_lost_reason(query: CallbackQuery, action: LostReason, staff: StaffC
     t, me = staff.texts, query.from_user.id
     if action.reason == "other":
         await check_lead_id(action.id, me, staff.owner_ids)
-        await _await_answer(me, "lost_reason", action.id, staff)
+        await ask_staff(me, "lost_reason", action.id, staff.clock.now())
         await query.answer()
         await show(query.message, OutMessage(t("staff.lost_other_ask")))
         return
@@ -56,12 +57,12 @@ async def mark_lost(
 
 async def on_came(query: CallbackQuery, action: Came, staff: StaffContext) -> None:
     """«Пришёл»: ask the amount; the button offers the price from the database."""
-    appointment = await Appointment.get_or_none(id=action.id)
+    appointment = await appointment_of(action.id)
     t, now = staff.texts, staff.clock.now()
     if appointment is None:
         raise StaleButton()
     await check_outcome(appointment, query.from_user.id, staff.owner_ids, now)
-    await _await_answer(query.from_user.id, "amount", action.id, staff)
+    await ask_staff(query.from_user.id, "amount", action.id, now)
     price = t.money(appointment.price_kop)
     buttons = keyboard([(t("staff.btn.paid", price=price), Paid(action.id))])
     await query.answer()
@@ -70,7 +71,7 @@ async def on_came(query: CallbackQuery, action: Came, staff: StaffContext) -> No
 
 async def on_paid(query: CallbackQuery, action: Paid, staff: StaffContext) -> None:
     """«Оплачено по прайсу»: the amount is the appointment's price, read again here."""
-    appointment = await Appointment.get_or_none(id=action.id)
+    appointment = await appointment_of(action.id)
     if appointment is None:
         raise StaleButton()
     text = await record_came(staff, query.from_user.id, action.id, appointment.price_kop)
@@ -80,7 +81,7 @@ async def on_paid(query: CallbackQuery, action: Paid, staff: StaffContext) -> No
 
 async def record_came(staff: StaffContext, staff_id: int, appointment_id: int, kop: int) -> str:
     t = staff.texts
-    await StaffAwaiting.filter(telegram_id=staff_id).delete()
+    await forget_question(staff_id)
     done = await actions_of(staff).record_visit(
         appointment_id, True, kop, staff_id, staff.clock.now()
     )
@@ -98,13 +99,6 @@ async def on_noshow(query: CallbackQuery, action: NoShow, staff: StaffContext) -
     )
 
 
-async def _await_answer(staff_id: int, what: str, ref: int, staff: StaffContext) -> None:
-    """The person's next typed message answers this question (amount or lost reason)."""
-    await StaffAwaiting.update_or_create(
-        telegram_id=staff_id, defaults={"what": what, "ref": ref, "at": staff.clock.now()}
-    )
-
-
 async def answer_awaited(message: Message, staff: StaffContext, awaiting: StaffAwaiting) -> None:
     """A typed amount (validated) or a typed lost reason (cut to 200 characters)."""
     me = message.from_user.id
@@ -115,7 +109,7 @@ async def answer_awaited(message: Message, staff: StaffContext, awaiting: StaffA
             return
         await message.answer(await record_came(staff, me, awaiting.ref, kopecks))
         return
-    await StaffAwaiting.filter(telegram_id=me).delete()
+    await forget_question(me)
     await mark_lost(message, staff, awaiting.ref, (message.text or "")[:200], me)
 
 

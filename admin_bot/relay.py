@@ -20,10 +20,10 @@ from admin_bot.outcomes import answer_awaited
 from bot.lead_access import check_lead
 from bot.lead_actions import client_chat, close_relay, notify_client, open_relay, relayed_lead
 from bot.leads import lead_of
-from bot.models import Lead, StaffAwaiting, StaffRole
+from bot.models import Lead, StaffRole
 from bot.outbox import Message as OutMessage
 from bot.outbox import enqueue
-from bot.staff_desk import lead_of_card, log_relay
+from bot.staff_desk import lead_of_card, log_relay, pending_question
 from handlers.telegram import CHANNEL as TELEGRAM
 from handlers.telegram import content_kind
 from handlers.telegram_outbox import download
@@ -36,7 +36,7 @@ async def on_staff_message(
     message: Message, staff: StaffContext, bot: Bot, role: StaffRole
 ) -> None:
     me = message.from_user.id
-    awaiting = await StaffAwaiting.get_or_none(telegram_id=me)
+    awaiting = await pending_question(me)
     if awaiting is not None and message.text:
         await answer_awaited(message, staff, awaiting)
         return

@@ -16,6 +16,7 @@ from bot.models import (
     MessageLog,
     Outbox,
     OutboxStatus,
+    StaffAwaiting,
     StaffMember,
 )
 
@@ -116,3 +117,22 @@ async def log_relay(
         text=text,
         at=now,
     )
+
+
+async def appointment_of(appointment_id: int) -> Appointment | None:
+    return await Appointment.get_or_none(id=appointment_id)
+
+
+async def ask_staff(staff_id: int, what: str, ref: int, now: dt.datetime) -> None:
+    """The person's next typed message answers this question (an amount, a lost reason)."""
+    await StaffAwaiting.update_or_create(
+        telegram_id=staff_id, defaults={"what": what, "ref": ref, "at": now}
+    )
+
+
+async def pending_question(staff_id: int) -> StaffAwaiting | None:
+    return await StaffAwaiting.get_or_none(telegram_id=staff_id)
+
+
+async def forget_question(staff_id: int) -> None:
+    await StaffAwaiting.filter(telegram_id=staff_id).delete()
