@@ -35,11 +35,14 @@ class HasRole(Filter):
         self.roles = frozenset(roles or ALL_ROLES)
 
     async def __call__(
-        self, event: Message | CallbackQuery, staff: StaffContext
+        self, event: Message | CallbackQuery, staff: StaffContext, **data: Any
     ) -> bool | dict[str, Any]:
         if event.from_user is None:
             return False
-        role, member = await who(event.from_user.id, staff.owner_ids)
+        if "role" in data:  # an outer router's HasRole read it for this very update
+            role, member = data["role"], data.get("member")
+        else:
+            role, member = await who(event.from_user.id, staff.owner_ids)
         if role is None or role not in self.roles:
             return False
         return {"role": role, "member": member}

@@ -5,12 +5,14 @@ from __future__ import annotations
 from aiogram import Router
 
 from admin_bot import bookings, cards, outcomes, relay, views
+from admin_bot.buttons import ALL_ROLES, feature_router
 from admin_bot.handover import handover_router
 
 
 def leads_router() -> Router:
-    """Cards and claiming, bookings, outcomes, views, then the relay of any other message."""
-    router = Router(name="staff-leads")
+    """Cards and claiming, bookings, outcomes, views, then the relay of any other message.
+    The role is read once per update here; each feature's own filter narrows it."""
+    router = feature_router("staff-leads", *ALL_ROLES)
     router.include_routers(
         cards.setup(),
         bookings.setup(),
