@@ -7,18 +7,21 @@ owner's removal of a manager takes effect on that manager's very next tap.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, TypeVar
 
 from aiogram import F, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import ExceptionTypeFilter, Filter
+from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, ErrorEvent, Message
 
 from admin_bot.context import StaffContext
+from bot.actions import unpack
 from bot.i18n import Texts
 from bot.lead_access import Refused
 from bot.models import StaffRole
 from bot.staff import refuse_once, who
+from handlers.telegram import Act
 
 log = logging.getLogger("priyom.staff.access")
 
@@ -32,11 +35,14 @@ class HasRole(Filter):
         self.roles = frozenset(roles or ALL_ROLES)
 
     async def __call__(
-        self, event: Message | CallbackQuery, staff: StaffContext
+        self, event: Message | CallbackQuery, staff: StaffContext, **data: Any
     ) -> bool | dict[str, Any]:
         if event.from_user is None:
             return False
-        role, member = await who(event.from_user.id, staff.owner_ids)
+        if "role" in data:  # an outer router's HasRole read it for this very update
+            role, member = data["role"], data.get("member")
+        else:
+            role, member = await who(event.from_user.id, staff.owner_ids)
         if role is None or role not in self.roles:
             return False
         return {"role": role, "member": member}
@@ -63,6 +69,49 @@ async def on_stranger(message: Message, staff: StaffContext) -> None:
     """One polite refusal ever per person; after that, silence (no matter what they send)."""
     if message.from_user and await refuse_once(message.from_user.id, staff.clock.now()):
         await message.answer(staff.texts("team.refusal"))
+
+
+_Kind = TypeVar("_Kind", bound=type[CallbackData])
+TYPED: list[type[CallbackData]] = []  # the staff bot's own aiogram payloads (team, handover)
+
+
+def typed_payload(kind: _Kind) -> _Kind:
+    """Declare a staff-bot CallbackData class, so its well-formed payloads are not stale."""
+    TYPED.append(kind)
+    return kind
+
+
+class Stale(Filter):
+    """A staff-bot press whose payload unpacks to no action (forged, garbled or retired)."""
+
+    async def __call__(self, query: CallbackQuery) -> bool:
+        data = query.data or ""
+        value = act_value(data)
+        if value is not None:
+            return unpack(value) is None
+        return not any(_parses(kind, data) for kind in TYPED)
+
+
+def _parses(kind: type[CallbackData], data: str) -> bool:
+    try:
+        kind.unpack(data)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def act_value(data: str) -> str | None:
+    """The action string inside Telegram's `Act` wrapper, or None when it is not one."""
+    try:
+        return Act.unpack(data).v
+    except (TypeError, ValueError):
+        return None
+
+
+async def on_stale(query: CallbackQuery, staff: StaffContext) -> None:
+    """Answered politely and logged (its size, not its content); nothing is changed."""
+    log.warning("stale_button", extra={"staff": query.from_user.id, "size": len(query.data or "")})
+    await query.answer(staff.texts("staff.unknown_action"), show_alert=True)
 
 
 async def on_denied_button(query: CallbackQuery, staff: StaffContext) -> None:
@@ -104,6 +153,7 @@ def refusal_router() -> Router:
     private = F.chat.type == "private"  # in a staff group: stay silent
     router.message.register(on_staff_unhandled, private, HasRole(*ALL_ROLES))
     router.message.register(on_stranger, private)
+    router.callback_query.register(on_stale, Stale())
     router.callback_query.register(on_denied_button)
     router.errors.register(on_refused, ExceptionTypeFilter(Refused))
     return router

@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from aiogram import Bot
+from aiogram.filters import CommandObject
 
 from bot.booking import Booker
 from bot.clock import Clock
 from bot.config import BusinessConfig
 from bot.i18n import Texts
+from bot.staff import owners_of
 
 
 @dataclass
@@ -31,6 +33,11 @@ class StaffContext:
         env_owner_ids: list[int],
         client_bot: Bot | None = None,
     ) -> StaffContext:
-        owners = frozenset(config.business.owners) | frozenset(env_owner_ids)
+        owners = owners_of(config, env_owner_ids)
         texts = Texts(config.business.locale)
         return cls(config, clock, owners, texts, Booker(config, clock), client_bot)
+
+
+def arg_of(command: CommandObject) -> str:
+    """A command's argument text, trimmed («/lead 12» → «12»; none → «»)."""
+    return (command.args or "").strip()

@@ -8,19 +8,21 @@ from __future__ import annotations
 
 import logging
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from admin_bot.access import HasRole, StaleButton
+from admin_bot.access import StaleButton, typed_payload
+from admin_bot.buttons import feature_router, pressed
 from admin_bot.context import StaffContext
+from bot.actions import Handover
 from bot.handover import candidates, hand_over
 from bot.models import Lead, StaffMember, StaffRole
-from handlers.telegram import Act
 
 log = logging.getLogger("priyom.staff.handover")
 
 
+@typed_payload
 class HandTo(CallbackData, prefix="hto"):
     """A manager picked for a lead."""
 
@@ -28,10 +30,9 @@ class HandTo(CallbackData, prefix="hto"):
     member_id: int
 
 
-async def on_handover(query: CallbackQuery, callback_data: Act, staff: StaffContext) -> None:
+async def on_handover(query: CallbackQuery, action: Handover, staff: StaffContext) -> None:
     """«Передать»: the active managers who could take the lead, one button each."""
-    _, _, arg = callback_data.v.partition(":")
-    lead = await Lead.get_or_none(id=int(arg)) if arg.isdigit() else None
+    lead = await Lead.get_or_none(id=action.id)
     if lead is None:
         raise StaleButton()
     t = staff.texts
@@ -81,8 +82,7 @@ async def _say(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | N
 
 
 def handover_router() -> Router:
-    router = Router(name="staff-handover")
-    owner = HasRole(StaffRole.OWNER)
-    router.callback_query.register(on_handover, Act.filter(F.v.startswith("handover:")), owner)
-    router.callback_query.register(on_hand_to, HandTo.filter(), owner)
+    router = feature_router("staff-handover", StaffRole.OWNER)
+    router.callback_query.register(on_handover, pressed(Handover))
+    router.callback_query.register(on_hand_to, HandTo.filter())
     return router

@@ -14,7 +14,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, Message
 
 from admin_bot.access import HasRole
-from admin_bot.context import StaffContext
+from admin_bot.context import StaffContext, arg_of
 from bot.models import StaffRole
 from bot.numbers.ad_spend import month_spend, set_spend
 from bot.numbers.amounts import parse_rubles, percent_text
@@ -65,7 +65,7 @@ async def on_spend(message: Message, command: CommandObject, staff: StaffContext
     """`/spend [YYYY-MM]` lists a month; `/spend <source> <rubles> [YYYY-MM]` enters or
     corrects one source's spend for the month (the current business month by default)."""
     t, config = staff.texts, staff.config
-    args = (command.args or "").strip()
+    args = arg_of(command)
     known = ", ".join(s.id for s in config.sources) or EMPTY
     try:
         if not args or MONTH_RE.match(args):
@@ -182,7 +182,7 @@ def pack_messages(blocks: list[str], limit: int = MAX_TEXT) -> list[str]:
 
 async def on_roi_setup(message: Message, command: CommandObject, staff: StaffContext) -> None:
     t = staff.texts
-    args = (command.args or "").strip()
+    args = arg_of(command)
     if not args:
         await message.answer(t("money.roi_setup_usage"))
         return

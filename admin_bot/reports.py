@@ -18,7 +18,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
 from admin_bot.access import HasRole
-from admin_bot.context import StaffContext
+from admin_bot.context import StaffContext, arg_of
 from bot.config import BusinessConfig
 from bot.i18n import Texts
 from bot.models import StaffMember, StaffRole
@@ -31,7 +31,7 @@ Report = Callable[[BusinessConfig, Texts, Span], Awaitable[str]]
 
 async def _span(message: Message, command: CommandObject, staff: StaffContext) -> Span | None:
     """The period asked for, or None after a polite answer listing the accepted forms."""
-    text = (command.args or "").strip()
+    text = arg_of(command)
     span = parse_span(text, local_today(staff.config, staff.clock.now()))
     if span is None:
         await message.answer(staff.texts("reports.bad_period", text=text[:40]))

@@ -24,8 +24,8 @@ from aiogram.types import (
     Message,
 )
 
-from admin_bot.access import ALL_ROLES, HasRole, role_help
-from admin_bot.context import StaffContext
+from admin_bot.access import ALL_ROLES, HasRole, role_help, typed_payload
+from admin_bot.context import StaffContext, arg_of
 from bot.i18n import Texts
 from bot.models import StaffMember, StaffRole
 from bot.staff import (
@@ -49,6 +49,7 @@ ROLE_WORDS = {
 }
 
 
+@typed_payload
 class RemoveStaff(CallbackData, prefix="staff_rm"):
     """«Удалить» on the /team list; only an id, the role is checked again on press."""
 
@@ -154,7 +155,7 @@ async def on_invite(
 ) -> None:
     """`/invite manager` or `/invite master <name or id>` → a one-time deep link."""
     t = staff.texts
-    word, _, rest = (command.args or "").strip().partition(" ")
+    word, _, rest = arg_of(command).partition(" ")
     role = ROLE_WORDS.get(word.casefold())
     if role is None or (role is StaffRole.MASTER and not rest.strip()):
         await message.answer(t("team.invite_usage"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from bot.actions import CancelAsk, Claim, Confirm, Dialog, Handover, LostAsk, MoveAsk
 from bot.ai.intel import card_line
 from bot.config import BusinessConfig
 from bot.i18n import Texts
@@ -114,20 +115,23 @@ def card_buttons(
 ) -> list[list[tuple[str, str]]]:
     rows: list[list[tuple[str, str]]] = []
     if not claimed and lead.manager_id is None:
-        rows.append([(t("staff.btn.claim"), f"claim:{lead.id}")])
+        rows.append([(t("staff.btn.claim"), Claim(lead.id).pack())])
     if appointment is not None:
         row = [
-            (t("staff.btn.move"), f"move:{appointment.id}"),
-            (t("staff.btn.cancel"), f"cancel:{appointment.id}"),
+            (t("staff.btn.move"), MoveAsk(appointment.id).pack()),
+            (t("staff.btn.cancel"), CancelAsk(appointment.id).pack()),
         ]
         if appointment.status == AppointmentStatus.PENDING:
-            row.insert(0, (t("staff.btn.confirm"), f"confirm:{appointment.id}"))
+            row.insert(0, (t("staff.btn.confirm"), Confirm(appointment.id).pack()))
         rows.append(row)
     rows.append(
-        [(t("staff.btn.dialog"), f"dialog:{lead.id}"), (t("staff.btn.lost"), f"lost:{lead.id}")]
+        [
+            (t("staff.btn.dialog"), Dialog(lead.id).pack()),
+            (t("staff.btn.lost"), LostAsk(lead.id).pack()),
+        ]
     )
     if claimed or lead.manager_id is not None:  # the owner's «Передать» (admin_bot/handover.py)
-        rows.append([(t("access.btn_handover"), f"handover:{lead.id}")])
+        rows.append([(t("access.btn_handover"), Handover(lead.id).pack())])
     return rows
 
 

@@ -32,6 +32,7 @@ from bot.models import (
 from bot.outbox import Message, enqueue
 from bot.outcomes import MAX_PAID_KOP, valid_paid
 from bot.slots import Slot
+from bot.staff import owners_of
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ class LeadActions:
         self.config = config
         self.t = texts
         self.booker = booker
-        self.owner_ids = owner_ids | frozenset(config.business.owners)
+        self.owner_ids = owners_of(config, owner_ids)
 
     def _describe(self, a: Appointment) -> dict[str, str]:
         service = self.config.service(a.service_id)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from bot.actions import Came, NoShow
 from bot.config import BusinessConfig
 from bot.i18n import Texts
 from bot.models import (
@@ -18,12 +18,11 @@ from bot.models import (
     StaffMember,
     StaffRole,
 )
+from bot.numbers.amounts import parse_rubles
 from bot.outbox import Message, to_staff
 
 LOOKBACK = dt.timedelta(days=2)
 MAX_PAID_KOP = 100_000_000  # 1 000 000 ₽: more than that for one visit is a typo
-_AMOUNT = re.compile(r"(\d{1,9})(?:[.,](\d{1,2}))?")
-_NOISE = str.maketrans("", "", " \u00a0\u202f₽")
 
 
 def valid_paid(kopecks: int | None) -> bool:
@@ -32,12 +31,14 @@ def valid_paid(kopecks: int | None) -> bool:
 
 
 def parse_paid(text: str) -> int | None:
-    """«1500», «1 500», «1500,50 ₽», «1500 руб» → kopecks; None unless valid_paid."""
-    cleaned = text.casefold().replace("руб", "").translate(_NOISE).rstrip(".")
-    match = _AMOUNT.fullmatch(cleaned)
-    if match is None:
+    """«1500», «1 500», «1500,50 ₽», «1500 руб» → kopecks; None unless valid_paid.
+    The one rouble parser (bot/numbers/amounts.py) reads it; the bounds are a visit's."""
+    if "e" in text.casefold():  # Decimal's exponent: «1e3» is no amount a person types
         return None
-    kopecks = int(match.group(1)) * 100 + int((match.group(2) or "0").ljust(2, "0"))
+    try:
+        kopecks = parse_rubles(text.strip().rstrip("."))
+    except ValueError:
+        return None
     return kopecks if valid_paid(kopecks) else None
 
 
@@ -57,8 +58,8 @@ def outcome_buttons(appointment_id: int, t: Texts) -> list[list[tuple[str, str]]
     """Only the appointment id: who may press and what was paid are read again on press."""
     return [
         [
-            (t("staff.btn.came"), f"came:{appointment_id}"),
-            (t("staff.btn.noshow"), f"noshow:{appointment_id}"),
+            (t("staff.btn.came"), Came(appointment_id).pack()),
+            (t("staff.btn.noshow"), NoShow(appointment_id).pack()),
         ]
     ]
 

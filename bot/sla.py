@@ -18,6 +18,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from bot import metrics
+from bot.actions import Claim
 from bot.alerts import recipients
 from bot.config import BusinessConfig
 from bot.i18n import Texts
@@ -102,7 +103,7 @@ async def _record(
     lead = deadline.lead
     minutes = round(working_minutes_between(config, deadline.since, now))
     text = t(f"sla.{deadline.kind}", id=lead.id, minutes=minutes)
-    buttons = [[(t("staff.btn.claim"), f"claim:{lead.id}")]] if lead.manager_id is None else []
+    buttons = [[(t("staff.btn.claim"), Claim(lead.id).pack())]] if lead.manager_id is None else []
     managers = await recipients(config, owner_ids, lead.id)
     chats = {
         "claim": managers,

@@ -34,6 +34,13 @@ TOKEN_BYTES = 24  # token_urlsafe(24) → 32 characters of A-Za-z0-9_-: a valid 
 TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
 
+def owners_of(
+    config: BusinessConfig, extra: frozenset[int] | list[int] = frozenset()
+) -> frozenset[int]:
+    """The owners: those in the business config plus those from the environment (OWNER_IDS)."""
+    return frozenset(config.business.owners) | frozenset(extra)
+
+
 class InviteError(StrEnum):
     """Why an invite link was not accepted."""
 

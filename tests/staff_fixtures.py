@@ -8,6 +8,7 @@ import tomllib
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
+from aiogram import Dispatcher
 
 from admin_bot.context import StaffContext
 from bot.app import build_dispatcher, build_staff_dispatcher
@@ -52,6 +53,22 @@ async def add_team(clock: FakeClock) -> None:
     await add_staff(MASHA, StaffRole.MANAGER, clock)
     await add_staff(PETYA, StaffRole.MANAGER, clock)
     await add_staff(ANNA, StaffRole.MASTER, clock, master_id="anna")
+
+
+@contextlib.asynccontextmanager
+async def polling(api: FakeBotApi, token: str, dispatcher: Dispatcher) -> AsyncIterator[None]:
+    """One staff dispatcher polling the fake Bot API, updates handled in order, then stopped."""
+    bot = api.make_bot(token, parse_mode=None)
+    task = asyncio.create_task(
+        dispatcher.start_polling(bot, handle_signals=False, handle_as_tasks=False)
+    )
+    try:
+        yield
+    finally:
+        with contextlib.suppress(RuntimeError):
+            await dispatcher.stop_polling()
+        await task
+        await bot.session.close()
 
 
 @contextlib.asynccontextmanager

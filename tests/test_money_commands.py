@@ -3,8 +3,6 @@ against the fake Bot API: answers, stored rows, files sent, and who may use whic
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import csv
 import io
 
@@ -24,7 +22,7 @@ from tests.money_data import (
     money_config,
     november_pay_data,
 )
-from tests.staff_fixtures import ANNA, MASHA, OWNER, PETYA, add_staff, add_team
+from tests.staff_fixtures import ANNA, MASHA, OWNER, PETYA, add_staff, add_team, polling
 
 TOKEN = "222222:staff-bot"
 STRANGER = FakeUser(666, "Незнакомец")
@@ -49,19 +47,8 @@ class Staff:
 async def staff(db, clock):
     await add_team(clock)
     ctx = StaffContext.create(money_config(), clock, [OWNER.id])
-    async with FakeBotApi() as api:
-        bot = api.make_bot(TOKEN, parse_mode=None)
-        dispatcher = build_staff_dispatcher(ctx)
-        task = asyncio.create_task(
-            dispatcher.start_polling(bot, handle_signals=False, handle_as_tasks=False)
-        )
-        try:
-            yield Staff(api)
-        finally:
-            with contextlib.suppress(RuntimeError):
-                await dispatcher.stop_polling()
-            await task
-            await bot.session.close()
+    async with FakeBotApi() as api, polling(api, TOKEN, build_staff_dispatcher(ctx)):
+        yield Staff(api)
 
 
 async def test_spend_entry_correction_and_list(staff: Staff):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 import re
@@ -26,6 +25,7 @@ from bot.staff import (
 )
 from tests.fakes.bot_api import FakeBotApi, FakeUser
 from tests.flows import has
+from tests.staff_fixtures import polling
 
 TOKEN = "654321:staff"
 ENV_OWNER, CFG_OWNER = FakeUser(9001, "Ирина"), FakeUser(9002, "Олег")
@@ -73,20 +73,11 @@ async def staff(db, config, clock):
     business = config.business.model_copy(update={"owners": [CFG_OWNER.id]})
     config = config.model_copy(update={"business": business})
     ctx = StaffContext.create(config, clock, env_owner_ids=[ENV_OWNER.id])
-    async with FakeBotApi() as api:
-        bot = api.make_bot(TOKEN, parse_mode=None)
-        dispatcher = Dispatcher()
-        dispatcher["staff"] = ctx
-        dispatcher.include_routers(team_router(), refusal_router())
-        polling = dispatcher.start_polling(bot, handle_signals=False, handle_as_tasks=False)
-        task = asyncio.create_task(polling)
-        try:
-            yield Staff(api, ctx)
-        finally:
-            with contextlib.suppress(RuntimeError):
-                await dispatcher.stop_polling()
-            await task
-            await bot.session.close()
+    dispatcher = Dispatcher()
+    dispatcher["staff"] = ctx
+    dispatcher.include_routers(team_router(), refusal_router())
+    async with FakeBotApi() as api, polling(api, TOKEN, dispatcher):
+        yield Staff(api, ctx)
 
 
 async def add_member(
