@@ -40,6 +40,7 @@ def build_staff_dispatcher(staff: StaffContext) -> Dispatcher:
     """The staff bot: team management, lead work, and the refusal of everyone else (last)."""
     from admin_bot.access import refusal_router
     from admin_bot.ask import ai_router
+    from admin_bot.callbacks import callbacks_router
     from admin_bot.leads import leads_router
     from admin_bot.money import money_router
     from admin_bot.reports import reports_router
@@ -53,6 +54,7 @@ def build_staff_dispatcher(staff: StaffContext) -> Dispatcher:
         reports_router(),
         money_router(),
         ai_router(),
+        callbacks_router(),
         refusal_router(),
     )
     return dispatcher
