@@ -18,12 +18,15 @@ from bot.db import close_db, init_db
 from bot.dialogs import DialogService
 from bot.health import Ops
 from bot.i18n import Texts
+from bot.intake import Intake
 from bot.ratelimit import LocalRateLimiter
 from bot.settings import Settings
 from handlers.channels import Channels, ChannelSender
+from handlers.forms import Forms
 from handlers.telegram import TelegramClientBot, client_commands, make_bot
 from handlers.telegram_outbox import TelegramSender
 from handlers.telegram_webhook import telegram_webhooks
+from handlers.telephony import Telephony
 from workers import embedded
 from workers.timed import TimedWork
 
@@ -94,7 +97,14 @@ async def run_bot(settings: Settings, config: BusinessConfig, clock: Clock | Non
         asyncio.create_task(dp.start_polling(bot, handle_signals=False, close_bot_session=True))
         for dp, bot in polling
     ]
-    web_runner = await channels.serve(settings, Ops(settings, clock).register, webhooks.register)
+    intake = Intake(config, clock, dialogs.texts, dialogs.owner_ids)  # forms and missed calls
+    web_runner = await channels.serve(
+        settings,
+        Ops(settings, clock).register,
+        webhooks.register,
+        Forms(settings, intake, clock).register,
+        Telephony(settings, intake).register,
+    )
     await webhooks.set_all()
     if channels.max is not None and settings.max_mode == "polling":
         tasks.append(asyncio.create_task(channels.max.poll_forever()))
