@@ -110,7 +110,8 @@ class Settings(BaseSettings):
 
     @property
     def form_origins(self) -> frozenset[str]:
-        return frozenset(o.strip().rstrip("/") for o in self.forms_allowed_origins.split(",") if o.strip())
+        origins = (o.strip().rstrip("/") for o in self.forms_allowed_origins.split(","))
+        return frozenset(o for o in origins if o)
 
     @property
     def call_source_map(self) -> dict[str, str]:

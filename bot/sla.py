@@ -35,7 +35,6 @@ from bot.models import (
 from bot.outbox import Message, to_staff
 from bot.worktime import add_working_minutes, working_minutes_between
 
-
 CALLBACK_REASONS = ("call", "form")  # intakes (bot/intake.py) wait for a call back
 
 
