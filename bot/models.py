@@ -48,6 +48,8 @@ class Client(Model):
     class Meta:
         table = "client"
         unique_together = (("channel", "channel_user_id"),)
+        # forms and calls find the person by phone (migration 5)
+        indexes = (Index(fields=("phone",), name="idx_client_phone"),)
 
 
 class Lead(Model):

@@ -1,5 +1,6 @@
 """Intakes (website forms, missed calls): one receipt per delivered form or call, unique on
-its key, so a redelivery opens nothing (hand-written, both dialects)."""
+its key, so a redelivery opens nothing; clients are found by phone (hand-written, both
+dialects)."""
 
 from tortoise import BaseDBAsyncClient
 
@@ -17,6 +18,7 @@ CREATE TABLE IF NOT EXISTS "intake_receipt" (
     "at" TIMESTAMP{tz} NOT NULL
 );
 CREATE INDEX IF NOT EXISTS "idx_intake_rece_lead_id" ON "intake_receipt" ("lead_id");
+CREATE INDEX IF NOT EXISTS "idx_client_phone" ON "client" ("phone");
 """
 
 SQLITE = _TABLES.format(pk="INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL", tz="", json="JSON")
@@ -30,4 +32,4 @@ async def upgrade(db: BaseDBAsyncClient) -> str:
 
 
 async def downgrade(db: BaseDBAsyncClient) -> str:
-    return 'DROP TABLE IF EXISTS "intake_receipt";'
+    return 'DROP INDEX IF EXISTS "idx_client_phone"; DROP TABLE IF EXISTS "intake_receipt";'
