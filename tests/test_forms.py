@@ -9,10 +9,11 @@ import pytest
 from bot.models import Client, IntakeReceipt, Lead, LeadEvent, Outbox
 from handlers.forms import EMBED_PATH, LEAD_PATH, TILDA_PATH
 from tests import staff_fixtures
-from tests.fakes.bot_api import FakeBotApi
-from tests.flows import has
+from tests.fakes.bot_api import FakeBotApi, FakeUser
+from tests.flows import book_in_telegram, has
 from tests.intake_helpers import SITE, TILDA_KEY, serving_intakes
-from tests.staff_fixtures import MASHA, PETYA, STAFF
+from tests.staff_fixtures import CLIENT, MASHA, PETYA, STAFF
+from tests.test_erasure import leftovers
 
 bots = staff_fixtures.bots  # the fixture
 
@@ -169,3 +170,27 @@ async def test_spam_and_flood_store_nothing(db, config, clock):
         clock.advance(seconds=61)  # the window passed
         assert (await post(url, LEAD_PATH, data=WEB_FORM | {"phone": "+79270000004"}))[0] == 200
     assert await Lead.all().count() == 2
+
+
+async def test_a_form_from_a_telegram_client_continues_in_chat_and_forget_erases_it(
+    bots: FakeBotApi, config, clock
+):
+    api, olga = bots, FakeUser(501, "Ольга")
+    await book_in_telegram(api, CLIENT, olga)  # shares +79271234567
+    said = "Ольга, можно с дочкой Варей?"
+    async with serving_intakes(config, clock) as url:
+        form = WEB_FORM | {"name": "Ольга", "phone": "+7 927 123-45-67", "comment": said}
+        assert (await post(url, LEAD_PATH, data=form))[0] == 200
+    await api.wait_for_message(CLIENT, olga.id, has("Получили вашу заявку с сайта"))
+    lead = await Lead.get(channel="form")
+    assert (await lead.client).channel == "telegram"  # one person, found by phone
+    card = await api.wait_for_message(STAFF, MASHA.id, has(f"Заявка #{lead.id}"))
+    assert "💬 Написать" in [
+        b["text"] for row in card["reply_markup"]["inline_keyboard"] for b in row
+    ]
+
+    api.send_command(CLIENT, olga, "/forget")
+    await api.wait_for_message(CLIENT, olga.id, has("Удалить ваши данные"))
+    api.press_button(CLIENT, olga, text="Да, удалить")
+    await api.wait_for_message(CLIENT, olga.id, has("Ваши данные удалены"))
+    assert await leftovers("Ольга", "дочкой Варей", chat_id=str(olga.id)) == []
