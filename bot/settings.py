@@ -172,6 +172,11 @@ def check_channels(settings: Settings) -> None:
             "MAX_WEBHOOK_SECRET is not set: MAX is on in webhook mode (MAX_BOT_TOKEN is set) and "
             "needs the subscription's secret; or set MAX_MODE=polling for development"
         )
+    if bool(settings.mango_api_key) != bool(settings.mango_api_salt):
+        raise SettingsError(
+            "MANGO_API_KEY and MANGO_API_SALT go together: Mango Office signs every "
+            "notification with both (docs/channels.md «Missed calls»)"
+        )
     check_telegram_webhook(settings)
 
 

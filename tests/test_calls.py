@@ -7,13 +7,15 @@ from __future__ import annotations
 import datetime as dt
 
 import aiohttp
+import pytest
 
 from bot.models import IntakeReceipt, Lead, LeadEvent, Outbox, SlaBreach
+from bot.settings import SettingsError, check_channels
 from handlers.telephony import ZADARMA_PATH
 from tests import staff_fixtures, test_postgres
 from tests.fakes.bot_api import FakeBotApi, FakeUser
 from tests.flows import book_in_telegram, has
-from tests.intake_helpers import mango_summary, serving_intakes, zadarma_end
+from tests.intake_helpers import intake_settings, mango_summary, serving_intakes, zadarma_end
 from tests.staff_fixtures import CLIENT, MASHA, STAFF
 
 bots = staff_fixtures.bots  # the fixture
@@ -135,3 +137,8 @@ async def test_intake_on_postgresql(pg, config, clock):
         )
     assert await Lead.all().count() == 2
     assert await IntakeReceipt.all().count() == 3
+
+
+def test_mango_key_without_salt_is_refused_at_start():
+    with pytest.raises(SettingsError, match="MANGO_API_SALT"):
+        check_channels(intake_settings(mango_api_salt=""))
