@@ -17,7 +17,7 @@ CREATE TABLE IF NOT EXISTS "intake_receipt" (
     "details" {json} NOT NULL,
     "at" TIMESTAMP{tz} NOT NULL
 );
-CREATE INDEX IF NOT EXISTS "idx_intake_rece_lead_id" ON "intake_receipt" ("lead_id");
+CREATE INDEX IF NOT EXISTS "idx_intake_rece_lead_id_361afc" ON "intake_receipt" ("lead_id");
 CREATE INDEX IF NOT EXISTS "idx_client_phone" ON "client" ("phone");
 """
 
