@@ -18,6 +18,7 @@ from scenarios.keyboards import parse_slot_action, slot_action
 MAX_PACKED = 64  # Telegram's callback_data limit, in bytes (the tightest channel's)
 LOST_REASONS = ("expensive", "time", "competitor", "no_answer", "other")
 CANCEL_REASONS = ("client", "master", "duplicate", "other")
+CALL_OUTCOMES = ("booked", "later", "no_answer", "refused")
 NO_TIME = dt.datetime.min.replace(tzinfo=dt.UTC)  # dataclass default only; unpack sets it
 
 
@@ -87,6 +88,20 @@ class Handover(Action):
 
 
 @dataclass(frozen=True)
+class CallBack(Action):
+    """«Перезвонить» on a missed call's or a form's card (bot/intake.py)."""
+
+    prefix = "cb"
+
+
+@dataclass(frozen=True)
+class CalledAsk(Action):
+    """«Перезвонил»: asks how the call ended."""
+
+    prefix = "called"
+
+
+@dataclass(frozen=True)
 class Reasoned(Action):
     """An id and one reason from a fixed list (no free text rides on a button)."""
 
@@ -113,6 +128,12 @@ class CancelReason(Reasoned):
 class LostReason(Reasoned):
     prefix = "lr"
     reasons = LOST_REASONS
+
+
+@dataclass(frozen=True)
+class CalledOutcome(Reasoned):
+    prefix = "co"
+    reasons = CALL_OUTCOMES
 
 
 @dataclass(frozen=True)
@@ -150,6 +171,9 @@ ACTIONS: dict[str, type[Action]] = {
         Paid,
         NoShow,
         Handover,
+        CallBack,
+        CalledAsk,
+        CalledOutcome,
     )
 }
 

@@ -19,9 +19,11 @@ from bot.config import BusinessConfig
 from bot.db import close_db, init_db
 from bot.dialogs import DialogService
 from bot.i18n import Texts
+from bot.intake import Intake
 from bot.ratelimit import LocalRateLimiter
 from bot.settings import Settings
 from handlers.channels import Channels, ChannelSender
+from handlers.forms import Forms
 from handlers.health import Ops
 from handlers.telegram import TelegramClientBot, client_commands, make_bot
 from handlers.telegram_outbox import TelegramSender
@@ -33,6 +35,7 @@ from handlers.telegram_start import (
     wait_until_accepted,
 )
 from handlers.telegram_webhook import telegram_webhooks
+from handlers.telephony import Telephony
 from workers import embedded
 from workers.timed import TimedWork
 
@@ -49,6 +52,7 @@ def build_staff_dispatcher(staff: StaffContext) -> Dispatcher:
     """The staff bot: team management, lead work, and the refusal of everyone else (last)."""
     from admin_bot.access import refusal_router
     from admin_bot.ask import ai_router
+    from admin_bot.callbacks import callbacks_router
     from admin_bot.leads import leads_router
     from admin_bot.money import money_router
     from admin_bot.reports import reports_router
@@ -62,6 +66,7 @@ def build_staff_dispatcher(staff: StaffContext) -> Dispatcher:
         reports_router(),
         money_router(),
         ai_router(),
+        callbacks_router(),
         refusal_router(),
     )
     return dispatcher
@@ -130,7 +135,14 @@ async def run_bot(
         )
         for name, dp, bot in polling
     ]
-    web_runner = await channels.serve(settings, Ops(settings, clock).register, webhooks.register)
+    intake = Intake(config, clock, dialogs.texts, dialogs.owner_ids)  # forms and missed calls
+    web_runner = await channels.serve(
+        settings,
+        Ops(settings, clock).register,
+        webhooks.register,
+        Forms(settings, intake, clock).register,
+        Telephony(settings, intake).register,
+    )
     await webhooks.set_all()
     if channels.max is not None and settings.max_mode == "polling":
         tasks.append(asyncio.create_task(channels.max.poll_forever()))

@@ -155,6 +155,7 @@ class Sla(_Strict):
     human_reply_minutes: int = Field(default=2, gt=0)
     prebooking_confirm_minutes: int = Field(default=15, gt=0)
     delivery_late_minutes: int = Field(default=15, gt=0)  # staff hear of client messages this late
+    callback_minutes: int = Field(default=15, gt=0)  # a missed call or a form is called back
 
 
 class Reminders(_Strict):

@@ -27,6 +27,7 @@ from bot.models import (
     Conversation,
     DeliveryStatus,
     InboundMessage,
+    IntakeReceipt,
     Lead,
     LeadEvent,
     MessageLog,
@@ -128,6 +129,7 @@ async def _erase_leads(leads: list[int], needles: re.Pattern[str] | None) -> Non
     if not leads:
         return
     await Lead.filter(id__in=leads).update(ai_summary=None)
+    await IntakeReceipt.filter(lead_id__in=leads).update(details={})  # a form's own words
     for lead in await Lead.filter(id__in=leads, lost_reason__isnull=False):
         await Lead.filter(id=lead.id).update(lost_reason=_cut(lead.lost_reason, needles))
     for event in await LeadEvent.filter(lead_id__in=leads, note__isnull=False):

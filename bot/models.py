@@ -48,6 +48,8 @@ class Client(Model):
     class Meta:
         table = "client"
         unique_together = (("channel", "channel_user_id"),)
+        # forms and calls find the person by phone (migration 5)
+        indexes = (Index(fields=("phone",), name="idx_client_phone"),)
 
 
 class Lead(Model):
@@ -412,3 +414,21 @@ class DeliveryStatus(Model):
     class Meta:
         table = "delivery_status"
         unique_together = (("channel", "external_id"),)
+
+
+class IntakeReceipt(Model):
+    """A website form or a call notification, taken once however often it is delivered
+    (key: Tilda's `tranid`, the call id, a hash of a generic form); what the form said and
+    the consent it carried are kept with the lead it opened or joined."""
+
+    id = fields.IntField(primary_key=True)
+    key = fields.CharField(max_length=128, unique=True)
+    kind = fields.CharField(max_length=8)  # "form" | "call"
+    lead_id = fields.IntField(null=True, db_index=True)
+    consent_text = fields.CharField(max_length=500, null=True)
+    policy_version = fields.CharField(max_length=32, null=True)
+    details = fields.JSONField(default=dict)  # service, time, comment, utm
+    at = fields.DatetimeField()
+
+    class Meta:
+        table = "intake_receipt"

@@ -49,6 +49,20 @@ class Settings(BaseSettings):
     max_api_url: str = "https://platform-api.max.ru"
     max_mode: str = Field(default="webhook", pattern=r"^(webhook|polling)$")
 
+    # --- intakes: website forms and missed calls (docs/channels.md) ---
+    forms_tilda_api_key: str = ""  # set: /forms/tilda is on; Tilda sends it in a header or field
+    forms_enabled: bool = False  # true: the generic /forms/lead and /forms/embed.js are on
+    forms_allowed_origins: str = ""  # comma-separated site origins for CORS (https://salon.ru)
+    forms_rate_per_ip: int = Field(default=5, ge=1)  # posts per IP per FORMS_RATE_WINDOW
+    forms_rate_window: int = Field(default=600, ge=1)  # seconds
+    forms_max_body_bytes: int = Field(default=16384, ge=1024, le=1048576)
+    forms_client_ip_header: str = ""  # behind a proxy: X-Forwarded-For (its last entry counts)
+    forms_policy_version: str = ""  # the privacy policy a form's consent refers to
+    zadarma_secret: str = ""  # set: /calls/zadarma is on (API secret; signs notifications)
+    mango_api_key: str = ""  # set with MANGO_API_SALT: /calls/mango/events/summary is on
+    mango_api_salt: str = ""
+    call_sources: str = ""  # "74951234567=yandex,74957654321=avito": source per virtual number
+
     # --- the webhook server (WhatsApp, MAX webhook mode) ---
     webhook_host: str = "0.0.0.0"
     webhook_port: int = Field(default=8080, ge=1, le=65535)
@@ -93,6 +107,17 @@ class Settings(BaseSettings):
         if value and not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https:// (e.g. http://127.0.0.1:8081)")
         return value.rstrip("/")
+
+    @property
+    def form_origins(self) -> frozenset[str]:
+        origins = (o.strip().rstrip("/") for o in self.forms_allowed_origins.split(","))
+        return frozenset(o for o in origins if o)
+
+    @property
+    def call_source_map(self) -> dict[str, str]:
+        """Virtual number (digits only) → lead source: call tracking per ad campaign."""
+        pairs = (p.partition("=") for p in self.call_sources.split(",") if p.strip())
+        return {"".join(c for c in k if c.isdigit()): v.strip() for k, _, v in pairs}
 
     @property
     def owner_ids(self) -> list[int]:
@@ -146,6 +171,11 @@ def check_channels(settings: Settings) -> None:
         raise SettingsError(
             "MAX_WEBHOOK_SECRET is not set: MAX is on in webhook mode (MAX_BOT_TOKEN is set) and "
             "needs the subscription's secret; or set MAX_MODE=polling for development"
+        )
+    if bool(settings.mango_api_key) != bool(settings.mango_api_salt):
+        raise SettingsError(
+            "MANGO_API_KEY and MANGO_API_SALT go together: Mango Office signs every "
+            "notification with both (docs/channels.md «Missed calls»)"
         )
     check_telegram_webhook(settings)
 

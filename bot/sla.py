@@ -4,6 +4,8 @@
 - unclaimed for `owner_escalation_minutes` → an escalation to the owners;
 - a client who asked for a person and got no staff message in `human_reply_minutes` →
   an escalation to the owners and managers;
+- a missed call or a website form not called back in `callback_minutes` → a reminder to
+  the managers (until one taps «Перезвонил», admin_bot/callbacks.py);
 - a pre-booking not confirmed in `prebooking_confirm_minutes` → an alert to the managers.
 Each breach is a `SlaBreach` row, unique per lead and kind (compliance is a KPI), written
 in the transaction that queues its message, so several ticks never double it.
@@ -27,11 +29,14 @@ from bot.models import (
     Appointment,
     AppointmentStatus,
     Lead,
+    LeadEvent,
     MessageLog,
     SlaBreach,
 )
 from bot.outbox import Message, to_staff
 from bot.worktime import add_working_minutes, working_minutes_between
+
+CALLBACK_REASONS = ("call", "form")  # intakes (bot/intake.py) wait for a call back
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,10 @@ async def deadlines(config: BusinessConfig, now: dt.datetime) -> list[Deadline]:
                 due_at = add_working_minutes(config, since, minutes)
                 if due_at <= now:
                     due.append(Deadline(kind, lead, due_at, since))
+        if lead.handoff_reason in CALLBACK_REASONS and not await _called_back(lead):
+            due_at = add_working_minutes(config, since, sla.callback_minutes)
+            if due_at <= now:
+                due.append(Deadline("callback", lead, due_at, since))
         if lead.handoff_reason == "asked" and not await _staff_answered(lead, since):
             due_at = add_working_minutes(config, since, sla.human_reply_minutes)
             if due_at <= now:
@@ -72,6 +81,10 @@ async def deadlines(config: BusinessConfig, now: dt.datetime) -> list[Deadline]:
         if due_at <= now and lead is not None:
             due.append(Deadline("prebooking", lead, due_at, appointment.created_at))
     return due
+
+
+async def _called_back(lead: Lead) -> bool:
+    return await LeadEvent.filter(lead_id=lead.id, kind="called").exists()
 
 
 async def _staff_answered(lead: Lead, since: dt.datetime) -> bool:
@@ -108,6 +121,7 @@ async def _record(
     chats = {
         "claim": managers,
         "prebooking": managers,
+        "callback": managers,
         "owner": sorted(owner_ids),
         "human_reply": sorted(owner_ids | set(managers)),
     }[deadline.kind]

@@ -11,14 +11,17 @@ import pytest
 from admin_bot.handover import HandTo
 from bot.actions import (
     ACTIONS,
+    CALL_OUTCOMES,
     CANCEL_REASONS,
     LOST_REASONS,
     MAX_PACKED,
     Action,
+    CalledOutcome,
     CancelReason,
     Claim,
     LostReason,
     MoveTo,
+    Reasoned,
     unpack,
 )
 from handlers.telegram import Act
@@ -35,12 +38,13 @@ def every_action(record_id: int) -> list[Action]:
     simple = [
         kind(record_id)
         for kind in ACTIONS.values()
-        if kind not in (CancelReason, LostReason, MoveTo)
+        if not issubclass(kind, Reasoned) and kind is not MoveTo
     ]
     return [
         *simple,
         *(CancelReason(record_id, r) for r in CANCEL_REASONS),
         *(LostReason(record_id, r) for r in LOST_REASONS),
+        *(CalledOutcome(record_id, r) for r in CALL_OUTCOMES),
         MoveTo(record_id, "m" * 16, LATE),  # master ids are at most 16 characters
     ]
 
