@@ -20,9 +20,8 @@ from bot.health import Ops
 from bot.i18n import Texts
 from bot.ratelimit import LocalRateLimiter
 from bot.settings import Settings
-from handlers.channels import Channels, ChannelSender
+from handlers.registry import ChannelDeps, build_channels, serve
 from handlers.telegram import TelegramClientBot, client_commands, make_bot
-from handlers.telegram_outbox import TelegramSender
 from handlers.telegram_webhook import telegram_webhooks
 from workers import embedded
 from workers.timed import TimedWork
@@ -80,10 +79,9 @@ async def run_bot(settings: Settings, config: BusinessConfig, clock: Clock | Non
         staff.extra["ai"] = ai
         bots["staff"] = staff_bot
         polling.append((build_staff_dispatcher(staff), staff_bot))
-    channels = Channels.build(settings, dialogs.texts, clock, dialogs)
-    telegram = TelegramSender(bots)
-    channels.pass_files_from(telegram)
-    sender = ChannelSender(telegram, channels.senders())
+    channels = build_channels(settings, ChannelDeps(dialogs.texts, clock, dialogs, bots))
+    if settings.staff_bot_token:
+        staff.extra["outbox"] = channels  # a manager's relay is sent right after its commit
     if client_bot is not None:
         await client_bot.set_my_commands(client_commands(dialogs.texts))
     webhooks = telegram_webhooks(settings, dict(zip(bots, polling, strict=True)))
@@ -92,17 +90,16 @@ async def run_bot(settings: Settings, config: BusinessConfig, clock: Clock | Non
         asyncio.create_task(dp.start_polling(bot, handle_signals=False, close_bot_session=True))
         for dp, bot in polling
     ]
-    web_runner = await channels.serve(settings, Ops(settings, clock).register, webhooks.register)
+    web_runner = await serve(settings, channels, Ops(settings, clock).register, webhooks.register)
     await webhooks.set_all()
-    if channels.max is not None and settings.max_mode == "polling":
-        tasks.append(asyncio.create_task(channels.max.poll_forever()))
+    tasks += [asyncio.create_task(receive) for receive in channels.receivers()]
     if settings.redis_url:
         log.info("timed_work_in_arq_workers", extra={"redis": settings.redis_url})
     else:  # the embedded default: no Redis, the same tick runs here
         greeter = Greeter(ai) if ai else None
         work = TimedWork(config, dialogs.texts, clock, dialogs.owner_ids, greeter)
         limiter = LocalRateLimiter(settings.outbox_rate_per_second, settings.outbox_chat_interval)
-        tasks.append(asyncio.create_task(embedded.run_forever(work, sender, limiter)))
+        tasks.append(asyncio.create_task(embedded.run_forever(work, channels, limiter)))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -112,7 +109,7 @@ async def run_bot(settings: Settings, config: BusinessConfig, clock: Clock | Non
         extra={
             "business": config.business.name,
             "bots": ",".join(bots),
-            "channels": ",".join(["telegram"] * bool(client_bot) + list(channels.senders())),
+            "channels": ",".join(channels),
         },
     )
     try:

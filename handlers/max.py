@@ -13,6 +13,7 @@ pointed at a local server for tests (docs/channels.md).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -24,6 +25,8 @@ import aiohttp
 from aiohttp import web
 from pydantic import ValidationError
 
+from bot.channel import Files, Routes
+from bot.channel_store import ChannelStore
 from bot.clock import Clock
 from bot.dialogs import DialogService
 from bot.i18n import Texts
@@ -192,7 +195,10 @@ def _input(body: MaxBody, sender: MaxUser) -> Input:
 
 
 class Max:
-    """Webhook, long polling and outbox sender of one MAX bot."""
+    """The Channel port (bot/channel.py) for one MAX bot: webhook or long polling in,
+    the Bot API out."""
+
+    name = CHANNEL
 
     def __init__(
         self,
@@ -202,12 +208,26 @@ class Max:
         *,
         webhook_secret: str = "",
         dialogs: DialogService | None = None,
+        polling: bool = False,
     ) -> None:
         self.api, self.texts, self.clock, self.dialogs = api, texts, clock, dialogs
-        self.webhook_secret = webhook_secret
+        self.webhook_secret, self.polling = webhook_secret, polling
+        self.store = ChannelStore(CHANNEL)
 
-    def register(self, app: web.Application) -> None:
-        app.router.add_post(PATH, self.on_webhook)
+    def mount(self, routes: Routes) -> None:
+        if not self.polling:
+            routes.add_post(PATH, self.on_webhook)
+
+    async def receive(self) -> None:
+        if self.polling and self.dialogs is not None:
+            await self.poll_forever()
+
+    async def download(self, file_id: str) -> bytes:
+        return await self.api.download(file_id)
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.api.close()
 
     async def on_webhook(self, request: web.Request) -> web.Response:
         if not same_secret(self.webhook_secret, request.headers.get(SECRET_HEADER)):
@@ -263,10 +283,11 @@ class Max:
                 except Exception:
                     log.exception("max_update_failed")
 
-    async def send(self, row: Outbox) -> int | None:
-        """The outbox sender: a queued message with its buttons, on the client's MAX chat."""
+    async def send(self, row: Outbox, files: Files | None = None) -> int | None:
+        """A queued message with its buttons, on the client's MAX chat (a manager's photo
+        goes as its caption: the two-step upload is not built)."""
         mid = await self.api.send(row.chat_id, message_body(queued_reply(row.payload), self.texts))
-        await Outbox.filter(id=row.id).update(external_id=mid or None)
+        await self.store.sent_as(row, mid)
         return None
 
 
@@ -282,4 +303,5 @@ def max_channel(
         clock,
         webhook_secret=settings.max_webhook_secret,
         dialogs=dialogs,
+        polling=settings.max_mode == "polling",
     )

@@ -108,7 +108,7 @@ async def whatsapp_rig(
             dialogs=dialogs,
         )
         try:
-            async with serving(adapter.register) as url:
+            async with serving(lambda app: adapter.mount(app.router)) as url:
                 yield WaRig(graph, adapter, url + PATH, http)
         finally:
             await adapter.graph.close()
