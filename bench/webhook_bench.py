@@ -25,6 +25,7 @@ from aiogram.types import Update
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.app import build_dispatcher
+from bot.channel import ChannelSet
 from bot.clock import SystemClock
 from bot.config import load_config
 from bot.db import close_db, init_db
@@ -32,7 +33,6 @@ from bot.dialogs import DialogService
 from bot.health import Ops
 from bot.models import Outbox
 from bot.settings import ROOT, load_settings
-from bot.channel import ChannelSet
 from handlers.registry import serve
 from handlers.telegram_webhook import telegram_webhooks
 from tests.conftest import _free_port

@@ -102,4 +102,3 @@ class ChannelSet(Mapping[str, Channel]):
     async def close(self) -> None:
         for channel in self._channels.values():
             await channel.close()
-

@@ -156,4 +156,3 @@ class TelegramChannel:
 
     async def close(self) -> None:
         await self.bot.session.close()
-

@@ -11,6 +11,7 @@ import pytest
 
 from admin_bot.context import StaffContext
 from bot.app import build_dispatcher, build_staff_dispatcher
+from bot.channel import Channel, ChannelSet
 from bot.clock import FakeClock
 from bot.config import BusinessConfig, parse_config
 from bot.dialogs import DialogService
@@ -26,7 +27,6 @@ from bot.models import (
     StaffMember,
     StaffRole,
 )
-from bot.channel import Channel, ChannelSet
 from bot.settings import load_settings
 from handlers.registry import ChannelDeps, build_channels
 from handlers.telegram import Act

@@ -17,10 +17,10 @@ from aiohttp import web
 
 from admin_bot.context import StaffContext
 from bot.app import build_dispatcher, build_staff_dispatcher
+from bot.channel import ChannelSet
 from bot.dialogs import DialogService
 from bot.models import Conversation
 from bot.settings import Settings, SettingsError, check_channels, load_settings
-from bot.channel import ChannelSet
 from handlers.registry import serve
 from handlers.telegram import make_bot
 from handlers.telegram_webhook import TelegramWebhooks, delete_webhooks, telegram_webhooks
