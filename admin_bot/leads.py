@@ -7,7 +7,7 @@ import logging
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject
-from aiogram.types import BufferedInputFile, CallbackQuery, Message
+from aiogram.types import CallbackQuery, Message
 
 from admin_bot.access import HasRole, StaleButton
 from admin_bot.ask import answer_staff_question
@@ -19,7 +19,6 @@ from bot.lead_actions import (
     LeadActions,
     SlotGone,
     claim,
-    client_chat,
     close_relay,
     notify_client,
     open_relay,
@@ -40,12 +39,12 @@ from bot.models import (
     StaffRole,
 )
 from bot.outbox import Message as OutMessage
-from bot.outbox import enqueue
 from bot.outcomes import parse_paid
+from bot.relay import Relayed, StaffWords
+from bot.relay import relay_to_client as relay
 from bot.slots import Slot
-from handlers.telegram import CHANNEL as TELEGRAM
-from handlers.telegram import Act, content_kind
-from handlers.telegram_outbox import download, markup
+from handlers.telegram import Act, attachment_ref, content_kind
+from handlers.telegram_outbox import markup
 from scenarios.keyboards import parse_slot_action, slot_action
 
 log = logging.getLogger("priyom.staff")
@@ -440,79 +439,20 @@ async def _relay_target(message: Message, staff_id: int) -> Lead | None:
 
 
 async def relay_to_client(message: Message, staff: StaffContext, bot: Bot, lead: Lead) -> None:
-    chat = await client_chat(lead)
-    client_bot = staff.client_bot
-    if chat is not None and chat[0] != TELEGRAM:
-        await _relay_via_outbox(message, staff, lead, chat)
-        return
-    if chat is None or client_bot is None:
-        await message.answer(staff.texts("staff.relay_no_dialog"))
-        return
-    _, chat_id = chat
-    if message.photo or message.document:
-        file = message.photo[-1] if message.photo else message.document
-        data = await download(bot, file.file_id)
-        if message.photo:
-            await client_bot.send_photo(
-                chat_id, BufferedInputFile(data, "photo.jpg"), caption=message.caption
-            )
-        else:
-            name = message.document.file_name or "document"
-            await client_bot.send_document(
-                chat_id, BufferedInputFile(data, name), caption=message.caption
-            )
-        text = f"[{content_kind(message)}] {message.caption or ''}".strip()
-    else:
-        text = message.text or ""
-        await client_bot.send_message(chat_id, text)
-    await _log_relay(message, staff, lead, chat, text)
-
-
-PHOTO_CHANNELS = {"whatsapp"}  # channels a manager's photo can be passed to
-
-
-async def _relay_via_outbox(
-    message: Message, staff: StaffContext, lead: Lead, chat: tuple[str, str]
-) -> None:
-    """A client on another channel (WhatsApp) gets the manager's words through the outbox,
-    which sends on the client's own channel within its rules (the 24-hour window)."""
-    channel, chat_id = chat
-    text = message.text or message.caption or ""
-    photo = None
-    if message.photo and channel in PHOTO_CHANNELS:  # re-uploaded by the channel's sender
-        photo = f"staff/photo:{message.photo[-1].file_id}"
-    elif message.photo or message.document:
-        await message.answer(staff.texts("channels.media_as_text", channel=channel))
-    if text or photo:
-        await enqueue(
-            bot="client",
-            channel=channel,
-            chat_id=chat_id,
-            kind="relay",
-            message=OutMessage(text, photo=photo),
-            dedup_key=f"relay:{message.chat.id}:{message.message_id}",
-            now=staff.clock.now(),
-            lead_id=lead.id,
-        )
-        logged = f"[{content_kind(message)}] {text}".strip() if photo else text
-        await _log_relay(message, staff, lead, chat, logged)
-
-
-async def _log_relay(
-    message: Message, staff: StaffContext, lead: Lead, chat: tuple[str, str], text: str
-) -> None:
-    await MessageLog.create(
-        channel=chat[0],
-        chat_id=chat[1],
-        client_id=lead.client_id,
-        lead_id=lead.id,
-        direction="out",
-        author=f"staff:{message.from_user.id}",
-        kind=content_kind(message),
-        text=text,
-        at=staff.clock.now(),
+    """The manager's words go through the outbox on the client's channel (bot/relay.py)."""
+    file = attachment_ref(message)
+    words = StaffWords(
+        message.from_user.id,
+        message.text or message.caption or "",
+        content_kind(message),
+        f"staff/{file}" if file else "",
+        f"relay:{message.chat.id}:{message.message_id}",
     )
-    log.info("relayed_to_client", extra={"lead": lead.id, "staff": message.from_user.id})
+    done, channel = await relay(staff.extra["outbox"], lead, words, staff.clock)
+    if done is Relayed.NO_DIALOG:
+        await message.answer(staff.texts("staff.relay_no_dialog"))
+    elif done is Relayed.TEXT_ONLY:
+        await message.answer(staff.texts("channels.media_as_text", channel=channel))
 
 
 # --- commands --------------------------------------------------------------------------------

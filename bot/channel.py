@@ -37,6 +37,7 @@ class Files(Protocol):
 @runtime_checkable
 class Channel(Protocol):
     name: str  # the registry key: Outbox.channel / Conversation.channel, or a staff bot's name
+    media: frozenset[str]  # kinds of file it passes on to a client ("photo", "document")
 
     def mount(self, routes: Routes) -> None:
         """Add the channel's webhook routes; a channel that polls adds none."""

@@ -199,6 +199,7 @@ class Max:
     the Bot API out."""
 
     name = CHANNEL
+    media: frozenset[str] = frozenset()  # the two-step /uploads is not built: captions only
 
     def __init__(
         self,

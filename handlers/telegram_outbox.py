@@ -131,6 +131,8 @@ async def send_row(bot: Bot, row: Outbox, fetch: Fetch) -> int:
 class TelegramChannel:
     """One Telegram bot as a channel: the client bot (`telegram`) or the staff bot (`staff`)."""
 
+    media = frozenset({"photo", "document"})
+
     def __init__(self, name: str, bot: Bot) -> None:
         self.name, self.bot = name, bot
 

@@ -123,6 +123,7 @@ class WhatsApp:
     Graph out."""
 
     name = CHANNEL
+    media = frozenset({"photo"})  # re-uploaded through Graph; a document goes as its caption
 
     def __init__(
         self,
