@@ -134,10 +134,10 @@ class TelegramClientBot:
 
     def outbox_sender(self, bot: Bot) -> Sender:
         """Sends the rows a step queued (a booking's confirmation) right after its commit."""
-        from handlers.telegram_outbox import TelegramSender  # it imports Act from here
+        from handlers.telegram_outbox import TelegramChannel  # it imports Act from here
 
         if bot.id not in self._senders:
-            self._senders[bot.id] = TelegramSender({"client": bot})
+            self._senders[bot.id] = TelegramChannel(CHANNEL, bot)
         return self._senders[bot.id]
 
     async def on_message(self, message: Message, bot: Bot) -> None:

@@ -13,9 +13,10 @@ from bot.channel import Files, Routes
 from bot.clock import FakeClock
 from bot.dialogs import DialogService
 from bot.models import Appointment, Client, Lead, Outbox
-from bot.outbox import Undeliverable, deliver_due
+from bot.outbox import Message, Undeliverable, deliver_due, enqueue
 from bot.reminders import queue_due_reminders
 from bot.settings import load_settings
+from handlers.console import ConsoleChannel
 from handlers.registry import REGISTRY, ChannelDeps, build_channels
 from scenarios.types import Input, InputKind
 from tests import staff_fixtures
@@ -157,3 +158,22 @@ async def test_a_relay_to_a_telegram_client_goes_through_the_outbox(bots: FakeBo
     await api.wait_for_call(CLIENT, "sendPhoto", lambda c: c.chat_id == olga.id)
     photo = await Outbox.filter(kind="relay").order_by("-id").first()
     assert photo.payload["photo"].startswith("staff/photo:") and photo.status == "sent"
+
+
+async def test_the_console_is_a_channel_too(db, config, clock: FakeClock, capsys):
+    """Its outbox rows print as the shell shows a reply, buttons numbered."""
+    console = ConsoleChannel(DialogService(config, clock))
+    settings = load_settings(bot_token="", staff_bot_token="")
+    registry = {**REGISTRY, "console": lambda settings, deps: console}
+    channels = build_channels(settings, ChannelDeps(console.texts, clock), registry)
+    await enqueue(
+        bot="client",
+        channel="console",
+        chat_id="local",
+        kind="relay",
+        message=Message("Добрый день!", [[("Да", "yes"), ("Нет", "no")]]),
+        dedup_key="k",
+        now=clock.now(),
+    )
+    assert await deliver_due(channels, clock) == 1
+    assert "Добрый день!" in capsys.readouterr().out.replace("\n", " ")
