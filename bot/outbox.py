@@ -103,7 +103,7 @@ async def enqueue(
     now: dt.datetime,
     lead_id: int | None = None,
     due_at: dt.datetime | None = None,
-    channel: str = "",  # a client's channel; a staff row goes on the staff bot it names
+    channel: str = "telegram",
     appointment_id: int | None = None,
     valid_start: dt.datetime | None = None,
 ) -> Outbox | None:
@@ -112,7 +112,7 @@ async def enqueue(
         async with in_transaction():  # a savepoint inside the caller's transaction
             return await Outbox.create(
                 bot=bot,
-                channel=channel or bot,
+                channel=channel,
                 chat_id=str(chat_id),
                 kind=kind,
                 payload=message.payload(),
