@@ -23,7 +23,7 @@ from bot.logs import LogfmtFormatter
 from bot.models import Outbox
 from bot.outbox import Undeliverable
 from bot.resources import data_dir
-from handlers.inbound import queued_reply
+from handlers.inbound import queued_reply, typed_command
 from scenarios.types import Button, Input, InputKind, Reply
 
 CHANNEL = "console"
@@ -82,9 +82,8 @@ def parse_line(line: str, buttons: Sequence[Button]) -> Input:
     text = line.strip()
     if text.isdigit() and 1 <= int(text) <= len(buttons):
         return Input.button(buttons[int(text) - 1].action)
-    if text.startswith("/"):
-        head, _, arg = text[1:].partition(" ")
-        return Input.command(head.lower(), arg.strip())
+    if command := typed_command(text):
+        return command
     if text.lower().startswith("contact "):
         return Input(InputKind.CONTACT, phone=text[8:].strip())
     return Input(InputKind.TEXT, text)

@@ -33,7 +33,14 @@ from bot.i18n import Texts
 from bot.models import Outbox
 from bot.outbox import RetryLater, Undeliverable
 from bot.settings import Settings
-from handlers.inbound import NotJson, log_malformed, queued_reply, read_json, same_secret
+from handlers.inbound import (
+    NotJson,
+    log_malformed,
+    queued_reply,
+    read_json,
+    same_secret,
+    typed_command,
+)
 from handlers.webhook_models import MaxAttachment, MaxBody, MaxUpdate, MaxUser
 from scenarios.types import Input, InputKind, Reply
 
@@ -186,9 +193,8 @@ def _input(body: MaxBody, sender: MaxUser) -> Input:
     url = (payload.url or "") if kind == "image" and payload else ""
     if url:  # relayed to staff during a hand-off: read from MAX by its URL
         return Input(InputKind.MEDIA, "photo", text, name=name, file_id=f"photo:{url}")
-    if text.startswith("/"):
-        head, _, arg = text[1:].partition(" ")
-        return Input(InputKind.COMMAND, head.lower(), arg.strip(), name=name)
+    if command := typed_command(text, name):
+        return command
     if text or not kind:
         return Input(InputKind.TEXT, text, name=name)
     return Input(InputKind.MEDIA, kind, name=name)

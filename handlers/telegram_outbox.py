@@ -24,12 +24,14 @@ from aiogram.exceptions import (
     TelegramMigrateToChat,
     TelegramRetryAfter,
 )
-from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import BufferedInputFile, InlineKeyboardMarkup
 
 from bot.channel import Files, Routes
 from bot.models import Outbox
 from bot.outbox import RetryLater, Undeliverable
-from handlers.telegram import Act
+from handlers.inbound import queued_buttons
+from handlers.telegram import inline_markup
+from scenarios.types import Reply
 
 log = logging.getLogger("priyom.telegram.outbox")
 
@@ -54,20 +56,8 @@ def verdict(exc: AiogramError) -> RetryLater | Undeliverable:
 
 
 def markup(rows: list[list[list[str]]]) -> InlineKeyboardMarkup | None:
-    """[[text, action] or [text, "", url], …] rows as an inline keyboard."""
-    if not rows:
-        return None
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [
-                InlineKeyboardButton(text=b[0], url=b[2])
-                if len(b) > 2
-                else InlineKeyboardButton(text=b[0], callback_data=Act(v=b[1]).pack())
-                for b in row
-            ]
-            for row in rows
-        ]
-    )
+    """[[text, action] or [text, "", url], …] rows (an outbox payload's) as an inline keyboard."""
+    return inline_markup(Reply("", queued_buttons(rows)))
 
 
 async def download(bot: Bot, file_id: str) -> bytes:

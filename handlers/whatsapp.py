@@ -29,7 +29,14 @@ from bot.models import Outbox
 from bot.outbox import Undeliverable
 from bot.settings import Settings
 from bot.step_outbox import REPLY_KIND
-from handlers.inbound import NotJson, log_malformed, queued_reply, read_json, same_secret
+from handlers.inbound import (
+    NotJson,
+    log_malformed,
+    queued_reply,
+    read_json,
+    same_secret,
+    typed_command,
+)
 from handlers.webhook_models import WaMessage, WaWebhook
 from handlers.whatsapp_api import GraphClient
 from handlers.whatsapp_render import render, template
@@ -110,9 +117,8 @@ def to_input(message: Inbound, menu: Sequence[str], first: bool) -> Input:
     # A typed option number; a long string of digits is just text (int() has a limit).
     if text.isdecimal() and len(text) <= MAX_OPTION_DIGITS and 1 <= int(text) <= len(menu):
         return Input(InputKind.BUTTON, menu[int(text) - 1], name=message.name)
-    if text.startswith("/"):
-        head, _, arg = text[1:].partition(" ")
-        return Input(InputKind.COMMAND, head.lower(), arg.strip(), name=message.name)
+    if command := typed_command(text, message.name):
+        return command
     if first and _START.match(text):
         return Input(InputKind.COMMAND, "start", text, name=message.name)
     return Input(InputKind.TEXT, text, name=message.name)

@@ -21,7 +21,7 @@ from handlers.registry import REGISTRY, ChannelDeps, build_channels
 from scenarios.types import Input, InputKind
 from tests import staff_fixtures
 from tests.fakes.bot_api import FakeBotApi, FakeUser
-from tests.fakes.local_server import serving
+from tests.fakes.local_server import serving_channel
 from tests.flows import book_in_telegram, has
 from tests.staff_fixtures import CLIENT, MASHA, STAFF
 
@@ -107,7 +107,7 @@ async def test_a_new_channel_is_one_module_and_one_registry_line(db, config, clo
     pigeon = channels["pigeon"]
     assert isinstance(pigeon, Pigeon) and list(channels) == ["pigeon"]
     async with (
-        serving(lambda app: channels.mount(app.router)) as url,
+        serving_channel(channels) as url,
         aiohttp.ClientSession() as http,
     ):
         coop = Coop(pigeon, url, http)

@@ -16,7 +16,7 @@ from bot.models import Appointment, Client, Conversation, InboundMessage, Lead, 
 from bot.outbox import deliver_due
 from bot.reminders import queue_due_reminders
 from handlers.max import PATH, SECRET_HEADER, Max, MaxApi
-from tests.fakes.local_server import serving
+from tests.fakes.local_server import serving_channel
 from tests.fakes.max_api import TOKEN, FakeMaxApi, buttons
 from tests.flows import has
 from tests.staff_fixtures import MASHA, STAFF, add_team, running_bots
@@ -103,11 +103,8 @@ async def max_rig(dialogs):
             webhook_secret=SECRET,
             dialogs=dialogs,
         )
-        try:
-            async with serving(lambda app: adapter.mount(app.router)) as url:
-                yield MaxRig(api, adapter, url + PATH, http)
-        finally:
-            await adapter.api.close()
+        async with serving_channel(adapter) as url:
+            yield MaxRig(api, adapter, url + PATH, http)
 
 
 @pytest.fixture
