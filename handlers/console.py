@@ -15,16 +15,19 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.channel import Files, Routes
 from bot.dialogs import DialogService
 from bot.i18n import Texts
 from bot.logs import LogfmtFormatter
-from bot.models import Outbox
 from bot.outbox import Undeliverable
 from bot.resources import data_dir
 from handlers.inbound import queued_reply, typed_command
 from scenarios.types import Button, Input, InputKind, Reply
+
+if TYPE_CHECKING:  # adapters read rows; the ORM is the core's (bot/channel_store.py)
+    from bot.models import Outbox
 
 CHANNEL = "console"
 DATABASE_FILE = "console.sqlite3"

@@ -19,7 +19,7 @@ import json
 import logging
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from aiohttp import web
@@ -30,7 +30,6 @@ from bot.channel_store import ChannelStore
 from bot.clock import Clock
 from bot.dialogs import DialogService
 from bot.i18n import Texts
-from bot.models import Outbox
 from bot.outbox import RetryLater, Undeliverable
 from bot.settings import Settings
 from handlers.inbound import (
@@ -43,6 +42,9 @@ from handlers.inbound import (
 )
 from handlers.webhook_models import MaxAttachment, MaxBody, MaxUpdate, MaxUser
 from scenarios.types import Input, InputKind, Reply
+
+if TYPE_CHECKING:  # adapters read rows; the ORM is the core's (bot/channel_store.py)
+    from bot.models import Outbox
 
 CHANNEL = "max"
 PATH = "/max"

@@ -14,6 +14,7 @@ import base64
 import io
 import logging
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -27,7 +28,6 @@ from aiogram.exceptions import (
 from aiogram.types import BufferedInputFile, InlineKeyboardMarkup
 
 from bot.channel import Files, Routes
-from bot.models import Outbox
 from bot.outbox import RetryLater, Undeliverable
 from handlers.inbound import queued_buttons
 from handlers.telegram import inline_markup
@@ -41,6 +41,9 @@ PERMANENT: tuple[type[AiogramError], ...] = (
     TelegramEntityTooLarge,  # 413: the file will never fit (a TelegramNetworkError subclass)
     TelegramMigrateToChat,  # the group became a supergroup: this chat id is gone for good
 )
+
+if TYPE_CHECKING:  # adapters read rows; the ORM is the core's (bot/channel_store.py)
+    from bot.models import Outbox
 """Errors that make a row dead. Everything else aiogram raises is transient:
 TelegramNetworkError (refused, DNS, timeout), TelegramServerError (5xx), 401/404/409,
 ClientDecodeError (a proxy's HTML page), and TelegramRetryAfter (429, waits as told)."""

@@ -17,6 +17,7 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -25,7 +26,6 @@ from bot.channel_store import ChannelStore
 from bot.clock import Clock
 from bot.dialogs import DialogService
 from bot.i18n import Texts
-from bot.models import Outbox
 from bot.outbox import Undeliverable
 from bot.settings import Settings
 from bot.step_outbox import REPLY_KIND
@@ -41,6 +41,9 @@ from handlers.webhook_models import WaMessage, WaWebhook
 from handlers.whatsapp_api import GraphClient
 from handlers.whatsapp_render import render, template
 from scenarios.types import Input, InputKind
+
+if TYPE_CHECKING:  # adapters read rows; the ORM is the core's (bot/channel_store.py)
+    from bot.models import Outbox
 
 CHANNEL = "whatsapp"
 WINDOW = dt.timedelta(hours=24)  # free-form messages only this long after the client wrote
