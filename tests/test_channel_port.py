@@ -9,7 +9,7 @@ from collections import defaultdict
 import aiohttp
 from aiohttp import web
 
-from bot.channel import Files, Routes
+from bot.channel import Channel, Files, Routes
 from bot.clock import FakeClock
 from bot.dialogs import DialogService
 from bot.models import Appointment, Client, Lead, Outbox
@@ -18,6 +18,7 @@ from bot.reminders import queue_due_reminders
 from bot.settings import load_settings
 from handlers.console import ConsoleChannel
 from handlers.registry import REGISTRY, ChannelDeps, build_channels
+from handlers.telegram import make_bot
 from scenarios.types import Input, InputKind
 from tests import staff_fixtures
 from tests.fakes.bot_api import FakeBotApi, FakeUser
@@ -105,7 +106,7 @@ async def test_a_new_channel_is_one_module_and_one_registry_line(db, config, clo
         settings, ChannelDeps(dialogs.texts, clock, dialogs), REGISTRY_WITH_PIGEON
     )
     pigeon = channels["pigeon"]
-    assert isinstance(pigeon, Pigeon) and list(channels) == ["pigeon"]
+    assert isinstance(pigeon, Channel) and list(channels) == ["pigeon"]
     async with (
         serving_channel(channels) as url,
         aiohttp.ClientSession() as http,
@@ -163,6 +164,7 @@ async def test_a_relay_to_a_telegram_client_goes_through_the_outbox(bots: FakeBo
 async def test_the_console_is_a_channel_too(db, config, clock: FakeClock, capsys):
     """Its outbox rows print as the shell shows a reply, buttons numbered."""
     console = ConsoleChannel(DialogService(config, clock))
+    assert isinstance(console, Channel)
     settings = load_settings(bot_token="", staff_bot_token="")
     registry = {**REGISTRY, "console": lambda settings, deps: console}
     channels = build_channels(settings, ChannelDeps(console.texts, clock), registry)
@@ -177,3 +179,26 @@ async def test_the_console_is_a_channel_too(db, config, clock: FakeClock, capsys
     )
     assert await deliver_due(channels, clock) == 1
     assert "Добрый день!" in capsys.readouterr().out.replace("\n", " ")
+
+
+async def test_the_registry_builds_each_configured_channel_as_the_port(config, clock: FakeClock):
+    """Settings alone decide which channels exist; each one built implements the port."""
+    settings = load_settings(
+        bot_token="1:client",
+        staff_bot_token="2:staff",
+        whatsapp_token="wa",
+        whatsapp_phone_number_id="1",
+        whatsapp_app_secret="s",
+        whatsapp_verify_token="v",
+        max_bot_token="mx",
+        max_mode="polling",
+    )
+    texts = DialogService(config, clock).texts
+    bots = {"client": make_bot("1:client"), "staff": make_bot("2:staff")}
+    channels = build_channels(settings, ChannelDeps(texts, clock, bots=bots))
+    try:
+        assert list(channels) == ["telegram", "staff", "whatsapp", "max"]
+        assert all(isinstance(c, Channel) and c.name == name for name, c in channels.items())
+        assert list(build_channels(load_settings(bot_token=""), ChannelDeps(texts, clock))) == []
+    finally:
+        await channels.close()
