@@ -11,25 +11,22 @@ import logging
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command
-from aiogram.types import BufferedInputFile, Message
+from aiogram.types import Message
 
 from admin_bot.ask import answer_staff_question
 from admin_bot.buttons import ALL_ROLES, LEAD_ROLES, feature_router
 from admin_bot.context import StaffContext
 from admin_bot.outcomes import answer_awaited
 from bot.lead_access import check_lead
-from bot.lead_actions import client_chat, close_relay, notify_client, open_relay, relayed_lead
+from bot.lead_actions import close_relay, notify_client, open_relay, relayed_lead
 from bot.leads import lead_of
 from bot.models import Lead, StaffRole
-from bot.outbox import Message as OutMessage
-from bot.outbox import enqueue
-from bot.staff_desk import lead_of_card, log_relay, pending_question
-from handlers.telegram import CHANNEL as TELEGRAM
-from handlers.telegram import content_kind
-from handlers.telegram_outbox import download
+from bot.relay import Relayed, StaffWords
+from bot.relay import relay_to_client as relay
+from bot.staff_desk import lead_of_card, pending_question
+from handlers.telegram import attachment_ref, content_kind
 
 log = logging.getLogger("priyom.staff")
-PHOTO_CHANNELS = {"whatsapp"}  # channels a manager's photo can be passed to
 
 
 async def on_staff_message(
@@ -64,67 +61,20 @@ async def _relay_target(message: Message, staff_id: int) -> Lead | None:
 
 
 async def relay_to_client(message: Message, staff: StaffContext, bot: Bot, lead: Lead) -> None:
-    chat = await client_chat(lead)
-    client_bot = staff.client_bot
-    if chat is not None and chat[0] != TELEGRAM:
-        await _relay_via_outbox(message, staff, lead, chat)
-        return
-    if chat is None or client_bot is None:
+    """The manager's words go through the outbox on the client's channel (bot/relay.py)."""
+    file = attachment_ref(message)
+    words = StaffWords(
+        message.from_user.id,
+        message.text or message.caption or "",
+        content_kind(message),
+        f"staff/{file}" if file else "",
+        f"relay:{message.chat.id}:{message.message_id}",
+    )
+    done, channel = await relay(staff.extra["outbox"], lead, words, staff.clock)
+    if done is Relayed.NO_DIALOG:
         await message.answer(staff.texts("staff.relay_no_dialog"))
-        return
-    _, chat_id = chat
-    if message.photo or message.document:
-        file = message.photo[-1] if message.photo else message.document
-        data = await download(bot, file.file_id)
-        if message.photo:
-            await client_bot.send_photo(
-                chat_id, BufferedInputFile(data, "photo.jpg"), caption=message.caption
-            )
-        else:
-            name = message.document.file_name or "document"
-            await client_bot.send_document(
-                chat_id, BufferedInputFile(data, name), caption=message.caption
-            )
-        text = f"[{content_kind(message)}] {message.caption or ''}".strip()
-    else:
-        text = message.text or ""
-        await client_bot.send_message(chat_id, text)
-    await _log_relay(message, staff, lead, chat, text)
-
-
-async def _relay_via_outbox(
-    message: Message, staff: StaffContext, lead: Lead, chat: tuple[str, str]
-) -> None:
-    """A client on another channel (WhatsApp) gets the manager's words through the outbox,
-    which sends on the client's own channel within its rules (the 24-hour window)."""
-    channel, chat_id = chat
-    text = message.text or message.caption or ""
-    photo = None
-    if message.photo and channel in PHOTO_CHANNELS:  # re-uploaded by the channel's sender
-        photo = f"staff/photo:{message.photo[-1].file_id}"
-    elif message.photo or message.document:
+    elif done is Relayed.TEXT_ONLY:
         await message.answer(staff.texts("channels.media_as_text", channel=channel))
-    if text or photo:
-        await enqueue(
-            bot="client",
-            channel=channel,
-            chat_id=chat_id,
-            kind="relay",
-            message=OutMessage(text, photo=photo),
-            dedup_key=f"relay:{message.chat.id}:{message.message_id}",
-            now=staff.clock.now(),
-            lead_id=lead.id,
-        )
-        logged = f"[{content_kind(message)}] {text}".strip() if photo else text
-        await _log_relay(message, staff, lead, chat, logged)
-
-
-async def _log_relay(
-    message: Message, staff: StaffContext, lead: Lead, chat: tuple[str, str], text: str
-) -> None:
-    me = message.from_user.id
-    await log_relay(lead, chat, me, content_kind(message), text, staff.clock.now())
-    log.info("relayed_to_client", extra={"lead": lead.id, "staff": me})
 
 
 async def on_close(message: Message, staff: StaffContext) -> None:

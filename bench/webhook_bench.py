@@ -25,14 +25,15 @@ from aiogram.types import Update
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.app import build_dispatcher
+from bot.channel import ChannelSet
 from bot.clock import SystemClock
 from bot.config import load_config
 from bot.db import close_db, init_db
 from bot.dialogs import DialogService
 from bot.models import Outbox
 from bot.settings import ROOT, load_settings
-from handlers.channels import Channels
 from handlers.health import Ops
+from handlers.registry import serve
 from handlers.telegram_webhook import telegram_webhooks
 from tests.conftest import _free_port
 from tests.fakes.bot_api import FakeBotApi, FakeUser
@@ -91,8 +92,8 @@ async def main(clients: int, outbox: int) -> None:
             dispatcher = build_dispatcher(DialogService(config, clock))
             bot = api.make_bot(TOKEN, parse_mode=None)
             webhooks = telegram_webhooks(settings, {"client": (dispatcher, bot)})
-            runner = await Channels().serve(
-                settings, Ops(settings, clock).register, webhooks.register
+            runner = await serve(
+                settings, ChannelSet({}), Ops(settings, clock).register, webhooks.register
             )
             await webhooks.set_all()
             direct, hooked = [], []

@@ -118,7 +118,7 @@ async def _shell(settings: Settings, config, start: str, database: str) -> int:
     from bot.db import close_db, init_db
     from bot.dialogs import DialogService
     from bot.i18n import Texts
-    from handlers.console import console_database, log_to_file, run_shell
+    from handlers.console import ConsoleChannel, console_database, log_to_file
 
     database = database or console_database(settings.database_url)
     log_to_file(database, settings.log_level)
@@ -129,7 +129,7 @@ async def _shell(settings: Settings, config, start: str, database: str) -> int:
         config, clock, texts, understander=assistant(settings, config, texts, ai)
     )
     try:
-        await run_shell(dialogs, texts, start_arg=start)
+        await ConsoleChannel(dialogs, start_arg=start).receive()
     finally:
         if ai is not None:
             await ai.close()

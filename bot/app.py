@@ -22,11 +22,10 @@ from bot.i18n import Texts
 from bot.intake import Intake
 from bot.ratelimit import LocalRateLimiter
 from bot.settings import Settings
-from handlers.channels import Channels, ChannelSender
 from handlers.forms import Forms
 from handlers.health import Ops
+from handlers.registry import ChannelDeps, build_channels, serve
 from handlers.telegram import TelegramClientBot, client_commands, make_bot
-from handlers.telegram_outbox import TelegramSender
 from handlers.telegram_start import (
     TRANSIENT,
     TokenRefused,
@@ -117,10 +116,9 @@ async def run_bot(
         staff.extra["ai"] = ai
         bots["staff"] = staff_bot
         polling.append(("STAFF_BOT_TOKEN", build_staff_dispatcher(staff), staff_bot))
-    channels = Channels.build(settings, dialogs.texts, clock, dialogs)
-    telegram = TelegramSender(bots)
-    channels.pass_files_from(telegram)
-    sender = ChannelSender(telegram, channels.senders())
+    channels = build_channels(settings, ChannelDeps(dialogs.texts, clock, dialogs, bots))
+    if settings.staff_bot_token:
+        staff.extra["outbox"] = channels  # a manager's relay is sent right after its commit
     refused: list[TokenRefused] = []
     roles = {"BOT_TOKEN": "client", "STAFF_BOT_TOKEN": "staff"}
     webhooks = telegram_webhooks(settings, {roles[name]: (dp, bot) for name, dp, bot in polling})
@@ -136,29 +134,29 @@ async def run_bot(
         for name, dp, bot in polling
     ]
     intake = Intake(config, clock, dialogs.texts, dialogs.owner_ids)  # forms and missed calls
-    web_runner = await channels.serve(
+    web_runner = await serve(
         settings,
+        channels,
         Ops(settings, clock).register,
         webhooks.register,
         Forms(settings, intake, clock).register,
         Telephony(settings, intake).register,
     )
     await webhooks.set_all()
-    if channels.max is not None and settings.max_mode == "polling":
-        tasks.append(asyncio.create_task(channels.max.poll_forever()))
+    tasks += [asyncio.create_task(receive) for receive in channels.receivers()]
     if settings.redis_url:
         log.info("timed_work_in_arq_workers", extra={"redis": settings.redis_url})
     else:  # the embedded default: no Redis, the same tick runs here
         greeter = Greeter(ai) if ai else None
         work = TimedWork(config, dialogs.texts, clock, dialogs.owner_ids, greeter)
         limiter = LocalRateLimiter(settings.outbox_rate_per_second, settings.outbox_chat_interval)
-        tasks.append(asyncio.create_task(embedded.run_forever(work, sender, limiter)))
+        tasks.append(asyncio.create_task(embedded.run_forever(work, channels, limiter)))
     log.info(
         "started",
         extra={
             "business": config.business.name,
             "bots": ",".join(bots),
-            "channels": ",".join(["telegram"] * bool(client_bot) + list(channels.senders())),
+            "channels": ",".join(channels),
             "booking_mode": config.booking.mode,
         },
     )

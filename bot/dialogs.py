@@ -539,9 +539,8 @@ class DialogService:
         else:
             body = inp.phone if inp.kind is InputKind.CONTACT else inp.text
             text = self.texts("staff.relay_from_client", id=conv.lead_id, name=name, text=body)
-        # Telegram files are read through the client bot; other channels' through their own.
-        source = "client" if conv.channel == "telegram" else conv.channel
-        photo = f"{source}/{inp.file_id}" if inp.file_id else None
+        # The file is read back through the channel it came in on (bot/channel.py).
+        photo = f"{conv.channel}/{inp.file_id}" if inp.file_id else None
         await enqueue(
             bot="staff",
             chat_id=str(conv.relay_staff_id),

@@ -15,12 +15,19 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from bot.channel import Files, Routes
 from bot.dialogs import DialogService
 from bot.i18n import Texts
 from bot.logs import LogfmtFormatter
+from bot.outbox import Undeliverable
 from bot.resources import data_dir
+from handlers.inbound import queued_reply, typed_command
 from scenarios.types import Button, Input, InputKind, Reply
+
+if TYPE_CHECKING:  # adapters read rows; the ORM is the core's (bot/channel_store.py)
+    from bot.models import Outbox
 
 CHANNEL = "console"
 DATABASE_FILE = "console.sqlite3"
@@ -78,9 +85,8 @@ def parse_line(line: str, buttons: Sequence[Button]) -> Input:
     text = line.strip()
     if text.isdigit() and 1 <= int(text) <= len(buttons):
         return Input.button(buttons[int(text) - 1].action)
-    if text.startswith("/"):
-        head, _, arg = text[1:].partition(" ")
-        return Input.command(head.lower(), arg.strip())
+    if command := typed_command(text):
+        return command
     if text.lower().startswith("contact "):
         return Input(InputKind.CONTACT, phone=text[8:].strip())
     return Input(InputKind.TEXT, text)
@@ -114,3 +120,31 @@ def _read_line(prompt: str) -> str | None:
         return None
     except KeyboardInterrupt:
         sys.exit(0)
+
+
+class ConsoleChannel:
+    """The terminal as a channel (bot/channel.py): receiving is the read loop above, sending
+    prints the row as the shell shows a reply."""
+
+    name = CHANNEL
+    media: frozenset[str] = frozenset()
+
+    def __init__(self, dialogs: DialogService, user: str = "local", start_arg: str = "") -> None:
+        self.dialogs, self.texts = dialogs, dialogs.texts
+        self.user, self.start_arg = user, start_arg
+
+    def mount(self, routes: Routes) -> None:
+        """The terminal needs no web route."""
+
+    async def receive(self) -> None:
+        await run_shell(self.dialogs, self.texts, self.user, self.start_arg)
+
+    async def send(self, row: Outbox, files: Files | None = None) -> int | None:
+        print(render([queued_reply(row.payload)], self.texts)[0])
+        return None
+
+    async def download(self, file_id: str) -> bytes:
+        raise Undeliverable("the console keeps no files")
+
+    async def close(self) -> None:
+        """Nothing to close."""

@@ -1,7 +1,7 @@
-"""What the webhook channels share: secrets are compared in constant time, a malformed
-update is logged once and acknowledged, and a queued outbox payload reads back as a
-scenario reply. (A message id is handled once however often the platform delivers it:
-DialogService commits it with the step, see bot/step_outbox.py.)"""
+"""What the channels share: commands typed as text, a queued outbox payload read back as a
+scenario reply; and for the webhook channels: secrets are compared in constant time, a
+malformed update is logged once and acknowledged. (A message id is handled once however
+often the platform delivers it: DialogService commits it with the step, bot/step_outbox.py.)"""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import logging
 
 from pydantic import ValidationError
 
-from scenarios.types import Button, Reply
+from scenarios.types import Button, Input, InputKind, Reply
 
 log = logging.getLogger("priyom.inbound")
 
@@ -48,11 +48,21 @@ def log_malformed(channel: str, problem: Exception) -> None:
     )
 
 
+def queued_buttons(rows: list[list[list[str]]]) -> tuple[tuple[Button, ...], ...]:
+    """An outbox payload's buttons ([[text, action] or [text, "", url], …] rows) as a Reply's."""
+    return tuple(tuple(Button(b[0], b[1], b[2] if len(b) > 2 else "") for b in r) for r in rows)
+
+
 def queued_reply(payload: dict) -> Reply:
-    """An outbox payload ({"text", "buttons": [[[text, action] or [text, "", url], …], …],
-    "ask_contact"}) as a Reply."""
-    buttons = tuple(
-        tuple(Button(b[0], b[1], b[2] if len(b) > 2 else "") for b in line)
-        for line in payload.get("buttons") or []
-    )
+    """An outbox payload ({"text", "buttons", "ask_contact"}) as a Reply."""
+    buttons = queued_buttons(payload.get("buttons") or [])
     return Reply(payload["text"], buttons, ask_contact=bool(payload.get("ask_contact")))
+
+
+def typed_command(text: str, name: str = "") -> Input | None:
+    """«/start src-…» typed in any channel as a command (a Telegram «@bot» suffix dropped);
+    None for anything else."""
+    if not text.startswith("/"):
+        return None
+    head, _, arg = text[1:].partition(" ")
+    return Input(InputKind.COMMAND, head.split("@")[0].lower(), arg.strip(), name=name)

@@ -13,26 +13,38 @@ pointed at a local server for tests (docs/channels.md).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from aiohttp import web
 from pydantic import ValidationError
 
+from bot.channel import Files, Routes
+from bot.channel_store import ChannelStore
 from bot.clock import Clock
 from bot.dialogs import DialogService
 from bot.i18n import Texts
-from bot.models import Outbox
 from bot.outbox import RetryLater, Undeliverable
 from bot.settings import Settings
-from handlers.inbound import NotJson, log_malformed, queued_reply, read_json, same_secret
+from handlers.inbound import (
+    NotJson,
+    log_malformed,
+    queued_reply,
+    read_json,
+    same_secret,
+    typed_command,
+)
 from handlers.webhook_models import MaxAttachment, MaxBody, MaxUpdate, MaxUser
 from scenarios.types import Input, InputKind, Reply
+
+if TYPE_CHECKING:  # adapters read rows; the ORM is the core's (bot/channel_store.py)
+    from bot.models import Outbox
 
 CHANNEL = "max"
 PATH = "/max"
@@ -183,16 +195,19 @@ def _input(body: MaxBody, sender: MaxUser) -> Input:
     url = (payload.url or "") if kind == "image" and payload else ""
     if url:  # relayed to staff during a hand-off: read from MAX by its URL
         return Input(InputKind.MEDIA, "photo", text, name=name, file_id=f"photo:{url}")
-    if text.startswith("/"):
-        head, _, arg = text[1:].partition(" ")
-        return Input(InputKind.COMMAND, head.lower(), arg.strip(), name=name)
+    if command := typed_command(text, name):
+        return command
     if text or not kind:
         return Input(InputKind.TEXT, text, name=name)
     return Input(InputKind.MEDIA, kind, name=name)
 
 
 class Max:
-    """Webhook, long polling and outbox sender of one MAX bot."""
+    """The Channel port (bot/channel.py) for one MAX bot: webhook or long polling in,
+    the Bot API out."""
+
+    name = CHANNEL
+    media: frozenset[str] = frozenset()  # the two-step /uploads is not built: captions only
 
     def __init__(
         self,
@@ -202,12 +217,26 @@ class Max:
         *,
         webhook_secret: str = "",
         dialogs: DialogService | None = None,
+        polling: bool = False,
     ) -> None:
         self.api, self.texts, self.clock, self.dialogs = api, texts, clock, dialogs
-        self.webhook_secret = webhook_secret
+        self.webhook_secret, self.polling = webhook_secret, polling
+        self.store = ChannelStore(CHANNEL)
 
-    def register(self, app: web.Application) -> None:
-        app.router.add_post(PATH, self.on_webhook)
+    def mount(self, routes: Routes) -> None:
+        if not self.polling:
+            routes.add_post(PATH, self.on_webhook)
+
+    async def receive(self) -> None:
+        if self.polling and self.dialogs is not None:
+            await self.poll_forever()
+
+    async def download(self, file_id: str) -> bytes:
+        return await self.api.download(file_id)
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.api.close()
 
     async def on_webhook(self, request: web.Request) -> web.Response:
         if not same_secret(self.webhook_secret, request.headers.get(SECRET_HEADER)):
@@ -263,10 +292,11 @@ class Max:
                 except Exception:
                     log.exception("max_update_failed")
 
-    async def send(self, row: Outbox) -> int | None:
-        """The outbox sender: a queued message with its buttons, on the client's MAX chat."""
+    async def send(self, row: Outbox, files: Files | None = None) -> int | None:
+        """A queued message with its buttons, on the client's MAX chat (a manager's photo
+        goes as its caption: the two-step upload is not built)."""
         mid = await self.api.send(row.chat_id, message_body(queued_reply(row.payload), self.texts))
-        await Outbox.filter(id=row.id).update(external_id=mid or None)
+        await self.store.sent_as(row, mid)
         return None
 
 
@@ -282,4 +312,5 @@ def max_channel(
         clock,
         webhook_secret=settings.max_webhook_secret,
         dialogs=dialogs,
+        polling=settings.max_mode == "polling",
     )

@@ -24,6 +24,7 @@ from aiogram.types import (
 from bot.dialogs import DialogService
 from bot.i18n import Texts
 from bot.outbox import Sender
+from handlers.inbound import typed_command
 from scenarios.types import Input, InputKind, Reply
 
 CHANNEL = "telegram"
@@ -61,9 +62,8 @@ def to_input(message: Message) -> Input:
             name=message.contact.first_name or name,
         )
     text = message.text or ""
-    if text.startswith("/"):
-        head, _, arg = text[1:].partition(" ")
-        return Input(InputKind.COMMAND, head.split("@")[0].lower(), arg.strip(), name=name)
+    if command := typed_command(text, name):
+        return command
     if message.text is not None:
         return Input(InputKind.TEXT, text, name=name)
     return Input(
@@ -134,10 +134,10 @@ class TelegramClientBot:
 
     def outbox_sender(self, bot: Bot) -> Sender:
         """Sends the rows a step queued (a booking's confirmation) right after its commit."""
-        from handlers.telegram_outbox import TelegramSender  # it imports Act from here
+        from handlers.telegram_outbox import TelegramChannel  # it imports Act from here
 
         if bot.id not in self._senders:
-            self._senders[bot.id] = TelegramSender({"client": bot})
+            self._senders[bot.id] = TelegramChannel(CHANNEL, bot)
         return self._senders[bot.id]
 
     async def on_message(self, message: Message, bot: Bot) -> None:

@@ -1,4 +1,7 @@
-"""Delivers outbox rows through the Telegram bots, mapping Bot API errors to retry or give up.
+"""Telegram's side of the Channel port (bot/channel.py): one `TelegramChannel` per bot (the
+client bot under the channel's name, the staff bot under its own), delivering outbox rows
+and mapping Bot API errors to retry or give up. (Receiving is aiogram's Dispatcher, polling
+or on the webhook, started by the composition root: two bots share one shutdown.)
 
 The mapping is `verdict`, one table: only Telegram's final word about the recipient or
 the request makes a row dead; anything that may pass (no connection, a timeout, 5xx,
@@ -11,6 +14,7 @@ import base64
 import io
 import logging
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -21,11 +25,13 @@ from aiogram.exceptions import (
     TelegramMigrateToChat,
     TelegramRetryAfter,
 )
-from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import BufferedInputFile, InlineKeyboardMarkup
 
-from bot.models import Outbox
+from bot.channel import Files, Routes
 from bot.outbox import RetryLater, Undeliverable
-from handlers.telegram import Act
+from handlers.inbound import queued_buttons
+from handlers.telegram import inline_markup
+from scenarios.types import Reply
 
 log = logging.getLogger("priyom.telegram.outbox")
 
@@ -35,6 +41,9 @@ PERMANENT: tuple[type[AiogramError], ...] = (
     TelegramEntityTooLarge,  # 413: the file will never fit (a TelegramNetworkError subclass)
     TelegramMigrateToChat,  # the group became a supergroup: this chat id is gone for good
 )
+
+if TYPE_CHECKING:  # adapters read rows; the ORM is the core's (bot/channel_store.py)
+    from bot.models import Outbox
 """Errors that make a row dead. Everything else aiogram raises is transient:
 TelegramNetworkError (refused, DNS, timeout), TelegramServerError (5xx), 401/404/409,
 ClientDecodeError (a proxy's HTML page), and TelegramRetryAfter (429, waits as told)."""
@@ -50,20 +59,8 @@ def verdict(exc: AiogramError) -> RetryLater | Undeliverable:
 
 
 def markup(rows: list[list[list[str]]]) -> InlineKeyboardMarkup | None:
-    """[[text, action] or [text, "", url], …] rows as an inline keyboard."""
-    if not rows:
-        return None
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [
-                InlineKeyboardButton(text=b[0], url=b[2])
-                if len(b) > 2
-                else InlineKeyboardButton(text=b[0], callback_data=Act(v=b[1]).pack())
-                for b in row
-            ]
-            for row in rows
-        ]
-    )
+    """[[text, action] or [text, "", url], …] rows (an outbox payload's) as an inline keyboard."""
+    return inline_markup(Reply("", queued_buttons(rows)))
 
 
 async def download(bot: Bot, file_id: str) -> bytes:
@@ -74,10 +71,10 @@ async def download(bot: Bot, file_id: str) -> bytes:
 
 
 class TelegramSender:
+    """The Telegram bots as a bare outbox sender, without the other channels."""
+
     def __init__(self, bots: dict[str, Bot]) -> None:
-        self.bots = bots  # "client", "staff"
-        # Other channels' files (a WhatsApp client's photo to the staff bot): source → reader.
-        self.readers: dict[str, Callable[[str], Awaitable[bytes]]] = {}
+        self.bots = bots  # "client", "staff": Telegram alone (tests, benchmarks)
 
     async def send(self, row: Outbox) -> int | None:
         bot = self.bots.get(row.bot)
@@ -93,26 +90,64 @@ class TelegramSender:
         received; other channels use it to pass a manager's photo on."""
         source_name, _, rest = ref.partition("/")
         kind, _, file_id = rest.partition(":")
-        if source_name in self.readers:
-            return kind, await self.readers[source_name](file_id)
         bot = self.bots.get(source_name) or fallback
         if bot is None:
             raise Undeliverable(f"no '{source_name}' bot to fetch {kind} from")
         return kind, await download(bot, file_id)
 
     async def _send(self, bot: Bot, row: Outbox) -> int:
-        payload = row.payload
-        text, keyboard = payload["text"], markup(payload.get("buttons") or [])
-        if payload.get("png"):  # a chart the core rendered (the weekly report)
-            chart = BufferedInputFile(base64.b64decode(payload["png"]), filename="chart.png")
-            message = await bot.send_photo(
-                row.chat_id, chart, caption=text[:1024], reply_markup=keyboard
-            )
-        elif payload.get("photo"):
-            kind, data = await self.fetch(payload["photo"], bot)
-            upload = BufferedInputFile(data, filename=f"{kind}.jpg" if kind == "photo" else kind)
-            send = bot.send_photo if kind == "photo" else bot.send_document
-            message = await send(row.chat_id, upload, caption=text[:1024], reply_markup=keyboard)
-        else:
-            message = await bot.send_message(row.chat_id, text, reply_markup=keyboard)
-        return message.message_id
+        return await send_row(bot, row, lambda ref: self.fetch(ref, bot))
+
+
+Fetch = Callable[[str], Awaitable[tuple[str, bytes]]]
+
+
+async def send_row(bot: Bot, row: Outbox, fetch: Fetch) -> int:
+    """The row as one message: text with an inline keyboard, a chart, or a passed-on file."""
+    payload = row.payload
+    text, keyboard = payload["text"], markup(payload.get("buttons") or [])
+    if payload.get("png"):  # a chart the core rendered (the weekly report)
+        chart = BufferedInputFile(base64.b64decode(payload["png"]), filename="chart.png")
+        message = await bot.send_photo(
+            row.chat_id, chart, caption=text[:1024], reply_markup=keyboard
+        )
+    elif payload.get("photo"):
+        kind, data = await fetch(payload["photo"])
+        upload = BufferedInputFile(data, filename=f"{kind}.jpg" if kind == "photo" else kind)
+        send = bot.send_photo if kind == "photo" else bot.send_document
+        message = await send(row.chat_id, upload, caption=text[:1024], reply_markup=keyboard)
+    else:
+        message = await bot.send_message(row.chat_id, text, reply_markup=keyboard)
+    return message.message_id
+
+
+class TelegramChannel:
+    """One Telegram bot as a channel: the client bot (`telegram`) or the staff bot (`staff`)."""
+
+    media = frozenset({"photo", "document"})
+
+    def __init__(self, name: str, bot: Bot) -> None:
+        self.name, self.bot = name, bot
+
+    def mount(self, routes: Routes) -> None:
+        """The webhook is aiogram's (handlers/telegram_webhook.py), mounted with the other bot."""
+
+    async def receive(self) -> None:
+        """The Dispatcher polls (or the webhook feeds it): started by bot/app.py."""
+
+    async def send(self, row: Outbox, files: Files | None = None) -> int | None:
+        async def fetch(ref: str) -> tuple[str, bytes]:
+            if files is None:
+                raise Undeliverable(f"no file source for {ref}")
+            return await files.fetch(ref)
+
+        try:
+            return await send_row(self.bot, row, fetch)
+        except AiogramError as exc:
+            raise verdict(exc) from exc
+
+    async def download(self, file_id: str) -> bytes:
+        return await download(self.bot, file_id)
+
+    async def close(self) -> None:
+        await self.bot.session.close()

@@ -15,30 +15,39 @@ import hashlib
 import hmac
 import logging
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from bot import erasure
+from bot.channel import Files, Routes
+from bot.channel_store import ChannelStore
 from bot.clock import Clock
 from bot.dialogs import DialogService
 from bot.i18n import Texts
-from bot.models import ChannelMenu, DeliveryStatus, InboundMessage, Outbox
-from bot.outbox import Undeliverable, failed_after_send
-from bot.privacy import erased_id, log_id
+from bot.outbox import Undeliverable
 from bot.settings import Settings
 from bot.step_outbox import REPLY_KIND
-from handlers.inbound import NotJson, log_malformed, queued_reply, read_json, same_secret
+from handlers.inbound import (
+    NotJson,
+    log_malformed,
+    queued_reply,
+    read_json,
+    same_secret,
+    typed_command,
+)
 from handlers.webhook_models import WaMessage, WaWebhook
 from handlers.whatsapp_api import GraphClient
 from handlers.whatsapp_render import render, template
 from scenarios.types import Input, InputKind
 
+if TYPE_CHECKING:  # adapters read rows; the ORM is the core's (bot/channel_store.py)
+    from bot.models import Outbox
+
 CHANNEL = "whatsapp"
 WINDOW = dt.timedelta(hours=24)  # free-form messages only this long after the client wrote
 PATH = "/whatsapp"
-Fetch = Callable[[str], Awaitable[tuple[str, bytes]]]
 MAX_OPTION_DIGITS = 3  # numbered options a client may type back: at most 999
 _START = re.compile(r"^src-[a-z0-9_-]+$", re.IGNORECASE)  # a click-to-chat ad's prefilled text
 log = logging.getLogger("priyom.whatsapp")
@@ -111,21 +120,19 @@ def to_input(message: Inbound, menu: Sequence[str], first: bool) -> Input:
     # A typed option number; a long string of digits is just text (int() has a limit).
     if text.isdecimal() and len(text) <= MAX_OPTION_DIGITS and 1 <= int(text) <= len(menu):
         return Input(InputKind.BUTTON, menu[int(text) - 1], name=message.name)
-    if text.startswith("/"):
-        head, _, arg = text[1:].partition(" ")
-        return Input(InputKind.COMMAND, head.lower(), arg.strip(), name=message.name)
+    if command := typed_command(text, message.name):
+        return command
     if first and _START.match(text):
         return Input(InputKind.COMMAND, "start", text, name=message.name)
     return Input(InputKind.TEXT, text, name=message.name)
 
 
-async def last_inbound(chat_id: str) -> dt.datetime | None:
-    row = await InboundMessage.filter(channel=CHANNEL, chat_id=chat_id).order_by("-at").first()
-    return row.at if row else None
-
-
 class WhatsApp:
-    """The webhook handlers and the outbox sender of one WhatsApp business number."""
+    """The Channel port (bot/channel.py) for one WhatsApp business number: the webhook in,
+    Graph out."""
+
+    name = CHANNEL
+    media = frozenset({"photo"})  # re-uploaded through Graph; a document goes as its caption
 
     def __init__(
         self,
@@ -140,14 +147,22 @@ class WhatsApp:
         dialogs: DialogService | None = None,  # None: a sender only (an arq worker)
     ) -> None:
         self.graph, self.texts, self.clock, self.dialogs = graph, texts, clock, dialogs
-        # Reads a file one of our Telegram bots received (a manager's photo to pass on).
-        self.fetch: Fetch | None = None
+        self.store = ChannelStore(CHANNEL)
         self.app_secret, self.verify_token = app_secret, verify_token
         self.reminder_template, self.template_lang = reminder_template, template_lang
 
-    def register(self, app: web.Application) -> None:
-        app.router.add_get(PATH, self.on_verify)
-        app.router.add_post(PATH, self.on_post)
+    def mount(self, routes: Routes) -> None:
+        routes.add_get(PATH, self.on_verify)
+        routes.add_post(PATH, self.on_post)
+
+    async def receive(self) -> None:
+        """Meta calls the webhook: nothing to run."""
+
+    async def download(self, file_id: str) -> bytes:
+        return await self.graph.download(file_id)
+
+    async def close(self) -> None:
+        await self.graph.close()
 
     async def on_verify(self, request: web.Request) -> web.Response:
         q = request.query
@@ -168,8 +183,10 @@ class WhatsApp:
             return web.Response(status=400, text="not a WhatsApp webhook payload")
         except (ValueError, RecursionError) as exc:  # ValidationError is a ValueError
             return self._ignored(exc)
-        for status in statuses:
-            await self._record_status(status)
+        for s in statuses:
+            await self.store.record_status(
+                s.message_id, s.user_id, s.status, s.error, self.clock.now()
+            )
         for message in messages:
             await self._handle(message)
         return web.Response(text="ok")
@@ -189,71 +206,34 @@ class WhatsApp:
             return
         # Only a typed «src-…» or a number needs more than the message: look up just then.
         typed = message.text.strip() if message.kind == "text" else ""
-        first = bool(_START.match(typed)) and not await InboundMessage.exists(
-            channel=CHANNEL, chat_id=message.user_id
-        )
-        menu = (
-            await ChannelMenu.get_or_none(channel=CHANNEL, chat_id=message.user_id)
-            if typed.isdecimal()
-            else None
-        )
-        inp = to_input(message, menu.actions if menu else [], first)
+        first = bool(_START.match(typed)) and not await self.store.has_written(message.user_id)
+        menu = await self.store.menu(message.user_id) if typed.isdecimal() else []
+        inp = to_input(message, menu, first)
         assert self.dialogs is not None, "a sender-only WhatsApp has no webhook"
         await self.dialogs.handle(
             CHANNEL, message.user_id, inp, receipt=message.message_id, sender=self
         )
 
-    async def _remember_menu(self, chat_id: str, actions: Sequence[str]) -> None:
-        await ChannelMenu.update_or_create(
-            channel=CHANNEL,
-            chat_id=chat_id,
-            defaults={"actions": list(actions), "at": self.clock.now()},
-        )
-
-    async def _record_status(self, status: StatusUpdate) -> None:
-        alias = await erasure.alias_of(CHANNEL, status.user_id)
-        if alias is not None:  # a late receipt of an erased client: no number stored
-            await DeliveryStatus.update_or_create(
-                channel=CHANNEL,
-                external_id=erased_id(CHANNEL, status.message_id),
-                defaults={"chat_id": alias, "status": status.status, "at": self.clock.now()},
-            )
-            return
-        await DeliveryStatus.update_or_create(
-            channel=CHANNEL,
-            external_id=status.message_id,
-            defaults={
-                "chat_id": status.user_id,
-                "status": status.status,
-                "error": (status.error or "")[:200] or None,
-                "at": self.clock.now(),
-            },
-        )
-        if status.status == "failed":  # it never arrived: staff must know
-            error = status.error or "failed"
-            # the chat id is the phone number: only its keyed hash goes to the log
-            log.warning("whatsapp_failed", extra={"chat": log_id(status.user_id), "error": error})
-            await failed_after_send(CHANNEL, status.message_id, error, self.clock.now())
-
     # --- the outbox sender ---------------------------------------------------------------
 
-    async def _media(self, payload: dict) -> dict | None:
+    async def _media(self, payload: dict, files: Files | None) -> dict | None:
         """A manager's photo re-uploaded to WhatsApp, with its caption."""
-        if not payload.get("photo") or self.fetch is None:
+        if not payload.get("photo") or files is None:
             return None
-        _, data = await self.fetch(payload["photo"])
+        _, data = await files.fetch(payload["photo"])
         media_id = await self.graph.upload(data, "image/jpeg", "photo.jpg")
         return {"type": "image", "image": {"id": media_id, "caption": payload["text"][:1024]}}
 
-    async def send(self, row: Outbox) -> int | None:
+    async def send(self, row: Outbox, files: Files | None = None) -> int | None:
         """Send a queued message; outside the 24-hour window only a reminder template may go."""
         payload = row.payload
         reply = queued_reply(payload)
         actions = [b.action for line in reply.buttons for b in line if not b.url]
         # A step's reply is written the moment the client's message arrived.
-        last = row.created_at if row.kind == REPLY_KIND else await last_inbound(row.chat_id)
+        replied = row.kind == REPLY_KIND
+        last = row.created_at if replied else await self.store.last_inbound(row.chat_id)
         if last is not None and self.clock.now() - last < WINDOW:
-            body = await self._media(payload) or render(reply, self.texts).body
+            body = await self._media(payload, files) or render(reply, self.texts).body
         elif row.kind == "reminder" and self.reminder_template:
             body = template(
                 self.reminder_template, self.template_lang, payload.get("params") or [], actions
@@ -261,9 +241,9 @@ class WhatsApp:
         else:
             raise Undeliverable("outside WhatsApp's 24-hour window and no template for it")
         wamid = await self.graph.send(row.chat_id, body)
-        await Outbox.filter(id=row.id).update(external_id=wamid)
+        await self.store.sent_as(row, wamid)
         if actions:
-            await self._remember_menu(row.chat_id, actions)
+            await self.store.remember_menu(row.chat_id, actions, self.clock.now())
         return None
 
 

@@ -12,6 +12,7 @@ from aiogram import Dispatcher
 
 from admin_bot.context import StaffContext
 from bot.app import build_dispatcher, build_staff_dispatcher
+from bot.channel import Channel, ChannelSet
 from bot.clock import FakeClock
 from bot.config import BusinessConfig, parse_config
 from bot.dialogs import DialogService
@@ -27,9 +28,9 @@ from bot.models import (
     StaffMember,
     StaffRole,
 )
-from handlers.channels import Channels, ChannelSender
+from bot.settings import load_settings
+from handlers.registry import ChannelDeps, build_channels
 from handlers.telegram import Act
-from handlers.telegram_outbox import TelegramSender
 from tests.conftest import ROOT
 from tests.fakes.bot_api import Call, FakeBotApi, FakeUser
 from tests.flows import book_in_telegram, has
@@ -76,7 +77,7 @@ async def running_bots(
     config: BusinessConfig,
     clock: FakeClock,
     staff_as_tasks: bool = True,
-    channels: Channels | None = None,
+    channels: dict[str, Channel] | None = None,
 ) -> AsyncIterator[FakeBotApi]:
     """Client bot, staff bot and the embedded worker polling one fake Bot API.
 
@@ -96,10 +97,10 @@ async def running_bots(
             asyncio.create_task(dp.start_polling(b, handle_signals=False, handle_as_tasks=t))
             for dp, b, t in polling
         ]
-        telegram = TelegramSender({"client": client_bot, "staff": staff_bot})
-        channels = channels or Channels()
-        channels.pass_files_from(telegram)  # as in bot/app.py
-        sender = ChannelSender(telegram, channels.senders())
+        settings = load_settings(bot_token=CLIENT, staff_bot_token=STAFF)
+        deps = ChannelDeps(dialogs.texts, clock, bots={"client": client_bot, "staff": staff_bot})
+        sender = ChannelSet({**build_channels(settings, deps), **(channels or {})})  # as bot/app.py
+        staff.extra["outbox"] = sender
         tasks.append(
             asyncio.create_task(
                 embedded.run_forever(

@@ -15,9 +15,8 @@ import pytest
 from bot.models import Appointment, Client, Conversation, InboundMessage, Lead, Outbox
 from bot.outbox import deliver_due
 from bot.reminders import queue_due_reminders
-from handlers.channels import Channels
 from handlers.max import PATH, SECRET_HEADER, Max, MaxApi
-from tests.fakes.local_server import serving
+from tests.fakes.local_server import serving_channel
 from tests.fakes.max_api import TOKEN, FakeMaxApi, buttons
 from tests.flows import has
 from tests.staff_fixtures import MASHA, STAFF, add_team, running_bots
@@ -104,11 +103,8 @@ async def max_rig(dialogs):
             webhook_secret=SECRET,
             dialogs=dialogs,
         )
-        try:
-            async with serving(adapter.register) as url:
-                yield MaxRig(api, adapter, url + PATH, http)
-        finally:
-            await adapter.api.close()
+        async with serving_channel(adapter) as url:
+            yield MaxRig(api, adapter, url + PATH, http)
 
 
 @pytest.fixture
@@ -196,7 +192,7 @@ def test_max_in_webhook_mode_without_its_secret_is_refused(tmp_path):
 
 async def test_a_manager_talks_to_a_max_client_and_gets_her_photo(mx, config, clock):
     await add_team(clock)
-    async with running_bots(config, clock, channels=Channels(max=mx.adapter)) as api:
+    async with running_bots(config, clock, channels={"max": mx.adapter}) as api:
         await mx.say(started(ANNA_ID))
         await mx.press(mx.api.to(ANNA_ID), "✅ Согласен")
         await mx.say(said(ANNA_ID, "/human"))

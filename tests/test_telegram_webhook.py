@@ -17,10 +17,11 @@ from aiohttp import web
 
 from admin_bot.context import StaffContext
 from bot.app import build_dispatcher, build_staff_dispatcher
+from bot.channel import ChannelSet
 from bot.dialogs import DialogService
 from bot.models import Conversation
 from bot.settings import Settings, SettingsError, check_channels, load_settings
-from handlers.channels import Channels
+from handlers.registry import serve
 from handlers.telegram import make_bot
 from handlers.telegram_webhook import TelegramWebhooks, delete_webhooks, telegram_webhooks
 from tests.conftest import ROOT
@@ -68,7 +69,7 @@ async def rig(dialogs: DialogService, config, clock) -> AsyncIterator[Rig]:
             "staff": (build_staff_dispatcher(staff), api.make_bot(STAFF, parse_mode=None)),
         }
         webhooks = telegram_webhooks(settings, pairs)
-        runner = await Channels().serve(settings, webhooks.register)
+        runner = await serve(settings, ChannelSet({}), webhooks.register)
         assert runner is not None
         await webhooks.set_all()
         rig = Rig(api, webhooks, runner, client)

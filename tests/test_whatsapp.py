@@ -21,7 +21,6 @@ from bot.models import (
 )
 from bot.outbox import Message, deliver_due, enqueue
 from bot.reminders import queue_due_reminders
-from handlers.channels import Channels
 from handlers.whatsapp_render import render
 from scenarios.types import Button, Reply
 from tests.fakes.graph_api import options, text_of
@@ -246,7 +245,7 @@ async def test_graph_throttling_is_retried_not_counted(wa, clock):
 
 async def test_a_manager_relays_to_a_whatsapp_client_from_the_staff_bot(wa, config, clock):
     await add_team(clock)
-    async with running_bots(config, clock, channels=Channels(whatsapp=wa.adapter)) as api:
+    async with running_bots(config, clock, channels={"whatsapp": wa.adapter}) as api:
         await book(wa)
         card = await api.wait_for_message(STAFF, MASHA.id, has("Заявка #1"))
         assert "(WhatsApp)" in card["text"]  # the card says where the client is

@@ -16,7 +16,7 @@ from bot.dialogs import DialogService
 from handlers.whatsapp import PATH, WhatsApp
 from handlers.whatsapp_api import GraphClient
 from tests.fakes.graph_api import PHONE_ID, TOKEN, FakeGraphApi, options, text_of
-from tests.fakes.local_server import serving
+from tests.fakes.local_server import serving_channel
 
 SECRET, VERIFY = "app-secret", "verify-me"
 _ids = itertools.count(1)
@@ -107,8 +107,5 @@ async def whatsapp_rig(
             reminder_template=template,
             dialogs=dialogs,
         )
-        try:
-            async with serving(adapter.register) as url:
-                yield WaRig(graph, adapter, url + PATH, http)
-        finally:
-            await adapter.graph.close()
+        async with serving_channel(adapter) as url:
+            yield WaRig(graph, adapter, url + PATH, http)

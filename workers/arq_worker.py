@@ -30,9 +30,8 @@ from bot.i18n import Texts
 from bot.outbox import claim, deliver, due_ids, release
 from bot.ratelimit import RedisRateLimiter
 from bot.settings import Settings, load_settings
-from handlers.channels import Channels, ChannelSender
+from handlers.registry import ChannelDeps, build_channels
 from handlers.telegram import make_bot
-from handlers.telegram_outbox import TelegramSender
 from workers.timed import TimedWork
 
 log = logging.getLogger("priyom.worker")
@@ -75,13 +74,11 @@ def worker_context(
 ) -> dict[str, Any]:
     owners = frozenset(settings.owner_ids) | frozenset(config.business.owners)
     texts = Texts(config.business.locale)
-    channels = Channels.build(settings, texts, clock)
-    telegram = TelegramSender(bots)
-    channels.pass_files_from(telegram)
+    channels = build_channels(settings, ChannelDeps(texts, clock, bots=bots))
     return {
         "settings": settings,
         "work": TimedWork(config, texts, clock, owners, greeter(settings, config, clock)),
-        "sender": ChannelSender(telegram, channels.senders()),
+        "sender": channels,
         "bots": bots,
         "channels": channels,
     }

@@ -25,6 +25,16 @@ async def serving(register: Callable[[web.Application], None]) -> AsyncIterator[
         await runner.cleanup()
 
 
+@contextlib.asynccontextmanager
+async def serving_channel(channel: Any) -> AsyncIterator[str]:
+    """A channel's webhook routes (bot/channel.py `mount`) on a local port; closed after."""
+    try:
+        async with serving(lambda app: channel.mount(app.router)) as url:
+            yield url
+    finally:
+        await channel.close()
+
+
 class RecordingApi:
     """A fake API that records what it was sent, per recipient, and wakes waiters."""
 
