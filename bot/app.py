@@ -21,6 +21,7 @@ from bot.dialogs import DialogService
 from bot.i18n import Texts
 from bot.ratelimit import LocalRateLimiter
 from bot.settings import Settings
+from handlers.calendar_feed import CalendarFeed
 from handlers.channels import Channels, ChannelSender
 from handlers.health import Ops
 from handlers.telegram import TelegramClientBot, client_commands, make_bot
@@ -49,6 +50,7 @@ def build_staff_dispatcher(staff: StaffContext) -> Dispatcher:
     """The staff bot: team management, lead work, and the refusal of everyone else (last)."""
     from admin_bot.access import refusal_router
     from admin_bot.ask import ai_router
+    from admin_bot.calendar import calendar_router
     from admin_bot.leads import leads_router
     from admin_bot.money import money_router
     from admin_bot.reports import reports_router
@@ -62,6 +64,7 @@ def build_staff_dispatcher(staff: StaffContext) -> Dispatcher:
         reports_router(),
         money_router(),
         ai_router(),
+        calendar_router(),
         refusal_router(),
     )
     return dispatcher
@@ -110,6 +113,7 @@ async def run_bot(
         staff_bot = telegram_bots["STAFF_BOT_TOKEN"]
         staff = StaffContext.create(config, clock, settings.owner_ids, client_bot)
         staff.extra["ai"] = ai
+        staff.extra["public_base_url"] = settings.public_base_url
         bots["staff"] = staff_bot
         polling.append(("STAFF_BOT_TOKEN", build_staff_dispatcher(staff), staff_bot))
     channels = Channels.build(settings, dialogs.texts, clock, dialogs)
@@ -130,7 +134,10 @@ async def run_bot(
         )
         for name, dp, bot in polling
     ]
-    web_runner = await channels.serve(settings, Ops(settings, clock).register, webhooks.register)
+    feeds = CalendarFeed(config, clock).register
+    web_runner = await channels.serve(
+        settings, Ops(settings, clock).register, webhooks.register, feeds
+    )
     await webhooks.set_all()
     if channels.max is not None and settings.max_mode == "polling":
         tasks.append(asyncio.create_task(channels.max.poll_forever()))
