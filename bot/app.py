@@ -54,12 +54,14 @@ def build_staff_dispatcher(staff: StaffContext) -> Dispatcher:
     from admin_bot.leads import leads_router
     from admin_bot.money import money_router
     from admin_bot.reports import reports_router
+    from admin_bot.schedule import schedule_router
     from admin_bot.team import team_router
 
     dispatcher = Dispatcher()
     dispatcher["staff"] = staff
     dispatcher.include_routers(
         team_router(),
+        schedule_router(),  # before leads_router: its /today picture comes first
         leads_router(),
         reports_router(),
         money_router(),

@@ -16,7 +16,7 @@ from icalendar import Calendar, Event
 
 from bot.config import BusinessConfig
 from bot.models import Appointment, AppointmentStatus
-from bot.schedule_view import blocks_for
+from bot.schedule_view import blocks_for, first_name
 from bot.staff_models import CalendarToken
 
 TOKEN_BYTES = 32  # token_urlsafe(32): 43 characters, 256 bits
@@ -72,15 +72,10 @@ def _sequence(appointment: Appointment) -> int:
     return int((_modified(appointment) - appointment.created_at).total_seconds())
 
 
-def _first_name(appointment: Appointment) -> str:
-    name = appointment.client.name if appointment.client_id and appointment.client else None
-    return (name or "").split(" ")[0]
-
-
 def _event(appointment: Appointment, config: BusinessConfig, now: dt.datetime) -> Event:
     service = config.service(appointment.service_id)
     title = service.title if service else appointment.service_id
-    first = _first_name(appointment)
+    first = first_name(appointment)
     event = Event()
     event.add("uid", f"appointment-{appointment.id}@{UID_DOMAIN}")
     event.add("dtstamp", now)
