@@ -51,6 +51,7 @@ def build_staff_dispatcher(staff: StaffContext) -> Dispatcher:
     from admin_bot.access import refusal_router
     from admin_bot.ask import ai_router
     from admin_bot.calendar import calendar_router
+    from admin_bot.catalog import catalog_router
     from admin_bot.leads import leads_router
     from admin_bot.money import money_router
     from admin_bot.reports import reports_router
@@ -62,6 +63,7 @@ def build_staff_dispatcher(staff: StaffContext) -> Dispatcher:
     dispatcher.include_routers(
         team_router(),
         schedule_router(),  # before leads_router: its /today picture comes first
+        catalog_router(),  # before leads_router: an owner's typed price is not a relay
         leads_router(),
         reports_router(),
         money_router(),
