@@ -150,3 +150,10 @@ async def test_the_migration_on_postgresql(pg, clock):
     override = await ServiceOverride.get(service_id="manicure")
     assert (override.masters, override.enabled, override.price_kop) == (["anna"], False, None)
     assert await CatalogAudit.all().count() == 1
+
+
+def test_a_feed_url_in_any_log_line_loses_its_token():
+    from bot.logs import Redactor
+
+    line = 'GET /calendar/AbC_-123xyz.ics HTTP/1.1" 200'
+    assert Redactor().scrub(line) == 'GET /calendar/***.ics HTTP/1.1" 200'
