@@ -25,14 +25,15 @@ from aiogram.types import (
 
 from admin_bot.access import ALL_ROLES, HasRole
 from admin_bot.context import StaffContext
-from bot.config import Master
+from bot.config import BusinessConfig, Master
 from bot.i18n import Texts
-from bot.models import AppointmentStatus, StaffMember, StaffRole
+from bot.models import Appointment, AppointmentStatus, StaffMember, StaffRole
 from bot.numbers.day_grid import day_grid_png
-from bot.schedule_view import DayPlan, day_columns, first_name, week_of
+from bot.schedule_view import Block, DayPlan, day_columns, first_name, week_of
 from bot.staff import find_master
 
 TOMORROW = ("завтра", "tomorrow")
+TEXT_LIMIT = 4096  # Telegram's message length
 
 
 class WeekOf(CallbackData, prefix="week"):
@@ -50,8 +51,8 @@ def own_master(staff: StaffContext, member: StaffMember | None) -> Master | None
     return staff.config.master(member.master_id) if member and member.master_id else None
 
 
-def week_text(t: Texts, master: Master, plans: list[DayPlan], tz: dt.tzinfo, config) -> str:
-    lines = [t("schedule.week_title", master=master.name)]
+def week_text(t: Texts, config: BusinessConfig, master: Master, plans: list[DayPlan]) -> str:
+    tz, lines = config.tz, [t("schedule.week_title", master=master.name)]
     for plan in plans:
         hours = ", ".join(f"{i.start:%H:%M}–{i.end:%H:%M}" for i in plan.hours)
         lines.append("")
@@ -63,10 +64,24 @@ def week_text(t: Texts, master: Master, plans: list[DayPlan], tz: dt.tzinfo, con
         lines += [text for _, text in sorted(items, key=lambda x: x[0])] or (
             [t("schedule.free_day")] if plan.hours else []
         )
-    return "\n".join(lines)
+    return _fit(t, lines)
 
 
-def _visit_line(t: Texts, visit, tz: dt.tzinfo, config) -> str:
+def _fit(t: Texts, lines: list[str]) -> str:
+    """Within Telegram's message limit: a very busy week ends with how many lines are left."""
+    text = "\n".join(lines)
+    if len(text) <= TEXT_LIMIT:
+        return text
+    kept: list[str] = []
+    for i, line in enumerate(lines):
+        tail = t("schedule.more", count=len(lines) - i)
+        if len("\n".join([*kept, line, tail])) > TEXT_LIMIT:
+            return "\n".join([*kept, tail])
+        kept.append(line)
+    return "\n".join(kept)
+
+
+def _visit_line(t: Texts, visit: Appointment, tz: dt.tzinfo, config: BusinessConfig) -> str:
     service = config.service(visit.service_id)
     pending = visit.status is AppointmentStatus.PENDING
     return t(
@@ -78,7 +93,7 @@ def _visit_line(t: Texts, visit, tz: dt.tzinfo, config) -> str:
     )
 
 
-def _block_line(t: Texts, block, tz: dt.tzinfo) -> str:
+def _block_line(t: Texts, block: Block, tz: dt.tzinfo) -> str:
     start, end = block.start.astimezone(tz), block.end.astimezone(tz)
     return t(
         "schedule.block",
@@ -113,7 +128,7 @@ def week_nav(master: Master, offset: int, t: Texts) -> InlineKeyboardMarkup:
 async def render_week(staff: StaffContext, master: Master, offset: int) -> str:
     first = _today(staff) + dt.timedelta(weeks=offset)
     plans = await week_of(staff.config, master, first)
-    return week_text(staff.texts, master, plans, staff.config.tz, staff.config)
+    return week_text(staff.texts, staff.config, master, plans)
 
 
 async def on_week(

@@ -120,3 +120,12 @@ async def test_a_manager_picks_a_master_with_buttons(desk: Desk):
     desk.tap(MASHA, "Неделя вперёд ▶", week)
     await desk.settle()
     assert "Маникюр" not in desk.api.last_message(STAFF, MASHA.id)["text"]
+
+
+def test_a_very_busy_week_fits_in_one_message():
+    from admin_bot.schedule import TEXT_LIMIT, _fit
+    from bot.i18n import Texts
+
+    lines = [f"  10:00–11:00 Маникюр — Клиентка {i}" for i in range(300)]
+    text = _fit(Texts("ru"), lines)
+    assert len(text) <= TEXT_LIMIT and text.endswith("/today <день>.")
