@@ -14,7 +14,7 @@ CREATE TABLE IF NOT EXISTS "calendar_token" (
     "created_at" TIMESTAMP{tz} NOT NULL,
     "revoked_at" TIMESTAMP{tz}
 );
-CREATE INDEX IF NOT EXISTS "idx_calendar_token_master" ON "calendar_token" ("master_id");
+CREATE INDEX IF NOT EXISTS "idx_calendar_to_master__f8aed0" ON "calendar_token" ("master_id");
 CREATE TABLE IF NOT EXISTS "service_override" (
     "service_id" VARCHAR(16) NOT NULL PRIMARY KEY,
     "price_kop" BIGINT,
@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS "catalog_audit" (
     "by" BIGINT NOT NULL,
     "at" TIMESTAMP{tz} NOT NULL
 );
-CREATE INDEX IF NOT EXISTS "idx_catalog_audit_service" ON "catalog_audit" ("service_id");
+CREATE INDEX IF NOT EXISTS "idx_catalog_aud_service_788d0a" ON "catalog_audit" ("service_id");
 """
 
 SQLITE = _TABLES.format(
