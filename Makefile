@@ -11,7 +11,7 @@ VENV_ARGS ?=
 PIP_INSTALL ?= $(PY) -m pip install --quiet --upgrade pip && \
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
 
-.PHONY: run shell test lint bench clean redis-server postgres python-version
+.PHONY: run shell init test lint bench clean redis-server postgres python-version
 
 ifneq ($(shell cat $(STAMP) 2>/dev/null),$(PYTHON_ID))
 .PHONY: $(STAMP)
@@ -36,6 +36,10 @@ run: $(STAMP)
 
 shell: $(STAMP)
 	$(PY) -m bot shell
+
+# Questions in the terminal → a business config (CONFIG=path, default business.toml).
+init: $(STAMP)
+	$(PY) -m bot init $(or $(CONFIG),business.toml)
 
 test: $(STAMP) redis-server postgres
 	$(PY) -m ruff check .

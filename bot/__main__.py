@@ -1,4 +1,5 @@
-"""`python -m bot` — run the client bot; `shell` — chat in the terminal; `links` — ad links."""
+"""`python -m bot` — run the client bot; `shell` — chat in the terminal; `links` — ad links;
+`init` — write a business config from a few questions."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import argparse
 import asyncio
 import sys
 
-from bot import ops_cli, startup
+from bot import init_cli, ops_cli, startup
 from bot.config import BusinessConfig, ConfigError, load_config
 from bot.logs import setup_logging
 from bot.settings import Settings, SettingsError, check_channels, load_settings
@@ -29,7 +30,10 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("worker", help="run an arq worker for the timed work (needs REDIS_URL)")
     sub.add_parser("check", help="validate settings and the business config, then exit")
     ops_cli.add_commands(sub)
+    init_cli.add_command(sub)
     args = parser.parse_args(argv)
+    if args.command == "init":  # before any config exists
+        return init_cli.run(args)
 
     try:
         settings = load_settings()

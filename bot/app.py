@@ -22,6 +22,7 @@ from bot.i18n import Texts
 from bot.intake import Intake
 from bot.ratelimit import LocalRateLimiter
 from bot.settings import Settings
+from handlers.calendar_feed import CalendarFeed
 from handlers.forms import Forms
 from handlers.health import Ops
 from handlers.registry import ChannelDeps, build_channels, serve
@@ -51,21 +52,27 @@ def build_staff_dispatcher(staff: StaffContext) -> Dispatcher:
     """The staff bot: team management, lead work, and the refusal of everyone else (last)."""
     from admin_bot.access import refusal_router
     from admin_bot.ask import ai_router
+    from admin_bot.calendar import calendar_router
     from admin_bot.callbacks import callbacks_router
+    from admin_bot.catalog import catalog_router
     from admin_bot.leads import leads_router
     from admin_bot.money import money_router
     from admin_bot.reports import reports_router
+    from admin_bot.schedule import schedule_router
     from admin_bot.team import team_router
 
     dispatcher = Dispatcher()
     dispatcher["staff"] = staff
     dispatcher.include_routers(
         team_router(),
+        schedule_router(),  # before leads_router: its /today picture comes first
+        catalog_router(),  # before leads_router: an owner's typed price is not a relay
         leads_router(),
         reports_router(),
         money_router(),
         ai_router(),
         callbacks_router(),
+        calendar_router(),
         refusal_router(),
     )
     return dispatcher
@@ -114,6 +121,7 @@ async def run_bot(
         staff_bot = telegram_bots["STAFF_BOT_TOKEN"]
         staff = StaffContext.create(config, clock, settings.owner_ids, client_bot)
         staff.extra["ai"] = ai
+        staff.extra["public_base_url"] = settings.public_base_url
         bots["staff"] = staff_bot
         polling.append(("STAFF_BOT_TOKEN", build_staff_dispatcher(staff), staff_bot))
     channels = build_channels(settings, ChannelDeps(dialogs.texts, clock, dialogs, bots))
@@ -141,6 +149,7 @@ async def run_bot(
         webhooks.register,
         Forms(settings, intake, clock).register,
         Telephony(settings, intake).register,
+        CalendarFeed(config, clock).register,
     )
     await webhooks.set_all()
     tasks += [asyncio.create_task(receive) for receive in channels.receivers()]

@@ -22,6 +22,7 @@ from bot import erasure, metrics
 from bot.ai import intel as ai_intel
 from bot.alerts import alert_staff, notify_staff, recipients
 from bot.booking import Booker
+from bot.catalog import effective_config
 from bot.clock import Clock
 from bot.config import BusinessConfig
 from bot.i18n import Texts
@@ -125,7 +126,7 @@ class DialogService:
         owner_ids: frozenset[int] = frozenset(),
         understander: Understander | None = None,
     ) -> None:
-        self.config = config
+        self.config = self.toml_config = config  # `config`: with the owner's catalog changes
         self.understander = understander
         self.clock = clock
         self.texts = texts or Texts(config.business.locale)
@@ -168,6 +169,7 @@ class DialogService:
                 log_redelivery(channel, receipt)
                 return []
             queue_all = sender is not None and deliver is None
+            await self._read_catalog()
             for _ in range(MAX_VERSION_RETRIES):
                 try:
                     step = await self._handle_once(
@@ -186,6 +188,10 @@ class DialogService:
             if sender is not None and step.queued:
                 await deliver_now(step.queued, sender, self.clock)
             return step.replies
+
+    async def _read_catalog(self) -> None:
+        """The services as offered now (bot.catalog): an owner's change applies at once."""
+        self.config = self.booker.config = await effective_config(self.toml_config, True)
 
     async def _handle_once(
         self,

@@ -34,6 +34,8 @@ HASHED_KEYS = frozenset(
 PHONE = re.compile(r"(?<![\w.\-])(?:\+\s?)?\d(?:[ ()\-]{0,2}\d){9,14}(?![\w:])")
 # An id in a URL's query or a `key=value` text (MAX's POST /messages?user_id=…).
 ID_PARAM = re.compile(r"\b(user_id|chat_id|wa_id|recipient_id)=([\w.:-]+)")
+# A master's calendar feed URL carries its token (handlers/calendar_feed.py): never logged.
+FEED_TOKEN = re.compile(r"(/calendar/)[A-Za-z0-9_-]+(\.ics)")
 _HASHED = re.compile(r"h:[0-9a-f]{8}")  # privacy.log_id's output, already safe
 _DONE = "_redacted"  # set on a record once rewritten, so a second handler leaves it be
 
@@ -49,6 +51,7 @@ class Redactor(logging.Filter):
     def scrub(self, text: str) -> str:
         if self._secrets is not None:
             text = self._secrets.sub(REDACTED, text)
+        text = FEED_TOKEN.sub(rf"\1{REDACTED}\2", text)
         text = ID_PARAM.sub(lambda m: f"{m.group(1)}={privacy.log_id(m.group(2))}", text)
         return PHONE.sub(lambda m: privacy.log_id(re.sub(r"\D", "", m.group())), text)
 

@@ -134,6 +134,8 @@ async def test_owners_from_the_environment_and_the_config(staff: Staff):
             "roi",
             "roi_setup",
             "export",
+            "week",
+            "services",
             "help",
         ]
 
@@ -174,9 +176,10 @@ async def test_invites_join_once_with_role_help_and_menus(staff: Staff):
         "funnel",
         "lost",
         "payroll",
+        "week",
         "help",
     ]
-    assert commands_for(staff.api, ANYA.id) == ["today", "staff", "help"]
+    assert commands_for(staff.api, ANYA.id) == ["today", "staff", "week", "calendar", "help"]
     for user, role in ((MARIA, "менеджер"), (ANYA, "мастер")):
         assert f"Вы {role}" in (await staff.say(user, "/help", "Команды"))["text"]
 

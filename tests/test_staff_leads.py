@@ -112,7 +112,8 @@ async def test_lead_buttons_and_commands_are_refused_to_outsiders(desk: Desk, cl
         assert sum("недоступна" in r for r in replies) == 3  # /leads, /lead, /close
         assert any("На сегодня записей нет" in r for r in replies)  # her own, empty day
         assert any("Нет открытого диалога" in r for r in replies)
-        assert len(replies) == 5
+        assert any("записей — 0" in r for r in replies)  # /today's picture, her column only
+        assert len(replies) == 6
     else:
         assert len(replies) == 1 and "только для сотрудников" in replies[0]
     assert await db_rows() == before, "nothing changed"
