@@ -16,11 +16,11 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, ErrorEvent, Message
 
 from admin_bot.context import StaffContext
-from bot.actions import unpack
 from bot.i18n import Texts
-from bot.lead_access import Refused
 from bot.models import StaffRole
-from bot.staff import refuse_once, who
+from bot.staffwork.access import Refused
+from bot.staffwork.actions import unpack
+from bot.staffwork.staff import refuse_once, who
 from handlers.telegram import Act
 
 log = logging.getLogger("priyom.staff.access")
@@ -126,7 +126,7 @@ class StaleButton(Refused):
 
 
 async def on_refused(event: ErrorEvent, staff: StaffContext) -> None:
-    """A service refused the action (bot.lead_access): a polite answer, nothing changed."""
+    """A service refused the action (bot.staffwork.access): a polite answer, nothing changed."""
     exc = event.exception
     assert isinstance(exc, Refused)
     t = staff.texts

@@ -9,14 +9,14 @@ from aiogram.types import CallbackQuery
 
 from admin_bot.buttons import LEAD_ROLES, ask_reason, feature_router, keyboard, pressed, show
 from admin_bot.context import StaffContext
-from bot.actions import CancelAsk, CancelReason, Confirm, MoveAsk, MoveTo
-from bot.alerts import card
-from bot.lead_access import check_appointment
-from bot.lead_actions import LeadActions, SlotGone
+from bot.booking.slots import Slot
+from bot.delivery.outbox import Message as OutMessage
 from bot.models import Appointment, AppointmentStatus
-from bot.outbox import Message as OutMessage
-from bot.slots import Slot
-from bot.staff_desk import appointment_of, holder_name
+from bot.staffwork.access import check_appointment
+from bot.staffwork.actions import CancelAsk, CancelReason, Confirm, MoveAsk, MoveTo
+from bot.staffwork.alerts import card
+from bot.staffwork.desk import appointment_of, holder_name
+from bot.staffwork.lead_actions import LeadActions, SlotGone
 
 MOVE_CHOICES = 6
 MOVABLE = (AppointmentStatus.PENDING, AppointmentStatus.CONFIRMED)

@@ -1,4 +1,4 @@
-"""The staff bot's side of the typed buttons (bot/actions.py): filters, keyboards, cards.
+"""The staff bot's side of the typed buttons (bot/staffwork/actions.py): filters, keyboards, cards.
 
 Staff buttons ride in `Act` (the Telegram wrapper of a core action string); a handler asks
 for one action type with `pressed(Claim)` and gets the validated value as `action`.
@@ -14,10 +14,10 @@ from aiogram.filters import Filter
 from aiogram.types import CallbackQuery, Message
 
 from admin_bot.access import ALL_ROLES, HasRole, act_value
-from bot.actions import Action, Reasoned, unpack
+from bot.delivery.outbox import Message as OutMessage
 from bot.i18n import Texts
 from bot.models import StaffRole
-from bot.outbox import Message as OutMessage
+from bot.staffwork.actions import Action, Reasoned, unpack
 from handlers.telegram_outbox import markup
 
 Rows = list[list[tuple[str, str]]]

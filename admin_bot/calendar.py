@@ -14,7 +14,7 @@ from aiogram.types import Message
 
 from admin_bot.access import HasRole
 from admin_bot.context import StaffContext
-from bot.calendar_feed import active_token, issue_token, revoke_tokens
+from bot.booking.calendar_feed import active_token, issue_token, revoke_tokens
 from bot.models import StaffMember, StaffRole
 
 log = logging.getLogger("priyom.staff.calendar")

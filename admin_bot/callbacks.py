@@ -1,4 +1,4 @@
-"""Staff bot: call backs of missed calls and website forms (bot/intake.py).
+"""Staff bot: call backs of missed calls and website forms (bot/staffwork/intake.py).
 
 «Перезвонить» claims the lead and shows the number (Telegram makes it tappable); after the
 call «Перезвонил» asks for the outcome, which is an event row (kind "called") and stops the
@@ -15,12 +15,12 @@ from aiogram.types import CallbackQuery
 from admin_bot.access import StaleButton
 from admin_bot.buttons import LEAD_ROLES, feature_router, keyboard, pressed, show
 from admin_bot.context import StaffContext
-from bot.actions import CALL_OUTCOMES, CallBack, CalledAsk, CalledOutcome
-from bot.lead_access import check_lead_id
-from bot.lead_actions import actor, claim
-from bot.leads import move_lead
+from bot.delivery.outbox import Message as OutMessage
 from bot.models import Client, LeadEvent, LeadStatus
-from bot.outbox import Message as OutMessage
+from bot.staffwork.access import check_lead_id
+from bot.staffwork.actions import CALL_OUTCOMES, CallBack, CalledAsk, CalledOutcome
+from bot.staffwork.lead_actions import actor, claim
+from bot.staffwork.leads import move_lead
 
 log = logging.getLogger("priyom.staff.callbacks")
 

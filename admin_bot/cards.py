@@ -10,12 +10,12 @@ from aiogram.types import CallbackQuery, Message
 
 from admin_bot.buttons import LEAD_ROLES, feature_router, pressed, show
 from admin_bot.context import StaffContext, arg_of
-from bot.actions import Claim
-from bot.alerts import card
-from bot.lead_actions import claim, notify_client, open_relay
-from bot.leads import lead_of
-from bot.outbox import Message as OutMessage
-from bot.staff_desk import card_copies, holder_name, remember_card, staff_name
+from bot.delivery.outbox import Message as OutMessage
+from bot.staffwork.actions import Claim
+from bot.staffwork.alerts import card
+from bot.staffwork.desk import card_copies, holder_name, remember_card, staff_name
+from bot.staffwork.lead_actions import claim, notify_client, open_relay
+from bot.staffwork.leads import lead_of
 from handlers.telegram_outbox import markup
 
 log = logging.getLogger("priyom.staff")

@@ -1,7 +1,7 @@
 """`/services`: the owner sees the catalog as it is now and edits it with buttons.
 
 Price, duration and deposit are typed after a button (the next message is the value);
-masters and on/off are toggles. Every change goes through bot.catalog (validated, stored
+masters and on/off are toggles. Every change goes through bot.booking.catalog (validated, stored
 over the TOML with an audit row) and applies to new bookings only. Owners only: the role
 filter is on the router, so anyone else falls through to the refusal router.
 """
@@ -19,7 +19,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 
 from admin_bot.access import HasRole
 from admin_bot.context import StaffContext
-from bot import catalog
+from bot.booking import catalog
 from bot.config import BusinessConfig, Service
 from bot.i18n import Texts
 from bot.models import StaffAwaiting, StaffRole

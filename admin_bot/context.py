@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from aiogram import Bot
 from aiogram.filters import CommandObject
 
-from bot.booking import Booker
+from bot.booking.booker import Booker
 from bot.clock import Clock
 from bot.config import BusinessConfig
 from bot.i18n import Texts
-from bot.staff import owners_of
+from bot.staffwork.staff import owners_of
 
 
 @dataclass

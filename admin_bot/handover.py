@@ -1,6 +1,6 @@
 """Staff bot: the owner's «Передать» on a lead card → pick a manager → the lead is theirs.
 
-The service (bot/handover.py) re-checks that the person is an owner on every press; the
+The service (bot/staffwork/handover.py) re-checks that the person is an owner on every press; the
 picker's buttons carry only ids, typed and validated on the way back.
 """
 
@@ -15,9 +15,9 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from admin_bot.access import StaleButton, typed_payload
 from admin_bot.buttons import feature_router, pressed
 from admin_bot.context import StaffContext
-from bot.actions import Handover
-from bot.handover import candidates, hand_over
 from bot.models import Lead, StaffMember, StaffRole
+from bot.staffwork.actions import Handover
+from bot.staffwork.handover import candidates, hand_over
 
 log = logging.getLogger("priyom.staff.handover")
 

@@ -21,12 +21,12 @@ from admin_bot.buttons import (
     show,
 )
 from admin_bot.context import StaffContext
-from bot.actions import Came, LostAsk, LostReason, NoShow, Paid
-from bot.lead_access import check_lead_id, check_outcome
+from bot.delivery.outbox import Message as OutMessage
 from bot.models import StaffAwaiting
-from bot.outbox import Message as OutMessage
-from bot.outcomes import parse_paid
-from bot.staff_desk import appointment_of, ask_staff, forget_question
+from bot.staffwork.access import check_lead_id, check_outcome
+from bot.staffwork.actions import Came, LostAsk, LostReason, NoShow, Paid
+from bot.staffwork.desk import appointment_of, ask_staff, forget_question
+from bot.staffwork.outcomes import parse_paid
 
 
 async def on_lost_ask(query: CallbackQuery, action: LostAsk, staff: StaffContext) -> None:

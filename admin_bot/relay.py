@@ -17,13 +17,13 @@ from admin_bot.ask import answer_staff_question
 from admin_bot.buttons import ALL_ROLES, LEAD_ROLES, feature_router
 from admin_bot.context import StaffContext
 from admin_bot.outcomes import answer_awaited
-from bot.lead_access import check_lead
-from bot.lead_actions import close_relay, notify_client, open_relay, relayed_lead
-from bot.leads import lead_of
+from bot.delivery.relay import Relayed, StaffWords
+from bot.delivery.relay import relay_to_client as relay
 from bot.models import Lead, StaffRole
-from bot.relay import Relayed, StaffWords
-from bot.relay import relay_to_client as relay
-from bot.staff_desk import lead_of_card, pending_question
+from bot.staffwork.access import check_lead
+from bot.staffwork.desk import lead_of_card, pending_question
+from bot.staffwork.lead_actions import close_relay, notify_client, open_relay, relayed_lead
+from bot.staffwork.leads import lead_of
 from handlers.telegram import attachment_ref, content_kind
 
 log = logging.getLogger("priyom.staff")
@@ -61,7 +61,7 @@ async def _relay_target(message: Message, staff_id: int) -> Lead | None:
 
 
 async def relay_to_client(message: Message, staff: StaffContext, bot: Bot, lead: Lead) -> None:
-    """The manager's words go through the outbox on the client's channel (bot/relay.py)."""
+    """The manager's words go through the outbox on the client's channel (bot/delivery/relay.py)."""
     file = attachment_ref(message)
     words = StaffWords(
         message.from_user.id,

@@ -2,7 +2,7 @@
 
 A master sees their own week and their own column of the day; owners and managers pick a
 master with buttons (or `/week anna`) and see every master's column. Visits show the
-service and the client's first name only. Blocked time comes from bot.schedule_view.
+service and the client's first name only. Blocked time comes from bot.booking.schedule_view.
 """
 
 from __future__ import annotations
@@ -25,12 +25,12 @@ from aiogram.types import (
 
 from admin_bot.access import ALL_ROLES, HasRole
 from admin_bot.context import StaffContext
+from bot.booking.schedule_view import Block, DayPlan, day_columns, first_name, week_of
 from bot.config import BusinessConfig, Master
 from bot.i18n import Texts
 from bot.models import Appointment, AppointmentStatus, StaffMember, StaffRole
 from bot.numbers.day_grid import day_grid_png
-from bot.schedule_view import Block, DayPlan, day_columns, first_name, week_of
-from bot.staff import find_master
+from bot.staffwork.staff import find_master
 
 TOMORROW = ("завтра", "tomorrow")
 TEXT_LIMIT = 4096  # Telegram's message length

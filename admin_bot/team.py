@@ -28,7 +28,7 @@ from admin_bot.access import ALL_ROLES, HasRole, role_help, typed_payload
 from admin_bot.context import StaffContext, arg_of
 from bot.i18n import Texts
 from bot.models import StaffMember, StaffRole
-from bot.staff import (
+from bot.staffwork.staff import (
     InviteError,
     active_member,
     create_invite,

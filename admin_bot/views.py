@@ -10,12 +10,12 @@ from aiogram.types import CallbackQuery, Message
 
 from admin_bot.buttons import ALL_ROLES, LEAD_ROLES, MASTER, feature_router, pressed, show
 from admin_bot.context import StaffContext
-from bot.actions import Dialog
+from bot.delivery.outbox import Message as OutMessage
 from bot.i18n import Texts
-from bot.lead_access import check_lead_id
 from bot.models import Lead, StaffMember, StaffRole
-from bot.outbox import Message as OutMessage
-from bot.staff_desk import day_visits, dialog_rows, open_leads
+from bot.staffwork.access import check_lead_id
+from bot.staffwork.actions import Dialog
+from bot.staffwork.desk import day_visits, dialog_rows, open_leads
 
 DIALOG_LINES = 15
 

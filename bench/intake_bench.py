@@ -28,9 +28,9 @@ from bot.clock import SystemClock
 from bot.config import load_config
 from bot.db import close_db, init_db
 from bot.i18n import Texts
-from bot.intake import Intake
 from bot.models import IntakeReceipt, Lead
 from bot.settings import ROOT, load_settings
+from bot.staffwork.intake import Intake
 from handlers.forms import LEAD_PATH, Forms
 from handlers.telephony import ZADARMA_PATH, Telephony, zadarma_signature
 

@@ -24,8 +24,10 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.booking.reminders import queue_due_reminders  # noqa: E402
 from bot.config import load_config  # noqa: E402
 from bot.db import close_db, init_db  # noqa: E402
+from bot.delivery.ratelimit import LocalRateLimiter  # noqa: E402
 from bot.i18n import Texts  # noqa: E402
 from bot.models import (  # noqa: E402
     Appointment,
@@ -36,8 +38,6 @@ from bot.models import (  # noqa: E402
     OutboxStatus,
     SlaBreach,
 )
-from bot.ratelimit import LocalRateLimiter  # noqa: E402
-from bot.reminders import queue_due_reminders  # noqa: E402
 from handlers.telegram_outbox import TelegramSender  # noqa: E402
 from tests.fakes.bot_api import FakeBotApi  # noqa: E402
 from workers import embedded  # noqa: E402

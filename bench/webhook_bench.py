@@ -25,10 +25,10 @@ from aiogram.types import Update
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.app import build_dispatcher
-from bot.channel import ChannelSet
 from bot.clock import SystemClock
 from bot.config import load_config
 from bot.db import close_db, init_db
+from bot.delivery.channel import ChannelSet
 from bot.dialogs import DialogService
 from bot.models import Outbox
 from bot.settings import ROOT, load_settings

@@ -17,11 +17,11 @@ from bot.ai.reminder import Greeter
 from bot.clock import Clock, SystemClock
 from bot.config import BusinessConfig
 from bot.db import close_db, init_db
+from bot.delivery.ratelimit import LocalRateLimiter
 from bot.dialogs import DialogService
 from bot.i18n import Texts
-from bot.intake import Intake
-from bot.ratelimit import LocalRateLimiter
 from bot.settings import Settings
+from bot.staffwork.intake import Intake
 from handlers.calendar_feed import CalendarFeed
 from handlers.forms import Forms
 from handlers.health import Ops

@@ -20,13 +20,21 @@ from tortoise.transactions import in_transaction
 
 from bot import erasure, metrics
 from bot.ai import intel as ai_intel
-from bot.alerts import alert_staff, notify_staff, recipients
-from bot.booking import Booker
-from bot.catalog import effective_config
+from bot.booking.booker import Booker
+from bot.booking.catalog import effective_config
+from bot.booking.slots import Slot
 from bot.clock import Clock
 from bot.config import BusinessConfig
+from bot.delivery.outbox import Message, Sender, deliver_now, enqueue
+from bot.delivery.step_outbox import (
+    Redelivered,
+    StepResult,
+    log_redelivery,
+    queue_replies,
+    record_receipt,
+    seen,
+)
 from bot.i18n import Texts
-from bot.leads import flag_for_human, lead_of, move_lead, open_lead, wait_for_staff
 from bot.models import (
     ACTIVE_APPOINTMENT_STATUSES,
     OPEN_LEAD_STATUSES,
@@ -38,16 +46,8 @@ from bot.models import (
     LeadStatus,
     MessageLog,
 )
-from bot.outbox import Message, Sender, deliver_now, enqueue
-from bot.slots import Slot
-from bot.step_outbox import (
-    Redelivered,
-    StepResult,
-    log_redelivery,
-    queue_replies,
-    record_receipt,
-    seen,
-)
+from bot.staffwork.alerts import alert_staff, notify_staff, recipients
+from bot.staffwork.leads import flag_for_human, lead_of, move_lead, open_lead, wait_for_staff
 from scenarios import booking_flow
 from scenarios.ports import BookingInfo, Deps, Understander
 from scenarios.state import DialogState, Step
@@ -190,7 +190,7 @@ class DialogService:
             return step.replies
 
     async def _read_catalog(self) -> None:
-        """The services as offered now (bot.catalog): an owner's change applies at once."""
+        """The services as offered now (bot.booking.catalog): an owner's change applies at once."""
         self.config = self.booker.config = await effective_config(self.toml_config, True)
 
     async def _handle_once(
@@ -545,7 +545,7 @@ class DialogService:
         else:
             body = inp.phone if inp.kind is InputKind.CONTACT else inp.text
             text = self.texts("staff.relay_from_client", id=conv.lead_id, name=name, text=body)
-        # The file is read back through the channel it came in on (bot/channel.py).
+        # The file is read back through the channel it came in on (bot/delivery/channel.py).
         photo = f"{conv.channel}/{inp.file_id}" if inp.file_id else None
         await enqueue(
             bot="staff",

@@ -11,7 +11,7 @@ import logging
 
 from aiohttp import web
 
-from bot.calendar_feed import feed, master_for_token
+from bot.booking.calendar_feed import feed, master_for_token
 from bot.clock import Clock
 from bot.config import BusinessConfig
 

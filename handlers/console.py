@@ -17,16 +17,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.channel import Files, Routes
+from bot.delivery.channel import Files, Routes
+from bot.delivery.outbox import Undeliverable
 from bot.dialogs import DialogService
 from bot.i18n import Texts
 from bot.logs import LogfmtFormatter
-from bot.outbox import Undeliverable
 from bot.resources import data_dir
 from handlers.inbound import queued_reply, typed_command
 from scenarios.types import Button, Input, InputKind, Reply
 
-if TYPE_CHECKING:  # adapters read rows; the ORM is the core's (bot/channel_store.py)
+if TYPE_CHECKING:  # adapters read rows; the ORM is the core's (bot/delivery/channel_store.py)
     from bot.models import Outbox
 
 CHANNEL = "console"
@@ -123,8 +123,8 @@ def _read_line(prompt: str) -> str | None:
 
 
 class ConsoleChannel:
-    """The terminal as a channel (bot/channel.py): receiving is the read loop above, sending
-    prints the row as the shell shows a reply."""
+    """The terminal as a channel (bot/delivery/channel.py): receiving is the read loop
+    above, sending prints the row as the shell shows a reply."""
 
     name = CHANNEL
     media: frozenset[str] = frozenset()

@@ -1,9 +1,9 @@
 """Website forms: Tilda's webhook, a generic endpoint any site can post to, and /forms/embed.js.
 
 The adapter only checks the transport (key, honeypot, rate, size, origin, a valid phone) and
-hands a `LeadRequest` to the core (bot/intake.py). A refused request stores nothing and gets
-a 4xx with the reason; a spam post (honeypot filled) is answered like a success so the bot
-learns nothing, and stored nowhere.
+hands a `LeadRequest` to the core (bot/staffwork/intake.py). A refused request stores
+nothing and gets a 4xx with the reason; a spam post (honeypot filled) is answered like a
+success so the bot learns nothing, and stored nowhere.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 
 from bot.clock import Clock
-from bot.intake import Intake, LeadRequest
 from bot.settings import Settings
+from bot.staffwork.intake import Intake, LeadRequest
 from handlers.inbound import same_secret
 from scenarios.parsing import normalize_phone
 

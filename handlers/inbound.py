@@ -1,7 +1,8 @@
 """What the channels share: commands typed as text, a queued outbox payload read back as a
 scenario reply; and for the webhook channels: secrets are compared in constant time, a
 malformed update is logged once and acknowledged. (A message id is handled once however
-often the platform delivers it: DialogService commits it with the step, bot/step_outbox.py.)"""
+often the platform delivers it: DialogService commits it with the step,
+bot/delivery/step_outbox.py.)"""
 
 from __future__ import annotations
 

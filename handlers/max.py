@@ -25,12 +25,12 @@ import aiohttp
 from aiohttp import web
 from pydantic import ValidationError
 
-from bot.channel import Files, Routes
-from bot.channel_store import ChannelStore
 from bot.clock import Clock
+from bot.delivery.channel import Files, Routes
+from bot.delivery.channel_store import ChannelStore
+from bot.delivery.outbox import RetryLater, Undeliverable
 from bot.dialogs import DialogService
 from bot.i18n import Texts
-from bot.outbox import RetryLater, Undeliverable
 from bot.settings import Settings
 from handlers.inbound import (
     NotJson,
@@ -43,7 +43,7 @@ from handlers.inbound import (
 from handlers.webhook_models import MaxAttachment, MaxBody, MaxUpdate, MaxUser
 from scenarios.types import Input, InputKind, Reply
 
-if TYPE_CHECKING:  # adapters read rows; the ORM is the core's (bot/channel_store.py)
+if TYPE_CHECKING:  # adapters read rows; the ORM is the core's (bot/delivery/channel_store.py)
     from bot.models import Outbox
 
 CHANNEL = "max"
@@ -203,7 +203,7 @@ def _input(body: MaxBody, sender: MaxUser) -> Input:
 
 
 class Max:
-    """The Channel port (bot/channel.py) for one MAX bot: webhook or long polling in,
+    """The Channel port (bot/delivery/channel.py) for one MAX bot: webhook or long polling in,
     the Bot API out."""
 
     name = CHANNEL

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from aiogram import Bot
 from aiohttp import web
 
-from bot.channel import Channel, ChannelSet
 from bot.clock import Clock
+from bot.delivery.channel import Channel, ChannelSet
 from bot.dialogs import DialogService
 from bot.i18n import Texts
 from bot.settings import Settings

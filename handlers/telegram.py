@@ -21,9 +21,9 @@ from aiogram.types import (
     ReplyKeyboardMarkup,
 )
 
+from bot.delivery.outbox import Sender
 from bot.dialogs import DialogService
 from bot.i18n import Texts
-from bot.outbox import Sender
 from handlers.inbound import typed_command
 from scenarios.types import Input, InputKind, Reply
 

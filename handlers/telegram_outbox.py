@@ -1,4 +1,4 @@
-"""Telegram's side of the Channel port (bot/channel.py): one `TelegramChannel` per bot (the
+"""Telegram's side of the Channel port (bot/delivery/channel.py): one `TelegramChannel` per bot (the
 client bot under the channel's name, the staff bot under its own), delivering outbox rows
 and mapping Bot API errors to retry or give up. (Receiving is aiogram's Dispatcher, polling
 or on the webhook, started by the composition root: two bots share one shutdown.)
@@ -27,8 +27,8 @@ from aiogram.exceptions import (
 )
 from aiogram.types import BufferedInputFile, InlineKeyboardMarkup
 
-from bot.channel import Files, Routes
-from bot.outbox import RetryLater, Undeliverable
+from bot.delivery.channel import Files, Routes
+from bot.delivery.outbox import RetryLater, Undeliverable
 from handlers.inbound import queued_buttons
 from handlers.telegram import inline_markup
 from scenarios.types import Reply
@@ -42,7 +42,7 @@ PERMANENT: tuple[type[AiogramError], ...] = (
     TelegramMigrateToChat,  # the group became a supergroup: this chat id is gone for good
 )
 
-if TYPE_CHECKING:  # adapters read rows; the ORM is the core's (bot/channel_store.py)
+if TYPE_CHECKING:  # adapters read rows; the ORM is the core's (bot/delivery/channel_store.py)
     from bot.models import Outbox
 """Errors that make a row dead. Everything else aiogram raises is transient:
 TelegramNetworkError (refused, DNS, timeout), TelegramServerError (5xx), 401/404/409,

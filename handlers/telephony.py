@@ -2,7 +2,7 @@
 
 Each notification is checked (signature, key) before anything is read from it; a forged one
 gets 401 and stores nothing. An inbound call that ended unanswered becomes a `LeadRequest`
-(bot/intake.py) keyed by the provider's call id, so a redelivery opens nothing; the source
+(bot/staffwork/intake.py) keyed by the provider's call id, so a redelivery opens nothing; the source
 is the one configured for the dialled virtual number (call tracking), else `call`.
 """
 
@@ -17,8 +17,8 @@ import re
 
 from aiohttp import web
 
-from bot.intake import Intake, LeadRequest
 from bot.settings import Settings
+from bot.staffwork.intake import Intake, LeadRequest
 from handlers.inbound import same_secret
 from scenarios.parsing import normalize_phone
 

@@ -21,14 +21,14 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from bot.channel import Files, Routes
-from bot.channel_store import ChannelStore
 from bot.clock import Clock
+from bot.delivery.channel import Files, Routes
+from bot.delivery.channel_store import ChannelStore
+from bot.delivery.outbox import Undeliverable
+from bot.delivery.step_outbox import REPLY_KIND
 from bot.dialogs import DialogService
 from bot.i18n import Texts
-from bot.outbox import Undeliverable
 from bot.settings import Settings
-from bot.step_outbox import REPLY_KIND
 from handlers.inbound import (
     NotJson,
     log_malformed,
@@ -42,7 +42,7 @@ from handlers.whatsapp_api import GraphClient
 from handlers.whatsapp_render import render, template
 from scenarios.types import Input, InputKind
 
-if TYPE_CHECKING:  # adapters read rows; the ORM is the core's (bot/channel_store.py)
+if TYPE_CHECKING:  # adapters read rows; the ORM is the core's (bot/delivery/channel_store.py)
     from bot.models import Outbox
 
 CHANNEL = "whatsapp"
@@ -128,7 +128,7 @@ def to_input(message: Inbound, menu: Sequence[str], first: bool) -> Input:
 
 
 class WhatsApp:
-    """The Channel port (bot/channel.py) for one WhatsApp business number: the webhook in,
+    """The Channel port (bot/delivery/channel.py) for one WhatsApp business number: the webhook in,
     Graph out."""
 
     name = CHANNEL

@@ -7,7 +7,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.outbox import RetryLater, Undeliverable
+from bot.delivery.outbox import RetryLater, Undeliverable
 
 log = logging.getLogger("priyom.whatsapp")
 

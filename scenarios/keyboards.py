@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+from bot.booking.slots import Slot
 from bot.config import BusinessConfig, Service
 from bot.i18n import Texts
-from bot.slots import Slot
 from scenarios.actions import (
     Action,
     CancelVisit,

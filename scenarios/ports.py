@@ -13,7 +13,7 @@ from bot.i18n import Texts
 from scenarios.types import Understanding
 
 if TYPE_CHECKING:
-    from bot.booking import SlotPage
+    from bot.booking.booker import SlotPage
 
 
 class SlotFinder(Protocol):

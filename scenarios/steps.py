@@ -9,7 +9,7 @@ import datetime as dt
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from bot.slots import visit_minutes
+from bot.booking.slots import visit_minutes
 from scenarios import keyboards as kb
 from scenarios.actions import PickAddon, PickService, PickSlot, Tap
 from scenarios.matching import match_services

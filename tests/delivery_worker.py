@@ -15,7 +15,7 @@ import sys
 
 from bot.clock import FakeClock
 from bot.db import close_db, init_db
-from bot.outbox import deliver_due
+from bot.delivery.outbox import deliver_due
 from handlers.telegram import make_bot
 from handlers.telegram_outbox import TelegramSender
 

@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator
 
 from bot.config import BusinessConfig
 from bot.i18n import Texts
-from bot.intake import Intake
 from bot.settings import load_settings
+from bot.staffwork.intake import Intake
 from handlers.forms import Forms
 from handlers.telephony import Telephony, zadarma_signature
 from tests.fakes.local_server import serving

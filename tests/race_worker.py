@@ -12,11 +12,11 @@ import random
 import sys
 from pathlib import Path
 
-from bot.booking import Booker
+from bot.booking.booker import Booker
+from bot.booking.slots import Slot
 from bot.clock import FakeClock
 from bot.config import load_config
 from bot.db import close_db, init_db
-from bot.slots import Slot
 
 ROOT = Path(__file__).resolve().parent.parent
 DAY_START = dt.datetime(2026, 11, 24, 6, 0, tzinfo=dt.UTC)  # 10:00 in Samara

@@ -12,9 +12,9 @@ from aiogram import Dispatcher
 
 from admin_bot.context import StaffContext
 from bot.app import build_dispatcher, build_staff_dispatcher
-from bot.channel import Channel, ChannelSet
 from bot.clock import FakeClock
 from bot.config import BusinessConfig, parse_config
+from bot.delivery.channel import Channel, ChannelSet
 from bot.dialogs import DialogService
 from bot.models import (
     Appointment,

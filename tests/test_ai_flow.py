@@ -12,9 +12,9 @@ import time
 
 import pytest
 
-from bot.alerts import card
 from bot.i18n import Texts
 from bot.models import AiUsage, Lead, StaffRole
+from bot.staffwork.alerts import card
 from scenarios.state import Step
 from scenarios.types import Input
 from tests.ai_helpers import TIMEOUT, AiChat, ai_client, ai_dialogs, texts_of

@@ -8,8 +8,8 @@ import datetime as dt
 import pytest
 
 from bot.ai.reminder import Greeter, valid_greeting
+from bot.booking.reminders import queue_due_reminders
 from bot.models import Outbox
-from bot.reminders import queue_due_reminders
 from tests.ai_helpers import TIMEOUT, ai_client
 from tests.fakes.openai_api import FakeOpenAI
 from tests.test_booking_flow import Chat, book

@@ -34,14 +34,15 @@ CORE_ALLOWED = {
 # The core modules a scenario may import: each is plain data or pure computation.
 SCENARIO_ALLOWED_CORE = {
     "bot.config": "the business configuration: validated plain data",
-    "bot.slots": "free slots: pure arithmetic over the config",
+    "bot.booking.slots": "free slots: pure arithmetic over the config",
     "bot.i18n": "the message catalogs (texts users read)",
     "bot.clock": "the injected clock's Protocol",
 }
 
 # Core modules a scenario may name in type hints only (under `if TYPE_CHECKING:`).
 SCENARIO_TYPE_ONLY = {
-    "bot.booking": "SlotPage, the type `Deps.slots` returns; the scenario gets the finder injected",
+    "bot.booking.booker": "SlotPage, the type `Deps.slots` returns; "
+    "the scenario gets the finder injected",
 }
 
 CHANNEL_LIBRARIES = {"aiogram", "aiohttp", "vkbottle"}
@@ -239,9 +240,9 @@ def test_the_checker_catches_forbidden_imports(tmp_path, monkeypatch):
         "from bot.config import Service\n"
         "from bot import models\n"
         "if TYPE_CHECKING:\n"
-        "    from bot.booking import SlotPage\n"
+        "    from bot.booking.booker import SlotPage\n"
         "else:\n"
-        "    from bot.booking import book\n"
+        "    from bot.booking.booker import book\n"
         "def f():\n"
         "    import aiogram.types\n"
         "    from tortoise import Tortoise\n"
@@ -249,7 +250,7 @@ def test_the_checker_catches_forbidden_imports(tmp_path, monkeypatch):
     )
     assert scenario_violations(flow) == [
         "scenarios/flow.py:3 imports bot.models",
-        "scenarios/flow.py:7 imports bot.booking",
+        "scenarios/flow.py:7 imports bot.booking.booker",
         "scenarios/flow.py:9 imports aiogram.types",
         "scenarios/flow.py:10 imports tortoise",
         "scenarios/flow.py:11 imports handlers",

@@ -15,12 +15,12 @@ import aiohttp
 import pytest
 from icalendar import Calendar
 
-from bot.booking import Booker
-from bot.calendar_feed import token_hash
-from bot.channel import ChannelSet
+from bot.booking.booker import Booker
+from bot.booking.calendar_feed import token_hash
+from bot.booking.slots import Slot
+from bot.delivery.channel import ChannelSet
 from bot.models import Appointment
 from bot.settings import Settings
-from bot.slots import Slot
 from bot.staff_models import CalendarToken, CatalogAudit, ServiceOverride
 from handlers.calendar_feed import CalendarFeed
 from handlers.registry import serve

@@ -9,12 +9,12 @@ from collections import defaultdict
 import aiohttp
 from aiohttp import web
 
-from bot.channel import Channel, Files, Routes
+from bot.booking.reminders import queue_due_reminders
 from bot.clock import FakeClock
+from bot.delivery.channel import Channel, Files, Routes
+from bot.delivery.outbox import Message, Undeliverable, deliver_due, enqueue
 from bot.dialogs import DialogService
 from bot.models import Appointment, Client, Lead, Outbox
-from bot.outbox import Message, Undeliverable, deliver_due, enqueue
-from bot.reminders import queue_due_reminders
 from bot.settings import load_settings
 from handlers.console import ConsoleChannel
 from handlers.registry import REGISTRY, ChannelDeps, build_channels

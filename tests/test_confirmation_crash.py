@@ -14,8 +14,8 @@ import signal
 import sys
 
 from bot.app import build_dispatcher
+from bot.delivery.outbox import CLAIM_SECONDS
 from bot.models import Appointment, Outbox, OutboxStatus
-from bot.outbox import CLAIM_SECONDS
 from tests.conftest import ROOT
 from tests.fakes.bot_api import FakeBotApi, FakeUser
 from tests.flows import book_in_telegram, has

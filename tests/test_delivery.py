@@ -22,11 +22,11 @@ from arq.connections import RedisSettings
 from redis.asyncio import Redis
 from tortoise.transactions import in_transaction
 
-import bot.ratelimit
+import bot.delivery.ratelimit
 from bot.clock import FakeClock
+from bot.delivery.outbox import Message, backoff_seconds, deliver_due, due_ids, enqueue
+from bot.delivery.ratelimit import LocalRateLimiter, RedisRateLimiter
 from bot.models import Lead, Outbox, OutboxStatus
-from bot.outbox import Message, backoff_seconds, deliver_due, due_ids, enqueue
-from bot.ratelimit import LocalRateLimiter, RedisRateLimiter
 from bot.settings import load_settings
 from handlers.telegram_outbox import TelegramSender
 from tests.conftest import ROOT
@@ -57,9 +57,9 @@ async def client_bot(api):
 
 @pytest.fixture
 def limiter_time(clock: FakeClock, monkeypatch):
-    """The rate limiters read time through bot.ratelimit.time: make it the test's clock."""
+    """The rate limiters read time through bot.delivery.ratelimit.time: make it the test's clock."""
     now = lambda: clock.now().timestamp()  # noqa: E731
-    monkeypatch.setattr(bot.ratelimit, "time", SimpleNamespace(time=now, monotonic=now))
+    monkeypatch.setattr(bot.delivery.ratelimit, "time", SimpleNamespace(time=now, monotonic=now))
 
 
 async def queue(clock: FakeClock, n: int, prefix: str = "m", chat=None, **kw) -> list[str]:

@@ -18,6 +18,7 @@ import pytest
 from tortoise import Tortoise
 from tortoise.fields import CharField, JSONField, TextField
 
+from bot.booking.reminders import queue_due_reminders
 from bot.logs import setup_logging
 from bot.models import (
     Appointment,
@@ -29,7 +30,6 @@ from bot.models import (
     Outbox,
     OutboxStatus,
 )
-from bot.reminders import queue_due_reminders
 from tests.fakes.bot_api import FakeUser
 from tests.fakes.graph_api import text_of
 from tests.flows import book_in_telegram, has

@@ -7,8 +7,8 @@ import datetime as dt
 
 import pytest
 
+from bot.booking.followup import nudge_stalled
 from bot.dialogs import DialogService
-from bot.followup import nudge_stalled
 from bot.models import Lead, Outbox
 from scenarios.state import Step
 from tests import timed_helpers

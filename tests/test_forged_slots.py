@@ -14,9 +14,9 @@ import datetime as dt
 import pytest
 
 from bot.app import build_dispatcher
-from bot.booking import Booker
+from bot.booking.booker import Booker
+from bot.booking.slots import Slot
 from bot.models import Appointment, MasterCell
-from bot.slots import Slot
 from handlers.telegram import Act
 from scenarios.keyboards import slot_action
 from tests.conftest import SAMARA

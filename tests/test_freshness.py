@@ -8,10 +8,10 @@ import datetime as dt
 
 import pytest
 
-from bot.followup import nudge_stalled
-from bot.lead_actions import claim
+from bot.booking.followup import nudge_stalled
+from bot.delivery.outbox import Message, deliver_due, enqueue
 from bot.models import MessageLog, Outbox, OutboxStatus, StaffRole
-from bot.outbox import Message, deliver_due, enqueue
+from bot.staffwork.lead_actions import claim
 from scenarios.state import Step
 from tests import timed_helpers
 from tests.staff_fixtures import MASHA, add_staff

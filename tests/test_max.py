@@ -12,9 +12,9 @@ import json
 import aiohttp
 import pytest
 
+from bot.booking.reminders import queue_due_reminders
+from bot.delivery.outbox import deliver_due
 from bot.models import Appointment, Client, Conversation, InboundMessage, Lead, Outbox
-from bot.outbox import deliver_due
-from bot.reminders import queue_due_reminders
 from handlers.max import PATH, SECRET_HEADER, Max, MaxApi
 from tests.fakes.local_server import serving_channel
 from tests.fakes.max_api import TOKEN, FakeMaxApi, buttons

@@ -8,9 +8,9 @@ import itertools
 import random
 import sys
 
-from bot.booking import Booker
+from bot.booking.booker import Booker
+from bot.booking.slots import Slot
 from bot.models import ACTIVE_APPOINTMENT_STATUSES, Appointment
-from bot.slots import Slot
 from scenarios.types import Input, InputKind
 from tests.race_worker import DAY_START, ROOT, random_slot
 

@@ -16,8 +16,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot import metrics
 from bot.backup import BackupError, backup, backup_sqlite
+from bot.delivery.outbox import Message, enqueue
 from bot.models import Outbox
-from bot.outbox import Message, enqueue
 from bot.settings import load_settings
 from handlers.health import Ops
 from tests.conftest import ROOT

@@ -26,9 +26,9 @@ from aiogram.methods import SendMessage
 
 from bot.clock import FakeClock
 from bot.config import BusinessConfig
+from bot.delivery.outbox import MAX_BACKOFF_SECONDS, Message, RetryLater, Undeliverable, enqueue
 from bot.i18n import Texts
 from bot.models import Appointment, AppointmentStatus, Client, Outbox, OutboxStatus
-from bot.outbox import MAX_BACKOFF_SECONDS, Message, RetryLater, Undeliverable, enqueue
 from handlers import max as max_channel
 from handlers import whatsapp_api
 from handlers.telegram_outbox import TelegramSender, verdict

@@ -7,11 +7,12 @@ import datetime as dt
 
 import pytest
 
-from bot.booking import Booker
+from bot.booking.booker import Booker
+from bot.booking.reminders import queue_due_reminders, reminder_plan, shift_out_of_quiet_hours
 from bot.clock import FakeClock
 from bot.config import BusinessConfig
+from bot.delivery.outbox import claim, deliver, deliver_due
 from bot.dialogs import DialogService
-from bot.lead_actions import LeadActions
 from bot.models import (
     Appointment,
     AppointmentStatus,
@@ -21,8 +22,7 @@ from bot.models import (
     Outbox,
     OutboxStatus,
 )
-from bot.outbox import claim, deliver, deliver_due
-from bot.reminders import queue_due_reminders, reminder_plan, shift_out_of_quiet_hours
+from bot.staffwork.lead_actions import LeadActions
 from scenarios.keyboards import parse_slot_action
 from tests.test_booking_flow import Chat, actions, book, text
 from tests.timed_helpers import OMSK, OWNER, SAMARA, Recorder, at, config_with, row_actions

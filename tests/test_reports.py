@@ -30,6 +30,7 @@ from tortoise.utils import get_schema_sql
 
 from bot.clock import FakeClock
 from bot.config import BusinessConfig, parse_config
+from bot.delivery.outbox import deliver_due
 from bot.i18n import Texts
 from bot.models import (
     Appointment,
@@ -44,7 +45,6 @@ from bot.models import (
 from bot.numbers import kpi_daily, kpi_team, reports
 from bot.numbers.anomalies import queue_anomalies
 from bot.numbers.kpi import Period
-from bot.outbox import deliver_due
 from bot.periods import Span, parse_span
 from handlers.telegram_outbox import TelegramSender
 from tests import test_kpi

@@ -7,14 +7,14 @@ import datetime as dt
 
 import pytest
 
-from bot.booking import Booker
+from bot.booking.booker import Booker
 from bot.clock import FakeClock
 from bot.config import BusinessConfig
 from bot.dialogs import DialogService
-from bot.lead_actions import LeadActions, claim
 from bot.models import Appointment, Lead, MessageLog, Outbox, SlaBreach, StaffRole
-from bot.sla import check_sla
-from bot.worktime import add_working_minutes, is_working, working_minutes_between
+from bot.staffwork.lead_actions import LeadActions, claim
+from bot.staffwork.sla import check_sla
+from bot.staffwork.worktime import add_working_minutes, is_working, working_minutes_between
 from scenarios.state import Step
 from tests import timed_helpers
 from tests.staff_fixtures import MASHA, PETYA, add_staff

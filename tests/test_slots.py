@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.booking.slots import Slot, is_free, iter_free_slots, occupied_span, visit_minutes
 from bot.config import BusinessConfig, parse_config
-from bot.slots import Slot, is_free, iter_free_slots, occupied_span, visit_minutes
 
 UTC = dt.UTC
 OMSK = ZoneInfo("Asia/Omsk")  # UTC+6, no DST

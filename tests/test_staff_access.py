@@ -14,7 +14,7 @@ from admin_bot.access import refusal_router
 from admin_bot.context import StaffContext
 from admin_bot.team import RemoveStaff, team_router
 from bot.models import Conversation, Invite, Lead, StaffMember, StaffRefusal, StaffRole
-from bot.staff import (
+from bot.staffwork.staff import (
     InviteError,
     create_invite,
     find_master,
@@ -307,7 +307,7 @@ async def assert_no_access(api: FakeBotApi, update: dict) -> None:
     assert answer.params["text"] == "Нет доступа"
 
 
-# --- bot/staff.py ----------------------------------------------------------------------------
+# --- bot/staffwork/staff.py ------------------------------------------------------------------
 
 
 async def test_concurrent_redemption_has_exactly_one_winner(db, clock):

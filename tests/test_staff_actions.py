@@ -1,5 +1,5 @@
-"""Typed staff buttons (bot/actions.py): each payload round-trips within Telegram's 64 bytes,
-reads the strings queued before the payloads were typed, and a forged or garbled payload for
+"""Typed staff buttons (bot/staffwork/actions.py): each payload round-trips within
+Telegram's 64 bytes, reads the strings queued before the payloads were typed, and a forged or garbled payload for
 each button is answered «Эта кнопка устарела.» over the fake Bot API with nothing changed."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 
 from admin_bot.handover import HandTo
-from bot.actions import (
+from bot.staffwork.actions import (
     ACTIONS,
     CALL_OUTCOMES,
     CANCEL_REASONS,

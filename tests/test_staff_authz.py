@@ -12,10 +12,9 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from admin_bot.handover import HandTo
-from bot.booking import Booker
+from bot.booking.booker import Booker
+from bot.booking.slots import Slot
 from bot.i18n import Texts
-from bot.lead_access import NoAccess, NotYours
-from bot.lead_actions import LeadActions
 from bot.models import (
     Appointment,
     Conversation,
@@ -25,7 +24,8 @@ from bot.models import (
     Outbox,
     StaffMember,
 )
-from bot.slots import Slot
+from bot.staffwork.access import NoAccess, NotYours
+from bot.staffwork.lead_actions import LeadActions
 from scenarios.keyboards import slot_action
 from tests import staff_fixtures
 from tests.fakes.bot_api import FakeUser

@@ -7,7 +7,8 @@ import datetime as dt
 
 import pytest
 
-from bot.booking import Booker
+from bot.booking.booker import Booker
+from bot.booking.slots import Slot
 from bot.models import (
     Appointment,
     Client,
@@ -19,7 +20,6 @@ from bot.models import (
     StaffAwaiting,
     StaffRole,
 )
-from bot.slots import Slot
 from handlers.telegram import Act
 from scenarios.keyboards import parse_slot_action, slot_action
 from tests import staff_fixtures

@@ -11,7 +11,7 @@ import datetime as dt
 import pytest
 
 from bot.models import Appointment, LeadEvent
-from bot.outcomes import MAX_PAID_KOP, parse_paid
+from bot.staffwork.outcomes import MAX_PAID_KOP, parse_paid
 from handlers.telegram import Act
 from tests import staff_fixtures
 from tests.staff_fixtures import ANNA, MASHA, Desk, action_rows, db_rows

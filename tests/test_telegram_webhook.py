@@ -17,7 +17,7 @@ from aiohttp import web
 
 from admin_bot.context import StaffContext
 from bot.app import build_dispatcher, build_staff_dispatcher
-from bot.channel import ChannelSet
+from bot.delivery.channel import ChannelSet
 from bot.dialogs import DialogService
 from bot.models import Conversation
 from bot.settings import Settings, SettingsError, check_channels, load_settings

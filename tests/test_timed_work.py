@@ -8,13 +8,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.booking.reminders import queue_due_reminders, reminder_plan
 from bot.config import parse_config
+from bot.delivery.outbox import claim, deliver
 from bot.dialogs import DialogService
 from bot.models import Appointment, Lead, Outbox, OutboxStatus, SlaBreach
-from bot.outbox import claim, deliver
-from bot.reminders import queue_due_reminders, reminder_plan
-from bot.sla import check_sla
-from bot.worktime import add_working_minutes
+from bot.staffwork.sla import check_sla
+from bot.staffwork.worktime import add_working_minutes
 from scenarios.types import Input, InputKind
 from tests.conftest import ROOT
 from tests.timed_helpers import Recorder

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 import pytest
 from tortoise import Tortoise
 
+from bot.delivery.outbox import deliver_due
 from bot.logs import setup_logging
 from bot.models import Conversation, InboundMessage, MessageLog, Outbox, OutboxStatus
-from bot.outbox import deliver_due
 from tests.fakes.graph_api import text_of
 from tests.test_max import ANNA_ID, max_rig, said, started
 from tests.whatsapp_helpers import message, sign, text, whatsapp_rig

@@ -8,6 +8,8 @@ import json
 import aiohttp
 import pytest
 
+from bot.booking.reminders import queue_due_reminders
+from bot.delivery.outbox import Message, deliver_due, enqueue
 from bot.models import (
     Appointment,
     Client,
@@ -19,8 +21,6 @@ from bot.models import (
     Outbox,
     OutboxStatus,
 )
-from bot.outbox import Message, deliver_due, enqueue
-from bot.reminders import queue_due_reminders
 from handlers.whatsapp_render import render
 from scenarios.types import Button, Reply
 from tests.fakes.graph_api import options, text_of

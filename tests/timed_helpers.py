@@ -51,7 +51,7 @@ def row_actions(row: Outbox) -> list[str]:
 
 
 class Recorder:
-    """Our own `bot.outbox.Sender`: keeps what would have gone out."""
+    """Our own `bot.delivery.outbox.Sender`: keeps what would have gone out."""
 
     def __init__(self) -> None:
         self.sent: list[Outbox] = []

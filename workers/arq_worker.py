@@ -3,7 +3,7 @@
 The database is the source of truth: the tick queues reminders, SLA breaches, nudges
 and outcome prompts into the outbox, then enqueues one `deliver` job per due row with
 the job id `outbox:<row id>` — arq refuses a second job with an id that is queued or
-running, and the row claim (bot.outbox.claim) stops two workers sending one row even
+running, and the row claim (bot.delivery.outbox.claim) stops two workers sending one row even
 if Redis was flushed in between. Flushing or restarting Redis loses nothing: the next
 tick finds every due row again.
 
@@ -26,9 +26,9 @@ from bot.ai.factory import greeter
 from bot.clock import Clock, SystemClock
 from bot.config import BusinessConfig, load_config
 from bot.db import close_db, init_db
+from bot.delivery.outbox import claim, deliver, due_ids, release
+from bot.delivery.ratelimit import RedisRateLimiter
 from bot.i18n import Texts
-from bot.outbox import claim, deliver, due_ids, release
-from bot.ratelimit import RedisRateLimiter
 from bot.settings import Settings, load_settings
 from handlers.registry import ChannelDeps, build_channels
 from handlers.telegram import make_bot

@@ -10,8 +10,8 @@ import asyncio
 import logging
 import time
 
-from bot.outbox import Sender, deliver_due
-from bot.ratelimit import RateLimiter
+from bot.delivery.outbox import Sender, deliver_due
+from bot.delivery.ratelimit import RateLimiter
 from workers.timed import TimedWork
 
 log = logging.getLogger("priyom.worker")

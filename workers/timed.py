@@ -13,16 +13,16 @@ import logging
 from dataclasses import dataclass, field
 
 from bot.ai.reminder import Greeter
+from bot.booking.followup import nudge_stalled
+from bot.booking.reminders import queue_due_reminders
 from bot.clock import Clock
 from bot.config import BusinessConfig
-from bot.followup import nudge_stalled
+from bot.delivery.lateness import check_lateness
 from bot.i18n import Texts
-from bot.lateness import check_lateness
 from bot.numbers.anomalies import queue_anomalies
 from bot.numbers.report_schedule import queue_summary, queue_weekly
-from bot.outcomes import prompt_outcomes
-from bot.reminders import queue_due_reminders
-from bot.sla import check_sla
+from bot.staffwork.outcomes import prompt_outcomes
+from bot.staffwork.sla import check_sla
 
 log = logging.getLogger("priyom.worker")
 

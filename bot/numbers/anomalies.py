@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from bot.config import BusinessConfig
+from bot.delivery.outbox import Message, to_staff
 from bot.i18n import Texts
 from bot.numbers import kpi, sql
 from bot.numbers.kpi import Period
 from bot.numbers.reports import manager_names
-from bot.outbox import Message, to_staff
 from bot.periods import local_today, week_span
 
 WEEKS = 4

@@ -23,7 +23,7 @@ from typing import Any
 
 from bot.config import BusinessConfig
 from bot.numbers import sql
-from bot.worktime import working_minutes_between
+from bot.staffwork.worktime import working_minutes_between
 
 EMPTY = "—"
 REPEAT_WINDOW_DAYS = 90

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from bot.config import BusinessConfig
 from bot.numbers import sql
 from bot.numbers.kpi import Average, Median, Period, Ratio
-from bot.worktime import working_minutes_between
+from bot.staffwork.worktime import working_minutes_between
 
 
 @dataclass(frozen=True)

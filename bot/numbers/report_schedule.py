@@ -13,10 +13,10 @@ from __future__ import annotations
 import datetime as dt
 
 from bot.config import BusinessConfig
+from bot.delivery.outbox import Message, enqueue
 from bot.i18n import Texts
 from bot.models import Outbox
 from bot.numbers import reports
-from bot.outbox import Message, enqueue
 from bot.periods import Span
 
 

@@ -27,7 +27,8 @@ async def serving(register: Callable[[web.Application], None]) -> AsyncIterator[
 
 @contextlib.asynccontextmanager
 async def serving_channel(channel: Any) -> AsyncIterator[str]:
-    """A channel's webhook routes (bot/channel.py `mount`) on a local port; closed after."""
+    """A channel's webhook routes (bot/delivery/channel.py `mount`) on a local port,
+    closed after."""
     try:
         async with serving(lambda app: channel.mount(app.router)) as url:
             yield url

@@ -7,8 +7,8 @@ import datetime as dt
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from bot.actions import Came, NoShow
 from bot.config import BusinessConfig
+from bot.delivery.outbox import Message, to_staff
 from bot.i18n import Texts
 from bot.models import (
     ACTIVE_APPOINTMENT_STATUSES,
@@ -19,7 +19,7 @@ from bot.models import (
     StaffRole,
 )
 from bot.numbers.amounts import parse_rubles
-from bot.outbox import Message, to_staff
+from bot.staffwork.actions import Came, NoShow
 
 LOOKBACK = dt.timedelta(days=2)
 MAX_PAID_KOP = 100_000_000  # 1 000 000 ₽: more than that for one visit is a typo

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
-from bot.booking import Booker
+from bot.booking.booker import Booker
+from bot.booking.slots import Slot
 from bot.config import BusinessConfig
+from bot.delivery.outbox import Message, enqueue
 from bot.i18n import Texts
-from bot.lead_access import BadAmount, check_appointment, check_lead_id, check_outcome
-from bot.leads import lead_of, move_lead
 from bot.models import (
     ACTIVE_APPOINTMENT_STATUSES,
     OPEN_LEAD_STATUSES,
@@ -29,10 +29,10 @@ from bot.models import (
     LeadEvent,
     LeadStatus,
 )
-from bot.outbox import Message, enqueue
-from bot.outcomes import MAX_PAID_KOP, valid_paid
-from bot.slots import Slot
-from bot.staff import owners_of
+from bot.staffwork.access import BadAmount, check_appointment, check_lead_id, check_outcome
+from bot.staffwork.leads import lead_of, move_lead
+from bot.staffwork.outcomes import MAX_PAID_KOP, valid_paid
+from bot.staffwork.staff import owners_of
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ async def notify_client(lead: Lead, kind: str, text: str, now: dt.datetime, key:
 
 
 class LeadActions:
-    """Every action re-checks the actor's role and the lead's holder (bot.lead_access) and
+    """Every action re-checks the actor's role and the lead's holder (bot.staffwork.access) and
     raises its `Refused` before changing anything."""
 
     def __init__(

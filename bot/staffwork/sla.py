@@ -20,9 +20,8 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from bot import metrics
-from bot.actions import Claim
-from bot.alerts import recipients
 from bot.config import BusinessConfig
+from bot.delivery.outbox import Message, to_staff
 from bot.i18n import Texts
 from bot.models import (
     OPEN_LEAD_STATUSES,
@@ -33,10 +32,11 @@ from bot.models import (
     MessageLog,
     SlaBreach,
 )
-from bot.outbox import Message, to_staff
-from bot.worktime import add_working_minutes, working_minutes_between
+from bot.staffwork.actions import Claim
+from bot.staffwork.alerts import recipients
+from bot.staffwork.worktime import add_working_minutes, working_minutes_between
 
-CALLBACK_REASONS = ("call", "form")  # intakes (bot/intake.py) wait for a call back
+CALLBACK_REASONS = ("call", "form")  # intakes (bot/staffwork/intake.py) wait for a call back
 
 
 @dataclass(frozen=True)

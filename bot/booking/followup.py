@@ -13,11 +13,11 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from bot.config import BusinessConfig
+from bot.delivery.outbox import Message, enqueue
 from bot.i18n import Texts
-from bot.leads import flag_for_human, lead_of
 from bot.models import Client, Conversation, Outbox
-from bot.outbox import Message, enqueue
-from bot.worktime import add_working_minutes, is_working
+from bot.staffwork.leads import flag_for_human, lead_of
+from bot.staffwork.worktime import add_working_minutes, is_working
 from scenarios.actions import Tap
 from scenarios.state import Step
 

@@ -5,7 +5,7 @@ same transaction as the state change it causes: a step that fails leaves no trac
 redelivery is processed; a step that committed makes every redelivery a no-op. Replies
 that must survive a crash after the commit (all of a webhook channel's, and on every
 channel the ones a state change caused, e.g. a booking's confirmation) are written to the
-outbox in that transaction and sent right after it (bot.outbox.deliver_now).
+outbox in that transaction and sent right after it (bot.delivery.outbox.deliver_now).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 from tortoise.exceptions import IntegrityError
 
+from bot.delivery.outbox import ERASED_AS, Message, claimed_until
 from bot.models import Conversation, InboundMessage, Outbox
-from bot.outbox import ERASED_AS, Message, claimed_until
 from scenarios.types import Reply
 
 log = logging.getLogger("priyom.dialog")

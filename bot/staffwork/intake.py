@@ -16,14 +16,14 @@ from dataclasses import dataclass, field
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from bot.actions import CallBack, Claim, LostAsk
-from bot.alerts import card, recipients
 from bot.clock import Clock
 from bot.config import BusinessConfig
+from bot.delivery.outbox import Message, enqueue, to_staff
 from bot.i18n import Texts
-from bot.leads import flag_for_human, open_lead
 from bot.models import OPEN_LEAD_STATUSES, Client, IntakeReceipt, Lead, LeadEvent, MessageLog
-from bot.outbox import Message, enqueue, to_staff
+from bot.staffwork.actions import CallBack, Claim, LostAsk
+from bot.staffwork.alerts import card, recipients
+from bot.staffwork.leads import flag_for_human, open_lead
 
 log = logging.getLogger("priyom.intake")
 MESSENGERS = ("telegram", "whatsapp", "max", "vk")  # channels the bot can write to first

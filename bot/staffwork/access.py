@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.leads import lead_of
 from bot.models import Appointment, Lead, StaffMember, StaffRole
-from bot.staff import who
+from bot.staffwork.leads import lead_of
+from bot.staffwork.staff import who
 
 OWNER, MANAGER, MASTER = StaffRole.OWNER, StaffRole.MANAGER, StaffRole.MASTER
 

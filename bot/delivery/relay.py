@@ -9,12 +9,12 @@ import enum
 import logging
 from dataclasses import dataclass
 
-from bot.channel import CLIENT_BOT, ChannelSet
 from bot.clock import Clock
-from bot.lead_actions import client_chat
+from bot.delivery.channel import CLIENT_BOT, ChannelSet
+from bot.delivery.outbox import Message, claim, deliver_now, enqueue
 from bot.models import Lead
-from bot.outbox import Message, claim, deliver_now, enqueue
-from bot.staff_desk import log_relay
+from bot.staffwork.desk import log_relay
+from bot.staffwork.lead_actions import client_chat
 
 log = logging.getLogger("priyom.relay")
 

@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import ClassVar
 
-from bot.slots import Slot
+from bot.booking.slots import Slot
 from scenarios.keyboards import parse_slot_action, slot_action
 
 MAX_PACKED = 64  # Telegram's callback_data limit, in bytes (the tightest channel's)
@@ -89,7 +89,7 @@ class Handover(Action):
 
 @dataclass(frozen=True)
 class CallBack(Action):
-    """«Перезвонить» on a missed call's or a form's card (bot/intake.py)."""
+    """«Перезвонить» on a missed call's or a form's card (bot/staffwork/intake.py)."""
 
     prefix = "cb"
 

@@ -1,6 +1,6 @@
 """Staff hear once when messages to clients run late: a channel's outage, a revoked token.
 
-Transient failures are retried for as long as it takes (bot.outbox), so an outage shows
+Transient failures are retried for as long as it takes (bot.delivery.outbox), so an outage shows
 as client-bound rows that have failed at least once and wait. When such a row was queued
 more than `sla.delivery_late_minutes` ago, an outage opens: a flag row (an outbox row of
 kind "outage" that is never sent, whose unique dedup key OPEN_KEY makes it one per
@@ -18,9 +18,9 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from bot.config import BusinessConfig
+from bot.delivery.outbox import Message, to_staff
 from bot.i18n import Texts
 from bot.models import Outbox, OutboxStatus, StaffMember, StaffRole
-from bot.outbox import Message, to_staff
 
 log = logging.getLogger("priyom.outbox")
 OPEN_KEY = "outage:open"

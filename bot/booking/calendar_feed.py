@@ -14,9 +14,9 @@ import secrets
 
 from icalendar import Calendar, Event
 
+from bot.booking.schedule_view import blocks_for, first_name
 from bot.config import BusinessConfig
 from bot.models import Appointment, AppointmentStatus
-from bot.schedule_view import blocks_for, first_name
 from bot.staff_models import CalendarToken
 
 TOKEN_BYTES = 32  # token_urlsafe(32): 43 characters, 256 bits

@@ -13,9 +13,9 @@ idempotency key); the row is then sent again — after the claim expires
 (CLAIM_SECONDS, well above the Bot API request timeout) or as a retry. Nothing is lost: a row stays
 pending until it is sent, proven undeliverable (DEAD: a permanent answer such as a blocked
 bot or a chat that does not exist, shown to staff) or no longer true (SKIPPED: a reminder
-of a visit that began, moved or was cancelled; see bot.freshness). A transient failure (no
+of a visit that began, moved or was cancelled; see bot.delivery.freshness). A transient failure (no
 connection, a timeout, 5xx, 429) never makes a row dead: it backs off, capped and jittered,
-for as long as it takes; staff hear once when client messages run late (bot.lateness).
+for as long as it takes; staff hear once when client messages run late (bot.delivery.lateness).
 Redis may be flushed at any time: the next tick finds every due row in the database again.
 """
 
@@ -34,10 +34,11 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from bot import freshness, metrics
+from bot import metrics
 from bot.clock import Clock
+from bot.delivery import freshness
+from bot.delivery.ratelimit import NO_LIMIT, RateLimiter
 from bot.models import Lead, Outbox, OutboxStatus
-from bot.ratelimit import NO_LIMIT, RateLimiter
 
 log = logging.getLogger("priyom.outbox")
 CLAIM_SECONDS = 90  # longer than a Bot API request may take (see handlers.telegram)
@@ -189,7 +190,7 @@ async def release(row: Outbox) -> None:
 
 
 async def still_true(row: Outbox, now: dt.datetime) -> bool:
-    """Whether the row is still worth sending (bot.freshness); checked just before sending."""
+    """Whether the row is still worth sending (bot.delivery.freshness), just before sending."""
     return await freshness.still_true(row, now)
 
 
@@ -221,7 +222,7 @@ async def deliver(sender: Sender, row: Outbox, clock: Clock) -> bool:
 
 def _erased_address(row: Outbox) -> dict[str, str]:
     """The last answer to a chat erased by that very step keeps its real address only
-    until it is sent (bot.step_outbox.queue_replies)."""
+    until it is sent (bot.delivery.step_outbox.queue_replies)."""
     alias = (row.payload or {}).get(ERASED_AS)
     return {"chat_id": alias} if isinstance(alias, str) else {}
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.actions import CancelAsk, Claim, Confirm, Dialog, Handover, LostAsk, MoveAsk
 from bot.ai.intel import card_line
 from bot.config import BusinessConfig
+from bot.delivery.outbox import Message, to_staff
 from bot.i18n import Texts
 from bot.models import (
     ACTIVE_APPOINTMENT_STATUSES,
@@ -18,7 +18,7 @@ from bot.models import (
     StaffMember,
     StaffRole,
 )
-from bot.outbox import Message, to_staff
+from bot.staffwork.actions import CancelAsk, Claim, Confirm, Dialog, Handover, LostAsk, MoveAsk
 
 DIALOG_LINES = 4
 

@@ -1,5 +1,5 @@
 """What channel adapters remember, behind one small store so they never touch the ORM:
-who wrote and when (dedup receipts are committed with the step, bot/step_outbox.py), the
+who wrote and when (dedup receipts are committed with the step, bot/delivery/step_outbox.py), the
 options last offered as numbered text, the channel's id of a sent row, and the delivery
 statuses a channel reports later."""
 
@@ -10,8 +10,8 @@ import logging
 from collections.abc import Sequence
 
 from bot import erasure
+from bot.delivery.outbox import failed_after_send
 from bot.models import ChannelMenu, DeliveryStatus, InboundMessage, Outbox
-from bot.outbox import failed_after_send
 from bot.privacy import erased_id, log_id
 
 log = logging.getLogger("priyom.channels")

@@ -16,6 +16,7 @@ from decimal import Decimal
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from bot.booking.slots import Busy, Slot, is_free, is_offerable, iter_free_slots, occupied_span
 from bot.clock import Clock
 from bot.config import GRID_MINUTES, BusinessConfig, Service
 from bot.models import (
@@ -26,7 +27,6 @@ from bot.models import (
     Lead,
     MasterCell,
 )
-from bot.slots import Busy, Slot, is_free, is_offerable, iter_free_slots, occupied_span
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 

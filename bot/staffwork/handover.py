@@ -12,11 +12,9 @@ import datetime as dt
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from bot.alerts import card
 from bot.config import BusinessConfig
+from bot.delivery.outbox import Message, enqueue
 from bot.i18n import Texts
-from bot.lead_access import NoAccess
-from bot.lead_actions import actor, client_chat
 from bot.models import (
     OPEN_LEAD_STATUSES,
     Conversation,
@@ -25,8 +23,10 @@ from bot.models import (
     StaffMember,
     StaffRole,
 )
-from bot.outbox import Message, enqueue
-from bot.staff import role_of
+from bot.staffwork.access import NoAccess
+from bot.staffwork.alerts import card
+from bot.staffwork.lead_actions import actor, client_chat
+from bot.staffwork.staff import role_of
 
 EVENT_KIND = "handover"
 

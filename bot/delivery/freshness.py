@@ -4,7 +4,7 @@ An outage may hold a message back for hours. Most messages are still worth deliv
 however late (a booking confirmation, a manager's relay, a staff alert of a new lead),
 but some would be wrong late: a reminder of a visit that has begun, moved or been
 cancelled; an SLA escalation about a lead someone has taken since; a nudge to a client
-who has written since. The sender asks just before sending (`bot.outbox.deliver`), so
+who has written since. The sender asks just before sending (`bot.delivery.outbox.deliver`), so
 the answer reflects the database at that moment; a stale row becomes SKIPPED.
 """
 
@@ -41,13 +41,14 @@ async def _reminder(row: Outbox, now: dt.datetime) -> bool:
 
 
 def sla_kind(row: Outbox) -> str:
-    """The deadline an SLA row is about: bot.sla keys it `sla:<lead>:<kind>:<chat>`."""
+    """The deadline an SLA row is about: bot.staffwork.sla keys it `sla:<lead>:<kind>:<chat>`."""
     parts = row.dedup_key.split(":")
     return parts[2] if len(parts) > 3 else ""
 
 
 async def _sla(row: Outbox, now: dt.datetime) -> bool:
-    """While the deadline it tells of is still unmet (the conditions of bot.sla.deadlines)."""
+    """While the deadline it tells of is still unmet
+    (the conditions of bot.staffwork.sla.deadlines)."""
     lead = await Lead.get_or_none(id=row.lead_id, status__in=OPEN_LEAD_STATUSES)
     if lead is None:
         return False

@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any, Protocol, runtime_checkable
 
+from bot.delivery.outbox import Undeliverable
 from bot.models import Outbox
-from bot.outbox import Undeliverable
 
 CLIENT_BOT = "client"  # Outbox.bot of a client's row; any other value names a staff bot
 Handler = Callable[[Any], Awaitable[Any]]

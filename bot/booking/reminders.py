@@ -3,7 +3,7 @@
 Nothing is scheduled at booking time: every tick derives due reminders from the
 active appointments, so a moved visit simply has new reminder keys (its start is in
 the key) and a cancelled one has none. The sender re-checks each reminder just
-before sending (see `bot.outbox`), so a stale one is skipped, not sent.
+before sending (see `bot.delivery.outbox`), so a stale one is skipped, not sent.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import datetime as dt
 
 from bot.ai.reminder import Greeter
 from bot.config import BusinessConfig
+from bot.delivery.outbox import Message, enqueue
 from bot.i18n import Texts
 from bot.models import ACTIVE_APPOINTMENT_STATUSES, Appointment, Client, Outbox
-from bot.outbox import Message, enqueue
 from scenarios.actions import CancelVisit, ConfirmVisitTap, MoveVisit
 
 EVENING_MARGIN = dt.timedelta(minutes=15)  # a reminder moved out of quiet hours goes this

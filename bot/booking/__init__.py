@@ -1,0 +1,1 @@
+"""Booking: the slot engine, race-proof booking, reminders and nudges."""

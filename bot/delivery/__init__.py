@@ -1,0 +1,1 @@
+"""Delivery: the outbox, the Channel port and what decides when a message goes."""

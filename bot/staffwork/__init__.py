@@ -1,0 +1,1 @@
+"""Staff work: leads, their statuses and events, staff roles, alerts, SLA, intake."""
