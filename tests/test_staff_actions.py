@@ -1,6 +1,7 @@
 """Typed staff buttons (bot/staffwork/actions.py): each payload round-trips within
-Telegram's 64 bytes, reads the strings queued before the payloads were typed, and a forged or garbled payload for
-each button is answered «Эта кнопка устарела.» over the fake Bot API with nothing changed."""
+Telegram's 64 bytes, reads the strings queued before the payloads were typed, and a forged
+or garbled payload for each button is answered «Эта кнопка устарела.» over the fake Bot API
+with nothing changed."""
 
 from __future__ import annotations
 
