@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from bot import erasure, metrics
+from bot import erasure, metrics, reshuffle
 from bot.ai import intel as ai_intel
 from bot.alerts import alert_staff, notify_staff, recipients
 from bot.booking import Booker
@@ -38,6 +38,7 @@ from bot.models import (
     MessageLog,
 )
 from bot.outbox import Message, Sender, deliver_now, enqueue
+from bot.schedule_models import ReshuffleOutcome
 from bot.slots import Slot
 from bot.step_outbox import (
     Redelivered,
@@ -463,6 +464,7 @@ class DialogService:
             new.status = old.status
             await new.save(update_fields=["status"])
         await self.booker.cancel(old)
+        await reshuffle.resolve(old.id, ReshuffleOutcome.MOVED, now, new.id)
         if lead is not None:
             text = self.texts(
                 "staff.client_moved_notice",
@@ -497,6 +499,7 @@ class DialogService:
     ) -> None:
         """Free the slot; the lead is lost unless it already ended."""
         await self.booker.cancel(appointment)
+        await reshuffle.resolve(appointment.id, ReshuffleOutcome.CANCELLED, now)
         lead = await lead_of(appointment.lead_id)
         if lead is not None and lead.status in OPEN_LEAD_STATUSES:
             await move_lead(lead, LeadStatus.LOST, actor="client", now=now, note=note)

@@ -22,6 +22,7 @@ from bot.numbers.anomalies import queue_anomalies
 from bot.numbers.report_schedule import queue_summary, queue_weekly
 from bot.outcomes import prompt_outcomes
 from bot.reminders import queue_due_reminders
+from bot.reshuffle import flag_unanswered
 from bot.sla import check_sla
 
 log = logging.getLogger("priyom.worker")
@@ -79,6 +80,7 @@ class TimedWork:
             "outcomes": await prompt_outcomes(self.config, self.texts, self.owner_ids, now),
             "reports": await self._reports(now),
             "late": await self._lateness(now),
+            "reshuffle": await flag_unanswered(self.config, self.texts, self.owner_ids, now),
         }
         if any(done.values()):
             log.info("timed_work", extra=done)
