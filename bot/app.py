@@ -52,6 +52,7 @@ def build_staff_dispatcher(staff: StaffContext) -> Dispatcher:
     from admin_bot.leads import leads_router
     from admin_bot.money import money_router
     from admin_bot.reports import reports_router
+    from admin_bot.schedule import schedule_router
     from admin_bot.team import team_router
 
     dispatcher = Dispatcher()
@@ -62,6 +63,7 @@ def build_staff_dispatcher(staff: StaffContext) -> Dispatcher:
         reports_router(),
         money_router(),
         ai_router(),
+        schedule_router(),
         refusal_router(),
     )
     return dispatcher
