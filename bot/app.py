@@ -49,6 +49,7 @@ def build_staff_dispatcher(staff: StaffContext) -> Dispatcher:
     """The staff bot: team management, lead work, and the refusal of everyone else (last)."""
     from admin_bot.access import refusal_router
     from admin_bot.ask import ai_router
+    from admin_bot.booking import booking_router
     from admin_bot.leads import leads_router
     from admin_bot.money import money_router
     from admin_bot.reports import reports_router
@@ -59,6 +60,7 @@ def build_staff_dispatcher(staff: StaffContext) -> Dispatcher:
     dispatcher["staff"] = staff
     dispatcher.include_routers(
         team_router(),
+        booking_router(),
         leads_router(),
         reports_router(),
         money_router(),

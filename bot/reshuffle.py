@@ -172,6 +172,8 @@ async def flagged_visits() -> list[Appointment]:
 async def visit_line(config: BusinessConfig, t: Texts, visit: Appointment) -> str:
     """«#12 пн 30.11 14:00, Стрижка, Анна — Ксения +7…» (staff only)."""
     client = await Client.get_or_none(id=visit.client_id) if visit.client_id else None
+    if client is None and visit.lead_id:  # a phone-only client: the lead carries the person
+        client = await Client.filter(leads__id=visit.lead_id).first()
     service, master = config.service(visit.service_id), config.master(visit.master_id)
     return t(
         "reshuffle.line",
