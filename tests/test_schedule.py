@@ -159,3 +159,33 @@ async def test_postgres_overrides_and_slots(pg, config, clock):
 
 async def test_postgres_overrides_racing_bookings(pg, config, clock):
     await test_overrides_racing_client_bookings_never_overlap_silently(pg, config, clock)
+
+
+class _BlockWhileBooking(Booker):
+    """A Booker whose first read of the overrides is followed, before its insert, by a
+    manager's block of that very hour: the interleaving a lock-free race can produce."""
+
+    def __init__(self, config, clock, block: Change) -> None:
+        super().__init__(config, clock)
+        self.block, self.displaced = block, None
+
+    async def changes(self, master_ids, since):
+        found = await super().changes(master_ids, since)
+        if self.displaced is None:
+            now = self.clock.now()
+            _, self.displaced = await add_override(
+                self.config, self.block, MASHA.id, StaffRole.MANAGER, None, now
+            )
+        return found
+
+
+async def test_a_block_between_the_check_and_the_insert_wins(db, config, clock):
+    """The block committed after the booking's check and saw no visit: the booking sees the
+    block after its own commit and gives the slot up (the client gets other slots)."""
+    start = at(TUE, 13)
+    block = Change("anna", OverrideKind.BLOCK, start, start + dt.timedelta(minutes=60))
+    booker = _BlockWhileBooking(config, clock, block)
+    slot = Slot(start, start + dt.timedelta(minutes=60), "anna")
+    assert await booker.book(slot, config.service("manicure"), [], None, None) is None
+    assert booker.displaced == []
+    assert await Appointment.all().count() == 0
