@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+from bot.booking import Booker
+from bot.i18n import Texts
 from bot.models import Appointment, StaffRole
 from bot.schedule import Change, add_override, undo_override
 from bot.schedule_models import OverrideKind, Reshuffle, ScheduleOverride
+from bot.slots import Slot
+from bot.staff_booking import StaffSource, book_for_client
 from tests import staff_fixtures
 from tests.conftest import SAMARA
 from tests.fakes.bot_api import FakeUser
@@ -105,3 +109,31 @@ async def test_cancel_from_the_offer_ends_with_a_reason(desk: Desk):
     await desk.client_gets("Запись отменена", KSENIA)
     assert (await Reshuffle.get(appointment_id=visits[0].id)).outcome == "cancelled"
     assert "не состоится" in asked["text"]
+
+
+async def test_a_phone_only_client_is_flagged_for_a_call_at_once(desk: Desk):
+    """No chat to ask in: the visit goes straight to the managers' call list."""
+    start = at(TUE, 15)
+    booked = await book_for_client(
+        Booker(desk.config, desk.clock),
+        Texts(),
+        Slot(start, start + dt.timedelta(minutes=60), "anna"),
+        "manicure",
+        "+79275554433",
+        "Лена Петрова",
+        StaffSource.PHONE,
+        MASHA.id,
+        StaffRole.MANAGER,
+    )
+    desk.say(ANNA, "/block завтра 15:00-16:00")
+    preview = await desk.sees(ANNA, "затронет записи (1)")
+    assert "Лена Петрова +79275554433" in preview["text"]
+    desk.tap(ANNA, "✅ Да, изменить", preview)
+    await desk.sees(ANNA, "Позвонить нужно: 1")
+    await desk.sees(MASHA, "не ответил на перенос")
+    desk.say(PETYA, "/calls")
+    calls = await desk.sees(PETYA, "Позвонить клиентам")
+    assert "Лена Петрова" in calls["text"]
+    assert (await Reshuffle.get(appointment_id=booked.appointment.id)).outcome == "flagged"
+    desk.say(ANNA, "/calls")  # a master has no call list
+    await desk.sees(ANNA, "недоступна")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from bot.models import Appointment, Client, Lead, LeadEvent, Outbox, StaffRole
+from bot.numbers import kpi
 from bot.schedule import Change, add_override
 from bot.schedule_models import OverrideKind
 from tests import staff_fixtures
@@ -85,6 +86,10 @@ async def test_a_known_client_gets_the_booking_in_her_chat(desk: Desk):
     assert (lead.source, lead.client_id) == ("walk_in", ksenia.id)
     assert await Outbox.filter(kind="confirmation", appointment_id=latest.id).count() == 1
     assert await Client.filter(channel="phone").count() == 0
+    day = kpi.Period.day(desk.config, MON)  # a staff lead counts like any other lead
+    assert await kpi.leads_in(day) == 2
+    walk_in = next(r for r in await kpi.sources(day) if r.source == "walk_in")
+    assert (walk_in.leads, walk_in.bookings) == (1, 1)
 
 
 async def test_bad_contacts_get_specific_answers(desk: Desk):
