@@ -138,12 +138,17 @@ async def flag_unanswered(
 
 
 async def _flag(config, texts: Texts, owner_ids, appointment_id: int, now: dt.datetime) -> int:
+    visit = await Appointment.get_or_none(id=appointment_id)
+    if visit is None or visit.status not in ACTIVE_APPOINTMENT_STATUSES:
+        # settled another way meanwhile (staff moved or cancelled it, a racing booking
+        # gave its slot up): nothing to call about
+        await resolve(appointment_id, ReshuffleOutcome.CANCELLED, now)
+        return 0
     won = await Reshuffle.filter(
         appointment_id=appointment_id, outcome=ReshuffleOutcome.WAITING
     ).update(outcome=ReshuffleOutcome.FLAGGED)
     if not won:
         return 0
-    visit = await Appointment.get(id=appointment_id)
     text = texts("reshuffle.flagged_alert", line=await visit_line(config, texts, visit))
     chats = await recipients(config, owner_ids, visit.lead_id or 0)
     await to_staff(

@@ -108,7 +108,11 @@ async def affected(master_id: str, start: dt.datetime, end: dt.datetime) -> list
 
 
 async def preview(
-    config: BusinessConfig, change: Change, role: StaffRole, member: StaffMember | None, now
+    config: BusinessConfig,
+    change: Change,
+    role: StaffRole,
+    member: StaffMember | None,
+    now: dt.datetime,
 ) -> list[Appointment]:
     """Check the change and list the visits it would displace (nothing is stored)."""
     validate(config, change, now)

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+from bot import reshuffle
 from bot.booking import Booker
 from bot.i18n import Texts
-from bot.models import Appointment, StaffRole
+from bot.models import Appointment, Client, Outbox, StaffRole
 from bot.schedule import Change, add_override, undo_override
 from bot.schedule_models import OverrideKind, Reshuffle, ScheduleOverride
 from bot.slots import Slot
@@ -137,3 +138,20 @@ async def test_a_phone_only_client_is_flagged_for_a_call_at_once(desk: Desk):
     assert (await Reshuffle.get(appointment_id=booked.appointment.id)).outcome == "flagged"
     desk.say(ANNA, "/calls")  # a master has no call list
     await desk.sees(ANNA, "недоступна")
+
+
+async def test_a_visit_settled_elsewhere_is_not_flagged(db, config, clock):
+    """Staff cancelled a displaced visit from its card: the tick closes it, no alert."""
+    booker = Booker(config, clock)
+    client = await Client.create(
+        channel="telegram", channel_user_id="501", created_at=clock.now(), consent_at=clock.now()
+    )
+    start = at(TUE, 15)
+    slot = Slot(start, start + dt.timedelta(minutes=60), "anna")
+    visit = await booker.book(slot, config.service("manicure"), [], client, None)
+    assert await reshuffle.ask_clients(booker, Texts(), frozenset(), 1, [visit]) == 1
+    await booker.cancel(visit)
+    clock.set(clock.now() + dt.timedelta(hours=3))
+    assert await reshuffle.flag_unanswered(config, Texts(), frozenset(), clock.now()) == 0
+    assert (await Reshuffle.get(appointment_id=visit.id)).outcome == "cancelled"
+    assert await Outbox.filter(bot="staff").count() == 0
