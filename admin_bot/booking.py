@@ -49,10 +49,10 @@ class BookConfirm(CallbackData, prefix="sb_ok"):
 class AwaitingContact(Filter):
     """A plain text from someone whose /book waits for the phone and name."""
 
-    async def __call__(self, message: Message) -> bool | dict:
+    async def __call__(self, message: Message, staff: StaffContext) -> bool | dict:
         if message.from_user is None or (message.text or "/").startswith("/"):
             return False
-        draft = await staff_drafts.load(DRAFT, message.from_user.id)
+        draft = await staff_drafts.load(DRAFT, message.from_user.id, staff.clock.now())
         return {"draft": draft} if draft and draft.get("step") == "contact" else False
 
 
@@ -171,7 +171,7 @@ async def on_contact(message: Message, staff: StaffContext, draft: dict) -> None
 
 async def on_source(query: CallbackQuery, callback_data: BookSource, staff: StaffContext) -> None:
     t, config = staff.texts, staff.config
-    draft = await staff_drafts.load(DRAFT, query.from_user.id)
+    draft = await staff_drafts.load(DRAFT, query.from_user.id, staff.clock.now())
     if draft is None or draft.get("step") != "source":
         await query.answer(t("staffbook.expired"), show_alert=True)
         return
@@ -207,7 +207,7 @@ async def on_confirm(
 ) -> None:
     """Book, re-checking the slot now; a lost race shows the nearest other slots."""
     t, config, user_id = staff.texts, staff.config, query.from_user.id
-    draft = await staff_drafts.load(DRAFT, user_id)
+    draft = await staff_drafts.load(DRAFT, user_id, staff.clock.now())
     if draft is None or draft.get("step") != "confirm":
         await query.answer(t("staffbook.expired"), show_alert=True)
         return

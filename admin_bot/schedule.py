@@ -99,7 +99,7 @@ async def on_confirm(
     member: StaffMember | None,
 ) -> None:
     user_id = query.from_user.id
-    draft = await staff_drafts.load(DRAFT, user_id)
+    draft = await staff_drafts.load(DRAFT, user_id, staff.clock.now())
     if draft is None or not await staff_drafts.clear(DRAFT, user_id):
         await query.answer(staff.texts("schedule.expired"), show_alert=True)
         return

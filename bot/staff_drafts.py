@@ -10,6 +10,8 @@ import datetime as dt
 
 from bot.models import Conversation
 
+TTL = dt.timedelta(minutes=30)  # an abandoned draft stops catching the person's messages
+
 
 def _channel(what: str) -> str:
     return f"staff:{what}"[:16]
@@ -23,9 +25,12 @@ async def save(what: str, telegram_id: int, data: dict, now: dt.datetime) -> Non
     )
 
 
-async def load(what: str, telegram_id: int) -> dict | None:
+async def load(what: str, telegram_id: int, now: dt.datetime) -> dict | None:
+    """The draft, unless it was left for longer than TTL."""
     row = await Conversation.get_or_none(channel=_channel(what), chat_id=str(telegram_id))
-    return row.state if row and row.state else None
+    if row is None or not row.state or row.updated_at + TTL < now:
+        return None
+    return row.state
 
 
 async def clear(what: str, telegram_id: int) -> bool:

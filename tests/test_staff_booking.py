@@ -108,3 +108,8 @@ async def test_bad_contacts_get_specific_answers(desk: Desk):
     desk.say(ANNA, "+7 927 555-44-33")
     await desk.sees(ANNA, "Добавьте имя")
     assert await Appointment.all().count() == 0
+    # an abandoned /book stops catching her messages after half an hour
+    desk.clock.set(desk.clock.now() + dt.timedelta(minutes=31))
+    desk.say(ANNA, "+7 927 555-44-33 Лена")
+    await desk.settle()
+    assert not any("Откуда клиент" in text for text in desk.texts_to(ANNA))
