@@ -41,7 +41,7 @@ class ScheduleAudit(Model):
     """Who changed the calendar, when, and what it was before and after."""
 
     id = fields.IntField(primary_key=True)
-    override_id = fields.IntField(db_index=True)
+    override_id = fields.IntField()
     action = fields.CharField(max_length=8)  # "add" | "undo"
     actor = fields.CharField(max_length=32)  # "staff:<telegram id>"
     at = fields.DatetimeField()
@@ -50,6 +50,7 @@ class ScheduleAudit(Model):
 
     class Meta:
         table = "schedule_audit"
+        indexes = (Index(fields=("override_id",), name="idx_schedule_audit_override"),)
 
 
 class ReshuffleOutcome(StrEnum):
@@ -67,9 +68,10 @@ class Reshuffle(Model):
     override_id = fields.IntField()
     outcome = fields.CharEnumField(ReshuffleOutcome, max_length=16)
     asked_at = fields.DatetimeField()
-    answer_by = fields.DatetimeField(db_index=True)
+    answer_by = fields.DatetimeField()
     resolved_at = fields.DatetimeField(null=True)
     new_appointment_id = fields.IntField(null=True)
 
     class Meta:
         table = "reshuffle"
+        indexes = (Index(fields=("answer_by",), name="idx_reshuffle_answer_by"),)

@@ -28,7 +28,7 @@ CREATE TABLE IF NOT EXISTS "schedule_audit" (
     "before" {json},
     "after" {json}
 );
-CREATE INDEX IF NOT EXISTS "idx_schedule_au_overrid" ON "schedule_audit" ("override_id");
+CREATE INDEX IF NOT EXISTS "idx_schedule_audit_override" ON "schedule_audit" ("override_id");
 CREATE TABLE IF NOT EXISTS "reshuffle" (
     "id" {pk},
     "appointment_id" INT NOT NULL UNIQUE,
