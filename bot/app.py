@@ -52,6 +52,7 @@ def build_staff_dispatcher(staff: StaffContext) -> Dispatcher:
     """The staff bot: team management, lead work, and the refusal of everyone else (last)."""
     from admin_bot.access import refusal_router
     from admin_bot.ask import ai_router
+    from admin_bot.booking import booking_router
     from admin_bot.calendar import calendar_router
     from admin_bot.callbacks import callbacks_router
     from admin_bot.catalog import catalog_router
@@ -60,6 +61,7 @@ def build_staff_dispatcher(staff: StaffContext) -> Dispatcher:
     from admin_bot.reports import reports_router
     from admin_bot.schedule import schedule_router
     from admin_bot.team import team_router
+    from admin_bot.timeoff import timeoff_router
 
     dispatcher = Dispatcher()
     dispatcher["staff"] = staff
@@ -67,12 +69,14 @@ def build_staff_dispatcher(staff: StaffContext) -> Dispatcher:
         team_router(),
         schedule_router(),  # before leads_router: its /today picture comes first
         catalog_router(),  # before leads_router: an owner's typed price is not a relay
+        booking_router(),
         leads_router(),
         reports_router(),
         money_router(),
         ai_router(),
         callbacks_router(),
         calendar_router(),
+        timeoff_router(),
         refusal_router(),
     )
     return dispatcher

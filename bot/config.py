@@ -171,6 +171,8 @@ class Followup(_Strict):
 class StaffSettings(_Strict):
     alerts: Literal["all", "round_robin"] = "all"  # who of the managers gets a lead alert
     group_chat_id: int | None = None  # send alerts to this staff group instead of privately
+    # a client displaced by a schedule change who has not answered by then: managers call
+    reshuffle_answer_minutes: int = Field(default=120, gt=0)
 
 
 class Reports(_Strict):

@@ -20,6 +20,7 @@ from tortoise.transactions import in_transaction
 
 from bot import erasure, metrics
 from bot.ai import intel as ai_intel
+from bot.booking import reshuffle
 from bot.booking.booker import Booker
 from bot.booking.catalog import effective_config
 from bot.booking.slots import Slot
@@ -46,6 +47,7 @@ from bot.models import (
     LeadStatus,
     MessageLog,
 )
+from bot.schedule_models import ReshuffleOutcome
 from bot.staffwork.alerts import alert_staff, notify_staff, recipients
 from bot.staffwork.leads import flag_for_human, lead_of, move_lead, open_lead, wait_for_staff
 from scenarios import booking_flow
@@ -469,6 +471,7 @@ class DialogService:
             new.status = old.status
             await new.save(update_fields=["status"])
         await self.booker.cancel(old)
+        await reshuffle.resolve(old.id, ReshuffleOutcome.MOVED, now, new.id)
         if lead is not None:
             text = self.texts(
                 "staff.client_moved_notice",
@@ -503,6 +506,7 @@ class DialogService:
     ) -> None:
         """Free the slot; the lead is lost unless it already ended."""
         await self.booker.cancel(appointment)
+        await reshuffle.resolve(appointment.id, ReshuffleOutcome.CANCELLED, now)
         lead = await lead_of(appointment.lead_id)
         if lead is not None and lead.status in OPEN_LEAD_STATUSES:
             await move_lead(lead, LeadStatus.LOST, actor="client", now=now, note=note)

@@ -163,8 +163,38 @@ class PickSlot(_Tagged, prefix="slot"):
         return cls(master_id, _EPOCH + dt.timedelta(minutes=int(minutes)))
 
 
+@dataclass(frozen=True)
+class TakeOffer(_Tagged, prefix="offer"):
+    """A visit a schedule change displaced, moved to one of the offered slots
+    (bot.booking.reshuffle): the visit, the master and the start in epoch minutes."""
+
+    appointment_id: int
+    master_id: str
+    start: dt.datetime
+
+    def _arg(self) -> str:
+        minutes = int((self.start - _EPOCH).total_seconds() // 60)
+        return SEP.join((str(self.appointment_id), self.master_id, str(minutes)))
+
+    @classmethod
+    def _read(cls, arg: str) -> TakeOffer | None:
+        visit, _, rest = arg.partition(SEP)
+        slot = PickSlot._read(rest)
+        if not _NUMBER.fullmatch(visit) or slot is None:
+            return None
+        return cls(int(visit), slot.master_id, slot.start)
+
+
 Action = (
-    Tap | PickService | PickAddon | PickDay | PickSlot | CancelVisit | ConfirmVisitTap | MoveVisit
+    Tap
+    | PickService
+    | PickAddon
+    | PickDay
+    | PickSlot
+    | CancelVisit
+    | ConfirmVisitTap
+    | MoveVisit
+    | TakeOffer
 )
 
 _TAPS = {t.value: t for t in Tap}

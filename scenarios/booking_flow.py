@@ -7,10 +7,19 @@ themselves are declared in `scenarios.steps`; here is what works at any step.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from scenarios import keyboards as kb
-from scenarios.actions import Action, CancelVisit, ConfirmVisitTap, MoveVisit, Tap, log_kind
+from scenarios.actions import (
+    Action,
+    CancelVisit,
+    ConfirmVisitTap,
+    MoveVisit,
+    TakeOffer,
+    Tap,
+    log_kind,
+)
 from scenarios.deeplink import parse_start_payload
 from scenarios.parsing import TimeWish
 from scenarios.ports import Deps
@@ -24,6 +33,7 @@ from scenarios.steps import (
     take_request,
 )
 from scenarios.types import (
+    Book,
     CancelBooking,
     ConfirmVisit,
     Guard,
@@ -134,6 +144,8 @@ async def _global_button(state: DialogState, action: Action, deps: Deps, out: Ou
             out.effects.append(ConfirmVisit(appointment_id))
         case MoveVisit(appointment_id):
             await _start_move(state, appointment_id, deps, out)
+        case TakeOffer():
+            await _take_offer(state, action, deps, out)
         case Tap.RESUME:
             await ask(state, deps, out)
         case _:
@@ -152,6 +164,32 @@ async def _start_move(state: DialogState, appointment_id: int, deps: Deps, out: 
     state.moving = appointment_id
     state.step = Step.TIME
     await ask(state, deps, out)
+
+
+async def _take_offer(state: DialogState, offer: TakeOffer, deps: Deps, out: Outcome) -> None:
+    """A one-tap alternative for a visit a schedule change displaced: book it as a move (the
+    booking re-checks the slot; if it is gone, the picker shows the nearest others)."""
+    info = await deps.bookings.get(offer.appointment_id)
+    service = deps.config.service(info.service_id) if info else None
+    if info is None or service is None:
+        out.replies.append(Reply(deps.texts("cancel_unknown")))
+        return
+    minutes = service.duration + sum(a.duration for a in service.addons if a.id in info.addon_ids)
+    state.reset_booking()
+    state.service_id, state.addon_ids = info.service_id, list(info.addon_ids)
+    end = offer.start + dt.timedelta(minutes=minutes)
+    state.moving, state.master_id = offer.appointment_id, offer.master_id
+    state.start, state.end = offer.start.isoformat(), end.isoformat()
+    out.effects.append(
+        Book(
+            info.service_id,
+            info.addon_ids,
+            offer.master_id,
+            offer.start,
+            end,
+            replaces=offer.appointment_id,
+        )
+    )
 
 
 async def _event(state: DialogState, inp: Input, deps: Deps, out: Outcome) -> None:

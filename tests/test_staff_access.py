@@ -94,6 +94,9 @@ async def db_state() -> tuple[list[dict], list[dict]]:
     return members, invites
 
 
+SCHEDULE = ["book", "block", "dayoff", "sick", "vacation", "shift", "overrides"]  # i13
+
+
 def commands_for(api: FakeBotApi, chat_id: int) -> list[str]:
     """The commands of the last setMyCommands for this chat's scope."""
     calls = [
@@ -136,6 +139,8 @@ async def test_owners_from_the_environment_and_the_config(staff: Staff):
             "export",
             "week",
             "services",
+            *SCHEDULE,
+            "calls",
             "help",
         ]
 
@@ -177,9 +182,18 @@ async def test_invites_join_once_with_role_help_and_menus(staff: Staff):
         "lost",
         "payroll",
         "week",
+        *SCHEDULE,
+        "calls",
         "help",
     ]
-    assert commands_for(staff.api, ANYA.id) == ["today", "staff", "week", "calendar", "help"]
+    assert commands_for(staff.api, ANYA.id) == [
+        "today",
+        "staff",
+        "week",
+        "calendar",
+        *SCHEDULE,
+        "help",
+    ]
     for user, role in ((MARIA, "менеджер"), (ANYA, "мастер")):
         assert f"Вы {role}" in (await staff.say(user, "/help", "Команды"))["text"]
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from bot.ai.reminder import Greeter
 from bot.booking.followup import nudge_stalled
 from bot.booking.reminders import queue_due_reminders
+from bot.booking.reshuffle import flag_unanswered
 from bot.clock import Clock
 from bot.config import BusinessConfig
 from bot.delivery.lateness import check_lateness
@@ -79,6 +80,7 @@ class TimedWork:
             "outcomes": await prompt_outcomes(self.config, self.texts, self.owner_ids, now),
             "reports": await self._reports(now),
             "late": await self._lateness(now),
+            "reshuffle": await flag_unanswered(self.config, self.texts, self.owner_ids, now),
         }
         if any(done.values()):
             log.info("timed_work", extra=done)

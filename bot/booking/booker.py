@@ -16,7 +16,17 @@ from decimal import Decimal
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from bot.booking.slots import Busy, Slot, is_free, is_offerable, iter_free_slots, occupied_span
+from bot.booking.slots import (
+    Busy,
+    Changes,
+    Slot,
+    TimeChange,
+    is_free,
+    is_offerable,
+    iter_free_slots,
+    occupied_span,
+    working_spans,
+)
 from bot.clock import Clock
 from bot.config import GRID_MINUTES, BusinessConfig, Service
 from bot.models import (
@@ -27,6 +37,7 @@ from bot.models import (
     Lead,
     MasterCell,
 )
+from bot.schedule_models import OverrideKind, ScheduleOverride
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
@@ -73,12 +84,33 @@ class Booker:
             span_list.sort()
         return spans
 
+    async def changes(self, master_ids: Sequence[str], since: dt.datetime) -> Changes:
+        """Active overrides of the masters meeting [since, horizon end): ONE query per search
+        (see bot.booking.slots.working_spans, the one place that applies them)."""
+        until = since + dt.timedelta(days=self.config.booking.horizon_days + 2)
+        rows = await ScheduleOverride.filter(
+            master_id__in=list(master_ids), undone_at__isnull=True, end__gt=since, start__lt=until
+        ).values_list("master_id", "kind", "start", "end")
+        found: dict[str, list[TimeChange]] = defaultdict(list)
+        for master_id, kind, start, end in rows:
+            found[master_id].append(TimeChange(start, end, kind == OverrideKind.EXTRA_SHIFT))
+        return found
+
     async def free_slots(
-        self, service: Service, addon_ids: Sequence[str], day_from: dt.date, day_to: dt.date
+        self,
+        service: Service,
+        addon_ids: Sequence[str],
+        day_from: dt.date,
+        day_to: dt.date,
+        changes: Changes | None = None,
     ) -> Iterator[Slot]:
         now = self.clock.now()
         busy = await self.busy(service.masters, now)
-        return iter_free_slots(self.config, service, addon_ids, busy, now, day_from, day_to)
+        if changes is None:
+            changes = await self.changes(service.masters, now - dt.timedelta(days=1))
+        return iter_free_slots(
+            self.config, service, addon_ids, busy, now, day_from, day_to, changes
+        )
 
     async def find(
         self,
@@ -101,7 +133,8 @@ class Booker:
         horizon_end = today + dt.timedelta(days=self.config.booking.horizon_days)
         if day_from > horizon_end:  # a wish (or a forged slot) past the horizon: from today
             day_from = today
-        candidates = await self.free_slots(service, addon_ids, day_from, day_to)
+        changes = await self.changes(service.masters, self.clock.now() - dt.timedelta(days=1))
+        candidates = await self.free_slots(service, addon_ids, day_from, day_to, changes)
         wanted: Iterable[Slot] = (
             s for s in candidates if _fits(s.start.astimezone(tz).time(), after, before)
         )
@@ -110,7 +143,7 @@ class Booker:
         page = list(itertools.islice(wanted, offset, offset + limit + 1))
         if page or offset:
             return SlotPage(page[:limit], len(page) > limit, True)
-        nearest = await self.free_slots(service, addon_ids, day_from, horizon_end)
+        nearest = await self.free_slots(service, addon_ids, day_from, horizon_end, changes)
         page = list(itertools.islice(nearest, limit + 1))
         return SlotPage(page[:limit], len(page) > limit, False)
 
@@ -130,7 +163,8 @@ class Booker:
         the slot engine would not offer it (a forged button): every caller gets the check."""
         now = self.clock.now()
         busy = await self.busy([slot.master_id], now)
-        if not is_offerable(self.config, service, addon_ids, slot, busy, now):
+        changes = await self.changes([slot.master_id], slot.start - dt.timedelta(days=1))
+        if not is_offerable(self.config, service, addon_ids, slot, busy, now, changes):
             return None
         status = (
             AppointmentStatus.CONFIRMED
@@ -161,7 +195,22 @@ class Booker:
                 )
         except IntegrityError:
             return None
+        if await self._overridden(slot):  # an override committed meanwhile: it wins
+            await appointment.delete()  # never shown to anyone: as if it lost the race
+            return None
         return appointment
+
+    async def _overridden(self, slot: Slot) -> bool:
+        """Read after the booking committed: an override committed before this read is seen
+        here, one committed after it sees the booking (bot.booking.schedule reads visits after its
+        own commit), so a booking and a change racing never leave a silent overlap."""
+        changes = await self.changes([slot.master_id], slot.start - dt.timedelta(days=1))
+        day = slot.start.astimezone(self.config.tz).date()
+        master = self.config.master(slot.master_id)
+        if master is None:
+            return True
+        spans = working_spans(self.config, master, day, changes.get(slot.master_id, ()))
+        return not any(a <= slot.start and slot.end <= b for a, b in spans)
 
     async def cancel(self, appointment: Appointment) -> None:
         """Cancel and free the master's time at once."""

@@ -26,13 +26,28 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from bot.config import GRID_MINUTES, BusinessConfig, Interval, Service
+from bot.config import GRID_MINUTES, BusinessConfig, Master, Service
 
 UTC = dt.UTC
 
 Span = tuple[dt.datetime, dt.datetime]
 Busy = Mapping[str, Sequence[Span]]
 """Per master id: occupied UTC spans [start, end + buffer) of existing appointments."""
+
+
+@dataclass(frozen=True)
+class TimeChange:
+    """A stored change of a master's time on top of the TOML schedule (bot.booking.schedule):
+    `adds` is an extra shift; anything else (day off, sick, vacation, block) removes time."""
+
+    start: dt.datetime  # aware, UTC
+    end: dt.datetime
+    adds: bool = False
+
+
+Changes = Mapping[str, Sequence[TimeChange]]
+"""Per master id: the active overrides that meet the search's horizon."""
+NO_CHANGES: Changes = {}
 
 
 @dataclass(frozen=True, order=True)
@@ -67,6 +82,7 @@ def is_offerable(
     slot: Slot,
     busy: Busy,
     now: dt.datetime,
+    changes: Changes = NO_CHANGES,
 ) -> bool:
     """Whether the engine's rules allow this slot now; a slot from a button is a claim, not
     a fact (callback data can be forged), so the booking re-checks it here.
@@ -93,11 +109,8 @@ def is_offerable(
         return False
     if _local_start(tz, day, minute) != slot.start:  # the second of two equal wall times
         return False
-    within = any(
-        _boundary(tz, day, i.start_minute) <= slot.start
-        and slot.end <= _boundary(tz, day, i.end_minute)
-        for i in config.master_hours(master, day)
-    )
+    spans = working_spans(config, master, day, changes.get(master.id, ()))
+    within = any(open_at <= slot.start and slot.end <= close_at for open_at, close_at in spans)
     return within and is_free(slot, busy, rules.buffer_minutes)
 
 
@@ -109,6 +122,7 @@ def iter_free_slots(
     now: dt.datetime,
     day_from: dt.date,
     day_to: dt.date,
+    changes: Changes = NO_CHANGES,
 ) -> Iterator[Slot]:
     """Free slots for the service on local days day_from..day_to (inclusive), nearest first.
 
@@ -120,7 +134,9 @@ def iter_free_slots(
         raise ValueError("now must be an aware datetime")
     # Evaluated here, not in the generator, so a one-shot iterable of add-ons is read at once.
     duration = dt.timedelta(minutes=visit_minutes(service, addon_ids))
-    return _iter_free_slots(config, service, duration, busy, now.astimezone(UTC), day_from, day_to)
+    return _iter_free_slots(
+        config, service, duration, busy, changes, now.astimezone(UTC), day_from, day_to
+    )
 
 
 def _iter_free_slots(
@@ -128,6 +144,7 @@ def _iter_free_slots(
     service: Service,
     duration: dt.timedelta,
     busy: Busy,
+    changes: Changes,
     now: dt.datetime,
     day_from: dt.date,
     day_to: dt.date,
@@ -145,13 +162,14 @@ def _iter_free_slots(
     wanted = set(service.masters)
     masters = [(i, m) for i, m in enumerate(config.masters) if m.id in wanted]
     spans = {m.id: sorted(busy.get(m.id, ())) for _, m in masters}
+    moved = {m.id: changes.get(m.id, ()) for _, m in masters}
 
     while day <= last:
         found: list[tuple[dt.datetime, int, Slot]] = []
         for order, master in masters:
-            for interval in config.master_hours(master, day):
+            for work in working_spans(config, master, day, moved[master.id]):
                 for start, end in _interval_slots(
-                    tz, day, interval, step, duration, buffer, earliest, spans[master.id]
+                    tz, day, work, step, duration, buffer, earliest, spans[master.id]
                 ):
                     found.append((start, order, Slot(start, end, master.id)))
         found.sort(key=lambda item: (item[0], item[1]))
@@ -160,27 +178,76 @@ def _iter_free_slots(
         day += dt.timedelta(days=1)
 
 
+def working_spans(
+    config: BusinessConfig, master: Master, day: dt.date, changes: Sequence[TimeChange] = ()
+) -> list[Span]:
+    """THE one place a master's working time on a local day is decided: the TOML schedule
+    (business hours, days off) plus extra shifts, minus days off, sick days, vacations and
+    blocks. UTC spans, sorted and disjoint; a day without overrides costs nothing extra."""
+    tz = config.tz
+    base = [
+        (_boundary(tz, day, i.start_minute), _boundary(tz, day, i.end_minute))
+        for i in config.master_hours(master, day)
+    ]
+    if not changes:
+        return base
+    day_start = _boundary(tz, day, 0)
+    day_end = _boundary(tz, day + dt.timedelta(days=1), 0)
+    today = [c for c in changes if c.start < day_end and c.end > day_start]
+    if not today:
+        return base
+    spans = _union(base + [(max(c.start, day_start), min(c.end, day_end)) for c in today if c.adds])
+    for change in today:
+        if not change.adds:
+            spans = _subtract(spans, change.start, change.end)
+    return spans
+
+
+def _union(spans: list[Span]) -> list[Span]:
+    merged: list[Span] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _subtract(spans: list[Span], cut_start: dt.datetime, cut_end: dt.datetime) -> list[Span]:
+    out: list[Span] = []
+    for start, end in spans:
+        if cut_end <= start or end <= cut_start:
+            out.append((start, end))
+            continue
+        if start < cut_start:
+            out.append((start, cut_start))
+        if cut_end < end:
+            out.append((cut_end, end))
+    return out
+
+
 def _interval_slots(
     tz: ZoneInfo,
     day: dt.date,
-    interval: Interval,
+    work: Span,
     step: int,
     duration: dt.timedelta,
     buffer: dt.timedelta,
     earliest: dt.datetime,
     spans: Sequence[Span],
 ) -> Iterator[Span]:
-    """Free (start, end) pairs of one master within one working interval, in order."""
-    open_at = _boundary(tz, day, interval.start_minute)
-    close_at = _boundary(tz, day, interval.end_minute)
+    """Free (start, end) pairs of one master within one working span, in order."""
+    open_at, close_at = work
     if close_at - open_at < duration or close_at - duration < earliest:
         return
     # Only spans that can meet a visit inside this interval (its buffer may pass closing).
     near = [(s, e) for s, e in spans if s < close_at + buffer and e > open_at]
 
     candidates: set[dt.datetime] = set()
-    for minute in range(interval.start_minute, interval.end_minute, step):
+    for minute in range(_minute_of(tz, day, open_at), 24 * 60, step):
         start = _local_start(tz, day, minute)
+        if start is not None and start >= close_at:
+            break
         if start is not None:
             candidates.add(start)
     candidates.update(e for _, e in near if open_at <= e < close_at)
@@ -201,6 +268,14 @@ def _overlaps(
     a_start: dt.datetime, a_end: dt.datetime, b_start: dt.datetime, b_end: dt.datetime
 ) -> bool:
     return a_start < b_end and b_start < a_end
+
+
+def _minute_of(tz: ZoneInfo, day: dt.date, instant: dt.datetime) -> int:
+    """The local minute of the day at which a span opens (0 if it opened the day before)."""
+    local = instant.astimezone(tz)
+    if local.date() != day:
+        return 0
+    return local.hour * 60 + local.minute + (1 if local.second or local.microsecond else 0)
 
 
 def _wall(day: dt.date, minute: int) -> dt.datetime:

@@ -1,0 +1,135 @@
+"""The slot search with schedule overrides: 300 overrides (blocks, days off, sick days,
+vacations, extra shifts) and 2,000 visits in the booking horizon, against the same search
+with no overrides, measured in the same run on one SQLite file through the real code
+(`Booker.find` for the first page, and every free slot of the horizon).
+
+    python bench/slots_bench.py [--visits 2000] [--overrides 300] [--repeat 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.booking.booker import Booker  # noqa: E402
+from bot.clock import FakeClock  # noqa: E402
+from bot.config import load_config  # noqa: E402
+from bot.db import close_db, init_db  # noqa: E402
+from bot.models import Appointment, AppointmentStatus  # noqa: E402
+from bot.schedule_models import OverrideKind, ScheduleOverride  # noqa: E402
+
+NOW = dt.datetime(2026, 11, 23, 5, 0, tzinfo=dt.UTC)  # Monday 09:00 in Samara
+KINDS = [OverrideKind.BLOCK] * 6 + [
+    OverrideKind.DAY_OFF,
+    OverrideKind.SICK,
+    OverrideKind.VACATION,
+    OverrideKind.EXTRA_SHIFT,
+]
+
+
+def local(config, day: int, minute: int) -> dt.datetime:
+    wall = dt.datetime.combine(NOW.date() + dt.timedelta(days=day), dt.time())
+    return (wall.replace(tzinfo=config.tz) + dt.timedelta(minutes=minute)).astimezone(dt.UTC)
+
+
+async def fill_visits(config, n: int, rng: random.Random) -> None:
+    masters = [m.id for m in config.masters]
+    rows = []
+    for _ in range(n):
+        start = local(
+            config, rng.randrange(config.booking.horizon_days), rng.randrange(120, 250) * 5
+        )
+        rows.append(
+            Appointment(
+                service_id="manicure",
+                master_id=rng.choice(masters),
+                start=start,
+                end=start + dt.timedelta(minutes=30),
+                price_kop=150000,
+                status=AppointmentStatus.CONFIRMED,
+                created_at=NOW,
+            )
+        )
+    await Appointment.bulk_create(rows, batch_size=500)
+
+
+def make_overrides(config, n: int, rng: random.Random) -> list[dict]:
+    masters = [m.id for m in config.masters]
+    rows = []
+    for _ in range(n):
+        kind, day = rng.choice(KINDS), rng.randrange(config.booking.horizon_days)
+        if kind in (OverrideKind.BLOCK, OverrideKind.EXTRA_SHIFT):
+            start = local(config, day, rng.randrange(96, 240) * 5)
+            end = start + dt.timedelta(minutes=rng.choice((30, 60, 90, 120)))
+        else:
+            start = local(config, day, 0)
+            end = local(
+                config, day + (rng.randrange(1, 8) if kind is OverrideKind.VACATION else 1), 0
+            )
+        rows.append({"master_id": rng.choice(masters), "kind": kind, "start": start, "end": end})
+    return rows
+
+
+async def insert_overrides(rows: list[dict]) -> None:
+    await ScheduleOverride.bulk_create(
+        [ScheduleOverride(created_by=1, created_at=NOW, **row) for row in rows]
+    )
+
+
+async def measure_once(booker: Booker, times: dict[str, list[float]]) -> None:
+    """The first page (6 slots of a wish that does not fit: the whole horizon is searched,
+    then the nearest others), and every free slot of the horizon over all services."""
+    config = booker.config
+    today = NOW.astimezone(config.tz).date()
+    last = today + dt.timedelta(days=config.booking.horizon_days)
+    t0 = time.perf_counter()
+    await booker.find("manicure", [], today, today, dt.time(23), None, None, 0, 6)
+    times["page"].append((time.perf_counter() - t0) * 1000)
+    t0 = time.perf_counter()
+    for service in config.services:
+        list(await booker.free_slots(service, [], today, last))
+    times["horizon"].append((time.perf_counter() - t0) * 1000)
+
+
+async def main(args: argparse.Namespace) -> None:
+    config = load_config(ROOT / "examples" / "salon.toml")
+    booker = Booker(config, FakeClock(NOW))
+    rng = random.Random(13)
+    with tempfile.TemporaryDirectory() as tmp:
+        await init_db(f"sqlite://{Path(tmp) / 'bench.sqlite3'}")
+        try:
+            await fill_visits(config, args.visits, rng)
+            overrides = make_overrides(config, args.overrides, rng)
+            base: dict[str, list[float]] = {"page": [], "horizon": []}
+            changed: dict[str, list[float]] = {"page": [], "horizon": []}
+            await measure_once(booker, {"page": [], "horizon": []})  # warm-up
+            for _ in range(args.repeat):  # alternating, so machine noise hits both alike
+                await measure_once(booker, base)
+                await insert_overrides(overrides)
+                await measure_once(booker, changed)
+                await ScheduleOverride.all().delete()
+        finally:
+            await close_db()
+    print(f"{args.visits} visits in the horizon, median of {args.repeat} alternating runs (ms)")
+    print(f"{'search':<28}{'no overrides':>14}{f'{args.overrides} overrides':>16}{'ratio':>8}")
+    for key, title in (("page", "first page (find)"), ("horizon", "every slot, all services")):
+        b, c = statistics.median(base[key]), statistics.median(changed[key])
+        print(f"{title:<28}{b:>14.1f}{c:>16.1f}{c / b:>7.2f}x")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--visits", type=int, default=2000)
+    parser.add_argument("--overrides", type=int, default=300)
+    parser.add_argument("--repeat", type=int, default=20)
+    asyncio.run(main(parser.parse_args()))
