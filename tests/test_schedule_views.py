@@ -129,3 +129,29 @@ def test_a_very_busy_week_fits_in_one_message():
     lines = [f"  10:00–11:00 Маникюр — Клиентка {i}" for i in range(300)]
     text = _fit(Texts("ru"), lines)
     assert len(text) <= TEXT_LIMIT and text.endswith("/today <день>.")
+
+
+async def test_views_show_the_overrides_that_take_time_away(db, clock):
+    """blocks_for reads schedule_override: blocks and days off count, shifts and undone don't."""
+    from bot.booking.schedule_view import blocks_for
+    from bot.schedule_models import OverrideKind, ScheduleOverride
+
+    now = clock.now()
+    hour = dt.timedelta(hours=1)
+    made = {"created_by": 1, "created_at": now}
+    lunch = await ScheduleOverride.create(
+        master_id="anna", kind=OverrideKind.BLOCK, start=now, end=now + hour, reason="обед", **made
+    )
+    await ScheduleOverride.create(
+        master_id="anna", kind=OverrideKind.EXTRA_SHIFT, start=now, end=now + hour, **made
+    )
+    await ScheduleOverride.create(
+        master_id="anna", kind=OverrideKind.BLOCK, start=now, end=now + hour, undone_at=now, **made
+    )
+    await ScheduleOverride.create(
+        master_id="olga", kind=OverrideKind.SICK, start=now, end=now + 8 * hour, **made
+    )
+    blocks = await blocks_for(["anna"], now - hour, now + 2 * hour)
+    assert [(b.id, b.title) for b in blocks] == [(lunch.id, "обед")]
+    assert len(await blocks_for(["anna", "olga"], now, now + 2 * hour)) == 2
+    assert await blocks_for(["anna"], now + 2 * hour, now + 3 * hour) == []

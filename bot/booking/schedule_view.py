@@ -15,6 +15,7 @@ from icalendar import Event
 from bot.config import BusinessConfig, Interval, Master
 from bot.models import ACTIVE_APPOINTMENT_STATUSES, Appointment, AppointmentStatus
 from bot.numbers.day_grid import Box, Column
+from bot.schedule_models import OverrideKind, ScheduleOverride
 
 
 @dataclass(frozen=True)
@@ -41,9 +42,15 @@ class Block:
 async def blocks_for(
     master_ids: Sequence[str], start: dt.datetime, end: dt.datetime
 ) -> list[Block]:
-    """Blocked time of these masters overlapping [start, end). A stub until the overrides
-    table (schedule_override) is merged: wire it here, and every view shows blocks."""
-    return []
+    """Blocked time of these masters overlapping [start, end): every active override that
+    takes time away (a block, a day off, a sick day, a vacation; not an extra shift)."""
+    rows = await ScheduleOverride.filter(
+        master_id__in=list(master_ids),
+        undone_at__isnull=True,
+        start__lt=end,
+        end__gt=start,
+    ).exclude(kind=OverrideKind.EXTRA_SHIFT)
+    return [Block(r.id, r.master_id, r.start, r.end, r.reason or "") for r in rows]
 
 
 async def visits_for(
