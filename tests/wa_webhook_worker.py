@@ -40,7 +40,7 @@ async def main(url: str, graph_url: str) -> None:
     )
     loop = asyncio.get_running_loop()
     try:
-        async with serving(adapter.register) as base:
+        async with serving(lambda app: adapter.mount(app.router)) as base:
             print(base + PATH, flush=True)
             await loop.run_in_executor(None, sys.stdin.read)  # until the test closes stdin
     finally:
