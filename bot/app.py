@@ -146,6 +146,8 @@ async def run_bot(
     await webhooks.set_all()
     if channels.max is not None and settings.max_mode == "polling":
         tasks.append(asyncio.create_task(channels.max.poll_forever()))
+    if channels.vk is not None and settings.vk_mode == "polling":
+        tasks.append(asyncio.create_task(channels.vk.poll_forever()))
     if settings.redis_url:
         log.info("timed_work_in_arq_workers", extra={"redis": settings.redis_url})
     else:  # the embedded default: no Redis, the same tick runs here

@@ -46,8 +46,16 @@ class Settings(BaseSettings):
     # --- MAX (docs/channels.md): on when MAX_BOT_TOKEN is set ---
     max_bot_token: str = ""
     max_webhook_secret: str = ""  # sent back by MAX in X-Max-Bot-Api-Secret
-    max_api_url: str = "https://platform-api.max.ru"
+    max_api_url: str = "https://platform-api2.max.ru"
     max_mode: str = Field(default="webhook", pattern=r"^(webhook|polling)$")
+    max_ca_bundle: str = ""  # a PEM file MAX requests trust too (the Russian root CA)
+    # --- VK community messages (docs/channels.md): on when VK_GROUP_TOKEN is set ---
+    vk_group_token: str = ""
+    vk_group_id: int = Field(default=0, ge=0)
+    vk_secret: str = ""  # the Callback API's secret key, in every event's `secret`
+    vk_confirmation: str = ""  # the string the Callback API's confirmation must get back
+    vk_mode: str = Field(default="webhook", pattern=r"^(webhook|polling)$")
+    vk_api_url: str = "https://api.vk.com/method"
 
     # --- intakes: website forms and missed calls (docs/channels.md) ---
     forms_tilda_api_key: str = ""  # set: /forms/tilda is on; Tilda sends it in a header or field
@@ -172,12 +180,29 @@ def check_channels(settings: Settings) -> None:
             "MAX_WEBHOOK_SECRET is not set: MAX is on in webhook mode (MAX_BOT_TOKEN is set) and "
             "needs the subscription's secret; or set MAX_MODE=polling for development"
         )
+    check_vk(settings)
     if bool(settings.mango_api_key) != bool(settings.mango_api_salt):
         raise SettingsError(
             "MANGO_API_KEY and MANGO_API_SALT go together: Mango Office signs every "
             "notification with both (docs/channels.md «Missed calls»)"
         )
     check_telegram_webhook(settings)
+
+
+def check_vk(settings: Settings) -> None:
+    """VK needs its community id always (long polling asks for it), and in webhook mode the
+    secret that proves an event is VK's and the confirmation string."""
+    if not settings.vk_group_token:
+        return
+    needed = ["vk_group_id"]
+    if settings.vk_mode == "webhook":
+        needed += ["vk_secret", "vk_confirmation"]
+    for name in needed:
+        if not getattr(settings, name):
+            raise SettingsError(
+                f"{name.upper()} is not set: VK is on (VK_GROUP_TOKEN is set) and needs it; "
+                "see docs/channels.md «VK»"
+            )
 
 
 def check_telegram_webhook(settings: Settings) -> None:

@@ -20,6 +20,7 @@ from bot.outbox import Sender, Undeliverable
 from bot.settings import Settings
 from handlers.max import Max, max_channel
 from handlers.telegram_outbox import TelegramSender
+from handlers.vk import Vk, vk_channel
 from handlers.whatsapp import WhatsApp, whatsapp_channel
 
 
@@ -39,10 +40,11 @@ class ChannelSender:
 
 @dataclass
 class Channels:
-    """WhatsApp and MAX as configured (None: off)."""
+    """WhatsApp, MAX and VK as configured (None: off)."""
 
     whatsapp: WhatsApp | None = None
     max: Max | None = None
+    vk: Vk | None = None
 
     @classmethod
     def build(
@@ -51,6 +53,7 @@ class Channels:
         return cls(
             whatsapp_channel(settings, texts, clock, dialogs),
             max_channel(settings, texts, clock, dialogs),
+            vk_channel(settings, texts, clock, dialogs),
         )
 
     def pass_files_from(self, telegram: TelegramSender) -> None:
@@ -61,9 +64,12 @@ class Channels:
             telegram.readers["whatsapp"] = self.whatsapp.graph.download
         if self.max is not None:
             telegram.readers["max"] = self.max.api.download
+        if self.vk is not None:
+            telegram.readers["vk"] = self.vk.api.download
 
     def senders(self) -> dict[str, Sender]:
-        return {name: c for name, c in (("whatsapp", self.whatsapp), ("max", self.max)) if c}
+        named = (("whatsapp", self.whatsapp), ("max", self.max), ("vk", self.vk))
+        return {name: c for name, c in named if c}
 
     async def serve(
         self, settings: Settings, *registrars: Callable[[web.Application], None]
@@ -77,6 +83,8 @@ class Channels:
             self.whatsapp.register(app)
         if self.max is not None and settings.max_mode == "webhook":
             self.max.register(app)
+        if self.vk is not None and settings.vk_mode == "webhook":
+            self.vk.register(app)
         if not app.router.routes():
             return None
         runner = web.AppRunner(app, access_log=None)
@@ -90,3 +98,5 @@ class Channels:
         if self.max is not None:
             with contextlib.suppress(Exception):
                 await self.max.api.close()
+        if self.vk is not None:
+            await self.vk.api.close()
