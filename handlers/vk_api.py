@@ -19,6 +19,7 @@ from bot.ratelimit import LocalRateLimiter, RateLimiter
 
 API_VERSION = "5.199"
 RATE_PER_SECOND = 20  # VK's limit for a community token: 20 requests a second
+PACE_PER_SECOND = RATE_PER_SECOND * 0.9  # evenly spaced, with room for network jitter
 LONG_POLL_WAIT = 25  # seconds a Bots Long Poll request is held open (VK allows up to 90)
 RETRY_CODES = {6, 9, 29}  # too many per second, flood control, rate limit reached
 DEAD_CODES = {7, 15, 901, 902}  # no permission, access denied, can't send to this user
@@ -55,7 +56,7 @@ class VkApi:
         limiter: RateLimiter | None = None,
     ) -> None:
         self.url, self.token, self.group_id = api_url.rstrip("/"), token, group_id
-        self.limiter = limiter or LocalRateLimiter(RATE_PER_SECOND, 0)
+        self.limiter = limiter or LocalRateLimiter(PACE_PER_SECOND, 0, smooth=True)
         self._session: aiohttp.ClientSession | None = None
 
     def _http(self) -> aiohttp.ClientSession:

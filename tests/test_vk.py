@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 
 from bot.models import Appointment, Client, Conversation, InboundMessage, Lead, Outbox
-from bot.outbox import RetryLater, Undeliverable, deliver_due
+from bot.outbox import Message, RetryLater, Undeliverable, deliver_due, enqueue
 from bot.settings import Settings
 from handlers.channels import Channels
 from handlers.vk import PATH, Vk, render, vk_channel
@@ -39,9 +39,10 @@ def event(kind: str, obj: dict, secret: str | None = SECRET) -> dict:
     return body
 
 
-def message(peer: str, text: str = "", **extra) -> dict:
+def message(peer: str, text: str = "", secret: str | None = SECRET, **extra) -> dict:
     msg = {"id": next(_seq), "date": 1764000000, "from_id": int(peer), "peer_id": int(peer)}
-    return event("message_new", {"message": {**msg, "text": text, **extra}, "client_info": {}})
+    obj = {"message": {**msg, "text": text, **extra}, "client_info": {}}
+    return event("message_new", obj, secret)
 
 
 def pressed(peer: str, payload: str) -> dict:
@@ -179,8 +180,8 @@ async def test_a_keyboard_over_the_limits_is_a_numbered_list_and_a_number_picks(
     await vk.say(message(ANNA, "Здравствуйте"))
     services = await vk.press(vk.api.to(ANNA), "✅ Согласен")
     assert services[-1]["keyboard"] is None  # VK would refuse 11 buttons (error 911)
-    replies = await vk.pick(services, "Стрижка")
-    assert "Стрижка" in replies[-1]["text"] and "Маникюр" not in replies[-1]["text"]
+    replies = await vk.pick(services, "Женская стрижка")
+    assert "Женская стрижка" in replies[-1]["text"] and "Маникюр" not in replies[-1]["text"]
 
 
 def test_render_keeps_within_vks_inline_limits(dialogs):
@@ -214,9 +215,9 @@ async def test_sends_are_paced_under_the_per_second_limit(dialogs, clock):
         await vk.say(message(ANNA, "Здравствуйте"))
         before = len(vk.api.to(ANNA))
         for n in range(25):
-            await Outbox.create(
+            await enqueue(
                 bot="client", channel="vk", chat_id=ANNA, kind="reminder",
-                payload={"text": f"n{n}"}, due_at=clock.now(),
+                message=Message(f"n{n}"), dedup_key=f"pace:{n}", now=clock.now(),
             )  # fmt: skip
         assert await deliver_due(vk.adapter, clock, limit=50) == 25
         assert len(vk.api.to(ANNA)) == before + 25
@@ -247,7 +248,7 @@ async def test_a_manager_relays_to_a_vk_client_from_the_staff_bot(vk, config, cl
         api.press_button(STAFF, MASHA, text="✋ Взять", message_id=card["message_id"])
         await api.wait_for_message(STAFF, MASHA.id, has("ваша"))
         api.send_text(STAFF, MASHA, "Анна, чем помочь?")
-        relayed = await vk.api.wait_for(ANNA, len(vk.api.to(ANNA)) + 1)
+        relayed = await vk.api.wait_for(ANNA, len(vk.api.to(ANNA)) + 2)
         assert any(body["text"] == "Анна, чем помочь?" for body in relayed)
         photo = vk.api.file_url(b"\xff\xd8vk-photo")
         sizes = [{"type": "x", "url": photo, "width": 604, "height": 604}]
@@ -267,5 +268,3 @@ def test_vk_settings_are_built_and_checked(tmp_path):
         "check", tmp_path=tmp_path, VK_GROUP_TOKEN="t", VK_GROUP_ID="1", VK_MODE="polling"
     )
     assert polling.returncode == 0, polling.stderr
-
-

@@ -51,7 +51,7 @@ class FakeVkApi(RecordingApi):
         self.answered: list[str] = []  # message_event ids answered
         self.calls: list[str] = []  # every method called, in order
         self._random_ids: dict[tuple[str, str], int] = {}
-        self._window: tuple[int, int] = (0, 0)  # (second, calls in it)
+        self._recent: list[float] = []  # when the calls of the last second came
         self._updates: list[dict] = []
         self._fail: list[int] = []  # `failed` codes the next long polls answer
         self._ts = 1
@@ -82,11 +82,10 @@ class FakeVkApi(RecordingApi):
         return web.Response(body=self._files[request.match_info["name"]], content_type="image/jpeg")
 
     def _over_limit(self) -> bool:
-        second = int(asyncio.get_running_loop().time())
-        window, count = self._window
-        count = count + 1 if window == second else 1
-        self._window = (second, count)
-        return count > self.per_second
+        """More than `per_second` calls within any one second (a sliding window)."""
+        now = asyncio.get_running_loop().time()
+        self._recent = [t for t in self._recent if now - t < 1.0] + [now]
+        return len(self._recent) > self.per_second
 
     async def _method(self, request: web.Request) -> web.Response:
         form = dict(await request.post())
