@@ -181,6 +181,11 @@ def check_channels(settings: Settings) -> None:
             "needs the subscription's secret; or set MAX_MODE=polling for development"
         )
     check_vk(settings)
+    if settings.max_ca_bundle and not Path(settings.max_ca_bundle).is_file():
+        raise SettingsError(
+            f"MAX_CA_BUNDLE: no such file {settings.max_ca_bundle!r} (a PEM file with the "
+            "Russian Ministry of Digital Development's root CA; docs/channels.md «MAX»)"
+        )
     if bool(settings.mango_api_key) != bool(settings.mango_api_salt):
         raise SettingsError(
             "MANGO_API_KEY and MANGO_API_SALT go together: Mango Office signs every "
