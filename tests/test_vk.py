@@ -14,6 +14,7 @@ import pytest
 
 from bot.models import Appointment, Client, Conversation, InboundMessage, Lead, Outbox
 from bot.outbox import Message, RetryLater, Undeliverable, deliver_due, enqueue
+from bot.privacy import secret_values
 from bot.settings import Settings
 from handlers.channels import Channels
 from handlers.vk import PATH, Vk, render, vk_channel
@@ -259,9 +260,10 @@ async def test_a_manager_relays_to_a_vk_client_from_the_staff_bot(vk, config, cl
         assert sent.files["photo"].content == b"\xff\xd8vk-photo"
 
 
-def test_vk_settings_are_built_and_checked(tmp_path):
-    settings = Settings(vk_group_token="t", vk_group_id=GROUP_ID, vk_secret="s")
+def test_vk_settings_are_built_checked_and_their_secrets_redacted(tmp_path):
+    settings = Settings(vk_group_token="vk1.a.tok", vk_group_id=GROUP_ID, vk_secret="s3cr3t")
     assert vk_channel(settings, None, None) is not None  # type: ignore[arg-type]
+    assert {"vk1.a.tok", "s3cr3t"} <= set(secret_values(settings))
     result = run_cli("check", tmp_path=tmp_path, VK_GROUP_TOKEN="t", VK_GROUP_ID="1")
     assert result.returncode == 2 and result.stderr.startswith("error: VK_SECRET is not set")
     polling = run_cli(
