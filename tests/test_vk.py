@@ -15,7 +15,7 @@ import pytest
 from bot.models import Appointment, Client, Conversation, InboundMessage, Lead, Outbox
 from bot.outbox import Message, RetryLater, Undeliverable, deliver_due, enqueue
 from bot.privacy import secret_values
-from bot.settings import Settings
+from bot.settings import Settings, load_settings
 from handlers.channels import Channels
 from handlers.vk import PATH, Vk, render, vk_channel
 from handlers.vk_api import VkApi, verdict
@@ -264,6 +264,7 @@ def test_vk_settings_are_built_checked_and_their_secrets_redacted(tmp_path):
     settings = Settings(vk_group_token="vk1.a.tok", vk_group_id=GROUP_ID, vk_secret="s3cr3t")
     assert vk_channel(settings, None, None) is not None  # type: ignore[arg-type]
     assert {"vk1.a.tok", "s3cr3t"} <= set(secret_values(settings))
+    assert load_settings(vk_group_id="").vk_group_id == 0  # `VK_GROUP_ID=` as in .env.example
     result = run_cli("check", tmp_path=tmp_path, VK_GROUP_TOKEN="t", VK_GROUP_ID="1")
     assert result.returncode == 2 and result.stderr.startswith("error: VK_SECRET is not set")
     polling = run_cli(
