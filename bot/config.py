@@ -168,6 +168,12 @@ class Followup(_Strict):
     nudge_after_minutes: int = Field(default=60, gt=0)  # working minutes of silence mid-flow
 
 
+class Leads(_Strict):
+    # a person's form or missed call this soon after their open, unbooked lead (any channel,
+    # matched by phone) joins that lead instead of opening another; 0: never joined
+    dedup_minutes: int = Field(default=60, ge=0)
+
+
 class StaffSettings(_Strict):
     alerts: Literal["all", "round_robin"] = "all"  # who of the managers gets a lead alert
     group_chat_id: int | None = None  # send alerts to this staff group instead of privately
@@ -263,6 +269,7 @@ class BusinessConfig(_Strict):
     sla: Sla = Sla()
     reminders: Reminders = Reminders()
     staff: StaffSettings = StaffSettings()
+    leads: Leads = Leads()
     followup: Followup = Followup()
     reports: Reports = Reports()
     masters: list[Master] = Field(min_length=1)

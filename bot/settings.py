@@ -46,8 +46,16 @@ class Settings(BaseSettings):
     # --- MAX (docs/channels.md): on when MAX_BOT_TOKEN is set ---
     max_bot_token: str = ""
     max_webhook_secret: str = ""  # sent back by MAX in X-Max-Bot-Api-Secret
-    max_api_url: str = "https://platform-api.max.ru"
+    max_api_url: str = "https://platform-api2.max.ru"
     max_mode: str = Field(default="webhook", pattern=r"^(webhook|polling)$")
+    max_ca_bundle: str = ""  # a PEM file MAX requests trust too (the Russian root CA)
+    # --- VK community messages (docs/channels.md): on when VK_GROUP_TOKEN is set ---
+    vk_group_token: str = ""
+    vk_group_id: int = Field(default=0, ge=0)
+    vk_secret: str = ""  # the Callback API's secret key, in every event's `secret`
+    vk_confirmation: str = ""  # the string the Callback API's confirmation must get back
+    vk_mode: str = Field(default="webhook", pattern=r"^(webhook|polling)$")
+    vk_api_url: str = "https://api.vk.com/method"
 
     # --- intakes: website forms and missed calls (docs/channels.md) ---
     forms_tilda_api_key: str = ""  # set: /forms/tilda is on; Tilda sends it in a header or field
@@ -83,6 +91,11 @@ class Settings(BaseSettings):
     openai_timeout: float = Field(default=2.5, gt=0, le=30)  # seconds per model call
     openai_extra_headers: str = ""  # JSON object or "K: V; K2: V2" (e.g. a no-logging header)
     ai_knowledge_file: Path | None = None  # free-text FAQ (markdown), e.g. examples/salon_faq.md
+
+    @field_validator("vk_group_id", mode="before")
+    @classmethod
+    def _unset_id(cls, value: object) -> object:
+        return 0 if value == "" else value  # `VK_GROUP_ID=` as .env.example has it: unset
 
     @field_validator("openai_extra_headers")
     @classmethod
@@ -172,12 +185,34 @@ def check_channels(settings: Settings) -> None:
             "MAX_WEBHOOK_SECRET is not set: MAX is on in webhook mode (MAX_BOT_TOKEN is set) and "
             "needs the subscription's secret; or set MAX_MODE=polling for development"
         )
+    check_vk(settings)
+    if settings.max_ca_bundle and not Path(settings.max_ca_bundle).is_file():
+        raise SettingsError(
+            f"MAX_CA_BUNDLE: no such file {settings.max_ca_bundle!r} (a PEM file with the "
+            "Russian Ministry of Digital Development's root CA; docs/channels.md «MAX»)"
+        )
     if bool(settings.mango_api_key) != bool(settings.mango_api_salt):
         raise SettingsError(
             "MANGO_API_KEY and MANGO_API_SALT go together: Mango Office signs every "
             "notification with both (docs/channels.md «Missed calls»)"
         )
     check_telegram_webhook(settings)
+
+
+def check_vk(settings: Settings) -> None:
+    """VK needs its community id always (long polling asks for it), and in webhook mode the
+    secret that proves an event is VK's and the confirmation string."""
+    if not settings.vk_group_token:
+        return
+    needed = ["vk_group_id"]
+    if settings.vk_mode == "webhook":
+        needed += ["vk_secret", "vk_confirmation"]
+    for name in needed:
+        if not getattr(settings, name):
+            raise SettingsError(
+                f"{name.upper()} is not set: VK is on (VK_GROUP_TOKEN is set) and needs it; "
+                "see docs/channels.md «VK»"
+            )
 
 
 def check_telegram_webhook(settings: Settings) -> None:

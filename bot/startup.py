@@ -19,7 +19,7 @@ DRIVERS = {"sqlite": "aiosqlite", "postgres": "asyncpg", "postgresql": "asyncpg"
 DATABASE_EXAMPLES = "sqlite://data/priyom.sqlite3 or postgres://user:password@host:5432/db"
 MISSING_CHANNEL = (
     "BOT_TOKEN is not set: create a bot with @BotFather and put BOT_TOKEN=<token> into .env "
-    "(see .env.example), or set up WhatsApp or MAX instead (docs/channels.md). "
+    "(see .env.example), or set up WhatsApp, MAX or VK instead (docs/channels.md). "
     "Without a token you can still try the bot: python -m bot shell"
 )
 TOKEN_SETTINGS = ("bot_token", "staff_bot_token")
@@ -90,7 +90,12 @@ def problems(settings: Settings, command: str = "run") -> list[str]:
     found = [database_problem(settings.database_url)]
     if command != "shell":
         found += [token_problem(n.upper(), getattr(settings, n)) for n in TOKEN_SETTINGS]
-    channel = settings.bot_token or settings.whatsapp_token or settings.max_bot_token
+    channel = (
+        settings.bot_token
+        or settings.whatsapp_token
+        or settings.max_bot_token
+        or settings.vk_group_token
+    )
     if command in ("run", "check") and not channel:
         found.insert(0, MISSING_CHANNEL)
     return [p for p in found if p]

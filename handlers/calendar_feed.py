@@ -1,7 +1,7 @@
 """`GET /calendar/{token}.ics`: a master's visits for their phone's calendar app.
 
 An unknown or revoked token is a plain 404, the same as a path that never existed. The
-token is never logged: the server runs without aiohttp's access log (handlers/channels.py)
+token is never logged: the server runs without aiohttp's access log (handlers/registry.py)
 and this handler logs only the master's id.
 """
 

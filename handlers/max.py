@@ -18,6 +18,7 @@ import hashlib
 import json
 import logging
 import re
+import ssl
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -67,16 +68,35 @@ def verdict(status: int, reason: str) -> RetryLater | Undeliverable:
     return Undeliverable(reason)
 
 
+UNTRUSTED = (
+    "max: the server's certificate is not trusted; MAX uses the Russian Ministry of Digital "
+    "Development's root CA: set MAX_CA_BUNDLE to its PEM file (docs/channels.md «MAX»)"
+)
+
+
+def ssl_context(ca_bundle: str) -> ssl.SSLContext | None:
+    """The system's CAs plus the PEM file MAX_CA_BUNDLE names; None: the defaults."""
+    if not ca_bundle:
+        return None
+    context = ssl.create_default_context()
+    context.load_verify_locations(cafile=ca_bundle)
+    return context
+
+
 class MaxApi:
     """The few Bot API methods the adapter uses; errors mapped to retry or give up."""
 
-    def __init__(self, api_url: str, token: str) -> None:
+    def __init__(self, api_url: str, token: str, ca_bundle: str = "") -> None:
         self.url, self.token = api_url.rstrip("/"), token
+        self._ssl = ssl_context(ca_bundle)
         self._session: aiohttp.ClientSession | None = None
 
     def _http(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=40))
+            connector = aiohttp.TCPConnector(ssl=self._ssl) if self._ssl else None
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=40), connector=connector
+            )
         return self._session
 
     async def call(
@@ -89,6 +109,9 @@ class MaxApi:
             ) as resp:
                 data = await resp.json(content_type=None)
                 status = resp.status
+        except aiohttp.ClientConnectorCertificateError as exc:  # retried: the bundle can be added
+            log.error("max_untrusted_certificate", extra={"error": exc})
+            raise RetryLater(0, f"{UNTRUSTED}: {exc.certificate_error}") from exc
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
             raise RetryLater(0, f"max: {exc!r}") from exc
         if status < 300 and isinstance(data, dict):
@@ -307,7 +330,7 @@ def max_channel(
     if not settings.max_bot_token:
         return None
     return Max(
-        MaxApi(settings.max_api_url, settings.max_bot_token),
+        MaxApi(settings.max_api_url, settings.max_bot_token, settings.max_ca_bundle),
         texts,
         clock,
         webhook_secret=settings.max_webhook_secret,

@@ -17,6 +17,7 @@ from bot.i18n import Texts
 from bot.settings import Settings
 from handlers.max import max_channel
 from handlers.telegram_outbox import TelegramChannel
+from handlers.vk import vk_channel
 from handlers.whatsapp import whatsapp_channel
 
 
@@ -50,6 +51,7 @@ REGISTRY: dict[str, Factory] = {
     "staff": _telegram("staff", "staff"),  # the staff bot: where staff rows go
     "whatsapp": _from_settings(whatsapp_channel),
     "max": _from_settings(max_channel),
+    "vk": _from_settings(vk_channel),
 }
 
 

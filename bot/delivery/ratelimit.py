@@ -28,9 +28,11 @@ NO_LIMIT: RateLimiter = _NoLimit()
 
 
 class LocalRateLimiter:
-    def __init__(self, per_second: float, chat_interval: float) -> None:
+    def __init__(self, per_second: float, chat_interval: float, *, smooth: bool = False) -> None:
         self.per_second = per_second
         self.chat_interval = chat_interval
+        # smooth: one request per 1/per_second, no burst, for APIs that count any second
+        self.smooth = smooth
         self._bots: dict[str, AsyncLimiter] = {}
         self._chats: dict[tuple[str, str], float] = {}
 
@@ -44,7 +46,11 @@ class LocalRateLimiter:
             self._chats = {k: v for k, v in self._chats.items() if now - v < self.chat_interval}
         limiter = self._bots.get(bot)
         if limiter is None:
-            limiter = self._bots[bot] = AsyncLimiter(self.per_second, 1)
+            limiter = self._bots[bot] = (
+                AsyncLimiter(1, 1 / self.per_second)
+                if self.smooth
+                else AsyncLimiter(self.per_second, 1)
+            )
         await limiter.acquire()
         return True
 

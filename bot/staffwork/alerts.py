@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from tortoise.expressions import Subquery
+
 from bot.ai.intel import card_line
 from bot.config import BusinessConfig
 from bot.delivery.outbox import Message, to_staff
@@ -60,7 +62,7 @@ async def card(
             "staff.card_client",
             name=(client and client.name) or "—",
             phone=(client and client.phone) or "—",
-            channel=channel_label(lead.channel, t),
+            channel=", ".join(channel_label(c, t) for c in await person_channels(lead, client)),
         )
     )
     source = " / ".join(x for x in (lead.source, lead.campaign) if x) or "—"
@@ -74,6 +76,20 @@ async def card(
     if taken_by:
         lines.append(t("staff.card_taken", name=taken_by))
     return Message("\n".join(lines), card_buttons(lead, appointment, t, claimed=bool(taken_by)))
+
+
+async def person_channels(lead: Lead, client: Client | None) -> list[str]:
+    """Every channel the person wrote, called or sent a form from, this lead's first: one
+    person is every (not erased) client with the same phone."""
+    channels = [lead.channel]
+    if client is None or not client.phone:
+        return channels
+    people = Client.filter(phone=client.phone, erased_at__isnull=True).values_list("id")
+    used = await (
+        Lead.filter(client_id__in=Subquery(people)).order_by("id").values_list("channel", flat=True)
+    )
+    channels += [c for c in dict.fromkeys(used) if c != lead.channel]
+    return channels
 
 
 def channel_label(channel: str, t: Texts) -> str:

@@ -14,20 +14,29 @@ import logging
 from dataclasses import dataclass, field
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Subquery
 from tortoise.transactions import in_transaction
 
 from bot.clock import Clock
 from bot.config import BusinessConfig
 from bot.delivery.outbox import Message, enqueue, to_staff
 from bot.i18n import Texts
-from bot.models import OPEN_LEAD_STATUSES, Client, IntakeReceipt, Lead, LeadEvent, MessageLog
+from bot.models import (
+    ACTIVE_APPOINTMENT_STATUSES,
+    OPEN_LEAD_STATUSES,
+    Appointment,
+    Client,
+    IntakeReceipt,
+    Lead,
+    LeadEvent,
+    MessageLog,
+)
 from bot.staffwork.actions import CallBack, Claim, LostAsk
 from bot.staffwork.alerts import card, recipients
 from bot.staffwork.leads import flag_for_human, open_lead
 
 log = logging.getLogger("priyom.intake")
 MESSENGERS = ("telegram", "whatsapp", "max", "vk")  # channels the bot can write to first
-CALL_WINDOW = dt.timedelta(hours=1)  # several missed calls from one number: one lead
 PHONE_CHANNEL = "phone"  # a client known only by phone (a form or a call)
 
 
@@ -85,14 +94,11 @@ class Intake:
 
     async def _open(self, req: LeadRequest, now: dt.datetime) -> Taken:
         client = await _client_for(req, now)
-        if req.kind == "call":
-            joined = await _recent_call_lead(client.id, now)
-            if joined is not None:
-                await LeadEvent.create(
-                    lead=joined, at=now, actor="call", kind="call", note="repeat",
-                    from_status=joined.status, to_status=joined.status,
-                )  # fmt: skip
-                return Taken(joined.id, False)
+        window = dt.timedelta(minutes=self.config.leads.dedup_minutes)
+        joined = await _recent_lead(req.phone, now - window) if window else None
+        if joined is not None:
+            await self._join(joined, client, req, now)
+            return Taken(joined.id, False)
         lead = await open_lead(
             channel=req.kind,
             client_id=client.id,
@@ -116,6 +122,19 @@ class Intake:
                 lead_id=lead.id,
             )
         return Taken(lead.id, True)
+
+    async def _join(self, lead: Lead, client: Client, req: LeadRequest, now: dt.datetime) -> None:
+        """The same person again within the window: one lead, the request recorded on it;
+        staff are alerted only if nobody was asked to act on the lead yet."""
+        await LeadEvent.create(
+            lead=lead, at=now, actor=req.kind, kind=req.kind, note="repeat",
+            from_status=lead.status, to_status=lead.status,
+        )  # fmt: skip
+        if req.kind == "form":  # what the form said shows in the card's dialogue lines
+            await _log_request(lead, client, req, self.texts, now)
+        if not lead.needs_human:
+            await flag_for_human(lead, req.kind, now)
+            await self._alert(lead, client, req.kind, now)
 
     async def _alert(self, lead: Lead, client: Client, reason: str, now: dt.datetime) -> None:
         """The card with «Перезвонить» (and «Написать» when the person has a messenger)."""
@@ -160,14 +179,18 @@ async def _client_for(req: LeadRequest, now: dt.datetime) -> Client:
         return await Client.get(channel=PHONE_CHANNEL, channel_user_id=req.phone)
 
 
-async def _recent_call_lead(client_id: int, now: dt.datetime) -> Lead | None:
+async def _recent_lead(phone: str, since: dt.datetime) -> Lead | None:
+    """The person's newest open lead opened since then, on any channel (one person is every
+    client with this phone), unless it is booked: a request after a booking is new business."""
+    people = Client.filter(phone=phone, erased_at__isnull=True).values_list("id")
+    booked = Appointment.filter(status__in=ACTIVE_APPOINTMENT_STATUSES).values_list("lead_id")
     return (
         await Lead.filter(
-            channel="call",
-            client_id=client_id,
+            client_id__in=Subquery(people),
             status__in=OPEN_LEAD_STATUSES,
-            created_at__gte=now - CALL_WINDOW,
+            created_at__gte=since,
         )
+        .exclude(id__in=Subquery(booked))
         .order_by("-id")
         .first()
     )
