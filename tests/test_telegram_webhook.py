@@ -58,7 +58,8 @@ class Rig:
 
 @pytest.fixture
 async def rig(dialogs: DialogService, config, clock) -> AsyncIterator[Rig]:
-    """Both bots served as bot/app.py serves them: handlers.registry.serve + the webhooks' routes."""
+    """Both bots served as bot/app.py serves them: handlers.registry.serve plus the
+    webhooks' routes."""
     async with FakeBotApi() as api:
         settings = webhook_settings(api, free_port())
         client_bot = api.make_bot(CLIENT, parse_mode=None)  # as make_bot, minus a 0.25 s close
