@@ -69,6 +69,7 @@ class Settings(BaseSettings):
     zadarma_secret: str = ""  # set: /calls/zadarma is on (API secret; signs notifications)
     mango_api_key: str = ""  # set with MANGO_API_SALT: /calls/mango/events/summary is on
     mango_api_salt: str = ""
+    uis_token: str = ""  # set: /calls/uis?token=… is on (UIS/CoMagic lost-call notifications)
     call_sources: str = ""  # "74951234567=yandex,74957654321=avito": source per virtual number
 
     # --- the webhook server (WhatsApp, MAX webhook mode) ---

@@ -1,9 +1,10 @@
-"""Missed calls from the telephony services salons use: Zadarma and Mango Office.
+"""Missed calls from the telephony services salons use: Zadarma, Mango Office, UIS/CoMagic.
 
-Each notification is checked (signature, key) before anything is read from it; a forged one
-gets 401 and stores nothing. An inbound call that ended unanswered becomes a `LeadRequest`
-(bot/staffwork/intake.py) keyed by the provider's call id, so a redelivery opens nothing; the source
-is the one configured for the dialled virtual number (call tracking), else `call`.
+Each notification is checked (signature, key, token) before anything is read from it; a
+forged one gets 401 and stores nothing. An inbound call that ended unanswered becomes a
+`LeadRequest` (bot/staffwork/intake.py) keyed by the provider's call id, so a redelivery
+opens nothing; the source is the one configured for the dialled virtual number (call
+tracking), else `call`.
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ MANGO_PATH = "/calls/mango/events/{event}"  # Mango appends /events/<kind> to th
 ZADARMA_MISSED_EVENT = "NOTIFY_END"  # an inbound call ended (NOTIFY_OUT_END: outbound)
 ZADARMA_SIGNED = ("caller_id", "called_did", "call_start")  # NOTIFY_END's signed fields
 MANGO_INBOUND, MANGO_NOT_CONNECTED = 1, 0  # call_direction, entry_result
+# UIS/CoMagic sign nothing: their HTTP notification («Потерянный звонок») is set up in the
+# account with a body template of {{…}} variables, and the shared token rides in the URL.
+UIS_PATH = "/calls/uis"
+UIS_FIELDS = ("call_session_id", "contact_phone_number", "virtual_phone_number")
 
 
 def zadarma_signature(secret: str, fields: dict[str, str]) -> str:
@@ -60,6 +65,8 @@ class Telephony:
             app.router.add_post(ZADARMA_PATH, self.on_zadarma)
         if self.settings.mango_api_key and self.settings.mango_api_salt:
             app.router.add_post(MANGO_PATH, self.on_mango)
+        if self.settings.uis_token:
+            app.router.add_post(UIS_PATH, self.on_uis)
 
     # --- Zadarma ---------------------------------------------------------------------------
 
@@ -112,7 +119,26 @@ class Telephony:
             return web.Response(text="ignored")
         return await self._missed("mango", call_id, caller, line)
 
-    # --- both ------------------------------------------------------------------------------
+    # --- UIS / CoMagic ---------------------------------------------------------------------
+
+    async def on_uis(self, request: web.Request) -> web.Response:
+        """A lost-call notification: {"call_session_id", "contact_phone_number",
+        "virtual_phone_number"} as JSON or a form, `?token=` the shared UIS_TOKEN."""
+        if not same_secret(self.settings.uis_token, request.query.get("token")):
+            return _refuse(401, "bad token", "uis")
+        try:
+            raw = await request.json() if request.content_type == "application/json" else None
+        except ValueError:
+            return _refuse(400, "the body is not JSON", "uis")
+        fields = raw if raw is not None else dict(await request.post())
+        if not isinstance(fields, dict):
+            return _refuse(400, "the body is not an object", "uis")
+        call_id, caller, line = (str(fields.get(name) or "").strip() for name in UIS_FIELDS)
+        if not call_id:
+            return _refuse(400, "call_session_id is missing", "uis")
+        return await self._missed("uis", call_id, caller, line)
+
+    # --- all -------------------------------------------------------------------------------
 
     async def _missed(self, provider: str, call_id: str, caller: str, line: str) -> web.Response:
         phone = caller_phone(caller)

@@ -22,6 +22,9 @@ SITE = "https://salon.example"
 VIRTUAL = "74951112233"  # a virtual number tracked as the «avito» campaign
 
 
+UIS_TOKEN = "uis-token-0123456789abcdef"
+
+
 def intake_settings(**overrides):
     values = dict(
         forms_tilda_api_key=TILDA_KEY,
@@ -31,6 +34,7 @@ def intake_settings(**overrides):
         zadarma_secret=ZADARMA_SECRET,
         mango_api_key=MANGO_KEY,
         mango_api_salt=MANGO_SALT,
+        uis_token=UIS_TOKEN,
         call_sources=f"+{VIRTUAL}=avito",
     )
     return load_settings(**(values | overrides))

@@ -11,11 +11,18 @@ import pytest
 
 from bot.models import IntakeReceipt, Lead, LeadEvent, Outbox, SlaBreach
 from bot.settings import SettingsError, check_channels
-from handlers.telephony import ZADARMA_PATH
+from handlers.telephony import UIS_PATH, ZADARMA_PATH
 from tests import staff_fixtures, test_postgres
 from tests.fakes.bot_api import FakeBotApi, FakeUser
 from tests.flows import book_in_telegram, has
-from tests.intake_helpers import intake_settings, mango_summary, serving_intakes, zadarma_end
+from tests.intake_helpers import (
+    UIS_TOKEN,
+    VIRTUAL,
+    intake_settings,
+    mango_summary,
+    serving_intakes,
+    zadarma_end,
+)
 from tests.staff_fixtures import CLIENT, MASHA, STAFF
 
 bots = staff_fixtures.bots  # the fixture
@@ -26,6 +33,9 @@ MANGO_PATH = "/calls/mango/events/summary"
 async def post(url: str, path: str, **kwargs) -> tuple[int, str]:
     async with aiohttp.ClientSession() as http, http.post(url + path, **kwargs) as r:
         return r.status, await r.text()
+
+
+JSON = {"Content-Type": "application/json"}
 
 
 def alerts() -> object:
@@ -142,3 +152,25 @@ async def test_intake_on_postgresql(pg, config, clock):
 def test_mango_key_without_salt_is_refused_at_start():
     with pytest.raises(SettingsError, match="MANGO_API_SALT"):
         check_channels(intake_settings(mango_api_salt=""))
+
+
+async def test_uis_lost_call_opens_one_lead_and_a_forged_one_none(db, config, clock):
+    lost = {
+        "call_session_id": "3500123",
+        "contact_phone_number": "79271234567",
+        "virtual_phone_number": VIRTUAL,
+    }
+    path = f"{UIS_PATH}?token={UIS_TOKEN}"
+    async with serving_intakes(config, clock) as url:
+        assert (await post(url, f"{UIS_PATH}?token=wrong", json=lost))[0] == 401
+        assert (await post(url, UIS_PATH, json=lost))[0] == 401
+        assert await Lead.all().count() == 0
+        assert await post(url, path, json=lost) == (200, "ok")
+        assert await post(url, path, json=lost) == (200, "ok")  # a resent notification
+        form = lost | {"call_session_id": "3500124", "contact_phone_number": "79035550000"}
+        assert await post(url, path, data=form) == (200, "ok")  # form-encoded works too
+        assert (await post(url, path, json={"contact_phone_number": "79035550001"}))[0] == 400
+        assert (await post(url, path, data=b"[1", headers=JSON))[0] == 400
+    leads = await Lead.all().order_by("id")
+    assert [lead.source for lead in leads] == ["avito", "avito"]
+    assert await IntakeReceipt.filter(key__startswith="uis:").count() == 2
