@@ -2,7 +2,31 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from bot.app import build_dispatcher
+from bot.dialogs import DialogService
 from tests.fakes.bot_api import FakeBotApi, FakeUser
+
+CLIENT_TOKEN = "123456:client-bot-token"
+
+
+@contextlib.asynccontextmanager
+async def polling_client(dialogs: DialogService) -> AsyncIterator[FakeBotApi]:
+    """The client bot polling a fake Bot API; yields the fake."""
+    async with FakeBotApi() as api:
+        bot = api.make_bot(CLIENT_TOKEN, parse_mode=None)
+        dispatcher = build_dispatcher(dialogs)
+        task = asyncio.create_task(dispatcher.start_polling(bot, handle_signals=False))
+        try:
+            yield api
+        finally:
+            with contextlib.suppress(RuntimeError):
+                await dispatcher.stop_polling()
+            await task
+            await bot.session.close()
 
 
 def has(text: str):

@@ -7,13 +7,10 @@ appointment, the nearest real slots offered instead.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 
 import pytest
 
-from bot.app import build_dispatcher
 from bot.booking.booker import Booker
 from bot.booking.slots import Slot
 from bot.models import Appointment, MasterCell
@@ -21,26 +18,17 @@ from handlers.telegram import Act
 from scenarios.keyboards import slot_action
 from tests.conftest import SAMARA
 from tests.fakes.bot_api import FakeBotApi, FakeUser
-from tests.flows import has
+from tests.flows import CLIENT_TOKEN, has, polling_client
 
-TOKEN = "123456:client-bot-token"
+TOKEN = CLIENT_TOKEN
 KSENIA = FakeUser(501, "Ксения")
 HOUR = dt.timedelta(hours=1)  # a manicure without add-ons
 
 
 @pytest.fixture
 async def telegram(dialogs):
-    async with FakeBotApi() as api:
-        bot = api.make_bot(TOKEN, parse_mode=None)
-        dispatcher = build_dispatcher(dialogs)
-        task = asyncio.create_task(dispatcher.start_polling(bot, handle_signals=False))
-        try:
-            yield api
-        finally:
-            with contextlib.suppress(RuntimeError):
-                await dispatcher.stop_polling()
-            await task
-            await bot.session.close()
+    async with polling_client(dialogs) as api:
+        yield api
 
 
 def local(*args: int) -> dt.datetime:

@@ -2,34 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-
 import pytest
 
-from bot.app import build_dispatcher
 from bot.models import Appointment, Client, Lead, LeadEvent, MessageLog, StaffRole
 from tests.fakes.bot_api import FakeBotApi, FakeUser
-from tests.flows import book_in_telegram, has
+from tests.flows import CLIENT_TOKEN, book_in_telegram, has, polling_client
 from tests.staff_fixtures import add_staff
 
-TOKEN = "123456:client-bot-token"
+TOKEN = CLIENT_TOKEN
 
 
 @pytest.fixture
 async def telegram(dialogs):
     """The client bot polling a fake Bot API; yields the fake."""
-    async with FakeBotApi() as api:
-        bot = api.make_bot(TOKEN, parse_mode=None)
-        dispatcher = build_dispatcher(dialogs)
-        task = asyncio.create_task(dispatcher.start_polling(bot, handle_signals=False))
-        try:
-            yield api
-        finally:
-            with contextlib.suppress(RuntimeError):
-                await dispatcher.stop_polling()
-            await task
-            await bot.session.close()
+    async with polling_client(dialogs) as api:
+        yield api
 
 
 async def test_books_from_an_instagram_link_to_a_prebooking(telegram: FakeBotApi):
