@@ -44,7 +44,9 @@ async def accepted(setting: str, bot: Bot) -> bool:
         raise TokenRefused(
             f"{setting}: Telegram does not know the token (404 Not Found); check it in @BotFather"
         ) from None
-    except TRANSIENT:
+    except TRANSIENT as exc:
+        # aiogram's text may quote the request URL, token and all: bot/logs.py scrubs it
+        log.info("telegram_get_me_failed", extra={"setting": setting, "error": str(exc)[:300]})
         return False
     return True
 
