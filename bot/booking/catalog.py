@@ -9,11 +9,12 @@ they were booked at (it is stored on the appointment). Every change is an audit 
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from tortoise.transactions import in_transaction
 
 from bot.config import GRID_MINUTES, BusinessConfig, Service
+from bot.numbers import amounts
 from bot.staff_models import CatalogAudit, ServiceOverride
 
 MAX_DURATION = 12 * 60
@@ -79,17 +80,14 @@ async def is_enabled(service_id: str) -> bool:
 
 
 def parse_rubles(text: str) -> int:
-    cleaned = text.replace("\u00a0", "").replace(" ", "").replace("₽", "").replace(",", ".")
-    cleaned = cleaned.removesuffix("руб.").removesuffix("руб").removesuffix("р")
+    """Typed roubles → kopecks (bot.numbers.amounts reads them), within a price's bounds."""
     try:
-        amount = Decimal(cleaned)
-    except InvalidOperation:
+        kop = amounts.parse_rubles(text)
+    except ValueError:
         raise CatalogInputError("not_money", value=text) from None
-    if not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")):
-        raise CatalogInputError("not_money", value=text)
-    if amount * 100 > MAX_PRICE_KOP:
+    if kop > MAX_PRICE_KOP:
         raise CatalogInputError("too_much", value=text)
-    return _kop(amount)
+    return kop
 
 
 def parse_price(text: str) -> int:

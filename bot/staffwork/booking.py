@@ -23,10 +23,10 @@ from bot.booking.slots import Slot
 from bot.delivery.outbox import Message, enqueue
 from bot.i18n import Texts
 from bot.models import Appointment, AppointmentStatus, Client, Lead, LeadStatus, StaffRole
+from bot.staffwork.intake import PHONE_CHANNEL
 from bot.staffwork.leads import move_lead, open_lead
 
 log = logging.getLogger("priyom.staff_booking")
-PHONE_CHANNEL = "phone"
 STAFF_CONTRACT = "contract:staff"  # the legal basis recorded for a phone-only client
 
 

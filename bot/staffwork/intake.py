@@ -36,8 +36,13 @@ from bot.staffwork.alerts import card, recipients
 from bot.staffwork.leads import flag_for_human, open_lead
 
 log = logging.getLogger("priyom.intake")
-MESSENGERS = ("telegram", "whatsapp", "max", "vk")  # channels the bot can write to first
-PHONE_CHANNEL = "phone"  # a client known only by phone (a form or a call)
+PHONE_CHANNEL = "phone"  # a client known only by phone (a form, a call, a staff booking)
+
+
+def in_chat(channel: str) -> bool:
+    """Whether the bot can write to a client of this channel: every channel but the phone,
+    so a new channel needs no entry here."""
+    return channel != PHONE_CHANNEL
 
 
 @dataclass(frozen=True)
@@ -110,7 +115,7 @@ class Intake:
         await _log_request(lead, client, req, self.texts, now)
         await flag_for_human(lead, req.kind, now)  # the SLA clock starts
         await self._alert(lead, client, req.kind, now)
-        if client.channel in MESSENGERS:
+        if in_chat(client.channel):
             await enqueue(
                 bot="client",
                 channel=client.channel,
@@ -149,7 +154,7 @@ def intake_buttons(lead_id: int, channel: str, t: Texts) -> list[list[tuple[str,
     """«Перезвонить» claims the lead and shows the number; «Написать» claims it and opens
     the relay to the client's messenger; «Потерян» as on every card."""
     first = [(t("intake.btn_call"), CallBack(lead_id).pack())]
-    if channel in MESSENGERS:
+    if in_chat(channel):
         first.append((t("intake.btn_write"), Claim(lead_id).pack()))
     return [first, [(t("staff.btn.lost"), LostAsk(lead_id).pack())]]
 
@@ -159,7 +164,7 @@ async def _client_for(req: LeadRequest, now: dt.datetime) -> Client:
     the phone-only client, created on first contact."""
     known = await Client.filter(phone=req.phone, erased_at__isnull=True).order_by("id")
     for client in known:
-        if client.channel in MESSENGERS:
+        if in_chat(client.channel):
             return client
     if known:
         return known[0]
