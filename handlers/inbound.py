@@ -6,12 +6,15 @@ bot/delivery/step_outbox.py.)"""
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import json
 import logging
+from typing import Any
 
 from pydantic import ValidationError
 
+from bot.delivery.channel import Routes
 from scenarios.types import Button, Input, InputKind, Reply
 
 log = logging.getLogger("priyom.inbound")
@@ -67,3 +70,34 @@ def typed_command(text: str, name: str = "") -> Input | None:
         return None
     head, _, arg = text[1:].partition(" ")
     return Input(InputKind.COMMAND, head.split("@")[0].lower(), arg.strip(), name=name)
+
+
+class WebhookOrPolling:
+    """The receiving half of the port for a channel that takes a webhook in production and
+    polls in development (MAX, VK), with one API client that also downloads files."""
+
+    path: str
+    api: Any
+    dialogs: Any
+    polling: bool
+
+    def mount(self, routes: Routes) -> None:
+        if not self.polling:
+            routes.add_post(self.path, self.on_webhook)
+
+    async def receive(self) -> None:
+        if self.polling and self.dialogs is not None:
+            await self.poll_forever()
+
+    async def download(self, file_id: str) -> bytes:
+        return await self.api.download(file_id)
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.api.close()
+
+    async def on_webhook(self, request: Any) -> Any:
+        raise NotImplementedError
+
+    async def poll_forever(self) -> None:
+        raise NotImplementedError

@@ -13,7 +13,6 @@ pointed at a local server for tests (docs/channels.md).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import json
 import logging
@@ -27,7 +26,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from bot.clock import Clock
-from bot.delivery.channel import Files, Routes
+from bot.delivery.channel import Files
 from bot.delivery.channel_store import ChannelStore
 from bot.delivery.outbox import RetryLater, Undeliverable
 from bot.dialogs import DialogService
@@ -35,6 +34,7 @@ from bot.i18n import Texts
 from bot.settings import Settings
 from handlers.inbound import (
     NotJson,
+    WebhookOrPolling,
     log_malformed,
     queued_reply,
     read_json,
@@ -225,11 +225,12 @@ def _input(body: MaxBody, sender: MaxUser) -> Input:
     return Input(InputKind.MEDIA, kind, name=name)
 
 
-class Max:
+class Max(WebhookOrPolling):
     """The Channel port (bot/delivery/channel.py) for one MAX bot: webhook or long polling in,
     the Bot API out."""
 
     name = CHANNEL
+    path = PATH
     media: frozenset[str] = frozenset()  # the two-step /uploads is not built: captions only
 
     def __init__(
@@ -245,21 +246,6 @@ class Max:
         self.api, self.texts, self.clock, self.dialogs = api, texts, clock, dialogs
         self.webhook_secret, self.polling = webhook_secret, polling
         self.store = ChannelStore(CHANNEL)
-
-    def mount(self, routes: Routes) -> None:
-        if not self.polling:
-            routes.add_post(PATH, self.on_webhook)
-
-    async def receive(self) -> None:
-        if self.polling and self.dialogs is not None:
-            await self.poll_forever()
-
-    async def download(self, file_id: str) -> bytes:
-        return await self.api.download(file_id)
-
-    async def close(self) -> None:
-        with contextlib.suppress(Exception):
-            await self.api.close()
 
     async def on_webhook(self, request: web.Request) -> web.Response:
         if not same_secret(self.webhook_secret, request.headers.get(SECRET_HEADER)):

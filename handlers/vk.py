@@ -14,7 +14,6 @@ no contact-sharing button: the phone is typed.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import Sequence
@@ -24,13 +23,20 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bot.clock import Clock
-from bot.delivery.channel import Files, Routes
+from bot.delivery.channel import Files
 from bot.delivery.channel_store import ChannelStore
 from bot.delivery.outbox import RetryLater, Undeliverable
 from bot.dialogs import DialogService
 from bot.i18n import Texts
 from bot.settings import Settings
-from handlers.inbound import NotJson, log_malformed, queued_reply, read_json, same_secret
+from handlers.inbound import (
+    NotJson,
+    WebhookOrPolling,
+    log_malformed,
+    queued_reply,
+    read_json,
+    same_secret,
+)
 from handlers.vk_api import LONG_POLL_WAIT, VkApi
 from scenarios.deeplink import parse_start_payload, start_payload
 from scenarios.types import Button, Input, InputKind, Reply
@@ -193,11 +199,12 @@ def random_id(row: Outbox) -> int:
     return row.id
 
 
-class Vk:
+class Vk(WebhookOrPolling):
     """The Channel port (bot/delivery/channel.py) for one VK community: the Callback API
     or Bots Long Poll in, messages.send out."""
 
     name = CHANNEL
+    path = PATH
     media: frozenset[str] = frozenset()  # photo upload (photos.getMessagesUploadServer) not built
 
     def __init__(
@@ -215,22 +222,7 @@ class Vk:
         self.secret, self.confirmation, self.polling = secret, confirmation, polling
         self.store = ChannelStore(CHANNEL)
 
-    def mount(self, routes: Routes) -> None:
-        if not self.polling:
-            routes.add_post(PATH, self.on_callback)
-
-    async def receive(self) -> None:
-        if self.polling and self.dialogs is not None:
-            await self.poll_forever()
-
-    async def download(self, file_id: str) -> bytes:
-        return await self.api.download(file_id)
-
-    async def close(self) -> None:
-        with contextlib.suppress(Exception):
-            await self.api.close()
-
-    async def on_callback(self, request: web.Request) -> web.Response:
+    async def on_webhook(self, request: web.Request) -> web.Response:
         try:
             event = read_json(await request.read())
         except NotJson:
