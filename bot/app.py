@@ -56,6 +56,7 @@ def build_staff_dispatcher(staff: StaffContext) -> Dispatcher:
     from admin_bot.calendar import calendar_router
     from admin_bot.callbacks import callbacks_router
     from admin_bot.catalog import catalog_router
+    from admin_bot.forget import forget_router
     from admin_bot.leads import leads_router
     from admin_bot.money import money_router
     from admin_bot.reports import reports_router
@@ -69,6 +70,7 @@ def build_staff_dispatcher(staff: StaffContext) -> Dispatcher:
         team_router(),
         schedule_router(),  # before leads_router: its /today picture comes first
         catalog_router(),  # before leads_router: an owner's typed price is not a relay
+        forget_router(),
         booking_router(),
         leads_router(),
         reports_router(),
