@@ -1,0 +1,197 @@
+"""The coach's texts: the owner's lines in the weekly report, each manager's own weekly
+summary (queued by the timed work, once per week per manager), and `/coach <manager>`.
+
+A manager's summary holds only their own dialogues; the owner's texts hold everyone's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from bot.coach.stats import ManagerCoach, by_manager, managers, step_titles
+from bot.config import BusinessConfig
+from bot.delivery.outbox import Message, enqueue
+from bot.i18n import Texts
+from bot.models import Outbox, StaffRole
+from bot.numbers.kpi import format_kop
+from bot.periods import Span
+from bot.staffwork.access import NoAccess, Refused
+from bot.staffwork.staff import who
+
+REPORT_DAYS = 30  # /coach looks this far back
+
+
+def _minutes(texts: Texts, coach: ManagerCoach) -> str:
+    return coach.first_response.format(texts("reports.unit_minutes"))
+
+
+def reading_lines(config: BusinessConfig, texts: Texts, coach: ManagerCoach) -> list[str]:
+    """The dialogues most worth reading: the largest lost check, the slowest answer."""
+    lines = []
+    lost = coach.largest_lost()
+    if lost is not None:
+        lines.append(texts("coach.owner_lost", id=lost.lead_id, amount=format_kop(lost.lost_kop)))
+    slow = coach.slowest(config)
+    if slow is not None and slow.slowest_s is not None:
+        lines.append(texts("coach.owner_slow", id=slow.lead_id, minutes=slow.slowest_s // 60))
+    return lines
+
+
+def owner_line(config: BusinessConfig, texts: Texts, name: str, coach: ManagerCoach) -> str:
+    return texts(
+        "coach.owner_line",
+        name=name,
+        conversion=coach.conversion.format(),
+        steps=step_titles(config, texts, coach.missed_most()),
+        price_first=coach.price_first,
+        total=len(coach.reviews),
+    )
+
+
+async def owner_lines(config: BusinessConfig, texts: Texts, span: Span) -> list[str]:
+    """The weekly report's section: per manager, conversion next to the steps missed most."""
+    stats = await by_manager(config, span.period(config))
+    if not stats:
+        return []
+    names = await managers()
+    lines = [texts("coach.owner_heading")]
+    for manager_id, coach in sorted(stats.items()):
+        name = names.get(manager_id, str(manager_id))
+        lines += [owner_line(config, texts, name, coach), *reading_lines(config, texts, coach)]
+    return lines
+
+
+def _example(config: BusinessConfig, texts: Texts, coach: ManagerCoach) -> list[str]:
+    example = coach.example()
+    if example is None:
+        return []
+    if example.price_before_need:
+        return [texts("coach.week_example_price", id=example.lead_id)]
+    steps = step_titles(config, texts, example.steps_missed)
+    return [texts("coach.week_example", id=example.lead_id, steps=steps)]
+
+
+def personal_text(config: BusinessConfig, texts: Texts, span: Span, coach: ManagerCoach) -> str:
+    """A manager's own week: conversion, median first response, steps missed, an example."""
+    lines = [
+        texts("coach.week_title", period=span.label()),
+        texts("coach.week_conversion", conversion=coach.conversion.format()),
+        texts("coach.week_response", minutes=_minutes(texts, coach)),
+    ]
+    if coach.reviews:
+        score = coach.average_score
+        lines.append(
+            texts(
+                "coach.week_dialogues",
+                count=len(coach.reviews),
+                score=texts("coach.none") if score is None else score,
+            )
+        )
+        lines.append(
+            texts("coach.week_missed", steps=step_titles(config, texts, coach.missed_most()))
+        )
+        lines.append(
+            texts("coach.week_price_first", count=coach.price_first, total=len(coach.reviews))
+        )
+    return "\n".join(lines + _example(config, texts, coach))
+
+
+async def queue_personal(config: BusinessConfig, texts: Texts, span: Span, now: dt.datetime) -> int:
+    """Each active manager's weekly summary, once (key `coach_week:<monday>:<manager>`)."""
+    team = await managers()
+    keys = {m: f"coach_week:{span.first}:{m}" for m in team}
+    queued_keys = set(
+        await Outbox.filter(dedup_key__in=list(keys.values())).values_list("dedup_key", flat=True)
+    )
+    missing = [m for m, key in keys.items() if key not in queued_keys]
+    if not missing:
+        return 0
+    stats = await by_manager(config, span.period(config), include=tuple(missing))
+    queued = 0
+    for manager_id in missing:
+        coach = stats[manager_id]
+        row = await enqueue(
+            bot="staff",
+            chat_id=manager_id,
+            kind="coach",
+            message=Message(personal_text(config, texts, span, coach)),
+            dedup_key=keys[manager_id],
+            now=now,
+        )
+        queued += row is not None
+    return queued
+
+
+async def manager_report(
+    config: BusinessConfig, texts: Texts, manager_id: int, name: str, today: dt.date
+) -> str:
+    """`/coach <manager>` for an owner: the last 30 days of one manager's dialogues."""
+    span = Span(today - dt.timedelta(days=REPORT_DAYS - 1), today)
+    coach = (await by_manager(config, span.period(config), manager_id))[manager_id]
+    lines = [
+        texts("coach.report_title", name=name, period=span.label()),
+        texts("coach.week_conversion", conversion=coach.conversion.format()),
+        texts("coach.week_response", minutes=_minutes(texts, coach)),
+    ]
+    if not coach.reviews:
+        return "\n".join([*lines, texts("coach.report_none")])
+    lines += [
+        owner_line(config, texts, name, coach),
+        texts("coach.report_tone", count=coach.unhappy),
+        *reading_lines(config, texts, coach),
+        texts("coach.report_recent"),
+    ]
+    for r in coach.reviews[:5]:
+        lines.append(
+            texts(
+                "coach.report_review",
+                id=r.lead_id,
+                score=texts("coach.none") if r.score is None else r.score,
+                outcome=texts(f"coach.outcome.{r.outcome}"),
+                steps=step_titles(config, texts, r.steps_missed),
+            )
+        )
+    return "\n".join(lines)
+
+
+class UnknownManager(Refused):
+    key = "coach.unknown"
+
+
+class NoManagers(Refused):
+    key = "coach.no_managers"
+
+
+def find_manager(team: dict[int, str], who_text: str) -> int | None:
+    """A manager by Telegram id, by name, or by the unique start of a name."""
+    text = who_text.strip().lstrip("@").casefold()
+    if text.isdigit() and int(text) in team:
+        return int(text)
+    exact = [i for i, name in team.items() if name.casefold() == text]
+    starts = [i for i, name in team.items() if name.casefold().startswith(text)]
+    found = exact or starts
+    return found[0] if len(found) == 1 else None
+
+
+async def coach_report(
+    config: BusinessConfig,
+    texts: Texts,
+    caller: int,
+    owner_ids: frozenset[int],
+    who_text: str,
+    today: dt.date,
+) -> str:
+    """`/coach <manager>`: owners only (checked here, whatever the router let through)."""
+    role, _ = await who(caller, owner_ids)
+    if role is not StaffRole.OWNER:
+        raise NoAccess()
+    team = await managers()
+    if not team:
+        raise NoManagers()
+    names = ", ".join(team.values())
+    if not who_text.strip():
+        return texts("coach.usage", names=names)
+    manager_id = find_manager(team, who_text)
+    if manager_id is None:
+        raise UnknownManager(who=who_text.strip()[:40], names=names)
+    return await manager_report(config, texts, manager_id, team[manager_id], today)
