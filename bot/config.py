@@ -274,6 +274,7 @@ class ScriptStep(_Strict):
     title: str = Field(min_length=1, max_length=60)
     words: list[str] = Field(default_factory=list)
     times: bool = False  # a clock time («в 15:30») also shows this step (offering a slot)
+    questions: bool = False  # any other question the manager asks shows it (need discovery)
     tip: str = Field(default="", max_length=200)  # the advice when missed; empty: the catalog's
 
 
@@ -283,8 +284,9 @@ def _words(text: str) -> list[str]:
 
 def _default_steps() -> list[ScriptStep]:
     """Greeting, need discovery before price, a concrete slot, a booking or a next step."""
-    need = "какой |какая |какие |какую |каким |что хотите|хотели бы|расскажите|уточн|пожелан"
-    need += "|для чего|повод|какой длины|что важно|раньше делали|делали ли"
+    need = "какой |какая |какие |какую |каким |каком |каких |какого |что хотите|хотели бы"
+    need += "|расскажите|уточн|пожелан|для чего|повод|что важно|раньше делали|делали ли"
+    need += "|вас интересует"
     close = "записал|записываю|жду вас|ждем вас|до встречи|подтверждаю|бронирую|забронир"
     close += "|перезвоню|напишу вам|напомню"
     return [
@@ -293,7 +295,7 @@ def _default_steps() -> list[ScriptStep]:
             title="Приветствие",
             words=_words("здравств|добрый день|добрый вечер|доброе утро|привет"),
         ),
-        ScriptStep(id=NEED_STEP, title="Выявление потребности", words=_words(need)),
+        ScriptStep(id=NEED_STEP, title="Выявление потребности", words=_words(need), questions=True),
         ScriptStep(
             id="slot",
             title="Конкретное время",
@@ -310,6 +312,12 @@ class CoachScript(_Strict):
     steps: list[ScriptStep] = Field(default_factory=_default_steps, min_length=1, max_length=10)
     price_words: list[str] = Field(
         default_factory=lambda: _words("стоит|стоимость|цена |цене |руб|₽|прайс")
+    )
+    # a manager's question with these words is about time or booking, not about the need
+    not_need: list[str] = Field(
+        default_factory=lambda: _words(
+            "когда|удобно|запис|подойдет|устроит|хорошо|обращаться|перенест"
+        )
     )
     quiet_hours: int = Field(default=12, ge=1, le=168)  # silence that ends an open dialogue
     slow_answer_minutes: int = Field(default=3, ge=1, le=240)  # the first answer's target

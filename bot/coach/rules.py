@@ -14,15 +14,18 @@ from functools import cache
 from pathlib import Path
 
 from bot.coach.dialogue import Dialogue
-from bot.config import NEED_STEP, BusinessConfig, CoachScript
+from bot.config import NEED_STEP, BusinessConfig, CoachScript, ScriptStep
 from bot.i18n import Texts
 from bot.staffwork.worktime import working_minutes_between
 
 TONES = ("positive", "neutral", "negative")
 MAX_SCORE = 10
 MAX_TIPS = 2
-_TIME = re.compile(r"(?<!\d)(?:[01]?\d|2[0-3])[:.][0-5]\d(?!\d)")
+# A clock time offered («в 15:30»); «до 18:00» is a deadline, not a slot.
+_TIME = re.compile(r"(?<!\d)(?<!до )(?:[01]?\d|2[0-3])[:.][0-5]\d(?!\d)", re.IGNORECASE)
 _AMOUNT = re.compile(r"\d[\d\s]*\s?(?:р\b|р\.|руб|₽)", re.IGNORECASE)
+_NUMBER = re.compile(r"\d{3,}|\d+\s\d{3}")
+_QUESTION = re.compile(r"[^.!?]*\?")
 WORDS_FILE = Path(__file__).with_name("words.toml")
 
 
@@ -58,12 +61,34 @@ def _manager_lines(d: Dialogue) -> list[tuple[str, str]]:
     return [(t.text, norm(t.text)) for t in d.turns if t.manager]
 
 
+def _asks(raw: str, script: CoachScript) -> bool:
+    """A question about the client rather than about time or booking («Вам с покрытием?»)."""
+    others = [w for s in script.steps if s.id != NEED_STEP for w in s.words]
+    for question in _QUESTION.findall(raw):
+        normed = norm(question)
+        if not (_TIME.search(question) or has_word(normed, [*script.not_need, *others])):
+            return True
+    return False
+
+
+def shows(step: ScriptStep, raw: str, normed: str, script: CoachScript) -> bool:
+    """This manager message shows the step: its words, a time offered, or a question."""
+    if has_word(normed, step.words):
+        return True
+    if step.times and _TIME.search(raw):
+        return True
+    return step.questions and _asks(raw, script)
+
+
 def found_steps(d: Dialogue, script: CoachScript) -> tuple[str, ...]:
     lines = _manager_lines(d)
-    return tuple(
-        s.id
-        for s in script.steps
-        if any(has_word(n, s.words) or (s.times and _TIME.search(raw)) for raw, n in lines)
+    return tuple(s.id for s in script.steps if any(shows(s, r, n, script) for r, n in lines))
+
+
+def names_price(raw: str, normed: str, script: CoachScript) -> bool:
+    """An amount with its currency, or a price word next to a number («стоит 2 200»)."""
+    return bool(_AMOUNT.search(raw)) or (
+        has_word(normed, script.price_words) and bool(_NUMBER.search(raw))
     )
 
 
@@ -71,10 +96,9 @@ def price_first(d: Dialogue, script: CoachScript) -> bool:
     """A price named in a manager's message before (or without) a question about the need."""
     need = script.step(NEED_STEP)
     for raw, normed in _manager_lines(d):
-        price = has_word(normed, script.price_words) or bool(_AMOUNT.search(raw))
-        if price:
+        if names_price(raw, normed, script):
             return True
-        if need is not None and has_word(normed, need.words):
+        if need is not None and shows(need, raw, normed, script):
             return False
     return False
 
