@@ -1,0 +1,88 @@
+"""Dialogue reviews by the rules, stored once, with tips to the manager who talked (only).
+
+The dialogues are written into the message log as a relay leaves them (tests/coach_data.py);
+the timed work finds the finished ones, reviews them and queues the tips in one transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from bot.clock import FakeClock
+from bot.coach.models import DialogueReview
+from bot.i18n import Texts
+from bot.models import AppointmentStatus, Conversation, LeadStatus, Outbox
+from tests.builders import appointment
+from tests.coach_data import GOOD, MASHA_ID, PETYA_ID, PRICE_FIRST, START, dialogue_lead
+from workers.timed import TimedWork
+
+T = Texts("ru")
+
+
+def work(config, clock) -> TimedWork:
+    return TimedWork(config, T, clock, frozenset({9001}))
+
+
+async def test_a_lost_dialogue_is_reviewed_and_only_its_manager_gets_the_tips(db, config):
+    lead = await dialogue_lead(1, PETYA_ID, PRICE_FIRST, LeadStatus.LOST)
+    await appointment(
+        START + dt.timedelta(days=2),
+        AppointmentStatus.CANCELLED,
+        START,
+        lead=lead,
+        price_kop=180_000,
+    )
+    clock = FakeClock(START + dt.timedelta(minutes=30))
+    assert (await work(config, clock).run())["coach"] == 1
+    review = await DialogueReview.get(lead_id=lead.id)
+    assert review.manager_id == PETYA_ID and review.outcome == "lost" and not review.by_model
+    assert review.price_before_need and review.tone == "negative"
+    assert review.steps_done == ["slot"]
+    assert review.steps_missed == ["greeting", "need", "close"]
+    assert review.first_response_s == 12 * 60 and review.slowest_response_s == 12 * 60
+    assert review.lost_check_kop == 180000
+    tips = await Outbox.filter(kind="coach")
+    assert [t.chat_id for t in tips] == [str(PETYA_ID)]  # Петя's own chat, nobody else's
+    text = tips[0].payload["text"]
+    assert f"#{lead.id}" in text and "Сначала спросите, что нужно клиенту" in text
+    assert "Отвечайте на первое сообщение быстрее" in text or "Приветствие" in text
+    assert text.count("• ") == 2  # one or two tips, never more
+
+
+async def test_each_dialogue_is_reviewed_once_however_often_the_scan_runs(db, config):
+    await dialogue_lead(1, MASHA_ID, GOOD, LeadStatus.CAME)
+    clock = FakeClock(START + dt.timedelta(minutes=30))
+    assert (await work(config, clock).run())["coach"] == 1
+    clock.advance(minutes=1)
+    assert (await work(config, clock).run())["coach"] == 0  # another process, a restart
+    assert await DialogueReview.all().count() == 1
+    review = await DialogueReview.get()
+    assert review.steps_missed == [] and not review.price_before_need
+    assert review.score == 10 and review.tips == [] and review.tone == "positive"
+    assert await Outbox.filter(kind="coach").count() == 0  # nothing to advise
+
+
+async def test_an_open_dialogue_waits_until_it_finishes(db, config):
+    lead = await dialogue_lead(1, MASHA_ID, GOOD[:4], LeadStatus.QUALIFIED)
+    await Conversation.filter(lead_id=lead.id).update(relay_staff_id=MASHA_ID)
+    clock = FakeClock(START + dt.timedelta(hours=1))
+    assert (await work(config, clock).run())["coach"] == 0  # still talking
+    clock.advance(hours=config.coach.quiet_hours)  # silence ends it
+    assert (await work(config, clock).run())["coach"] == 1
+    assert (await DialogueReview.get()).outcome == "qualified"
+
+
+async def test_a_booking_with_the_relay_closed_is_finished_at_once(db, config):
+    await dialogue_lead(1, MASHA_ID, GOOD, LeadStatus.CONFIRMED)
+    clock = FakeClock(START + dt.timedelta(minutes=10))
+    assert (await work(config, clock).run())["coach"] == 1
+
+
+async def test_the_bots_own_messages_are_not_the_managers(db, config):
+    """The dialogue starts at the client's message that waited for the first answer."""
+    from bot.coach.dialogue import finished_dialogues
+
+    await dialogue_lead(1, MASHA_ID, PRICE_FIRST, LeadStatus.LOST)
+    [d] = await finished_dialogues(config, START + dt.timedelta(hours=1))
+    assert [t.manager for t in d.turns] == [False, True, False, True, False]
+    assert d.manager_id == MASHA_ID
