@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+from tortoise.transactions import in_transaction
+
 from bot.coach.stats import ManagerCoach, by_manager, managers, step_titles
 from bot.config import BusinessConfig
 from bot.delivery.outbox import Message, enqueue
 from bot.i18n import Texts
-from bot.models import Outbox, StaffRole
+from bot.models import Outbox, OutboxStatus, StaffRole
 from bot.numbers.kpi import format_kop
 from bot.periods import Span
 from bot.staffwork.access import NoAccess, Refused
@@ -110,15 +112,19 @@ async def queue_personal(config: BusinessConfig, texts: Texts, span: Span, now: 
     queued = 0
     for manager_id in missing:
         coach = stats[manager_id]
-        row = await enqueue(
-            bot="staff",
-            chat_id=manager_id,
-            kind="coach",
-            message=Message(personal_text(config, texts, span, coach)),
-            dedup_key=keys[manager_id],
-            now=now,
-        )
-        queued += row is not None
+        quiet = not (coach.reviews or coach.conversion.denominator or coach.first_response.count)
+        async with in_transaction():
+            row = await enqueue(
+                bot="staff",
+                chat_id=manager_id,
+                kind="coach",
+                message=Message(personal_text(config, texts, span, coach)),
+                dedup_key=keys[manager_id],
+                now=now,
+            )
+            if row is not None and quiet:  # no lead, no dialogue: kept as done, never sent
+                await Outbox.filter(id=row.id).update(status=OutboxStatus.SKIPPED)
+        queued += row is not None and not quiet
     return queued
 
 
