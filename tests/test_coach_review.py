@@ -86,3 +86,19 @@ async def test_the_bots_own_messages_are_not_the_managers(db, config):
     [d] = await finished_dialogues(config, START + dt.timedelta(hours=1))
     assert [t.manager for t in d.turns] == [False, True, False, True, False]
     assert d.manager_id == MASHA_ID
+
+
+# --- the same on PostgreSQL (migration 11 in its dialect) ---------------------------------
+
+from tests.test_postgres import pg  # noqa: E402  (the fixture: a migrated schema)
+
+
+async def test_reviews_on_postgresql(pg, config):
+    """Migration 11's table on a real server: JSON lists, booleans, the unique lead."""
+    lead = await dialogue_lead(1, PETYA_ID, PRICE_FIRST, LeadStatus.LOST)
+    clock = FakeClock(START + dt.timedelta(minutes=30))
+    assert (await work(config, clock).run())["coach"] == 1
+    assert (await work(config, clock.advance(seconds=31) and clock).run())["coach"] == 0
+    review = await DialogueReview.get(lead_id=lead.id)
+    assert review.steps_missed == ["greeting", "need", "close"] and review.price_before_need
+    assert await Outbox.filter(kind="coach", chat_id=str(PETYA_ID)).count() == 1
