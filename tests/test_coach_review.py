@@ -7,13 +7,19 @@ the timed work finds the finished ones, reviews them and queues the tips in one 
 from __future__ import annotations
 
 import datetime as dt
+import tomllib
+
+import pytest
 
 from bot.clock import FakeClock
+from bot.coach.dialogue import finished_dialogues
 from bot.coach.models import DialogueReview
+from bot.config import ConfigError, parse_config
 from bot.i18n import Texts
 from bot.models import AppointmentStatus, Conversation, LeadStatus, Outbox
 from tests.builders import appointment
 from tests.coach_data import GOOD, MASHA_ID, PETYA_ID, PRICE_FIRST, START, dialogue_lead
+from tests.conftest import ROOT
 from workers.timed import TimedWork
 
 T = Texts("ru")
@@ -80,8 +86,6 @@ async def test_a_booking_with_the_relay_closed_is_finished_at_once(db, config):
 
 async def test_the_bots_own_messages_are_not_the_managers(db, config):
     """The dialogue starts at the client's message that waited for the first answer."""
-    from bot.coach.dialogue import finished_dialogues
-
     await dialogue_lead(1, MASHA_ID, PRICE_FIRST, LeadStatus.LOST)
     [d] = await finished_dialogues(config, START + dt.timedelta(hours=1))
     assert [t.manager for t in d.turns] == [False, True, False, True, False]
@@ -90,15 +94,26 @@ async def test_the_bots_own_messages_are_not_the_managers(db, config):
 
 # --- the same on PostgreSQL (migration 11 in its dialect) ---------------------------------
 
-from tests.test_postgres import pg  # noqa: E402  (the fixture: a migrated schema)
-
 
 async def test_reviews_on_postgresql(pg, config):
     """Migration 11's table on a real server: JSON lists, booleans, the unique lead."""
     lead = await dialogue_lead(1, PETYA_ID, PRICE_FIRST, LeadStatus.LOST)
     clock = FakeClock(START + dt.timedelta(minutes=30))
     assert (await work(config, clock).run())["coach"] == 1
-    assert (await work(config, clock.advance(seconds=31) and clock).run())["coach"] == 0
+    clock.advance(seconds=31)
+    assert (await work(config, clock).run())["coach"] == 0  # stored once
     review = await DialogueReview.get(lead_id=lead.id)
     assert review.steps_missed == ["greeting", "need", "close"] and review.price_before_need
     assert await Outbox.filter(kind="coach", chat_id=str(PETYA_ID)).count() == 1
+
+
+def test_the_script_is_config_with_russian_defaults_and_clear_refusals(config):
+    assert [s.title for s in config.coach.steps][:2] == ["Приветствие", "Выявление потребности"]
+    data = tomllib.loads((ROOT / "examples" / "salon.toml").read_text(encoding="utf-8"))
+    own = {"steps": [{"id": "greeting", "title": "Привет"}, {"id": "upsell", "title": "Допродажа"}]}
+    assert parse_config({**data, "coach": own}).coach.step_ids == ("greeting", "upsell")
+    twice = {"steps": [{"id": "a", "title": "A"}, {"id": "a", "title": "B"}]}
+    with pytest.raises(ConfigError, match=r"coach: .*an id is used twice"):
+        parse_config({**data, "coach": twice})
+    with pytest.raises(ConfigError, match=r"coach.steps\[0\].id"):
+        parse_config({**data, "coach": {"steps": [{"id": "Bad id", "title": "x"}]}})
