@@ -94,6 +94,10 @@ async def test_the_bots_own_messages_are_not_the_managers(db, config):
 
 # --- the same on PostgreSQL (migration 11 in its dialect) ---------------------------------
 
+from tests.test_postgres import pg  # noqa: E402  (the fixture: a migrated schema)
+
+__all__ = ["pg"]
+
 
 async def test_reviews_on_postgresql(pg, config):
     """Migration 11's table on a real server: JSON lists, booleans, the unique lead."""
