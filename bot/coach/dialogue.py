@@ -52,11 +52,8 @@ class Dialogue:
 def dialogue_of(lead: Lead, rows: list[MessageLog], client_name: str | None = None) -> Dialogue:
     """The relay part of a lead's log (rows oldest first, at least one manager message)."""
     first = next(i for i, r in enumerate(rows) if r.author.startswith("staff:"))
-    start = first
-    while start > 0 and rows[start - 1].author == "client":
-        start -= 1  # the client's messages that waited for the first answer
-    if start < first:
-        start = first - 1  # only the last one: the wait is measured from it
+    waited = first > 0 and rows[first - 1].author == "client"
+    start = first - 1 if waited else first  # the wait is measured from the client's message
     turns = tuple(
         Turn(r.author.startswith("staff:"), r.text or "", r.at)
         for r in rows[start:]
@@ -67,7 +64,7 @@ def dialogue_of(lead: Lead, rows: list[MessageLog], client_name: str | None = No
     return Dialogue(lead.id, manager, turns, LeadStatus(lead.status), client_name=client_name)
 
 
-async def _candidates(now: dt.datetime, limit: int) -> list[int]:
+async def _candidates(now: dt.datetime) -> list[int]:
     """Leads with a manager's message lately and no review yet (oldest first)."""
     since = now - dt.timedelta(days=SCAN_DAYS)
     talked = await (
@@ -78,7 +75,7 @@ async def _candidates(now: dt.datetime, limit: int) -> list[int]:
     done = set(
         await DialogueReview.filter(lead_id__in=list(talked)).values_list("lead_id", flat=True)
     )
-    return sorted(set(talked) - done)[: limit * 4]
+    return sorted(set(talked) - done)
 
 
 async def _relay_open(lead: Lead) -> bool:
@@ -114,7 +111,7 @@ async def finished_dialogues(
 ) -> list[Dialogue]:
     """Up to `limit` finished, unreviewed relay dialogues."""
     out: list[Dialogue] = []
-    for lead_id in await _candidates(now, limit):
+    for lead_id in await _candidates(now):
         lead = await Lead.get_or_none(id=lead_id)
         if lead is None:
             continue
