@@ -53,7 +53,7 @@ def has_word(normed: str, words: list[str]) -> bool:
 
 
 @cache
-def _tone_words() -> dict[str, list[str]]:
+def tone_words() -> dict[str, list[str]]:
     return tomllib.loads(WORDS_FILE.read_text(encoding="utf-8"))
 
 
@@ -104,7 +104,7 @@ def price_first(d: Dialogue, script: CoachScript) -> bool:
 
 
 def tone(d: Dialogue) -> str:
-    words = _tone_words()
+    words = tone_words()
     said = [norm(t.text) for t in d.turns if not t.manager]
     bad = sum(has_word(s, words["negative"]) for s in said)
     good = sum(has_word(s, words["positive"]) for s in said)
