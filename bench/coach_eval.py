@@ -58,6 +58,44 @@ async def run(name: str, reviewer: Timed, cases: list[dict]) -> None:
                 print(f"    miss {miss}")
 
 
+async def scan_cost(config, texts: Texts, count: int = 100) -> None:
+    """The timed work's coach scan on `count` finished dialogues (20 per scan, rules), next to
+    the same scan once all are reviewed (the idle cost every 30 s), in a throwaway SQLite."""
+    import datetime as dt
+
+    from bot.coach.review import review_finished
+    from bot.models import LeadStatus
+    from tests.coach_data import GOOD, PRICE_FIRST, START, dialogue_lead
+
+    with tempfile.TemporaryDirectory() as tmp:
+        await init_db(f"sqlite://{tmp}/scan.sqlite3")
+        try:
+            for n in range(count):
+                turns = GOOD if n % 2 else PRICE_FIRST
+                await dialogue_lead(n, 7001 + n % 3, turns, LeadStatus.LOST)
+            now, reviewer, stored, started = (
+                START + dt.timedelta(hours=1),
+                Reviewer(config, texts),
+                0,
+                time.perf_counter(),
+            )
+            scans = 0
+            while stored < count:
+                stored += await review_finished(reviewer, config, texts, now)
+                scans += 1
+            busy = (time.perf_counter() - started) * 1000
+            started = time.perf_counter()
+            for _ in range(10):
+                await review_finished(reviewer, config, texts, now)
+            idle = (time.perf_counter() - started) * 100
+            print(
+                f"scan: {count} dialogues reviewed and stored in {scans} scans, "
+                f"{busy / count:.2f} ms/dialogue; idle scan (all reviewed, baseline) {idle:.2f} ms"
+            )
+        finally:
+            await close_db()
+
+
 async def main() -> None:
     settings = load_settings()
     config = load_config(settings.business_config)
@@ -66,6 +104,7 @@ async def main() -> None:
     held = sum(c.get("held_out", False) for c in cases)
     print(f"{len(cases)} dialogues ({held} held out), script: {', '.join(config.coach.step_ids)}")
     await run("rules (baseline)", Timed(config, texts), cases)
+    await scan_cost(config, texts)
     client = model_client(settings, config, SystemClock())
     if client is None:
         print(f"{'model':<26} not measured here: no key (set OPENAI_API_KEY)")
