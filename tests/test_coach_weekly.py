@@ -12,7 +12,7 @@ from bot.i18n import Texts
 from bot.models import Outbox, StaffRole
 from bot.numbers import reports
 from bot.periods import Span
-from tests.coach_data import SAMARA
+from tests.coach_data import SAMARA, dialogue_lead
 from tests.fakes.bot_api import FakeUser
 from tests.money_data import MASHA_ID, PETYA_ID, add_lead
 from tests.staff_fixtures import ANNA, MASHA, PETYA, add_staff
@@ -90,3 +90,23 @@ async def test_each_manager_gets_their_own_week_only_once(db, config):
     assert "Пример: заявка #102 — цена прозвучала раньше вопроса о потребности" in masha
     assert "#201" not in masha and "#301" not in masha  # Петя's and last week's: not hers
     assert "#10" not in petya and "Пример: заявка #201 — пропущено: Приветствие" in petya
+
+
+async def test_the_example_quotes_the_managers_own_words_masked(db, config):
+    clock = FakeClock(MONDAY_9)
+    await add_staff(MASHA, StaffRole.MANAGER, clock)
+    turns = [
+        ("C", "Сколько стоит стрижка?", 0),
+        ("M", "Ксения, добрый день! Женская стрижка 1800 рублей, звоните +7 927 111-22-33", 2),
+        ("C", "Дорого", 3),
+    ]
+    await dialogue_lead(1, MASHA_ID, turns, start=at(23, 11))
+    clock.set(at(23, 13))
+    await TimedWork(config, T, clock, frozenset({9001})).run()  # the review
+    clock.set(dt.datetime(2026, 11, 30, 9, 0, tzinfo=SAMARA))  # the next weekly report
+    await TimedWork(config, T, clock, frozenset({9001})).run()
+    summary = (await Outbox.get(dedup_key=f"coach_week:2026-11-23:{MASHA_ID}")).payload["text"]
+    assert "Пример: заявка #1 — цена прозвучала раньше вопроса о потребности" in summary
+    assert "Ваши слова: «[имя], добрый день! Женская стрижка 1800 рублей, звоните [телефон]»" in (
+        summary
+    )

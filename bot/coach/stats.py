@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from bot.ai import guard
 from bot.coach.models import DialogueReview
+from bot.coach.rules import names_price, norm
 from bot.config import BusinessConfig
 from bot.i18n import Texts
-from bot.models import StaffMember, StaffRole
+from bot.models import Lead, MessageLog, StaffMember, StaffRole
 from bot.numbers import kpi_team
 from bot.numbers.kpi import Median, Period, Ratio
 
@@ -117,3 +119,23 @@ async def managers() -> dict[int, str]:
 def step_titles(config: BusinessConfig, texts: Texts, ids: list[str]) -> str:
     titles = [s.title for s in (config.coach.step(i) for i in ids) if s is not None]
     return ", ".join(titles) or texts("coach.nothing_missed")
+
+
+QUOTE_CHARS = 120
+
+
+async def quote(config: BusinessConfig, example: Reviewed, manager_id: int) -> str | None:
+    """The manager's own words from their example dialogue, for their eyes only: the line
+    that named the price first, else their first line; phones and the client's name masked."""
+    rows = await MessageLog.filter(
+        lead_id=example.lead_id, author=f"staff:{manager_id}", text__isnull=False
+    ).order_by("at", "id")
+    lines = [r.text for r in rows if r.text and r.text.strip()]
+    if example.price_before_need:
+        lines = [t for t in lines if names_price(t, norm(t), config.coach)] or lines
+    if not lines:
+        return None
+    lead = await Lead.get_or_none(id=example.lead_id).select_related("client")
+    name = lead.client.name if lead and lead.client and lead.client.name else None
+    text = guard.mask(" ".join(lines[0].split()), (name,) if name else ())
+    return text if len(text) <= QUOTE_CHARS else text[: QUOTE_CHARS - 1] + "…"

@@ -10,7 +10,7 @@ import datetime as dt
 
 from tortoise.transactions import in_transaction
 
-from bot.coach.stats import ManagerCoach, by_manager, managers, step_titles
+from bot.coach.stats import ManagerCoach, by_manager, managers, quote, step_titles
 from bot.config import BusinessConfig
 from bot.delivery.outbox import Message, enqueue
 from bot.i18n import Texts
@@ -63,18 +63,25 @@ async def owner_lines(config: BusinessConfig, texts: Texts, span: Span) -> list[
     return lines
 
 
-def _example(config: BusinessConfig, texts: Texts, coach: ManagerCoach) -> list[str]:
+def _example(
+    config: BusinessConfig, texts: Texts, coach: ManagerCoach, words: str | None
+) -> list[str]:
     example = coach.example()
     if example is None:
         return []
     if example.price_before_need:
-        return [texts("coach.week_example_price", id=example.lead_id)]
-    steps = step_titles(config, texts, example.steps_missed)
-    return [texts("coach.week_example", id=example.lead_id, steps=steps)]
+        lines = [texts("coach.week_example_price", id=example.lead_id)]
+    else:
+        steps = step_titles(config, texts, example.steps_missed)
+        lines = [texts("coach.week_example", id=example.lead_id, steps=steps)]
+    return lines + ([texts("coach.week_quote", quote=words)] if words else [])
 
 
-def personal_text(config: BusinessConfig, texts: Texts, span: Span, coach: ManagerCoach) -> str:
-    """A manager's own week: conversion, median first response, steps missed, an example."""
+def personal_text(
+    config: BusinessConfig, texts: Texts, span: Span, coach: ManagerCoach, words: str | None = None
+) -> str:
+    """A manager's own week: conversion, median first response, steps missed, an example
+    (with `words`, their own line from it)."""
     lines = [
         texts("coach.week_title", period=span.label()),
         texts("coach.week_conversion", conversion=coach.conversion.format()),
@@ -95,7 +102,7 @@ def personal_text(config: BusinessConfig, texts: Texts, span: Span, coach: Manag
         lines.append(
             texts("coach.week_price_first", count=coach.price_first, total=len(coach.reviews))
         )
-    return "\n".join(lines + _example(config, texts, coach))
+    return "\n".join(lines + _example(config, texts, coach, words))
 
 
 async def queue_personal(config: BusinessConfig, texts: Texts, span: Span, now: dt.datetime) -> int:
@@ -112,13 +119,15 @@ async def queue_personal(config: BusinessConfig, texts: Texts, span: Span, now: 
     queued = 0
     for manager_id in missing:
         coach = stats[manager_id]
+        example = coach.example()
+        words = await quote(config, example, manager_id) if example else None
         quiet = not (coach.reviews or coach.conversion.denominator or coach.first_response.count)
         async with in_transaction():
             row = await enqueue(
                 bot="staff",
                 chat_id=manager_id,
                 kind="coach",
-                message=Message(personal_text(config, texts, span, coach)),
+                message=Message(personal_text(config, texts, span, coach, words)),
                 dedup_key=keys[manager_id],
                 now=now,
             )
