@@ -12,6 +12,7 @@ import json
 
 import pytest
 
+from bot.ai.factory import reviewer
 from bot.clock import FakeClock
 from bot.coach.dialogue import finished_dialogues
 from bot.coach.model_review import Reviewer
@@ -19,6 +20,7 @@ from bot.coach.models import DialogueReview
 from bot.coach.review import review_finished
 from bot.i18n import Texts
 from bot.models import AiUsage, LeadStatus
+from bot.settings import load_settings
 from tests.ai_helpers import TIMEOUT, ai_client
 from tests.coach_data import PETYA_ID, PRICE_FIRST, START, dialogue_lead
 from tests.test_ai_reminders import fake  # noqa: F401  (the fake OpenAI server fixture)
@@ -122,3 +124,18 @@ async def test_a_dialogue_with_a_health_detail_is_never_sent(db, config, fake): 
     assert await review_finished(reviewer, config, T, NOW) == 1
     assert fake.requests == []
     assert not (await DialogueReview.get()).by_model
+
+
+async def test_the_worker_builds_the_model_reviewer_from_the_settings(db, config, fake):  # noqa: F811
+    """No key: rules only. A key and a base URL: the model at that endpoint reviews."""
+    clock = FakeClock(NOW)
+    assert reviewer(load_settings(openai_api_key=""), config, T, clock).client is None
+    fake.tool(GOOD_ARGS)
+    settings = load_settings(openai_api_key="test-key", openai_base_url=fake.base_url)
+    built = reviewer(settings, config, T, clock)
+    await dialogue_lead(1, PETYA_ID, PRICE_FIRST, LeadStatus.LOST)
+    try:
+        assert await review_finished(built, config, T, NOW) == 1
+    finally:
+        await built.client.close()
+    assert (await DialogueReview.get()).by_model and len(fake.requests) == 1
