@@ -13,10 +13,11 @@ import pytest
 
 from bot.clock import FakeClock
 from bot.coach.dialogue import finished_dialogues
+from bot.coach.model_review import Reviewer
 from bot.coach.models import DialogueReview
 from bot.config import ConfigError, parse_config
 from bot.i18n import Texts
-from bot.models import AppointmentStatus, Conversation, LeadStatus, Outbox
+from bot.models import AppointmentStatus, Conversation, Lead, LeadStatus, Outbox
 from tests.builders import appointment
 from tests.coach_data import GOOD, MASHA_ID, PETYA_ID, PRICE_FIRST, START, dialogue_lead
 from tests.conftest import ROOT
@@ -121,3 +122,14 @@ def test_the_script_is_config_with_russian_defaults_and_clear_refusals(config):
         parse_config({**data, "coach": twice})
     with pytest.raises(ConfigError, match=r"coach.steps\[0\].id"):
         parse_config({**data, "coach": {"steps": [{"id": "Bad id", "title": "x"}]}})
+
+
+async def test_the_first_wait_counts_from_when_the_lead_began_waiting(db, config):
+    """As /staff's first response: the hand-off (attention_at), not the bot's last word."""
+    turns = [("M", "Здравствуйте! Какую стрижку хотите?", 9), ("C", "Каре", 10)]
+    lead = await dialogue_lead(1, MASHA_ID, turns, LeadStatus.LOST)
+    await Lead.filter(id=lead.id).update(attention_at=START + dt.timedelta(minutes=1))
+    [d] = await finished_dialogues(config, START + dt.timedelta(hours=1))
+    assert [t.manager for t in d.turns] == [True, False]  # the bot's words are not a turn
+    review = await Reviewer(config, T).review(d)
+    assert review.first_response_s == 8 * 60

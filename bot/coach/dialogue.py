@@ -1,8 +1,10 @@
 """A manager–client dialogue as the coach reads it, and when it counts as finished.
 
 A relay dialogue lives in the lead's message log: the manager's words (`staff:<id>`) and
-the client's messages from the one that waited for the first answer onwards; the bot's own
-messages are not part of it. It is finished when the lead is lost or its visit is over, when
+the client's messages from the first answer on (and the client's message just before it);
+the bot's own messages are not part of it. The first wait counts from when the lead began
+waiting for a human (`lead.attention_at`, as `/staff`'s first response), else from that
+client message. It is finished when the lead is lost or its visit is over, when
 the relay is closed after a booking, or after `coach.quiet_hours` of silence.
 """
 
@@ -43,6 +45,7 @@ class Dialogue:
     outcome: LeadStatus
     lost_check_kop: int = 0
     client_name: str | None = None  # masked before anything leaves the bot
+    waiting_since: dt.datetime | None = None  # the lead began waiting for a human (its SLA)
 
     @property
     def finished_at(self) -> dt.datetime:
@@ -61,7 +64,15 @@ def dialogue_of(lead: Lead, rows: list[MessageLog], client_name: str | None = No
     )
     authors = [int(r.author.partition(":")[2]) for r in rows if r.author.startswith("staff:")]
     manager = lead.manager_id if lead.manager_id in authors else max(authors, key=authors.count)
-    return Dialogue(lead.id, manager, turns, LeadStatus(lead.status), client_name=client_name)
+    since = lead.attention_at if lead.attention_at and lead.attention_at <= rows[first].at else None
+    return Dialogue(
+        lead.id,
+        manager,
+        turns,
+        LeadStatus(lead.status),
+        client_name=client_name,
+        waiting_since=since,
+    )
 
 
 async def _candidates(now: dt.datetime) -> list[int]:

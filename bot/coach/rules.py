@@ -115,7 +115,7 @@ def tone(d: Dialogue) -> str:
 
 def response_seconds(d: Dialogue, config: BusinessConfig) -> list[int]:
     """Working seconds from each client message that waited to the manager's answer."""
-    waits, since = [], None
+    waits, since = [], d.waiting_since
     for turn in d.turns:
         if not turn.manager and since is None:
             since = turn.at
