@@ -1,6 +1,6 @@
 """Staff bot: `/coach <manager>` — one manager's dialogue reviews for the owner.
 
-Owners only: the role filter sits on the router, and the service (bot/coach/weekly.py)
+Owners only: the role filter sits on the router, and the service (bot/coach/on_demand.py)
 checks the role again. Managers get their own tips and weekly summary through the outbox,
 never this command; masters get nothing of the coach.
 """
@@ -13,7 +13,7 @@ from aiogram.types import Message
 
 from admin_bot.buttons import OWNER, feature_router
 from admin_bot.context import StaffContext, arg_of
-from bot.coach.weekly import coach_report
+from bot.coach.on_demand import coach_report
 from bot.numbers.reports import MAX_TEXT
 from bot.periods import local_today
 

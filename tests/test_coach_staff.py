@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from bot.coach.models import DialogueReview
-from bot.coach.weekly import coach_report
+from bot.coach.on_demand import coach_report
 from bot.i18n import Texts
 from bot.staffwork.access import NoAccess
 from tests import staff_fixtures
