@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from bot.models import Client, Conversation, Lead, LeadStatus, MessageLog
+from bot.models import Client, Conversation, Lead, LeadStatus, MessageLog, StaffMember, StaffRole
 
 SAMARA = ZoneInfo("Europe/Samara")
 MASHA_ID, PETYA_ID = 7001, 7002
@@ -79,3 +79,15 @@ async def dialogue_lead(
             at=start + dt.timedelta(minutes=minutes),
         )
     return lead
+
+
+async def add_managers(*, active: bool = True) -> None:
+    """Маша and Петя as managers of the staff bot (a removed one gets no tips)."""
+    for telegram_id, name in ((MASHA_ID, "Маша"), (PETYA_ID, "Петя")):
+        await StaffMember.create(
+            telegram_id=telegram_id,
+            role=StaffRole.MANAGER,
+            name=name,
+            active=active,
+            created_at=START,
+        )

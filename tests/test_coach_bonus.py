@@ -27,7 +27,7 @@ async def _confirm(visit: Appointment, at: dt.datetime) -> None:
 
 async def _notes(config, clock) -> list[Outbox]:
     await TimedWork(config, T, clock, frozenset({9001})).run()
-    return await Outbox.filter(kind="coach").order_by("id")
+    return await Outbox.filter(kind="coach_bonus").order_by("id")
 
 
 async def test_progress_after_each_counted_booking_matches_payroll(db):

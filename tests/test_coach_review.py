@@ -19,7 +19,15 @@ from bot.config import ConfigError, parse_config
 from bot.i18n import Texts
 from bot.models import AppointmentStatus, Conversation, Lead, LeadStatus, Outbox
 from tests.builders import appointment
-from tests.coach_data import GOOD, MASHA_ID, PETYA_ID, PRICE_FIRST, START, dialogue_lead
+from tests.coach_data import (
+    GOOD,
+    MASHA_ID,
+    PETYA_ID,
+    PRICE_FIRST,
+    START,
+    add_managers,
+    dialogue_lead,
+)
 from tests.conftest import ROOT
 from workers.timed import TimedWork
 
@@ -31,6 +39,7 @@ def work(config, clock) -> TimedWork:
 
 
 async def test_a_lost_dialogue_is_reviewed_and_only_its_manager_gets_the_tips(db, config):
+    await add_managers()
     lead = await dialogue_lead(1, PETYA_ID, PRICE_FIRST, LeadStatus.LOST)
     await appointment(
         START + dt.timedelta(days=2),
@@ -48,7 +57,7 @@ async def test_a_lost_dialogue_is_reviewed_and_only_its_manager_gets_the_tips(db
     assert review.steps_missed == ["greeting", "need", "close"]
     assert review.first_response_s == 12 * 60 and review.slowest_response_s == 12 * 60
     assert review.lost_check_kop == 180000
-    tips = await Outbox.filter(kind="coach")
+    tips = await Outbox.filter(kind="coach_tip")
     assert [t.chat_id for t in tips] == [str(PETYA_ID)]  # Петя's own chat, nobody else's
     text = tips[0].payload["text"]
     assert f"#{lead.id}" in text and "Сначала спросите, что нужно клиенту" in text
@@ -66,7 +75,7 @@ async def test_each_dialogue_is_reviewed_once_however_often_the_scan_runs(db, co
     review = await DialogueReview.get()
     assert review.steps_missed == [] and not review.price_before_need
     assert review.score == 10 and review.tips == [] and review.tone == "positive"
-    assert await Outbox.filter(kind="coach").count() == 0  # nothing to advise
+    assert await Outbox.filter(kind="coach_tip").count() == 0  # nothing to advise
 
 
 async def test_an_open_dialogue_waits_until_it_finishes(db, config):
@@ -102,6 +111,7 @@ __all__ = ["pg"]
 
 async def test_reviews_on_postgresql(pg, config):
     """Migration 11's table on a real server: JSON lists, booleans, the unique lead."""
+    await add_managers()
     lead = await dialogue_lead(1, PETYA_ID, PRICE_FIRST, LeadStatus.LOST)
     clock = FakeClock(START + dt.timedelta(minutes=30))
     assert (await work(config, clock).run())["coach"] == 1
@@ -109,7 +119,7 @@ async def test_reviews_on_postgresql(pg, config):
     assert (await work(config, clock).run())["coach"] == 0  # stored once
     review = await DialogueReview.get(lead_id=lead.id)
     assert review.steps_missed == ["greeting", "need", "close"] and review.price_before_need
-    assert await Outbox.filter(kind="coach", chat_id=str(PETYA_ID)).count() == 1
+    assert await Outbox.filter(kind="coach_tip", chat_id=str(PETYA_ID)).count() == 1
 
 
 def test_the_script_is_config_with_russian_defaults_and_clear_refusals(config):
@@ -133,3 +143,11 @@ async def test_the_first_wait_counts_from_when_the_lead_began_waiting(db, config
     assert [t.manager for t in d.turns] == [True, False]  # the bot's words are not a turn
     review = await Reviewer(config, T).review(d)
     assert review.first_response_s == 8 * 60
+
+
+async def test_a_removed_manager_is_reviewed_but_told_nothing(db, config):
+    await add_managers(active=False)
+    await dialogue_lead(1, PETYA_ID, PRICE_FIRST, LeadStatus.LOST)
+    assert (await work(config, FakeClock(START + dt.timedelta(hours=1))).run())["coach"] == 1
+    assert await DialogueReview.all().count() == 1
+    assert await Outbox.filter(kind="coach_tip").count() == 0

@@ -84,7 +84,8 @@ class TimedWork:
         queued = 0
         if self._due("coach", COACH_SCAN, now):
             reviewer = self.reviewer or Reviewer(self.config, self.texts)
-            queued += await review_finished(reviewer, self.config, self.texts, now)
+            args = (self.config, self.texts, now, self.owner_ids)
+            queued += await review_finished(reviewer, *args)
             queued += await queue_progress(self.config, self.texts, now)
         span = weekly_span(self.config, now.astimezone(self.config.tz))
         if span is not None:

@@ -87,7 +87,7 @@ async def queue_progress(config: BusinessConfig, texts: Texts, now: dt.datetime)
         row = await enqueue(
             bot="staff",
             chat_id=plan.manager,
-            kind="coach",
+            kind="coach_bonus",
             message=Message(progress_text(texts, slip, local.year, local.month)),
             dedup_key=keys[appointment.id],
             now=now,

@@ -22,6 +22,8 @@ from bot.coach.rules import Review
 from bot.config import BusinessConfig
 from bot.delivery.outbox import Message, enqueue
 from bot.i18n import Texts
+from bot.models import StaffRole
+from bot.staffwork.staff import who
 
 log = logging.getLogger("priyom.coach")
 SCAN_LIMIT = 20  # dialogues reviewed per scan
@@ -38,9 +40,15 @@ def tip_text(config: BusinessConfig, texts: Texts, lead_id: int, review: Review)
 
 
 async def store(
-    d: Dialogue, review: Review, config: BusinessConfig, texts: Texts, now: dt.datetime
+    d: Dialogue,
+    review: Review,
+    config: BusinessConfig,
+    texts: Texts,
+    now: dt.datetime,
+    tell: bool = True,
 ) -> bool:
-    """The review row and its tip message together; False when it was stored already."""
+    """The review row and its tip message together (`tell`: the manager is still on the
+    team); False when it was stored already."""
     try:
         async with in_transaction():
             await DialogueReview.create(
@@ -60,11 +68,11 @@ async def store(
                 lost_check_kop=d.lost_check_kop,
                 tips=list(review.tips),
             )
-            if config.coach.tips and review.tips:
+            if tell and config.coach.tips and review.tips:
                 await enqueue(
                     bot="staff",
                     chat_id=d.manager_id,
-                    kind="coach",
+                    kind="coach_tip",
                     message=Message(tip_text(config, texts, d.lead_id, review)),
                     dedup_key=f"coach_tip:{d.lead_id}",
                     now=now,
@@ -76,14 +84,21 @@ async def store(
 
 
 async def review_finished(
-    reviewer: Reviewer, config: BusinessConfig, texts: Texts, now: dt.datetime
+    reviewer: Reviewer,
+    config: BusinessConfig,
+    texts: Texts,
+    now: dt.datetime,
+    owner_ids: frozenset[int] = frozenset(),
 ) -> int:
+    """Review what finished; tips go only to a manager (or owner) who still has that role."""
     dialogues = await finished_dialogues(config, now, SCAN_LIMIT)
     if not dialogues:
         return 0
     reviews = await asyncio.gather(*(reviewer.review(d) for d in dialogues))
     stored = 0
     for d, review in zip(dialogues, reviews, strict=True):
-        stored += await store(d, review, config, texts, now)
+        role, _ = await who(d.manager_id, owner_ids)
+        tell = role in (StaffRole.OWNER, StaffRole.MANAGER)
+        stored += await store(d, review, config, texts, now, tell)
     log.info("coach_reviews", extra={"stored": stored, "found": len(dialogues)})
     return stored

@@ -122,7 +122,7 @@ async def queue_personal(config: BusinessConfig, texts: Texts, span: Span, now: 
             row = await enqueue(
                 bot="staff",
                 chat_id=manager_id,
-                kind="coach",
+                kind="coach_week",
                 message=Message(personal_text(config, texts, span, coach, words)),
                 dedup_key=keys[manager_id],
                 now=now,
