@@ -15,6 +15,7 @@ from bot.i18n import Texts
 from bot.models import Appointment, Outbox
 from bot.numbers.kpi import Period
 from bot.numbers.payroll import payslips
+from tests.coach_data import add_managers
 from tests.money_data import MASHA_ID, PETYA_ID, add_lead, add_visit, local, money_config
 from workers.timed import TimedWork
 
@@ -31,6 +32,7 @@ async def _notes(config, clock) -> list[Outbox]:
 
 
 async def test_progress_after_each_counted_booking_matches_payroll(db):
+    await add_managers()
     config = money_config()
     clock = FakeClock(local(11, 23, 12))
     masha = await add_lead(local(11, 1), MASHA_ID)
@@ -63,6 +65,7 @@ async def test_progress_after_each_counted_booking_matches_payroll(db):
 
 
 async def test_no_note_for_a_cancelled_booking_or_a_manager_without_a_plan(db):
+    await add_managers()
     config = money_config()
     clock = FakeClock(local(11, 23, 12))
     petya = await add_lead(local(11, 1), PETYA_ID)
@@ -85,3 +88,11 @@ def test_russian_plural_forms():
         "112 записей",
     ]
     assert plural(Texts("en"), "coach.bookings_forms", 21) == "21 bookings"
+
+
+async def test_no_note_once_the_manager_left_the_team(db):
+    await add_managers(active=False)
+    clock = FakeClock(local(11, 23, 12))
+    masha = await add_lead(local(11, 1), MASHA_ID)
+    await _confirm(await add_visit(masha, local(11, 25), "confirmed"), clock.now())
+    assert await _notes(money_config(), clock) == []

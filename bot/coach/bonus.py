@@ -20,6 +20,7 @@ from bot.models import Appointment, AppointmentStatus, Outbox
 from bot.numbers.kpi import Period, format_kop
 from bot.numbers.payroll import Payslip, payslips
 from bot.periods import month_label
+from bot.staffwork.staff import active_member
 
 FRESH = dt.timedelta(days=1)
 
@@ -81,8 +82,10 @@ async def queue_progress(config: BusinessConfig, texts: Texts, now: dt.datetime)
     for appointment in bookings:
         if keys[appointment.id] in sent:
             continue
-        local = appointment.start.astimezone(config.tz)
         plan = plans[appointment.lead.manager_id]
+        if await active_member(plan.manager) is None:
+            continue  # left the team: their pay is no longer theirs to follow here
+        local = appointment.start.astimezone(config.tz)
         [slip] = await payslips([plan], Period.month(config, local.year, local.month))
         row = await enqueue(
             bot="staff",
