@@ -71,6 +71,7 @@ def clean_env(**extra: str) -> dict[str, str]:
 def test_the_wheel_holds_every_package_and_its_data(installed):
     code = (
         "import bot, bot.ai.guard, handlers.console, admin_bot, workers, scenarios, migrations;"
+        "import bot.coach.rules; bot.coach.rules.tone_words();"
         "from bot.i18n import Texts; from bot.settings import Settings; s = Settings();"
         "print(bot.__file__); print(s.business_config); print(Texts('ru')('greeting')[:1])"
     )

@@ -22,7 +22,7 @@ from aiogram import Bot
 from arq import Worker, cron, func
 from arq.connections import RedisSettings
 
-from bot.ai.factory import greeter
+from bot.ai.factory import greeter, reviewer
 from bot.clock import Clock, SystemClock
 from bot.config import BusinessConfig, load_config
 from bot.db import close_db, init_db
@@ -77,7 +77,14 @@ def worker_context(
     channels = build_channels(settings, ChannelDeps(texts, clock, bots=bots))
     return {
         "settings": settings,
-        "work": TimedWork(config, texts, clock, owners, greeter(settings, config, clock)),
+        "work": TimedWork(
+            config,
+            texts,
+            clock,
+            owners,
+            greeter(settings, config, clock),
+            reviewer(settings, config, texts, clock),
+        ),
         "sender": channels,
         "bots": bots,
         "channels": channels,
