@@ -72,6 +72,17 @@ class Settings(BaseSettings):
     uis_token: str = ""  # set: /calls/uis?token=… is on (UIS/CoMagic lost-call notifications)
     call_sources: str = ""  # "74951234567=yandex,74957654321=avito": source per virtual number
 
+    # --- CRM sync (docs/crm.md): off while CRM is empty ---
+    crm: str = Field(default="", pattern=r"^(|bitrix24)$")
+    # https://<portal>.bitrix24.ru/rest/<user>/<secret>/ (an inbound webhook; its path is a secret)
+    bitrix24_webhook_url: str = ""
+    bitrix24_application_token: str = ""  # outbound events carry it in auth[application_token]
+    crm_stage_map: str = ""  # "new=NEW,qualified=IN_PROCESS,…": the product's statuses → stages
+    crm_rate_per_second: float = Field(default=2.0, gt=0, le=50)  # Bitrix24: 2 req/s
+    crm_burst: int = Field(default=50, ge=1, le=500)  # Bitrix24: a bucket of 50
+    crm_forget: str = Field(default="delete", pattern=r"^(anonymise|delete)$")
+    crm_alert_minutes: int = Field(default=30, ge=1)  # failing this long: owners hear, once
+
     # --- the webhook server (WhatsApp, MAX webhook mode) ---
     webhook_host: str = "0.0.0.0"
     webhook_port: int = Field(default=8080, ge=1, le=65535)
@@ -187,6 +198,7 @@ def check_channels(settings: Settings) -> None:
             "needs the subscription's secret; or set MAX_MODE=polling for development"
         )
     check_vk(settings)
+    check_crm(settings)
     if settings.max_ca_bundle and not Path(settings.max_ca_bundle).is_file():
         raise SettingsError(
             f"MAX_CA_BUNDLE: no such file {settings.max_ca_bundle!r} (a PEM file with the "
@@ -214,6 +226,15 @@ def check_vk(settings: Settings) -> None:
                 f"{name.upper()} is not set: VK is on (VK_GROUP_TOKEN is set) and needs it; "
                 "see docs/channels.md «VK»"
             )
+
+
+def check_crm(settings: Settings) -> None:
+    """Bitrix24 sync needs the inbound webhook URL (docs/crm.md)."""
+    if settings.crm == "bitrix24" and not settings.bitrix24_webhook_url.startswith("http"):
+        raise SettingsError(
+            "BITRIX24_WEBHOOK_URL is not set: CRM=bitrix24 needs the portal's inbound webhook "
+            "(https://<portal>.bitrix24.ru/rest/<user>/<secret>/); see docs/crm.md"
+        )
 
 
 def check_telegram_webhook(settings: Settings) -> None:

@@ -1,0 +1,143 @@
+"""CRM sync with Bitrix24 against a local portal that enforces its limits (tests/fakes)."""
+
+from __future__ import annotations
+
+import pytest
+from tortoise.transactions import in_transaction
+
+from bot.crm import queue
+from bot.crm.models import CrmLink, CrmTask, TaskStatus
+from bot.crm.stages import BITRIX24_DEFAULT
+from bot.crm.sync import sync_due
+from bot.models import Client, IntakeReceipt, LeadStatus
+from bot.staffwork.leads import move_lead, open_lead
+from handlers.bitrix24 import Bitrix24Crm
+from handlers.bitrix24_api import Bitrix24Api
+from tests.fakes.bitrix24_api import FakeBitrix24
+
+
+@pytest.fixture
+def crm_on():
+    queue.activate("bitrix24")
+    yield
+    queue.activate(None)
+
+
+async def new_lead(clock, n: int, phone: str | None = None, utm: dict | None = None):
+    async with in_transaction():
+        client = await Client.create(
+            channel="telegram",
+            channel_user_id=str(1000 + n),
+            name=f"Client {n}",
+            phone=phone or f"+7900{n:07d}",
+            consent_at=clock.now(),
+            created_at=clock.now(),
+        )
+        lead = await open_lead(
+            channel="telegram",
+            client_id=client.id,
+            source="avito",
+            campaign="spring",
+            now=clock.now(),
+        )
+        if utm:
+            await IntakeReceipt.create(
+                key=f"form:{n}", kind="form", lead_id=lead.id, details={"utm": utm}, at=clock.now()
+            )
+    return lead
+
+
+async def drain(port, clock, passes: int = 200) -> int:
+    done = 0
+    for _ in range(passes):
+        if not await CrmTask.filter(status=TaskStatus.PENDING).exists():
+            break
+        done += await sync_due(port, clock)
+    return done
+
+
+def bitrix(portal: FakeBitrix24, rate: float = 50, burst: int = 50) -> Bitrix24Crm:
+    return Bitrix24Crm(Bitrix24Api(portal.webhook_url, rate, burst), BITRIX24_DEFAULT)
+
+
+async def test_a_lead_arrives_with_its_contact_utm_and_status(db, clock, crm_on):
+    utm = {"utm_source": "yandex", "utm_campaign": "brows", "utm_term": "брови"}
+    lead = await new_lead(clock, 1, utm=utm)
+    async with FakeBitrix24() as portal:
+        port = bitrix(portal)
+        await drain(port, clock)
+        async with in_transaction():
+            await move_lead(lead, LeadStatus.CONFIRMED, actor="staff:1", now=clock.now())
+        await drain(port, clock)
+        await port.close()
+    [remote] = portal.leads()
+    [contact] = portal.items[3].values()
+    assert remote["utmSource"] == "yandex" and remote["utmCampaign"] == "brows"
+    assert remote["contactIds"] == [contact["id"]] and contact["name"] == "Client 1"
+    assert remote["stageId"] == "PROCESSED"
+    assert "name" not in remote  # the person is on the contact only
+    link = await CrmLink.get(kind="lead", local_id=lead.id)
+    assert link.remote_id == str(remote["id"])
+
+
+async def test_a_burst_of_1000_leads_arrives_once_each_under_the_limits(db, clock, crm_on):
+    """The client is set more eager than the portal allows: the portal refuses with
+    QUERY_LIMIT_EXCEEDED, and every refusal is retried until each lead is there once."""
+    leads = [await new_lead(clock, n) for n in range(1000)]
+    async with FakeBitrix24(rate=20, bucket=10) as portal:
+        port = bitrix(portal, rate=200, burst=50)
+        done = await drain(port, clock)
+        await port.close()
+    assert portal.refused > 0  # the limit was hit…
+    assert done == 1000  # …and nothing was left unretried
+    assert not await CrmTask.exclude(status=TaskStatus.DONE).exists()
+    origins = sorted(int(item["originId"]) for item in portal.leads())
+    assert origins == sorted(lead.id for lead in leads)  # each exactly once
+    assert len(portal.items[3]) == 1000
+    assert portal.batches == 3 * 1000 / 50  # a lookup, a contact, a lead: 50 a request
+
+
+async def test_the_portal_down_for_ten_minutes_gets_everything_after_in_order(db, clock, crm_on):
+    lead = await new_lead(clock, 1)
+    async with FakeBitrix24() as portal:
+        port = bitrix(portal)
+        portal.down = True
+        async with in_transaction():
+            await move_lead(lead, LeadStatus.QUALIFIED, actor="staff:1", now=clock.now())
+        async with in_transaction():
+            await move_lead(lead, LeadStatus.CONFIRMED, actor="staff:1", now=clock.now())
+        async with in_transaction():
+            await move_lead(lead, LeadStatus.CAME, actor="staff:1", now=clock.now())
+        for _ in range(60):  # ten minutes of passes, 10 s apart: each one fails
+            await sync_due(port, clock)
+            clock.advance(seconds=10)
+        assert portal.items[1] == {}
+        task = await CrmTask.filter(status=TaskStatus.PENDING).order_by("id").first()
+        assert task.attempts > 3 and task.failing_since is not None
+        portal.down = False
+        clock.advance(minutes=6)  # past the longest backoff
+        await drain(port, clock)
+        await port.close()
+    [remote] = portal.leads()
+    kinds = [what for what, entity, item in portal.journal if entity == 1 and item == remote["id"]]
+    assert kinds == ["add", "update", "update", "update", "comment"]  # push, 3 moves, outcome
+    assert remote["stageId"] == "CONVERTED"
+    assert portal.comments[0]["text"].startswith("Priyom: came")
+
+
+async def test_a_push_retried_after_a_lost_answer_creates_no_second_lead(db, clock, crm_on):
+    lead = await new_lead(clock, 1)
+    async with FakeBitrix24() as portal:
+        port = bitrix(portal)
+        portal.lose_next_add = 1  # the write batch is done, its answer never comes back
+        await sync_due(port, clock)
+        assert len(portal.lead_by_origin(lead.id)) == 1  # it was created…
+        assert await CrmTask.filter(status=TaskStatus.PENDING).count() == 1  # …unknown to us
+        clock.advance(minutes=6)
+        await drain(port, clock)
+        await port.close()
+    assert len(portal.lead_by_origin(lead.id)) == 1
+    assert len(portal.items[3]) == 1  # and the contact was found by phone, not made again
+    assert (await CrmLink.get(kind="lead", local_id=lead.id)).remote_id == str(
+        portal.lead_by_origin(lead.id)[0]["id"]
+    )
