@@ -235,6 +235,10 @@ def check_crm(settings: Settings) -> None:
             "BITRIX24_WEBHOOK_URL is not set: CRM=bitrix24 needs the portal's inbound webhook "
             "(https://<portal>.bitrix24.ru/rest/<user>/<secret>/); see docs/crm.md"
         )
+    if settings.crm:
+        from bot.crm.stages import BITRIX24_DEFAULT, parse_stage_map
+
+        parse_stage_map(settings.crm_stage_map, BITRIX24_DEFAULT)  # a bad entry: one line
 
 
 def check_telegram_webhook(settings: Settings) -> None:

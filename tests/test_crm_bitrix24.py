@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from tortoise.transactions import in_transaction
 
@@ -9,11 +11,16 @@ from bot.crm import queue
 from bot.crm.models import CrmLink, CrmTask, TaskStatus
 from bot.crm.stages import BITRIX24_DEFAULT
 from bot.crm.sync import sync_due
-from bot.models import Client, IntakeReceipt, LeadStatus
+from bot.erasure import erase_chat
+from bot.models import Client, IntakeReceipt, Lead, LeadEvent, LeadStatus
+from bot.numbers import kpi
 from bot.staffwork.leads import move_lead, open_lead
 from handlers.bitrix24 import Bitrix24Crm
 from handlers.bitrix24_api import Bitrix24Api
-from tests.fakes.bitrix24_api import FakeBitrix24
+from handlers.crm_webhook import BITRIX24_EVENTS_PATH, Bitrix24Events
+from tests.fakes.bitrix24_api import APP_TOKEN, FakeBitrix24
+from tests.fakes.local_server import serving
+from tests.test_erasure import leftovers
 
 
 @pytest.fixture
@@ -141,3 +148,76 @@ async def test_a_push_retried_after_a_lost_answer_creates_no_second_lead(db, clo
     assert (await CrmLink.get(kind="lead", local_id=lead.id)).remote_id == str(
         portal.lead_by_origin(lead.id)[0]["id"]
     )
+
+
+async def pushed_lead(portal, port, clock):
+    lead = await new_lead(clock, 1)
+    await drain(port, clock)
+    return lead, portal.lead_by_origin(lead.id)[0]["id"]
+
+
+async def test_a_status_changed_in_the_portal_reaches_the_lead_and_the_kpis(db, clock, crm_on):
+    async with FakeBitrix24() as portal:
+        port = bitrix(portal)
+        lead, remote_id = await pushed_lead(portal, port, clock)
+        events = Bitrix24Events(port, APP_TOKEN, clock)
+        async with serving(events.register) as url:
+            status = await portal.set_stage(remote_id, "PROCESSED", url + BITRIX24_EVENTS_PATH)
+        await drain(port, clock)
+        await port.close()
+    assert status == 200
+    assert (await Lead.get(id=lead.id)).status is LeadStatus.CONFIRMED
+    event = await LeadEvent.get(lead_id=lead.id, to_status=LeadStatus.CONFIRMED)
+    assert event.actor == "crm"
+    period = kpi.Period(clock.now() - dt.timedelta(days=1), clock.now() + dt.timedelta(days=1))
+    stages = {stage.name: stage.count for stage in await kpi.funnel(period)}
+    assert list(stages.values())[2] == 1  # the funnel's «confirmed» stage counts it
+    # …and the change is not echoed back to the portal as a new update
+    assert [w for w, e, i in portal.journal if e == 1 and i == remote_id] == ["add"]
+
+
+async def test_a_forged_event_is_refused_and_an_event_is_never_trusted_alone(db, clock, crm_on):
+    async with FakeBitrix24() as portal:
+        port = bitrix(portal)
+        lead, remote_id = await pushed_lead(portal, port, clock)
+        events = Bitrix24Events(port, APP_TOKEN, clock)
+        async with serving(events.register) as url:
+            forged = await portal.post_event(url + BITRIX24_EVENTS_PATH, remote_id, "guess")
+            # the right token, but the portal's lead did not move: nothing changes
+            unchanged = await portal.post_event(url + BITRIX24_EVENTS_PATH, remote_id)
+            unknown = await portal.post_event(url + BITRIX24_EVENTS_PATH, 999)
+        await port.close()
+    assert forged == 403 and unchanged == 200 and unknown == 200
+    assert (await Lead.get(id=lead.id)).status is LeadStatus.NEW
+    assert await LeadEvent.filter(lead_id=lead.id).count() == 1
+
+
+@pytest.mark.parametrize("mode", ["delete", "anonymise"])
+async def test_forget_reaches_the_portal_and_the_sync_queue(db, clock, crm_on, mode):
+    lead = await new_lead(clock, 7, phone="+79271234567")
+    await Lead.filter(id=lead.id).update(ai_summary="Client 7 wants brows with her daughter")
+    async with FakeBitrix24() as portal:
+        port = Bitrix24Crm(Bitrix24Api(portal.webhook_url, 50, 50), BITRIX24_DEFAULT, mode)
+        await drain(port, clock)
+        portal.down = True  # the outcome waits in the queue when the client asks to be forgotten
+        async with in_transaction():
+            await move_lead(
+                lead, LeadStatus.LOST, actor="staff:1", now=clock.now(), note="Client 7"
+            )
+        await sync_due(port, clock)
+        async with in_transaction():
+            await erase_chat("telegram", "1007", lead.client_id, lead.id, clock.now())
+        assert await leftovers("Client 7", phone="79271234567") == []
+        portal.down = False
+        clock.advance(minutes=6)
+        await drain(port, clock)
+        await port.close()
+    [contact_id] = [i for w, e, i in portal.journal if w == "add" and e == 3]
+    if mode == "delete":
+        assert contact_id not in portal.items[3]
+    else:
+        assert (
+            portal.items[3][contact_id]["name"] == "—" and portal.items[3][contact_id]["fm"] == []
+        )
+    assert portal.comments == []  # the outcome comment with the summary was never sent
+    assert not await CrmTask.filter(status=TaskStatus.PENDING).exists()

@@ -18,6 +18,7 @@ from bot.booking.reminders import queue_due_reminders
 from bot.booking.reshuffle import flag_unanswered
 from bot.clock import Clock
 from bot.config import BusinessConfig
+from bot.crm.alerts import check_failing as crm_failing
 from bot.delivery.lateness import check_lateness
 from bot.i18n import Texts
 from bot.numbers.anomalies import queue_anomalies
@@ -45,6 +46,7 @@ class TimedWork:
     clock: Clock
     owner_ids: frozenset[int]
     greeter: Greeter | None = field(default=None, compare=False)  # personal reminder texts
+    crm_alert_after: dt.timedelta | None = None  # CRM sync on: owners hear of failures this old
     _last_scan: dict[str, dt.datetime] = field(default_factory=dict, compare=False)
 
     def _due(self, what: str, every: dt.timedelta, now: dt.datetime) -> bool:
@@ -81,6 +83,7 @@ class TimedWork:
             "reports": await self._reports(now),
             "late": await self._lateness(now),
             "reshuffle": await flag_unanswered(self.config, self.texts, self.owner_ids, now),
+            "crm": await crm_failing(self.texts, self.owner_ids, now, self.crm_alert_after),
         }
         if any(done.values()):
             log.info("timed_work", extra=done)

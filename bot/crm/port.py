@@ -15,12 +15,13 @@ from typing import Protocol
 
 from bot.crm.models import TaskKind
 from bot.models import LeadStatus
+from bot.settings import SettingsError
 
 CRM_ACTOR = "crm"
 """The actor of a lead event that came from the CRM (it is not sent back there)."""
 
 
-class CrmConfigError(ValueError):
+class CrmConfigError(SettingsError):
     """The configuration does not fit the CRM (a stage that is not there); one line."""
 
 

@@ -85,11 +85,13 @@ async def status_moved(
         await _add(TaskKind.COMMENT, f"outcome:{event_id}", now, lead_id=lead.id, payload=status)
 
 
-async def client_forgotten(client_id: int, leads: list[int], now: dt.datetime) -> None:
+async def client_forgotten(client_id: int | None, leads: list[int], now: dt.datetime) -> None:
     """/forget: what is queued about the client carries no text any more, what was not yet
     sent is not sent, and the CRM's contact is anonymised or deleted (a task of its own)."""
     await CrmTask.filter(lead_id__in=leads).update(payload={})
     await CrmTask.filter(lead_id__in=leads, status="pending", kind=TaskKind.COMMENT).update(
         status="skipped", error="erased at the client's request"
     )
-    await _add(TaskKind.FORGET, f"forget:{client_id}:{now.isoformat()}", now, client_id=client_id)
+    if client_id is not None:
+        key = f"forget:{client_id}:{now.isoformat()}"
+        await _add(TaskKind.FORGET, key, now, client_id=client_id)
