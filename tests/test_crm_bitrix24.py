@@ -12,12 +12,16 @@ from bot.crm.models import CrmLink, CrmTask, TaskStatus
 from bot.crm.stages import BITRIX24_DEFAULT
 from bot.crm.sync import sync_due
 from bot.erasure import erase_chat
+from bot.logs import Redactor
 from bot.models import Client, IntakeReceipt, Lead, LeadEvent, LeadStatus
 from bot.numbers import kpi
+from bot.privacy import secret_values
+from bot.settings import Settings
 from bot.staffwork.leads import move_lead, open_lead
 from handlers.bitrix24 import Bitrix24Crm
 from handlers.bitrix24_api import Bitrix24Api
 from handlers.crm_webhook import BITRIX24_EVENTS_PATH, Bitrix24Events
+from tests import test_postgres
 from tests.fakes.bitrix24_api import APP_TOKEN, FakeBitrix24
 from tests.fakes.local_server import serving
 from tests.test_erasure import leftovers
@@ -221,3 +225,38 @@ async def test_forget_reaches_the_portal_and_the_sync_queue(db, clock, crm_on, m
         )
     assert portal.comments == []  # the outcome comment with the summary was never sent
     assert not await CrmTask.filter(status=TaskStatus.PENDING).exists()
+
+
+def test_the_webhook_secret_and_the_application_token_never_reach_a_log_line():
+    settings = Settings(  # type: ignore[arg-type]
+        _env_file=None,
+        crm="bitrix24",
+        bitrix24_webhook_url="https://salon.bitrix24.ru/rest/1/q8x2webhooksecret/",
+        bitrix24_application_token="apptoken-9f8e7d",
+    )
+    redactor = Redactor(secret_values(settings))
+    line = redactor.scrub(
+        "POST https://salon.bitrix24.ru/rest/1/q8x2webhooksecret/batch.json failed; "
+        "event auth[application_token]=apptoken-9f8e7d"
+    )
+    assert "q8x2webhooksecret" not in line and "apptoken-9f8e7d" not in line
+    assert "/rest/1/***/batch.json" in line
+
+
+pg = test_postgres.pg  # the fixture: a migrated PostgreSQL schema
+
+
+async def test_migration_10_and_the_sync_on_postgresql(pg, clock, crm_on):
+    """The queue's tables (migration 10, PostgreSQL dialect), its per-lead ordering query
+    and the links' uniqueness on a real server."""
+    leads = [await new_lead(clock, n) for n in range(30)]
+    for lead in leads[:10]:
+        async with in_transaction():
+            await move_lead(lead, LeadStatus.QUALIFIED, actor="staff:1", now=clock.now())
+    async with FakeBitrix24() as portal:
+        port = bitrix(portal)
+        assert await drain(port, clock) == 40
+        await port.close()
+    assert len(portal.leads()) == 30
+    assert await CrmLink.filter(kind="lead").count() == 30
+    assert sum(item["stageId"] == "IN_PROCESS" for item in portal.leads()) == 10
