@@ -7,68 +7,24 @@ import datetime as dt
 import pytest
 from tortoise.transactions import in_transaction
 
-from bot.crm import queue
 from bot.crm.models import CrmLink, CrmTask, TaskStatus
 from bot.crm.stages import BITRIX24_DEFAULT
 from bot.crm.sync import sync_due
 from bot.erasure import erase_chat
 from bot.logs import Redactor
-from bot.models import Client, IntakeReceipt, Lead, LeadEvent, LeadStatus
+from bot.models import Lead, LeadEvent, LeadStatus
 from bot.numbers import kpi
 from bot.privacy import secret_values
 from bot.settings import Settings
-from bot.staffwork.leads import move_lead, open_lead
+from bot.staffwork.leads import move_lead
 from handlers.bitrix24 import Bitrix24Crm
 from handlers.bitrix24_api import Bitrix24Api
 from handlers.crm_webhook import BITRIX24_EVENTS_PATH, Bitrix24Events
 from tests import test_postgres
+from tests.crm_helpers import bitrix, drain, new_lead
 from tests.fakes.bitrix24_api import APP_TOKEN, FakeBitrix24
 from tests.fakes.local_server import serving
 from tests.test_erasure import leftovers
-
-
-@pytest.fixture
-def crm_on():
-    queue.activate("bitrix24")
-    yield
-    queue.activate(None)
-
-
-async def new_lead(clock, n: int, phone: str | None = None, utm: dict | None = None):
-    async with in_transaction():
-        client = await Client.create(
-            channel="telegram",
-            channel_user_id=str(1000 + n),
-            name=f"Client {n}",
-            phone=phone or f"+7900{n:07d}",
-            consent_at=clock.now(),
-            created_at=clock.now(),
-        )
-        lead = await open_lead(
-            channel="telegram",
-            client_id=client.id,
-            source="avito",
-            campaign="spring",
-            now=clock.now(),
-        )
-        if utm:
-            await IntakeReceipt.create(
-                key=f"form:{n}", kind="form", lead_id=lead.id, details={"utm": utm}, at=clock.now()
-            )
-    return lead
-
-
-async def drain(port, clock, passes: int = 200) -> int:
-    done = 0
-    for _ in range(passes):
-        if not await CrmTask.filter(status=TaskStatus.PENDING).exists():
-            break
-        done += await sync_due(port, clock)
-    return done
-
-
-def bitrix(portal: FakeBitrix24, rate: float = 50, burst: int = 50) -> Bitrix24Crm:
-    return Bitrix24Crm(Bitrix24Api(portal.webhook_url, rate, burst), BITRIX24_DEFAULT)
 
 
 async def test_a_lead_arrives_with_its_contact_utm_and_status(db, clock, crm_on):
@@ -95,7 +51,7 @@ async def test_a_burst_of_1000_leads_arrives_once_each_under_the_limits(db, cloc
     """The client is set more eager than the portal allows: the portal refuses with
     QUERY_LIMIT_EXCEEDED, and every refusal is retried until each lead is there once."""
     leads = [await new_lead(clock, n) for n in range(1000)]
-    async with FakeBitrix24(rate=20, bucket=10) as portal:
+    async with FakeBitrix24(rate=10, bucket=3) as portal:
         port = bitrix(portal, rate=200, burst=50)
         done = await drain(port, clock)
         await port.close()
