@@ -60,9 +60,14 @@ class Bitrix24Crm:
     name = "bitrix24"
 
     def __init__(
-        self, api: Bitrix24Api, stages: Mapping[LeadStatus, str], forget: str = "delete"
+        self,
+        api: Bitrix24Api,
+        stages: Mapping[LeadStatus, str],
+        forget: str = "delete",
+        batch_size: int = BATCH_LIMIT,  # the bench's baseline sends one command a request
     ) -> None:
         self.api, self.stages, self.forget = api, dict(stages), forget
+        self.batch_size = batch_size
 
     async def check(self) -> None:
         listed = await self.api.call("crm.status.list", {"filter": {"ENTITY_ID": "STATUS"}})
@@ -73,7 +78,7 @@ class Bitrix24Crm:
         groups = [(job, self._writes(job, found)) for job in jobs]
         results: dict[str, Any] = {}
         errors: dict[str, Any] = {}
-        for index, chunk in enumerate(chunks := _chunks(groups)):
+        for index, chunk in enumerate(chunks := _chunks(groups, self.batch_size)):
             try:
                 got, failed = await self.api.batch(chunk)
             except CrmUnavailable as exc:
@@ -122,8 +127,8 @@ class Bitrix24Crm:
                 commands[f"lead:{job.task_id}"] = ("crm.item.list", query)
         found: dict[str, str] = {}
         names = list(commands)
-        for start in range(0, len(names), BATCH_LIMIT):
-            chunk = {name: commands[name] for name in names[start : start + BATCH_LIMIT]}
+        for start in range(0, len(names), self.batch_size):
+            chunk = {name: commands[name] for name in names[start : start + self.batch_size]}
             results, _ = await self.api.batch(chunk)
             for name, result in results.items():
                 remote = _first_id(name, result)
@@ -220,14 +225,16 @@ def _first_id(name: str, result: Any) -> str | None:
     return str(items[0]["id"]) if items else None
 
 
-def _chunks(groups: Sequence[tuple[Job, Mapping[str, Command]]]) -> list[dict[str, Command]]:
+def _chunks(
+    groups: Sequence[tuple[Job, Mapping[str, Command]]], size: int
+) -> list[dict[str, Command]]:
     """Commands packed into batches of at most BATCH_LIMIT; a job's commands stay together
     (the lead refers to its contact's `$result`)."""
     chunks: list[dict[str, Command]] = []
     for _, commands in groups:
         if not commands:
             continue
-        if not chunks or len(chunks[-1]) + len(commands) > BATCH_LIMIT:
+        if not chunks or len(chunks[-1]) + len(commands) > size:
             chunks.append({})
         chunks[-1].update(commands)
     return chunks

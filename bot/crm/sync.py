@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import secrets
 from collections.abc import Sequence
 
-from tortoise.expressions import Q
+from tortoise.expressions import F, Q
 from tortoise.functions import Min
 from tortoise.transactions import in_transaction
 
@@ -53,15 +54,13 @@ async def heads(now: dt.datetime, limit: int = PASS_SIZE) -> list[int]:
 
 
 async def claim(ids: Sequence[int], now: dt.datetime) -> list[CrmTask]:
-    until = now + dt.timedelta(seconds=CLAIM_SECONDS)
-    claimed = []
-    for task_id in ids:
-        taken = await CrmTask.filter(_unclaimed(now), id=task_id, status=TaskStatus.PENDING).update(
-            locked_until=until
-        )
-        if taken:
-            claimed.append(task_id)
-    return await CrmTask.filter(id__in=claimed).order_by("id")
+    """Take the tasks in one UPDATE; the claim's moment carries random microseconds, so the
+    rows this claimer got are told apart from another claimer's of the same second."""
+    until = now + dt.timedelta(seconds=CLAIM_SECONDS, microseconds=secrets.randbelow(10**6))
+    await CrmTask.filter(_unclaimed(now), id__in=list(ids), status=TaskStatus.PENDING).update(
+        locked_until=until
+    )
+    return await CrmTask.filter(id__in=list(ids), locked_until=until).order_by("id")
 
 
 async def sync_due(port: CrmPort, clock: Clock, limit: int = PASS_SIZE) -> int:
@@ -69,7 +68,7 @@ async def sync_due(port: CrmPort, clock: Clock, limit: int = PASS_SIZE) -> int:
     tasks = await claim(await heads(clock.now(), limit), clock.now())
     if not tasks:
         return 0
-    jobs = [await _job(port.name, task) for task in tasks]
+    jobs = await _jobs(port.name, tasks)
     try:
         outcomes = await port.deliver(jobs)
     except CrmUnavailable as exc:
@@ -78,62 +77,81 @@ async def sync_due(port: CrmPort, clock: Clock, limit: int = PASS_SIZE) -> int:
         log.warning("crm_unavailable", extra={"tasks": len(tasks), "error": str(exc)[:200]})
         return 0
     by_id = {o.task_id: o for o in outcomes}
-    done = 0
+    results = [by_id.get(t.id) or Outcome(t.id, ok=False, error="no answer") for t in tasks]
+    return await _record_all(port.name, tasks, results, clock.now())
+
+
+async def _links(crm: str, kind: str, local_ids: set[int]) -> dict[int, str]:
+    rows = await CrmLink.filter(crm=crm, kind=kind, local_id__in=list(local_ids))
+    return {row.local_id: row.remote_id for row in rows}
+
+
+async def _jobs(crm: str, tasks: Sequence[CrmTask]) -> list[Job]:
+    """The jobs of a pass, read with a handful of queries, not a few per task."""
+    lead_ids = {t.lead_id for t in tasks if t.lead_id is not None}
+    leads = {lead.id: lead for lead in await Lead.filter(id__in=list(lead_ids))}
+    client_of = {t.id: _client_of(t, leads) for t in tasks}
+    remote_leads = await _links(crm, "lead", lead_ids)
+    remote_contacts = await _links(crm, "contact", {c for c in client_of.values() if c})
+    pushed = [leads[t.lead_id] for t in tasks if t.kind is TaskKind.PUSH and t.lead_id in leads]
+    cards = {card.lead_id: card for card in await cards_of(pushed)}
+    jobs = []
     for task in tasks:
-        outcome = by_id.get(task.id) or Outcome(task.id, ok=False, error="no answer")
-        done += await _record(port.name, task, outcome, clock.now())
-    return done
+        lead, payload = leads.get(task.lead_id or 0), task.payload or {}
+        job = Job(
+            task_id=task.id,
+            kind=task.kind,
+            retry=task.attempts > 0,
+            remote_lead=remote_leads.get(task.lead_id or 0),
+            remote_contact=remote_contacts.get(client_of[task.id] or 0),
+            card=cards.get(task.lead_id or 0) if task.kind is TaskKind.PUSH else None,
+            status=LeadStatus(payload["status"])
+            if task.kind is TaskKind.STATUS and payload
+            else None,
+            text=_outcome_text(lead, payload)
+            if task.kind is TaskKind.COMMENT and payload
+            else None,
+        )
+        jobs.append(job)
+    return jobs
 
 
-async def _link(crm: str, kind: str, local_id: int | None) -> str | None:
-    if local_id is None:
-        return None
-    link = await CrmLink.get_or_none(crm=crm, kind=kind, local_id=local_id)
-    return link.remote_id if link else None
+def _client_of(task: CrmTask, leads: dict[int, Lead]) -> int | None:
+    lead = leads.get(task.lead_id or 0)
+    return lead.client_id if lead is not None else task.client_id
 
 
-async def _job(crm: str, task: CrmTask) -> Job:
-    lead = await Lead.get_or_none(id=task.lead_id) if task.lead_id is not None else None
-    client_id = lead.client_id if lead is not None else task.client_id
-    common = {
-        "task_id": task.id,
-        "kind": task.kind,
-        "retry": task.attempts > 0,
-        "remote_lead": await _link(crm, "lead", task.lead_id),
-        "remote_contact": await _link(crm, "contact", client_id),
+async def cards_of(leads: Sequence[Lead]) -> list[LeadCard]:
+    """The leads as the CRM gets them, with their client and the UTM their forms carried."""
+    ids = [lead.id for lead in leads]
+    clients = {
+        c.id: c
+        for c in await Client.filter(id__in=[lead.client_id for lead in leads if lead.client_id])
     }
-    payload = task.payload or {}
-    match task.kind:
-        case TaskKind.PUSH:
-            return Job(**common, card=await card_of(lead) if lead else None)
-        case TaskKind.STATUS:
-            return Job(**common, status=LeadStatus(payload["status"]) if payload else None)
-        case TaskKind.COMMENT:
-            return Job(**common, text=await _outcome_text(lead, payload) if payload else None)
-        case _:
-            return Job(**common)
+    utm: dict[int, dict[str, str]] = {}
+    for receipt in await IntakeReceipt.filter(lead_id__in=ids).order_by("id"):
+        utm.setdefault(receipt.lead_id, {}).update((receipt.details or {}).get("utm") or {})
+    cards = []
+    for lead in leads:
+        client = clients.get(lead.client_id or 0)
+        cards.append(
+            LeadCard(
+                lead_id=lead.id,
+                client_id=lead.client_id,
+                name=client.name if client else None,
+                phone=client.phone if client else None,
+                source=lead.source,
+                campaign=lead.campaign,
+                utm=utm.get(lead.id, {}),
+                status=lead.status,
+                summary=lead.ai_summary,
+                created_at=lead.created_at,
+            )
+        )
+    return cards
 
 
-async def card_of(lead: Lead) -> LeadCard:
-    client = await Client.get_or_none(id=lead.client_id) if lead.client_id else None
-    utm: dict[str, str] = {}
-    for receipt in await IntakeReceipt.filter(lead_id=lead.id).order_by("id"):
-        utm |= (receipt.details or {}).get("utm") or {}
-    return LeadCard(
-        lead_id=lead.id,
-        client_id=lead.client_id,
-        name=client.name if client else None,
-        phone=client.phone if client else None,
-        source=lead.source,
-        campaign=lead.campaign,
-        utm=utm,
-        status=lead.status,
-        summary=lead.ai_summary,
-        created_at=lead.created_at,
-    )
-
-
-async def _outcome_text(lead: Lead | None, payload: dict) -> str:
+def _outcome_text(lead: Lead | None, payload: dict) -> str:
     """The outcome, its reason and the dialogue's summary, as they are now (an erasure in
     between leaves only the outcome)."""
     parts = [f"Priyom: {payload['status']}"]
@@ -144,41 +162,63 @@ async def _outcome_text(lead: Lead | None, payload: dict) -> str:
     return "\n".join(parts)
 
 
-async def _record(crm: str, task: CrmTask, outcome: Outcome, now: dt.datetime) -> int:
-    if not outcome.ok and not outcome.permanent:
-        await _retry(task, outcome.error or "failed", now)
+async def _record_all(
+    crm: str, tasks: Sequence[CrmTask], outcomes: Sequence[Outcome], now: dt.datetime
+) -> int:
+    """Failures back off one by one; the rest is marked in one transaction, with the remote
+    ids it brought (stored before the tasks count as done)."""
+    finished = []
+    for task, outcome in zip(tasks, outcomes, strict=True):
+        if not outcome.ok and not outcome.permanent:
+            await _retry(task, outcome.error or "failed", now)
+        else:
+            finished.append((task, outcome))
+    if not finished:
         return 0
+    leads = {
+        lead.id: lead
+        for lead in await Lead.filter(id__in=[t.lead_id for t, _ in finished if t.lead_id])
+    }
     async with in_transaction():
-        await _store_link(crm, "lead", task.lead_id, outcome.remote_lead, now)
-        client_id = task.client_id
-        if client_id is None and task.lead_id is not None:
-            lead = await Lead.get_or_none(id=task.lead_id)
-            client_id = lead.client_id if lead else None
-        await _store_link(crm, "contact", client_id, outcome.remote_contact, now)
-        status = TaskStatus.DONE if outcome.ok else TaskStatus.DEAD
-        await CrmTask.filter(id=task.id).update(
-            status=status,
-            done_at=now,
-            locked_until=None,
-            attempts=task.attempts + 1,
-            error=(outcome.error or "")[:200] or None,
-        )
-    if not outcome.ok:
-        log.warning("crm_task_dead", extra={"task": task.id, "lead": task.lead_id})
-    return int(outcome.ok)
+        links: dict[tuple[str, int], str] = {}
+        for task, outcome in finished:
+            if task.lead_id is not None and outcome.remote_lead:
+                links[("lead", task.lead_id)] = outcome.remote_lead
+            client_id = _client_of(task, leads)
+            if client_id is not None and outcome.remote_contact:
+                links[("contact", client_id)] = outcome.remote_contact
+        await _store_links(crm, links, now)
+        for status in (TaskStatus.DONE, TaskStatus.DEAD):
+            ids = [t.id for t, o in finished if o.ok == (status is TaskStatus.DONE)]
+            if ids:
+                await CrmTask.filter(id__in=ids).update(
+                    status=status, done_at=now, locked_until=None, attempts=F("attempts") + 1
+                )
+        for task, outcome in finished:
+            if not outcome.ok:
+                await CrmTask.filter(id=task.id).update(error=(outcome.error or "refused")[:200])
+                log.warning("crm_task_dead", extra={"task": task.id, "lead": task.lead_id})
+    return sum(o.ok for _, o in finished)
 
 
-async def _store_link(
-    crm: str, kind: str, local_id: int | None, remote_id: str | None, now: dt.datetime
-) -> None:
-    if local_id is None or not remote_id:
+async def _store_links(crm: str, links: dict[tuple[str, int], str], now: dt.datetime) -> None:
+    """New remote ids in one insert; a changed one (a lead pushed again) updated."""
+    if not links:
         return
-    await CrmLink.update_or_create(
-        defaults={"remote_id": remote_id, "created_at": now},
-        crm=crm,
-        kind=kind,
-        local_id=local_id,
-    )
+    known = {
+        (row.kind, row.local_id): row
+        for row in await CrmLink.filter(crm=crm, local_id__in=list({local for _, local in links}))
+    }
+    fresh = []
+    for (kind, local_id), remote_id in links.items():
+        row = known.get((kind, local_id))
+        if row is None:
+            fresh.append(
+                CrmLink(crm=crm, kind=kind, local_id=local_id, remote_id=remote_id, created_at=now)
+            )
+        elif row.remote_id != remote_id:
+            await CrmLink.filter(id=row.id).update(remote_id=remote_id, created_at=now)
+    await CrmLink.bulk_create(fresh)
 
 
 async def _retry(task: CrmTask, error: str, now: dt.datetime, seconds: float = 0) -> None:

@@ -69,6 +69,7 @@ class FakeBitrix24:
         self.level, self.at = 0.0, time.monotonic()
         self.items: dict[int, dict[int, dict]] = {1: {}, 3: {}}
         self.comments: list[dict] = []
+        self.phones: dict[str, set[int]] = {}  # digits → contact ids, as the portal indexes them
         self.journal: list[tuple[str, int, int]] = []  # (what, entity, id) in order of arrival
         self.next_id = 1
         self.down = False
@@ -194,11 +195,8 @@ class FakeBitrix24:
                 return {"items": items[:50]}
             case "crm.duplicate.findbycomm":
                 values = {re.sub(r"\D", "", v) for v in params.get("values") or []}
-                ids = [
-                    i["id"]
-                    for i in self.items[3].values()
-                    if values & {re.sub(r"\D", "", f["value"]) for f in i.get("fm") or []}
-                ]
+                found = {i for v in values for i in self.phones.get(v, ()) if self._has_phone(i, v)}
+                ids = sorted(found)
                 return {"CONTACT": ids} if ids else []
             case "crm.timeline.comment.add":
                 fields = params.get("fields") or {}
@@ -222,7 +220,14 @@ class FakeBitrix24:
             item["contactIds"] = [int(c) for c in item.get("contactIds") or []]
         self.items[entity][item["id"]] = item
         self.journal.append(("add", entity, item["id"]))
+        for field in item.get("fm") or [] if entity == 3 else []:
+            self.phones.setdefault(re.sub(r"\D", "", field["value"]), set()).add(item["id"])
         return item
+
+    def _has_phone(self, contact_id: int, digits: str) -> bool:
+        """The phone index may be stale (a contact deleted or blanked since): check it."""
+        contact = self.items[3].get(contact_id) or {}
+        return any(re.sub(r"\D", "", f["value"]) == digits for f in contact.get("fm") or [])
 
     def _update(self, entity: int, item_id: int, fields: dict) -> dict:
         item = self._get(entity, item_id)
