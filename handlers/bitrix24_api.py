@@ -25,6 +25,8 @@ RATE, BUCKET = 2.0, 50  # requests a second drained, requests the bucket holds
 BATCH_LIMIT = 50  # commands per `batch`
 LIMIT_ERROR = "QUERY_LIMIT_EXCEEDED"
 TRANSIENT_ERRORS = frozenset({LIMIT_ERROR, "OPERATION_TIME_LIMIT", "INTERNAL_SERVER_ERROR"})
+OPERATING_ERROR = "OPERATION_TIME_LIMIT"  # a method ran > 480 s within 10 min: it is blocked
+OPERATING_WAIT = 60.0  # seconds to wait for a blocked method when the portal names no time
 LIMIT_RETRIES = 30  # limit answers in a row before the pass gives up (CrmUnavailable)
 TIMEOUT = aiohttp.ClientTimeout(total=20)
 
@@ -79,6 +81,14 @@ def build_query(params: Mapping[str, Any], prefix: str = "") -> str:
     return "&".join(p for p in parts if p)
 
 
+def _blocked_for(body: Mapping[str, Any]) -> float:
+    """Seconds until the portal unblocks a method (`time.operating_reset_at`, Unix time)."""
+    reset_at = (body.get("time") or {}).get("operating_reset_at")
+    if isinstance(reset_at, int | float):
+        return max(1.0, reset_at - time.time())
+    return OPERATING_WAIT
+
+
 class Bitrix24Api:
     def __init__(self, webhook_url: str, rate: float = RATE, burst: int = BUCKET) -> None:
         self.base = webhook_url.rstrip("/") + "/"
@@ -100,6 +110,8 @@ class Bitrix24Api:
             if error == LIMIT_ERROR:
                 self.bucket.full()
                 continue
+            if error == OPERATING_ERROR:
+                raise CrmUnavailable(f"bitrix24 {method}: {error}", _blocked_for(body))
             if status >= 500 or error in TRANSIENT_ERRORS:
                 raise CrmUnavailable(f"bitrix24 {method}: HTTP {status} {error or ''}".strip())
             if error:

@@ -216,3 +216,27 @@ async def test_migration_10_and_the_sync_on_postgresql(pg, clock, crm_on):
     assert len(portal.leads()) == 30
     assert await CrmLink.filter(kind="lead").count() == 30
     assert sum(item["stageId"] == "IN_PROCESS" for item in portal.leads()) == 10
+
+
+async def test_a_method_blocked_by_its_operating_time_waits_until_the_portal_frees_it(
+    db, clock, crm_on
+):
+    """Over 480 s of a method's work in 10 minutes blocks it: the sync waits until the reset
+    time the portal names instead of knocking every few seconds."""
+    await new_lead(clock, 1)
+    async with FakeBitrix24(operating_limit=1.0) as portal:
+        portal.cost = 2.0  # one batch uses up the method's budget
+        port = bitrix(portal)
+        await sync_due(port, clock)  # the lookup batch passes; the write batch is refused
+        task = await CrmTask.get(status=TaskStatus.PENDING)
+        assert "OPERATION_TIME_LIMIT" in task.error
+        assert (task.due_at - clock.now()).total_seconds() > 500  # ~10 minutes, not 2 s
+        asked = portal.requests
+        await sync_due(port, clock)
+        assert portal.requests == asked  # nothing sent while blocked
+        portal.operating.clear()  # ten minutes later
+        portal.cost = 0.01
+        clock.advance(minutes=11)
+        await drain(port, clock)
+        await port.close()
+    assert len(portal.leads()) == 1

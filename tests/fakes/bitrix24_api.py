@@ -64,8 +64,11 @@ def _lists(node: Any) -> Any:
 
 
 class FakeBitrix24:
-    def __init__(self, rate: float = 2.0, bucket: int = 50) -> None:
+    def __init__(self, rate: float = 2.0, bucket: int = 50, operating_limit: float = 480.0) -> None:
         self.rate, self.size = rate, bucket
+        self.operating_limit = operating_limit  # seconds of a method's work per 10 minutes
+        self.operating: dict[str, list[tuple[float, float]]] = {}  # method → (at, seconds)
+        self.cost = 0.01  # seconds of work a call is counted as
         self.level, self.at = 0.0, time.monotonic()
         self.items: dict[int, dict[int, dict]] = {1: {}, 3: {}}
         self.comments: list[dict] = []
@@ -103,6 +106,15 @@ class FakeBitrix24:
         self.level += 1
         return True
 
+    def _blocked(self, method: str) -> float | None:
+        """When a method's work over the last 10 minutes passed the limit: its reset time."""
+        now = time.time()
+        spent = [(at, cost) for at, cost in self.operating.get(method, []) if at > now - 600]
+        self.operating[method] = spent
+        if sum(cost for _, cost in spent) <= self.operating_limit:
+            return None
+        return spent[0][0] + 600
+
     async def on_call(self, request: web.Request) -> web.Response:
         self.requests += 1
         if request.match_info["token"] != TOKEN:
@@ -122,6 +134,17 @@ class FakeBitrix24:
                 status=503,
             )
         method = request.match_info["method"]
+        blocked = self._blocked(method)
+        if blocked is not None:
+            return web.json_response(
+                {
+                    "error": "OPERATION_TIME_LIMIT",
+                    "error_description": "Method is blocked due to operation time limit.",
+                    "time": {"operating_reset_at": blocked},
+                },
+                status=503,
+            )
+        self.operating.setdefault(method, []).append((time.time(), self.cost))
         params = await request.json() if request.can_read_body else {}
         try:
             result = self.batch(params) if method == "batch" else self.run(method, params)
