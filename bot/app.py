@@ -25,7 +25,7 @@ from bot.settings import Settings
 from bot.staffwork.intake import Intake
 from handlers.calendar_feed import CalendarFeed
 from handlers.crm import start_crm
-from handlers.crm_webhook import Bitrix24Events
+from handlers.crm_webhook import crm_webhooks
 from handlers.forms import Forms
 from handlers.health import Ops
 from handlers.registry import ChannelDeps, build_channels, serve
@@ -113,7 +113,7 @@ async def run_bot(
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await init_db(settings.database_url, migrate=settings.run_migrations)
-    crm = await start_crm(settings)
+    crm = await start_crm(settings, clock)
     owners = frozenset(settings.owner_ids)
     ai = model_client(settings, config, clock)
     texts = Texts(config.business.locale)
@@ -158,11 +158,7 @@ async def run_bot(
         Forms(settings, intake, clock).register,
         Telephony(settings, intake).register,
         CalendarFeed(config, clock).register,
-        *(
-            [Bitrix24Events(crm, settings.bitrix24_application_token, clock).register]
-            if crm
-            else []
-        ),
+        *crm_webhooks(crm, settings, clock),
     )
     await webhooks.set_all()
     tasks += [asyncio.create_task(receive) for receive in channels.receivers()]

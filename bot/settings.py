@@ -73,10 +73,18 @@ class Settings(BaseSettings):
     call_sources: str = ""  # "74951234567=yandex,74957654321=avito": source per virtual number
 
     # --- CRM sync (docs/crm.md): off while CRM is empty ---
-    crm: str = Field(default="", pattern=r"^(|bitrix24)$")
+    crm: str = Field(default="", pattern=r"^(|bitrix24|amocrm)$")
     # https://<portal>.bitrix24.ru/rest/<user>/<secret>/ (an inbound webhook; its path is a secret)
     bitrix24_webhook_url: str = ""
     bitrix24_application_token: str = ""  # outbound events carry it in auth[application_token]
+    # amoCRM (Kommo): an integration's OAuth (docs/crm.md); the first code is spent at start
+    amocrm_base_url: str = ""  # https://<subdomain>.amocrm.ru
+    amocrm_client_id: str = ""
+    amocrm_client_secret: str = ""
+    amocrm_redirect_uri: str = ""
+    amocrm_auth_code: str = ""  # the authorisation code (20 min): exchanged once for tokens
+    amocrm_pipeline_id: int = Field(default=0, ge=0)
+    amocrm_webhook_secret: str = ""  # the last part of <PUBLIC_BASE_URL>/crm/amocrm/events/<it>
     crm_stage_map: str = ""  # "new=NEW,qualified=IN_PROCESS,…": the product's statuses → stages
     crm_rate_per_second: float = Field(default=2.0, gt=0, le=50)  # Bitrix24: 2 req/s
     crm_burst: int = Field(default=50, ge=1, le=500)  # Bitrix24: a bucket of 50
@@ -235,10 +243,17 @@ def check_crm(settings: Settings) -> None:
             "BITRIX24_WEBHOOK_URL is not set: CRM=bitrix24 needs the portal's inbound webhook "
             "(https://<portal>.bitrix24.ru/rest/<user>/<secret>/); see docs/crm.md"
         )
+    if settings.crm == "amocrm":
+        for name in ("amocrm_base_url", "amocrm_client_id", "amocrm_client_secret",
+                     "amocrm_pipeline_id", "crm_stage_map"):  # fmt: skip
+            if not getattr(settings, name):
+                raise SettingsError(
+                    f"{name.upper()} is not set: CRM=amocrm needs it; see docs/crm.md"
+                )
     if settings.crm:
-        from bot.crm.stages import BITRIX24_DEFAULT, parse_stage_map
+        from bot.crm.stages import default_stages, parse_stage_map
 
-        parse_stage_map(settings.crm_stage_map, BITRIX24_DEFAULT)  # a bad entry: one line
+        parse_stage_map(settings.crm_stage_map, default_stages(settings.crm))  # one line
 
 
 def check_telegram_webhook(settings: Settings) -> None:

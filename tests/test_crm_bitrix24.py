@@ -7,9 +7,10 @@ import datetime as dt
 import pytest
 from tortoise.transactions import in_transaction
 
-from bot.crm.models import CrmLink, CrmTask, TaskStatus
+from bot.crm.models import CrmLink, CrmTask, CrmToken, TaskStatus
 from bot.crm.stages import BITRIX24_DEFAULT
 from bot.crm.sync import sync_due
+from bot.crm.tokens import Grant, store_grant
 from bot.erasure import erase_chat
 from bot.logs import Redactor
 from bot.models import Lead, LeadEvent, LeadStatus
@@ -215,6 +216,10 @@ async def test_migration_10_and_the_sync_on_postgresql(pg, clock, crm_on):
         await port.close()
     assert len(portal.leads()) == 30
     assert await CrmLink.filter(kind="lead").count() == 30
+    grant = Grant("access", "refresh", 86400)
+    await store_grant("amocrm", grant, clock.now())
+    await store_grant("amocrm", grant, clock.now())  # one row per CRM (unique)
+    assert await CrmToken.filter(crm="amocrm").count() == 1
     assert sum(item["stageId"] == "IN_PROCESS" for item in portal.leads()) == 10
 
 

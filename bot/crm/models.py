@@ -68,3 +68,25 @@ class CrmLink(Model):
         table = "crm_link"
         unique_together = (("crm", "kind", "local_id"),)
         indexes = (Index(fields=("crm", "kind", "remote_id"), name="idx_crm_link_remote"),)
+
+
+class CrmToken(Model):
+    """OAuth tokens of a CRM that rotates them (amoCRM: a refresh token works once).
+
+    A refresh writes the new pair in one UPDATE that also keeps the old refresh token
+    (`previous_refresh`), guarded by `version`, so two processes never both spend one
+    refresh token and a half-done refresh never leaves the row without a working pair."""
+
+    id = fields.IntField(primary_key=True)
+    crm = fields.CharField(max_length=16, unique=True)
+    access_token = fields.TextField()
+    refresh_token = fields.TextField()
+    previous_refresh = fields.TextField(null=True)
+    expires_at = fields.DatetimeField()
+    version = fields.IntField(default=0)
+    refreshing_until = fields.DatetimeField(null=True)  # a process is refreshing: wait
+    broken = fields.CharField(max_length=200, null=True)  # the CRM refused the refresh token
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "crm_token"

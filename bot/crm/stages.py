@@ -17,6 +17,14 @@ BITRIX24_DEFAULT = {  # the stages every new Bitrix24 portal has (crm.status.lis
 }
 
 
+def default_stages(crm: str) -> dict[LeadStatus, str]:
+    """Bitrix24's stages are the same on every portal; an amoCRM pipeline's ids are its own
+    (only won 142 and lost 143 are fixed), so every status must be mapped there."""
+    if crm == "bitrix24":
+        return dict(BITRIX24_DEFAULT)
+    return {LeadStatus.CAME: "142", LeadStatus.NO_SHOW: "143", LeadStatus.LOST: "143"}
+
+
 def parse_stage_map(text: str, default: Mapping[LeadStatus, str]) -> dict[LeadStatus, str]:
     """«new=NEW,lost=JUNK»: overrides on top of the defaults; an unknown status is named."""
     stages = dict(default)
@@ -31,6 +39,9 @@ def parse_stage_map(text: str, default: Mapping[LeadStatus, str]) -> dict[LeadSt
             raise CrmConfigError(
                 f"CRM_STAGE_MAP: no status '{status.strip()}' (statuses: {known})"
             ) from None
+    missing = [s.value for s in LeadStatus if s not in stages]
+    if missing:
+        raise CrmConfigError(f"CRM_STAGE_MAP: no stage for {', '.join(missing)}")
     return stages
 
 

@@ -1,5 +1,5 @@
-"""The CRM sync queue and the remote ids of pushed leads and contacts (hand-written, both
-dialects)."""
+"""The CRM sync queue, the remote ids of pushed leads and contacts, and the OAuth tokens of a
+CRM that rotates them (hand-written, both dialects)."""
 
 from tortoise import BaseDBAsyncClient
 
@@ -37,6 +37,18 @@ CREATE TABLE IF NOT EXISTS "crm_link" (
     CONSTRAINT "uid_crm_link_crm_kind_local" UNIQUE ("crm", "kind", "local_id")
 );
 CREATE INDEX IF NOT EXISTS "idx_crm_link_remote" ON "crm_link" ("crm", "kind", "remote_id");
+CREATE TABLE IF NOT EXISTS "crm_token" (
+    "id" {pk},
+    "crm" VARCHAR(16) NOT NULL UNIQUE,
+    "access_token" TEXT NOT NULL,
+    "refresh_token" TEXT NOT NULL,
+    "previous_refresh" TEXT,
+    "expires_at" TIMESTAMP{tz} NOT NULL,
+    "version" INT NOT NULL DEFAULT 0,
+    "refreshing_until" TIMESTAMP{tz},
+    "broken" VARCHAR(200),
+    "updated_at" TIMESTAMP{tz} NOT NULL
+);
 """
 
 SQLITE = _TABLES.format(pk="INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL", tz="", json="JSON")
@@ -51,6 +63,7 @@ async def upgrade(db: BaseDBAsyncClient) -> str:
 
 async def downgrade(db: BaseDBAsyncClient) -> str:
     return """
+DROP TABLE IF EXISTS "crm_token";
 DROP TABLE IF EXISTS "crm_link";
 DROP TABLE IF EXISTS "crm_task";
 """
