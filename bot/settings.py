@@ -112,7 +112,7 @@ class Settings(BaseSettings):
     openai_extra_headers: str = ""  # JSON object or "K: V; K2: V2" (e.g. a no-logging header)
     ai_knowledge_file: Path | None = None  # free-text FAQ (markdown), e.g. examples/salon_faq.md
 
-    @field_validator("vk_group_id", mode="before")
+    @field_validator("vk_group_id", "amocrm_pipeline_id", mode="before")
     @classmethod
     def _unset_id(cls, value: object) -> object:
         return 0 if value == "" else value  # `VK_GROUP_ID=` as .env.example has it: unset

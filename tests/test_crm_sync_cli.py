@@ -128,3 +128,26 @@ async def test_the_crm_sync_command(tmp_path, clock, crm_on):
     await init_db(url)
     assert await CrmTask.filter(status=TaskStatus.DONE).count() == 3
     await close_db()
+
+
+def test_settings_name_what_a_crm_needs():
+    from bot.settings import SettingsError, check_channels, load_settings
+
+    with pytest.raises(SettingsError, match="BITRIX24_WEBHOOK_URL is not set"):
+        check_channels(load_settings(_env_file=None, crm="bitrix24"))
+    with pytest.raises(SettingsError, match="AMOCRM_BASE_URL is not set"):
+        check_channels(load_settings(_env_file=None, crm="amocrm"))
+    amo = {
+        "crm": "amocrm",
+        "amocrm_base_url": "https://salon.amocrm.ru",
+        "amocrm_client_id": "id",
+        "amocrm_client_secret": "secret-123456",
+        "amocrm_pipeline_id": "7001",
+        "crm_stage_map": "new=1,qualified=2",
+    }
+    with pytest.raises(SettingsError, match="CRM_STAGE_MAP: no stage for confirmed"):
+        check_channels(load_settings(_env_file=None, **amo))
+    check_channels(
+        load_settings(_env_file=None, **amo | {"crm_stage_map": "new=1,qualified=2,confirmed=3"})
+    )
+    assert load_settings(_env_file=None, amocrm_pipeline_id="").amocrm_pipeline_id == 0
