@@ -147,6 +147,9 @@ class Bitrix24Crm:
             case TaskKind.COMMENT if job.remote_lead and job.text:
                 comment = {"ENTITY_ID": job.remote_lead, "ENTITY_TYPE": "lead", "COMMENT": job.text}
                 return {f"m{tid}": ("crm.timeline.comment.add", {"fields": comment})}
+            case TaskKind.FORGET if job.remote_lead:
+                blank = {"comments": ""}  # the dialogue summary pushed with the lead
+                return {f"e{tid}": ("crm.item.update", _item(LEAD, job.remote_lead, blank))}
             case TaskKind.FORGET if job.remote_contact:
                 if self.forget == "delete":
                     return {

@@ -181,6 +181,8 @@ async def test_forget_reaches_the_portal_and_the_sync_queue(db, clock, crm_on, m
             portal.items[3][contact_id]["name"] == "—" and portal.items[3][contact_id]["fm"] == []
         )
     assert portal.comments == []  # the outcome comment with the summary was never sent
+    [remote] = portal.leads()
+    assert remote["comments"] == "" and remote["stageId"] == "JUNK"  # summary gone, status kept
     assert not await CrmTask.filter(status=TaskStatus.PENDING).exists()
 
 

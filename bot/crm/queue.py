@@ -86,12 +86,17 @@ async def status_moved(
 
 
 async def client_forgotten(client_id: int | None, leads: list[int], now: dt.datetime) -> None:
-    """/forget: what is queued about the client carries no text any more, what was not yet
-    sent is not sent, and the CRM's contact is anonymised or deleted (a task of its own)."""
-    await CrmTask.filter(lead_id__in=leads).update(payload={})
-    await CrmTask.filter(lead_id__in=leads, status="pending", kind=TaskKind.COMMENT).update(
+    """/forget: queued comments about the client lose their text and are not sent (status
+    rows hold a status value only, and still go), each of their CRM leads loses the dialogue
+    summary, and the CRM's contact is deleted or anonymised — tasks of their own, each in
+    its lead's order (the contact's after them)."""
+    comments = CrmTask.filter(lead_id__in=leads, kind=TaskKind.COMMENT)
+    await comments.update(payload={})
+    await comments.filter(status="pending").update(
         status="skipped", error="erased at the client's request"
     )
+    stamp = now.isoformat()
+    for lead_id in leads:
+        await _add(TaskKind.FORGET, f"forget:lead:{lead_id}:{stamp}", now, lead_id=lead_id)
     if client_id is not None:
-        key = f"forget:{client_id}:{now.isoformat()}"
-        await _add(TaskKind.FORGET, key, now, client_id=client_id)
+        await _add(TaskKind.FORGET, f"forget:{client_id}:{stamp}", now, client_id=client_id)

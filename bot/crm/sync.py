@@ -103,7 +103,10 @@ async def _jobs(crm: str, tasks: Sequence[CrmTask]) -> list[Job]:
             kind=task.kind,
             retry=task.attempts > 0,
             remote_lead=remote_leads.get(task.lead_id or 0),
-            remote_contact=remote_contacts.get(client_of[task.id] or 0),
+            # a lead's erasure clears the lead; the client's own task deals with the contact
+            remote_contact=None
+            if task.kind is TaskKind.FORGET and task.lead_id is not None
+            else remote_contacts.get(client_of[task.id] or 0),
             card=cards.get(task.lead_id or 0) if task.kind is TaskKind.PUSH else None,
             status=LeadStatus(payload["status"])
             if task.kind is TaskKind.STATUS and payload
