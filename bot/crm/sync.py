@@ -76,6 +76,11 @@ async def sync_due(port: CrmPort, clock: Clock, limit: int = PASS_SIZE) -> int:
             await _retry(task, str(exc), clock.now(), exc.seconds)
         log.warning("crm_unavailable", extra={"tasks": len(tasks), "error": str(exc)[:200]})
         return 0
+    except Exception as exc:  # an adapter bug: back off like a failure, never spin on it
+        for task in tasks:
+            await _retry(task, f"unexpected: {exc!r}", clock.now())
+        log.exception("crm_sync_failed", extra={"tasks": len(tasks)})
+        return 0
     by_id = {o.task_id: o for o in outcomes}
     results = [by_id.get(t.id) or Outcome(t.id, ok=False, error="no answer") for t in tasks]
     return await _record_all(port.name, tasks, results, clock.now())
