@@ -247,3 +247,21 @@ async def test_a_method_blocked_by_its_operating_time_waits_until_the_portal_fre
         await drain(port, clock)
         await port.close()
     assert len(portal.leads()) == 1
+
+
+async def test_the_arq_job_and_the_embedded_loop_run_the_same_passes(db, clock, crm_on):
+    from types import SimpleNamespace
+
+    from workers.arq_worker import WorkerSettings
+    from workers.crm_jobs import crm_sync
+
+    assert "crm_sync" in {job.name for job in WorkerSettings.cron_jobs}
+    await new_lead(clock, 1)
+    await new_lead(clock, 2)
+    async with FakeBitrix24() as portal:
+        port = bitrix(portal)
+        work = SimpleNamespace(clock=clock)
+        assert await crm_sync({"crm": None, "work": work}) == 0  # CRM off: nothing
+        assert await crm_sync({"crm": port, "work": work}) == 2
+        await port.close()
+    assert len(portal.leads()) == 2
