@@ -134,6 +134,9 @@ class Bitrix24Crm:
                 remote = _first_id(name, result)
                 if remote:
                     found[name] = remote
+                contact = _lead_contact(name, result)
+                if contact:  # the lead an earlier attempt made: its contact is ours too
+                    found["contact:" + name.removeprefix("lead:")] = contact
         return found
 
     def _writes(self, job: Job, found: Mapping[str, str]) -> dict[str, Command]:
@@ -226,6 +229,13 @@ def _first_id(name: str, result: Any) -> str | None:
         return str(min(ids)) if ids else None
     items = result.get("items") if isinstance(result, dict) else None
     return str(items[0]["id"]) if items else None
+
+
+def _lead_contact(name: str, result: Any) -> str | None:
+    """The contact of a lead found by its origin (crm.item.list with contactIds)."""
+    items = result.get("items") if name.startswith("lead:") and isinstance(result, dict) else None
+    contacts = (items[0].get("contactIds") or []) if items else []
+    return str(contacts[0]) if contacts else None
 
 
 def _chunks(

@@ -13,7 +13,7 @@ from bot.crm.sync import sync_due
 from bot.crm.tokens import Grant, store_grant
 from bot.erasure import erase_chat
 from bot.logs import Redactor
-from bot.models import Lead, LeadEvent, LeadStatus
+from bot.models import Client, Lead, LeadEvent, LeadStatus
 from bot.numbers import kpi
 from bot.privacy import secret_values
 from bot.settings import Settings
@@ -106,6 +106,8 @@ async def test_a_push_retried_after_a_lost_answer_creates_no_second_lead(db, clo
         await port.close()
     assert len(portal.lead_by_origin(lead.id)) == 1
     assert len(portal.items[3]) == 1  # and the contact was found by phone, not made again
+    [contact_id] = portal.items[3]
+    assert (await CrmLink.get(kind="contact", local_id=lead.client_id)).remote_id == str(contact_id)
     assert (await CrmLink.get(kind="lead", local_id=lead.id)).remote_id == str(
         portal.lead_by_origin(lead.id)[0]["id"]
     )
@@ -265,3 +267,22 @@ async def test_the_arq_job_and_the_embedded_loop_run_the_same_passes(db, clock, 
         assert await crm_sync({"crm": port, "work": work}) == 2
         await port.close()
     assert len(portal.leads()) == 2
+
+
+async def test_a_retried_push_of_a_client_without_phone_keeps_the_contact_it_made(
+    db, clock, crm_on
+):
+    """No phone to find the contact by: the lead found by its origin names its contact, so
+    /forget can still reach it."""
+    lead = await new_lead(clock, 3)
+    await Client.filter(id=lead.client_id).update(phone=None)
+    async with FakeBitrix24() as portal:
+        port = bitrix(portal)
+        portal.lose_next_add = 1
+        await sync_due(port, clock)
+        clock.advance(minutes=6)
+        await drain(port, clock)
+        await port.close()
+    [contact_id] = portal.items[3]
+    assert len(portal.lead_by_origin(lead.id)) == 1
+    assert (await CrmLink.get(kind="contact", local_id=lead.client_id)).remote_id == str(contact_id)
