@@ -97,10 +97,19 @@ class AmoCrm:
                 if found:
                     contacts[job.task_id] = found
             if job.remote_lead is None and job.retry:
-                found = await self._search("leads", lead_title(job.card.lead_id))
-                if found:
-                    leads[job.task_id] = found
+                lead = await self._lead_named(lead_title(job.card.lead_id))
+                if lead is not None:  # an earlier attempt made it: its contact is ours too
+                    leads[job.task_id] = str(lead["id"])
+                    embedded = (lead.get("_embedded") or {}).get("contacts") or []
+                    if embedded and job.task_id not in contacts:
+                        contacts[job.task_id] = str(embedded[0]["id"])
         return contacts, leads
+
+    async def _lead_named(self, name: str) -> dict | None:
+        params = {"query": name, "with": "contacts"}
+        data = await self.api.request("GET", "/api/v4/leads", params=params)
+        items = ((data or {}).get("_embedded") or {}).get("leads") or []
+        return next((i for i in items if i.get("name") == name), None)
 
     async def _search(self, entity: str, query: str) -> str | None:
         data = await self.api.request("GET", f"/api/v4/{entity}", params={"query": query})

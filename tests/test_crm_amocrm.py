@@ -11,13 +11,13 @@ from tortoise.transactions import in_transaction
 
 from bot.crm import queue
 from bot.crm.alerts import check_failing
-from bot.crm.models import CrmTask, CrmToken, TaskStatus
+from bot.crm.models import CrmLink, CrmTask, CrmToken, TaskStatus
 from bot.crm.stages import default_stages, parse_stage_map
 from bot.crm.sync import sync_due
 from bot.crm.tokens import Grant, TokenStore, store_grant
 from bot.erasure import erase_chat
 from bot.i18n import Texts
-from bot.models import Lead, LeadEvent, LeadStatus, Outbox
+from bot.models import Client, Lead, LeadEvent, LeadStatus, Outbox
 from bot.staffwork.leads import move_lead
 from handlers.amocrm import AmoCrm
 from handlers.amocrm_api import AmoApi
@@ -147,3 +147,19 @@ async def test_forget_blanks_the_amocrm_contact(db, clock, amo_on):
         await port.close()
     [contact] = account.contacts.values()
     assert contact["first_name"] == "—" and contact["phones"] == []
+
+
+async def test_a_push_retried_after_a_lost_answer_creates_no_second_lead(db, clock, amo_on):
+    lead = await new_lead(clock, 4)
+    await Client.filter(id=lead.client_id).update(phone=None)  # nothing to find it by but its lead
+    async with FakeAmo() as account:
+        port = await connect(account, clock)
+        account.lose_next_complex = 1
+        await sync_due(port, clock)
+        assert len(account.leads) == 1  # made, but we do not know it
+        clock.advance(minutes=6)
+        await drain(port, clock)
+        await port.close()
+    assert len(account.leads) == 1 and len(account.contacts) == 1
+    [contact_id] = account.contacts
+    assert (await CrmLink.get(kind="contact", local_id=lead.client_id)).remote_id == str(contact_id)

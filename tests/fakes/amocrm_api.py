@@ -50,6 +50,7 @@ class FakeAmo:
         self.ids = itertools.count(1)
         self.requests = self.refused = self.grants = 0
         self.lose_next_grant = 0
+        self.lose_next_complex = 0
         self.down = False
         self.url = ""
 
@@ -118,6 +119,9 @@ class FakeAmo:
             return web.json_response({"title": "Bad Request", "detail": "max 50"}, status=400)
         path, method = request.match_info["path"], request.method
         result = self.handle(method, path, request.query, body)
+        if self.lose_next_complex and path == "leads/complex":
+            self.lose_next_complex -= 1
+            return web.Response(status=504)  # done, but the answer never arrives
         if result is None:
             return web.Response(status=204)
         return web.json_response(result)
@@ -177,6 +181,7 @@ class FakeAmo:
         self.leads[lead_id] = {
             "id": lead_id, "name": lead.get("name"), "status_id": lead.get("status_id"),
             "pipeline_id": lead.get("pipeline_id"), "contact_id": contact_id, "utm": utm,
+            "_embedded": {"contacts": [{"id": contact_id}] if contact_id else []},
         }  # fmt: skip
         self.journal.append(("add", lead_id))
         return {
