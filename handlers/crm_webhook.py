@@ -18,6 +18,8 @@ from bot.clock import Clock
 from bot.crm.inbound import apply_remote_change
 from bot.crm.port import CrmPort, CrmUnavailable
 from bot.settings import Settings
+from handlers.amocrm_api import AmoError
+from handlers.bitrix24_api import BitrixError
 from handlers.inbound import same_secret
 
 log = logging.getLogger("priyom.crm")
@@ -51,7 +53,8 @@ class Bitrix24Events:
             return web.Response(status=400, text="data[FIELDS][ID] must be a lead id")
         try:
             result = await apply_remote_change(self.port, remote_id, self.clock)
-        except CrmUnavailable:
+        except (CrmUnavailable, BitrixError) as exc:
+            log.warning("crm_event_unread", extra={"error": str(exc)[:200]})
             return web.Response(status=503, text="the portal could not be read back")
         return web.Response(text=result)
 
@@ -79,7 +82,8 @@ class AmoEvents:
             return web.Response(status=400, text="leads[status][N][id] must be lead ids")
         try:
             results = [await apply_remote_change(self.port, i, self.clock) for i in sorted(ids)]
-        except CrmUnavailable:
+        except (CrmUnavailable, AmoError) as exc:
+            log.warning("crm_event_unread", extra={"error": str(exc)[:200]})
             return web.Response(status=503, text="the account could not be read back")
         return web.Response(text=",".join(results) or "ignored")
 

@@ -149,8 +149,10 @@ async def test_a_forged_event_is_refused_and_an_event_is_never_trusted_alone(db,
             # the right token, but the portal's lead did not move: nothing changes
             unchanged = await portal.post_event(url + BITRIX24_EVENTS_PATH, remote_id)
             unknown = await portal.post_event(url + BITRIX24_EVENTS_PATH, 999)
+            portal.down = True  # the lead cannot be read back: a clear 503, never a 500
+            unread = await portal.post_event(url + BITRIX24_EVENTS_PATH, remote_id)
         await port.close()
-    assert forged == 403 and unchanged == 200 and unknown == 200
+    assert forged == 403 and unchanged == 200 and unknown == 200 and unread == 503
     assert (await Lead.get(id=lead.id)).status is LeadStatus.NEW
     assert await LeadEvent.filter(lead_id=lead.id).count() == 1
 
