@@ -78,7 +78,7 @@ def worker_context(
     owners = frozenset(settings.owner_ids) | frozenset(config.business.owners)
     texts = Texts(config.business.locale)
     channels = build_channels(settings, ChannelDeps(texts, clock, bots=bots))
-    crm = build_crm(settings)
+    crm = build_crm(settings, clock)
     crm_alert = dt.timedelta(minutes=settings.crm_alert_minutes) if crm is not None else None
     return {
         "settings": settings,
