@@ -4,11 +4,11 @@ The name, phone and every dialogue line are removed wherever they were copied: t
 client row, the message log, the lead's AI summary, the conversation state, and the
 outbox — staff alert cards, relays, reminders, whether still pending or long sent —
 and the CRM: its sync queue loses any text about them, and the CRM's contact is deleted
-or anonymised there (bot/crm/queue.py). The chat id itself may be the phone number (WhatsApp), so it is replaced everywhere by a
-keyed pseudonym (`bot.privacy.erased_id`): the erased rows still join each other, the
-figures (leads, visits, events, response times) stay for the KPIs, and a new message
-from the same number finds no conversation and starts afresh. All of it in one
-transaction: a half-erased client is never visible.
+or anonymised there (bot/crm/queue.py). The chat id itself may be the phone number
+(WhatsApp), so it is replaced everywhere by a keyed pseudonym (`bot.privacy.erased_id`):
+the erased rows still join each other, the figures (leads, visits, events, response
+times) stay for the KPIs, and a new message from the same number finds no conversation
+and starts afresh. All of it in one transaction: a half-erased client is never visible.
 """
 
 from __future__ import annotations
