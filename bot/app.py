@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import signal
 from collections.abc import Sequence
@@ -24,6 +25,8 @@ from bot.i18n import Texts
 from bot.settings import Settings
 from bot.staffwork.intake import Intake
 from handlers.calendar_feed import CalendarFeed
+from handlers.crm import start_crm
+from handlers.crm_webhook import crm_webhooks
 from handlers.forms import Forms
 from handlers.health import Ops
 from handlers.registry import ChannelDeps, build_channels, serve
@@ -37,7 +40,7 @@ from handlers.telegram_start import (
 )
 from handlers.telegram_webhook import telegram_webhooks
 from handlers.telephony import Telephony
-from workers import embedded
+from workers import crm_jobs, embedded
 from workers.timed import TimedWork
 
 log = logging.getLogger("priyom")
@@ -115,6 +118,7 @@ async def run_bot(
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await init_db(settings.database_url, migrate=settings.run_migrations)
+    crm = await start_crm(settings, clock)
     owners = frozenset(settings.owner_ids)
     ai = model_client(settings, config, clock)
     texts = Texts(config.business.locale)
@@ -159,6 +163,7 @@ async def run_bot(
         Forms(settings, intake, clock).register,
         Telephony(settings, intake).register,
         CalendarFeed(config, clock).register,
+        *crm_webhooks(crm, settings, clock),
     )
     await webhooks.set_all()
     tasks += [asyncio.create_task(receive) for receive in channels.receivers()]
@@ -167,9 +172,20 @@ async def run_bot(
     else:  # the embedded default: no Redis, the same tick runs here
         greeter = Greeter(ai) if ai else None
         reviewer = Reviewer(config, dialogs.texts, ai)
-        work = TimedWork(config, dialogs.texts, clock, dialogs.owner_ids, greeter, reviewer)
+        crm_alert = dt.timedelta(minutes=settings.crm_alert_minutes) if crm else None
+        work = TimedWork(
+            config,
+            dialogs.texts,
+            clock,
+            dialogs.owner_ids,
+            greeter,
+            reviewer=reviewer,
+            crm_alert_after=crm_alert,
+        )
         limiter = LocalRateLimiter(settings.outbox_rate_per_second, settings.outbox_chat_interval)
         tasks.append(asyncio.create_task(embedded.run_forever(work, channels, limiter)))
+        if crm is not None:
+            tasks.append(asyncio.create_task(crm_jobs.run_forever(crm, clock)))
     log.info(
         "started",
         extra={
@@ -193,6 +209,8 @@ async def run_bot(
         if web_runner is not None:
             await web_runner.cleanup()
         await channels.close()
+        if crm is not None:
+            await crm.close()
         if ai is not None:
             await ai.close()
         await close_db()

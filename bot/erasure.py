@@ -2,12 +2,13 @@
 
 The name, phone and every dialogue line are removed wherever they were copied: the
 client row, the message log, the lead's AI summary, the conversation state, and the
-outbox — staff alert cards, relays, reminders, whether still pending or long sent. The
-chat id itself may be the phone number (WhatsApp), so it is replaced everywhere by a
-keyed pseudonym (`bot.privacy.erased_id`): the erased rows still join each other, the
-figures (leads, visits, events, response times) stay for the KPIs, and a new message
-from the same number finds no conversation and starts afresh. All of it in one
-transaction: a half-erased client is never visible.
+outbox — staff alert cards, relays, reminders, whether still pending or long sent —
+and the CRM: its sync queue loses any text about them, and the CRM's contact is deleted
+or anonymised there (bot/crm/queue.py). The chat id itself may be the phone number
+(WhatsApp), so it is replaced everywhere by a keyed pseudonym (`bot.privacy.erased_id`):
+the erased rows still join each other, the figures (leads, visits, events, response
+times) stay for the KPIs, and a new message from the same number finds no conversation
+and starts afresh. All of it in one transaction: a half-erased client is never visible.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from bot import privacy
+from bot.crm import queue as crm_queue
 from bot.models import (
     ACTIVE_APPOINTMENT_STATUSES,
     Appointment,
@@ -56,6 +58,7 @@ async def erase_chat(
         await _erase_outbox(channel, chat_id, leads, alias, needles)
         await _erase_channel_rows(channel, chat_id, alias, needles)
         await _erase_conversation(channel, chat_id, alias)
+        await crm_queue.client_forgotten(client_id, leads, now)
     return alias
 
 

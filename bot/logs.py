@@ -36,6 +36,8 @@ PHONE = re.compile(r"(?<![\w.\-])(?:\+\s?)?\d(?:[ ()\-]{0,2}\d){9,14}(?![\w:])")
 ID_PARAM = re.compile(r"\b(user_id|chat_id|wa_id|recipient_id)=([\w.:-]+)")
 # A master's calendar feed URL carries its token (handlers/calendar_feed.py): never logged.
 FEED_TOKEN = re.compile(r"(/calendar/)[A-Za-z0-9_-]+(\.ics)")
+# A Bitrix24 inbound webhook URL is /rest/<user id>/<secret>/<method>: the secret never logged.
+REST_SECRET = re.compile(r"(/rest/\d+/)[A-Za-z0-9_-]+")
 _HASHED = re.compile(r"h:[0-9a-f]{8}")  # privacy.log_id's output, already safe
 _DONE = "_redacted"  # set on a record once rewritten, so a second handler leaves it be
 
@@ -52,6 +54,7 @@ class Redactor(logging.Filter):
         if self._secrets is not None:
             text = self._secrets.sub(REDACTED, text)
         text = FEED_TOKEN.sub(rf"\1{REDACTED}\2", text)
+        text = REST_SECRET.sub(rf"\1{REDACTED}", text)
         text = ID_PARAM.sub(lambda m: f"{m.group(1)}={privacy.log_id(m.group(2))}", text)
         return PHONE.sub(lambda m: privacy.log_id(re.sub(r"\D", "", m.group())), text)
 

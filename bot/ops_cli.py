@@ -1,9 +1,11 @@
-"""The operations commands of `python -m bot`: migrate, backup, webhook delete; Sentry."""
+"""The operations commands of `python -m bot`: migrate, backup, webhook delete, crm sync;
+Sentry."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import logging
 import sys
 from pathlib import Path
@@ -11,7 +13,7 @@ from pathlib import Path
 from bot.settings import Settings
 
 log = logging.getLogger("priyom.ops")
-COMMANDS = ("migrate", "backup", "webhook")
+COMMANDS = ("migrate", "backup", "webhook", "crm")
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -20,6 +22,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     backup.add_argument("path", nargs="?", type=Path, help="a folder or file (data/backups)")
     webhook = sub.add_parser("webhook", help="Telegram webhooks: delete (back to polling)")
     webhook.add_argument("action", choices=["delete"])
+    crm = sub.add_parser("crm", help="CRM sync: re-push what the CRM lacks, report differences")
+    crm.add_argument("action", choices=["sync"])
+    crm.add_argument("--since", required=True, type=_day, help="leads created since (YYYY-MM-DD)")
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -39,6 +44,42 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         case "webhook":
             asyncio.run(_delete_webhooks(settings))
             print("webhooks deleted")
+        case "crm":
+            return asyncio.run(_crm_sync(settings, args.since))
+    return 0
+
+
+def _day(text: str) -> dt.datetime:
+    try:
+        return dt.datetime.combine(dt.date.fromisoformat(text), dt.time(0), tzinfo=dt.UTC)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date like 2026-12-01") from None
+
+
+async def _crm_sync(settings: Settings, since: dt.datetime) -> int:
+    """Reconcile, then send the queue until it is empty (or an outage stops it)."""
+    from bot.clock import SystemClock
+    from bot.crm.reconcile import reconcile
+    from bot.db import close_db, init_db
+    from handlers.crm import start_crm
+    from workers.crm_jobs import sync_for
+
+    await init_db(settings.database_url, settings.run_migrations)
+    try:
+        crm = await start_crm(settings)
+        if crm is None:
+            print("error: CRM is not set (CRM=bitrix24; docs/crm.md)", file=sys.stderr)
+            return 2
+        try:
+            clock = SystemClock()
+            report = await reconcile(crm, since, clock.now())
+            sent = await sync_for(crm, clock, budget=600)
+        finally:
+            await crm.close()
+    finally:
+        await close_db()
+    print("\n".join(report.lines()))
+    print(f"sent now: {sent}")
     return 0
 
 

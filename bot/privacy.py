@@ -20,7 +20,7 @@ from urllib.parse import quote, urlsplit
 
 from pydantic import BaseModel, SecretStr
 
-SECRET_NAME = re.compile(r"token|secret|key|password|salt", re.IGNORECASE)
+SECRET_NAME = re.compile(r"token|secret|key|password|salt|auth_code", re.IGNORECASE)
 SECRET_HEADER = re.compile(r"auth|key|token|secret|cookie", re.IGNORECASE)
 MIN_SECRET = 6  # shorter values would blank out ordinary words in every line
 

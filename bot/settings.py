@@ -72,6 +72,25 @@ class Settings(BaseSettings):
     uis_token: str = ""  # set: /calls/uis?token=… is on (UIS/CoMagic lost-call notifications)
     call_sources: str = ""  # "74951234567=yandex,74957654321=avito": source per virtual number
 
+    # --- CRM sync (docs/crm.md): off while CRM is empty ---
+    crm: str = Field(default="", pattern=r"^(|bitrix24|amocrm)$")
+    # https://<portal>.bitrix24.ru/rest/<user>/<secret>/ (an inbound webhook; its path is a secret)
+    bitrix24_webhook_url: str = ""
+    bitrix24_application_token: str = ""  # outbound events carry it in auth[application_token]
+    # amoCRM (Kommo): an integration's OAuth (docs/crm.md); the first code is spent at start
+    amocrm_base_url: str = ""  # https://<subdomain>.amocrm.ru
+    amocrm_client_id: str = ""
+    amocrm_client_secret: str = ""
+    amocrm_redirect_uri: str = ""
+    amocrm_auth_code: str = ""  # the authorisation code (20 min): exchanged once for tokens
+    amocrm_pipeline_id: int = Field(default=0, ge=0)
+    amocrm_webhook_secret: str = ""  # the last part of <PUBLIC_BASE_URL>/crm/amocrm/events/<it>
+    crm_stage_map: str = ""  # "new=NEW,qualified=IN_PROCESS,…": the product's statuses → stages
+    crm_rate_per_second: float = Field(default=2.0, gt=0, le=50)  # Bitrix24: 2 req/s
+    crm_burst: int = Field(default=50, ge=1, le=500)  # Bitrix24: a bucket of 50
+    crm_forget: str = Field(default="delete", pattern=r"^(anonymise|delete)$")
+    crm_alert_minutes: int = Field(default=30, ge=1)  # failing this long: owners hear, once
+
     # --- the webhook server (WhatsApp, MAX webhook mode) ---
     webhook_host: str = "0.0.0.0"
     webhook_port: int = Field(default=8080, ge=1, le=65535)
@@ -93,7 +112,7 @@ class Settings(BaseSettings):
     openai_extra_headers: str = ""  # JSON object or "K: V; K2: V2" (e.g. a no-logging header)
     ai_knowledge_file: Path | None = None  # free-text FAQ (markdown), e.g. examples/salon_faq.md
 
-    @field_validator("vk_group_id", mode="before")
+    @field_validator("vk_group_id", "amocrm_pipeline_id", mode="before")
     @classmethod
     def _unset_id(cls, value: object) -> object:
         return 0 if value == "" else value  # `VK_GROUP_ID=` as .env.example has it: unset
@@ -187,6 +206,7 @@ def check_channels(settings: Settings) -> None:
             "needs the subscription's secret; or set MAX_MODE=polling for development"
         )
     check_vk(settings)
+    check_crm(settings)
     if settings.max_ca_bundle and not Path(settings.max_ca_bundle).is_file():
         raise SettingsError(
             f"MAX_CA_BUNDLE: no such file {settings.max_ca_bundle!r} (a PEM file with the "
@@ -214,6 +234,26 @@ def check_vk(settings: Settings) -> None:
                 f"{name.upper()} is not set: VK is on (VK_GROUP_TOKEN is set) and needs it; "
                 "see docs/channels.md «VK»"
             )
+
+
+def check_crm(settings: Settings) -> None:
+    """Bitrix24 sync needs the inbound webhook URL (docs/crm.md)."""
+    if settings.crm == "bitrix24" and not settings.bitrix24_webhook_url.startswith("http"):
+        raise SettingsError(
+            "BITRIX24_WEBHOOK_URL is not set: CRM=bitrix24 needs the portal's inbound webhook "
+            "(https://<portal>.bitrix24.ru/rest/<user>/<secret>/); see docs/crm.md"
+        )
+    if settings.crm == "amocrm":
+        for name in ("amocrm_base_url", "amocrm_client_id", "amocrm_client_secret",
+                     "amocrm_pipeline_id", "crm_stage_map"):  # fmt: skip
+            if not getattr(settings, name):
+                raise SettingsError(
+                    f"{name.upper()} is not set: CRM=amocrm needs it; see docs/crm.md"
+                )
+    if settings.crm:
+        from bot.crm.stages import default_stages, parse_stage_map
+
+        parse_stage_map(settings.crm_stage_map, default_stages(settings.crm))  # one line
 
 
 def check_telegram_webhook(settings: Settings) -> None:

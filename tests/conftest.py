@@ -121,3 +121,13 @@ def postgres_url() -> Iterator[str]:
         yield server.start()
     finally:
         server.stop()
+
+
+@pytest.fixture
+def crm_on():
+    """CRM sync switched on (to Bitrix24) for the test, off after it."""
+    from bot.crm import queue
+
+    queue.activate("bitrix24")
+    yield
+    queue.activate(None)

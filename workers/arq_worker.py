@@ -14,6 +14,7 @@ it stays replaceable. Run: `python -m bot worker` (or `arq workers.arq_worker.Wo
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import logging
 import os
 from typing import Any, ClassVar
@@ -30,8 +31,10 @@ from bot.delivery.outbox import claim, deliver, due_ids, release
 from bot.delivery.ratelimit import RedisRateLimiter
 from bot.i18n import Texts
 from bot.settings import Settings, load_settings
+from handlers.crm import build_crm
 from handlers.registry import ChannelDeps, build_channels
 from handlers.telegram import make_bot
+from workers.crm_jobs import crm_sync
 from workers.timed import TimedWork
 
 log = logging.getLogger("priyom.worker")
@@ -75,6 +78,8 @@ def worker_context(
     owners = frozenset(settings.owner_ids) | frozenset(config.business.owners)
     texts = Texts(config.business.locale)
     channels = build_channels(settings, ChannelDeps(texts, clock, bots=bots))
+    crm = build_crm(settings, clock)
+    crm_alert = dt.timedelta(minutes=settings.crm_alert_minutes) if crm is not None else None
     return {
         "settings": settings,
         "work": TimedWork(
@@ -83,8 +88,10 @@ def worker_context(
             clock,
             owners,
             greeter(settings, config, clock),
-            reviewer(settings, config, texts, clock),
+            reviewer=reviewer(settings, config, texts, clock),
+            crm_alert_after=crm_alert,
         ),
+        "crm": crm,
         "sender": channels,
         "bots": bots,
         "channels": channels,
@@ -103,6 +110,8 @@ async def shutdown(ctx: dict[str, Any]) -> None:
     for bot in ctx["bots"].values():
         await bot.session.close()
     await ctx["channels"].close()
+    if ctx.get("crm") is not None:
+        await ctx["crm"].close()
     await close_db()
 
 
@@ -145,7 +154,8 @@ class WorkerSettings:
             unique=True,
             run_at_startup=True,
             keep_result=0,
-        )
+        ),
+        cron(crm_sync, name="crm_sync", second=set(range(0, 60, 2)), unique=True, keep_result=0),
     ]
     redis_settings = RedisSettings.from_dsn(os.environ.get("REDIS_URL") or "redis://localhost")
     on_shutdown = shutdown

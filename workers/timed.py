@@ -22,6 +22,7 @@ from bot.coach.model_review import Reviewer
 from bot.coach.review import review_finished
 from bot.coach.weekly import queue_personal
 from bot.config import BusinessConfig
+from bot.crm.alerts import check_failing as crm_failing
 from bot.delivery.lateness import check_lateness
 from bot.i18n import Texts
 from bot.numbers.anomalies import queue_anomalies
@@ -53,6 +54,7 @@ class TimedWork:
     owner_ids: frozenset[int]
     greeter: Greeter | None = field(default=None, compare=False)  # personal reminder texts
     reviewer: Reviewer | None = field(default=None, compare=False)  # the coach's model, if any
+    crm_alert_after: dt.timedelta | None = None  # CRM sync on: owners hear of failures this old
     _last_scan: dict[str, dt.datetime] = field(default_factory=dict, compare=False)
 
     def _due(self, what: str, every: dt.timedelta, now: dt.datetime) -> bool:
@@ -103,6 +105,7 @@ class TimedWork:
             "late": await self._lateness(now),
             "reshuffle": await flag_unanswered(self.config, self.texts, self.owner_ids, now),
             "coach": await self._coach(now),
+            "crm": await crm_failing(self.texts, self.owner_ids, now, self.crm_alert_after),
         }
         if any(done.values()):
             log.info("timed_work", extra=done)

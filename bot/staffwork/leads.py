@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from bot.crm import queue as crm_queue
 from bot.models import Lead, LeadEvent, LeadStatus
 
 _FORWARD = {
@@ -51,6 +52,7 @@ async def open_lead(
         updated_at=now,
     )
     await LeadEvent.create(lead=lead, at=now, actor=actor, from_status=None, to_status=lead.status)
+    await crm_queue.lead_opened(lead, now)  # in the caller's transaction, as the lead
     return lead
 
 
@@ -68,9 +70,10 @@ async def move_lead(
     if target is LeadStatus.LOST:
         lead.lost_reason = note
     await lead.save(update_fields=["status", "updated_at", "lost_reason"])
-    await LeadEvent.create(
+    event = await LeadEvent.create(
         lead=lead, at=now, actor=actor, from_status=previous, to_status=target, note=note
     )
+    await crm_queue.status_moved(lead, target, actor=actor, event_id=event.id, now=now)
 
 
 async def flag_for_human(lead: Lead, reason: str, now: dt.datetime) -> None:
