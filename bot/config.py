@@ -25,6 +25,8 @@ from pydantic import (
     model_validator,
 )
 
+from bot.payments.rules import Deposits
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 GRID_MINUTES = 5
 """Every duration and time in the config is a multiple of this; the booking grid uses it."""
@@ -276,6 +278,7 @@ class BusinessConfig(_Strict):
     services: list[Service] = Field(min_length=1)
     sources: list[Source] = []
     payroll: list[PayPlan] = []
+    deposits: Deposits = Deposits()
 
     @model_validator(mode="after")
     def _cross_references(self) -> BusinessConfig:
@@ -292,6 +295,7 @@ class BusinessConfig(_Strict):
                         f"(known: {', '.join(master_ids)})"
                     )
             _unique(f"services[{i}].addons", [a.id for a in service.addons])
+        self.deposits.check_services([s.id for s in self.services])
         return self
 
     @property
