@@ -12,6 +12,7 @@ converted from and to integer kopecks here and nowhere else.
 
 from __future__ import annotations
 
+import base64
 from decimal import Decimal
 
 import aiohttp
@@ -80,12 +81,13 @@ class YooKassa:
 
     def __init__(self, shop_id: str, secret_key: str, base_url: str = API_URL) -> None:
         self.base_url = base_url.rstrip("/")
-        self.auth = aiohttp.BasicAuth(shop_id, secret_key)
+        basic = base64.b64encode(f"{shop_id}:{secret_key}".encode()).decode("ascii")
+        self.headers = {"Authorization": f"Basic {basic}"}
         self._session: aiohttp.ClientSession | None = None
 
     def _http(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(auth=self.auth, timeout=TIMEOUT)
+            self._session = aiohttp.ClientSession(headers=self.headers, timeout=TIMEOUT)
         return self._session
 
     async def _call(self, method: str, path: str, body: dict | None = None, key: str = "") -> dict:

@@ -106,7 +106,7 @@ class PaymentWork:
             idempotence_key=f"deposit-{deposit.token}",
             item=title,
             vat_code=self.config.deposits.vat_code,
-            phone=client.phone if client else None,
+            phone=client.phone.lstrip("+") if client and client.phone else None,
             return_url=self.return_url,
         )
 

@@ -44,7 +44,7 @@ async def pre_checkout(
         return Refusal.EXPIRED
     if currency != CURRENCY or total_kop != deposit.amount_kop:
         return Refusal.CHANGED
-    held = await Appointment.filter(id=deposit.appointment_id, status=AppointmentStatus.HELD)
+    held = Appointment.filter(id=deposit.appointment_id, status=AppointmentStatus.HELD)
     return None if await held.exists() else Refusal.EXPIRED
 
 
