@@ -20,12 +20,19 @@ from bot.db import close_db, init_db
 from bot.delivery.ratelimit import LocalRateLimiter
 from bot.dialogs import DialogService
 from bot.i18n import Texts
+from bot.payments.holds import Checkout
 from bot.settings import Settings
 from bot.staffwork.intake import Intake
 from handlers.calendar_feed import CalendarFeed
 from handlers.forms import Forms
 from handlers.health import Ops
-from handlers.registry import ChannelDeps, build_channels, serve
+from handlers.registry import (
+    ChannelDeps,
+    build_channels,
+    payment_notifications,
+    payment_work,
+    serve,
+)
 from handlers.telegram import TelegramClientBot, client_commands, make_bot
 from handlers.telegram_start import (
     TRANSIENT,
@@ -114,7 +121,11 @@ async def run_bot(
     ai = model_client(settings, config, clock)
     texts = Texts(config.business.locale)
     understander = assistant(settings, config, texts, ai)
-    dialogs = DialogService(config, clock, texts, owner_ids=owners, understander=understander)
+    checkout = Checkout.of(settings.payment_provider_token, settings.yookassa_shop_id)
+    dialogs = DialogService(
+        config, clock, texts, owner_ids=owners, understander=understander, checkout=checkout
+    )
+    payments = payment_work(settings, config, texts)
     bots: dict[str, Bot] = {}
     polling = []
     client_bot = telegram_bots.get("BOT_TOKEN")
@@ -154,6 +165,7 @@ async def run_bot(
         Forms(settings, intake, clock).register,
         Telephony(settings, intake).register,
         CalendarFeed(config, clock).register,
+        payment_notifications(settings, payments, clock),
     )
     await webhooks.set_all()
     tasks += [asyncio.create_task(receive) for receive in channels.receivers()]
@@ -161,7 +173,7 @@ async def run_bot(
         log.info("timed_work_in_arq_workers", extra={"redis": settings.redis_url})
     else:  # the embedded default: no Redis, the same tick runs here
         greeter = Greeter(ai) if ai else None
-        work = TimedWork(config, dialogs.texts, clock, dialogs.owner_ids, greeter)
+        work = TimedWork(config, dialogs.texts, clock, dialogs.owner_ids, greeter, payments)
         limiter = LocalRateLimiter(settings.outbox_rate_per_second, settings.outbox_chat_interval)
         tasks.append(asyncio.create_task(embedded.run_forever(work, channels, limiter)))
     log.info(

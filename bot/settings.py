@@ -72,6 +72,16 @@ class Settings(BaseSettings):
     uis_token: str = ""  # set: /calls/uis?token=… is on (UIS/CoMagic lost-call notifications)
     call_sources: str = ""  # "74951234567=yandex,74957654321=avito": source per virtual number
 
+    # --- deposits (docs/payments.md) ---
+    payment_provider_token: str = ""  # BotFather's provider token: Telegram clients pay invoices
+    yookassa_shop_id: str = ""  # set with YOOKASSA_SECRET_KEY: other channels pay by a link
+    yookassa_secret_key: str = ""
+    yookassa_api_url: str = "https://api.yookassa.ru/v3"
+    # comma-separated; empty: YooKassa's published notification ranges (handlers/yookassa_webhook)
+    yookassa_allowed_ips: str = ""
+    yookassa_ip_header: str = ""  # behind our own proxy only: the header naming the sender
+    payment_return_url: str = ""  # where YooKassa's page sends the client back (the bot's link)
+
     # --- the webhook server (WhatsApp, MAX webhook mode) ---
     webhook_host: str = "0.0.0.0"
     webhook_port: int = Field(default=8080, ge=1, le=65535)

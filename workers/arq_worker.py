@@ -30,7 +30,7 @@ from bot.delivery.outbox import claim, deliver, due_ids, release
 from bot.delivery.ratelimit import RedisRateLimiter
 from bot.i18n import Texts
 from bot.settings import Settings, load_settings
-from handlers.registry import ChannelDeps, build_channels
+from handlers.registry import ChannelDeps, build_channels, payment_work
 from handlers.telegram import make_bot
 from workers.timed import TimedWork
 
@@ -77,7 +77,14 @@ def worker_context(
     channels = build_channels(settings, ChannelDeps(texts, clock, bots=bots))
     return {
         "settings": settings,
-        "work": TimedWork(config, texts, clock, owners, greeter(settings, config, clock)),
+        "work": TimedWork(
+            config,
+            texts,
+            clock,
+            owners,
+            greeter(settings, config, clock),
+            payment_work(settings, config, texts),
+        ),
         "sender": channels,
         "bots": bots,
         "channels": channels,

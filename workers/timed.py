@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass, field
 
 from bot.ai.reminder import Greeter
+from bot.booking.booker import Booker
 from bot.booking.followup import nudge_stalled
 from bot.booking.reminders import queue_due_reminders
 from bot.booking.reshuffle import flag_unanswered
@@ -22,6 +23,8 @@ from bot.delivery.lateness import check_lateness
 from bot.i18n import Texts
 from bot.numbers.anomalies import queue_anomalies
 from bot.numbers.report_schedule import queue_summary, queue_weekly
+from bot.payments.gateway import PaymentWork
+from bot.payments.holds import release_due
 from bot.staffwork.outcomes import prompt_outcomes
 from bot.staffwork.sla import check_sla
 
@@ -45,6 +48,7 @@ class TimedWork:
     clock: Clock
     owner_ids: frozenset[int]
     greeter: Greeter | None = field(default=None, compare=False)  # personal reminder texts
+    payments: PaymentWork | None = field(default=None, compare=False)  # YooKassa links, refunds
     _last_scan: dict[str, dt.datetime] = field(default_factory=dict, compare=False)
 
     def _due(self, what: str, every: dt.timedelta, now: dt.datetime) -> bool:
@@ -71,9 +75,16 @@ class TimedWork:
             queued += await queue_anomalies(*args)
         return queued
 
+    async def _deposits(self, now: dt.datetime) -> int:
+        """Unpaid holds released; YooKassa payment links made and refunds asked for."""
+        booker = Booker(self.config, self.clock)
+        released = await release_due(booker, self.texts, self.config, now)
+        return released + (await self.payments.run(now) if self.payments else 0)
+
     async def run(self) -> dict[str, int]:
         now = self.clock.now()
         done = {
+            "deposits": await self._deposits(now),
             "reminders": await self._reminders(now),
             "sla": await check_sla(self.config, self.texts, self.owner_ids, now),
             "nudges": await nudge_stalled(self.config, self.texts, now),

@@ -37,6 +37,10 @@ class Checkout:
     telegram: bool = False
     yookassa: bool = False
 
+    @classmethod
+    def of(cls, provider_token: str, yookassa_shop_id: str) -> Checkout:
+        return cls(telegram=bool(provider_token), yookassa=bool(yookassa_shop_id))
+
     def provider(self, channel: str) -> str | None:
         """How a client on `channel` pays, or None: then no hold (the deposit is paid on site)."""
         if channel == TELEGRAM and self.telegram:
