@@ -41,7 +41,9 @@ Factory = Callable[[Settings, ChannelDeps], Channel | None]
 def _telegram(bot_name: str, channel: str) -> Factory:
     def build(settings: Settings, deps: ChannelDeps) -> Channel | None:
         bot = deps.bots.get(bot_name)
-        return TelegramChannel(channel, bot) if bot is not None else None
+        if bot is None:
+            return None
+        return TelegramChannel(channel, bot, settings.payment_provider_token)
 
     return build
 
