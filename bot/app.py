@@ -63,6 +63,7 @@ def build_staff_dispatcher(staff: StaffContext) -> Dispatcher:
     from admin_bot.calendar import calendar_router
     from admin_bot.callbacks import callbacks_router
     from admin_bot.catalog import catalog_router
+    from admin_bot.deposits import deposits_router
     from admin_bot.leads import leads_router
     from admin_bot.money import money_router
     from admin_bot.reports import reports_router
@@ -80,6 +81,7 @@ def build_staff_dispatcher(staff: StaffContext) -> Dispatcher:
         leads_router(),
         reports_router(),
         money_router(),
+        deposits_router(),
         ai_router(),
         callbacks_router(),
         calendar_router(),

@@ -12,12 +12,17 @@ import pytest
 from bot.config import ConfigError, parse_config
 from bot.dialogs import DialogService
 from bot.i18n import Texts
-from bot.models import Appointment, AppointmentStatus, Outbox
+from bot.models import Appointment, AppointmentStatus, Outbox, StaffMember, StaffRole
 from bot.payments.gateway import PaymentWork
 from bot.payments.holds import Checkout, release_due
 from bot.payments.models import Deposit, DepositStatus
 from bot.payments.rules import Deposits, RuleKind, quote
 from bot.payments.settle import Refusal, pre_checkout, record_paid
+from bot.payments.staff_refunds import owner_refund, refundable
+from bot.staffwork.access import NoAccess
+from bot.staffwork.actions import RefundDeposit
+from bot.staffwork.actions import unpack as staff_unpack
+from bot.staffwork.lead_actions import LeadActions
 from handlers.yookassa_api import YooKassa
 from handlers.yookassa_webhook import PATH, YooKassaNotifications, networks
 from scenarios.actions import CancelVisit, RetryHold
@@ -290,3 +295,45 @@ def test_the_payments_catalog_has_every_key_in_english_too():
     ru, en = Texts("ru").keys(), Texts("en").keys()
     ours = {k for k in ru if k.startswith("payments.")}
     assert ours and ours == {k for k in en if k.startswith("payments.")}
+
+
+# --- staff: the owner's refund, a no-show ---------------------------------------------------
+
+OWNER, MANAGER = 9001, 9002
+
+
+async def test_an_owner_refunds_a_deposit_a_manager_cannot(paying, rig, clock):
+    deposit = await _paid_by_link(paying, rig, clock)
+    await rig.fake.notify(rig.url, "payment.succeeded", {"id": deposit.payment_id})
+    owners = frozenset({OWNER})
+    await StaffMember.create(
+        telegram_id=MANAGER, role=StaffRole.MANAGER, name="Маша", created_at=clock.now()
+    )
+    assert [d.id for d in await refundable()] == [deposit.id]
+    with pytest.raises(NoAccess):
+        await owner_refund(deposit.id, MANAGER, owners, paying.texts, clock.now())
+    assert await _status(deposit) is DepositStatus.PAID
+    assert await owner_refund(deposit.id, OWNER, owners, paying.texts, clock.now())
+    assert not await owner_refund(deposit.id, OWNER, owners, paying.texts, clock.now())
+    assert await rig.work.run(clock.now()) == 1
+    assert await _status(deposit) is DepositStatus.REFUNDED
+    assert len(rig.fake.to("refunds")) == 1
+    assert RefundDeposit(deposit.id).pack() == f"refund:{deposit.id}"
+    assert staff_unpack(f"refund:{deposit.id}") == RefundDeposit(deposit.id)
+    assert staff_unpack("refund:1:500") is None  # no amount rides on a button
+
+
+async def test_a_no_show_keeps_the_deposit(paying, rig, clock):
+    deposit = await _paid_by_link(paying, rig, clock)
+    await rig.fake.notify(rig.url, "payment.succeeded", {"id": deposit.payment_id})
+    appointment = await Appointment.get(id=deposit.appointment_id)
+    clock.set(appointment.end + dt.timedelta(minutes=5))
+    actions = LeadActions(paying.config, paying.texts, paying.booker, frozenset({OWNER}))
+    assert await actions.record_visit(appointment.id, False, None, OWNER, clock.now())
+    assert await _status(deposit) is DepositStatus.KEPT
+    assert await rig.work.run(clock.now()) == 0
+
+
+async def _status(deposit: Deposit) -> DepositStatus:
+    await deposit.refresh_from_db()
+    return deposit.status

@@ -142,6 +142,24 @@ async def keep_on_no_show(appointment_id: int, now: dt.datetime) -> bool:
     )
 
 
+async def owe_back(appointment_id: int, texts: Texts, now: dt.datetime) -> bool:
+    """A paid deposit owed back in full (the business cancelled, or an owner refunds it);
+    the timed work asks the provider. True when this call did it."""
+    deposit = await Deposit.get_or_none(appointment_id=appointment_id, status=DepositStatus.PAID)
+    if deposit is None:
+        deposit = await Deposit.get_or_none(
+            appointment_id=appointment_id, status=DepositStatus.KEPT
+        )
+    if deposit is None:
+        return False
+    changed = await Deposit.filter(id=deposit.id, status=deposit.status).update(
+        status=DepositStatus.REFUND_DUE, closed_at=None
+    )
+    if changed:
+        await _tell(deposit, "payments.refund_coming_staff", texts, now, "refund_due")
+    return bool(changed)
+
+
 async def record_refunded(deposit: Deposit, refund_id: str, texts: Texts, now: dt.datetime) -> bool:
     """The provider says the refund went through: once."""
     async with in_transaction():
