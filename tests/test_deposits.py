@@ -13,12 +13,15 @@ from bot.config import ConfigError, parse_config
 from bot.dialogs import DialogService
 from bot.i18n import Texts
 from bot.models import Appointment, AppointmentStatus, Outbox, StaffMember, StaffRole
+from bot.numbers.deposits import deposit_figures
+from bot.numbers.reports import weekly_text
 from bot.payments.gateway import PaymentWork
 from bot.payments.holds import Checkout, release_due
 from bot.payments.models import Deposit, DepositStatus
 from bot.payments.rules import Deposits, RuleKind, quote
 from bot.payments.settle import Refusal, pre_checkout, record_paid
 from bot.payments.staff_refunds import owner_refund, refundable
+from bot.periods import Span
 from bot.staffwork.access import NoAccess
 from bot.staffwork.actions import RefundDeposit
 from bot.staffwork.actions import unpack as staff_unpack
@@ -337,3 +340,25 @@ async def test_a_no_show_keeps_the_deposit(paying, rig, clock):
 async def _status(deposit: Deposit) -> DepositStatus:
     await deposit.refresh_from_db()
     return deposit.status
+
+
+# --- the owner's numbers --------------------------------------------------------------------
+
+
+async def test_deposits_in_the_weekly_numbers(paying, rig, clock):
+    deposit = await _paid_by_link(paying, rig, clock)
+    await rig.fake.notify(rig.url, "payment.succeeded", {"id": deposit.payment_id})
+    appointment = await Appointment.get(id=deposit.appointment_id)
+    clock.set(appointment.end + dt.timedelta(minutes=5))
+    actions = LeadActions(paying.config, paying.texts, paying.booker, frozenset({OWNER}))
+    await actions.record_visit(appointment.id, False, None, OWNER, clock.now())
+    monday = appointment.start.astimezone(paying.config.tz).date()
+    monday -= dt.timedelta(days=monday.weekday())
+    week = Span(monday, monday + dt.timedelta(days=6))
+    figures = await deposit_figures(week.period(paying.config))
+    assert (figures.taken, figures.taken_kop, figures.kept_kop) == (1, 35000, 35000)
+    assert (figures.refunded, figures.no_show_with.format()) == (0, "100,0 %")
+    assert figures.no_show_without.format() == "—"
+    text = await weekly_text(paying.config, paying.texts, week)
+    assert "Предоплаты: получено 350 ₽ (1), возвращено 0 ₽, оставлено 350 ₽" in text
+    assert "Неявки: с предоплатой 100,0 %, без неё —" in text

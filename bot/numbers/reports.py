@@ -16,6 +16,7 @@ from bot.models import StaffMember
 from bot.numbers import kpi, kpi_daily, kpi_team
 from bot.numbers.ad_spend import spend_by_source
 from bot.numbers.charts import weekly_png
+from bot.numbers.deposits import deposit_figures, deposit_lines
 from bot.numbers.kpi import EMPTY, format_kop
 from bot.periods import Span
 
@@ -270,6 +271,7 @@ async def weekly_text(config: BusinessConfig, t: Texts, span: Span) -> str:
     sources = await source_lines(config, t, span, short=True)
     if sources:
         lines += [t("reports.sources.heading"), *sources]
+    lines += deposit_lines(await deposit_figures(p), t)
     return fit(lines, t)
 
 
