@@ -362,3 +362,24 @@ async def test_deposits_in_the_weekly_numbers(paying, rig, clock):
     text = await weekly_text(paying.config, paying.texts, week)
     assert "Предоплаты: получено 350 ₽ (1), возвращено 0 ₽, оставлено 350 ₽" in text
     assert "Неявки: с предоплатой 100,0 %, без неё —" in text
+
+
+# --- migration 8 on PostgreSQL ---------------------------------------------------------------
+
+from tests.test_postgres import pg  # noqa: E402  (the fixture: a migrated schema)
+
+__all__ = ["pg"]
+
+
+async def test_deposits_on_postgresql(pg, deposit_config, clock):
+    """The deposit table in PostgreSQL's dialect: a hold, a payment, the numbers' SQL."""
+    dialogs = DialogService(deposit_config, clock, checkout=Checkout(yookassa=True))
+    deposit = await _hold(dialogs)
+    assert await pre_checkout(deposit.token, "RUB", 35000, clock.now()) is None
+    assert await record_paid(deposit, dialogs.texts, clock.now(), payment_id="2f-pg-1")
+    assert not await record_paid(deposit, dialogs.texts, clock.now(), payment_id="2f-pg-1")
+    day = clock.now().astimezone(deposit_config.tz).date()
+    figures = await deposit_figures(Span(day, day).period(deposit_config))
+    assert (figures.taken, figures.taken_kop) == (1, 35000)
+    clock.advance(minutes=30)
+    assert await release_due(dialogs.booker, dialogs.texts, deposit_config, clock.now()) == 0
