@@ -10,7 +10,7 @@ from aiogram.types import CallbackQuery, Message
 from admin_bot.buttons import feature_router, keyboard, pressed, show
 from admin_bot.context import StaffContext
 from bot.delivery.outbox import Message as OutMessage
-from bot.models import Appointment, StaffRole
+from bot.models import StaffRole
 from bot.payments.staff_refunds import check_owner, owner_refund, refundable
 from bot.staffwork.actions import RefundDeposit
 from handlers.telegram_outbox import markup
@@ -24,12 +24,8 @@ async def on_deposits(message: Message, staff: StaffContext) -> None:
         await message.answer(t("payments.staff.none"))
         return
     lines, buttons = [t("payments.staff.title")], []
-    starts = dict(
-        await Appointment.filter(id__in=[d.appointment_id for d in rows]).values_list("id", "start")
-    )
     for d in rows:
-        start = starts.get(d.appointment_id)
-        when = t.moment(start.astimezone(staff.config.tz)) if start else "—"
+        when = t.moment(d.start.astimezone(staff.config.tz)) if d.start else "—"
         amount = t.money(d.amount_kop)
         lines.append(t("payments.staff.line", id=d.id, when=when, amount=amount, status=d.status))
         buttons.append(

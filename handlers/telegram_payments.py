@@ -15,8 +15,7 @@ from aiogram.types import Message, PreCheckoutQuery
 
 from bot.clock import Clock
 from bot.i18n import Texts
-from bot.payments.models import Deposit
-from bot.payments.settle import pre_checkout, record_paid
+from bot.payments.settle import pre_checkout, record_telegram_payment
 
 log = logging.getLogger("priyom.telegram.payments")
 
@@ -44,17 +43,12 @@ class TelegramPayments:
         paid = message.successful_payment
         if paid is None:
             return
-        deposit = await Deposit.get_or_none(token=paid.invoice_payload)
-        if deposit is None or deposit.chat_id != str(message.chat.id):
-            log.warning("payment_for_unknown_deposit")
-            return
-        if paid.currency != "RUB" or paid.total_amount != deposit.amount_kop:
-            log.warning("payment_amount_mismatch", extra={"deposit": deposit.id})
-            return
-        await record_paid(
-            deposit,
+        await record_telegram_payment(
+            paid.invoice_payload,
+            str(message.chat.id),
+            paid.currency,
+            paid.total_amount,
+            (paid.telegram_payment_charge_id, paid.provider_payment_charge_id),
             self.texts,
             self.clock.now(),
-            telegram_charge_id=paid.telegram_payment_charge_id,
-            provider_charge_id=paid.provider_payment_charge_id,
         )

@@ -51,6 +51,8 @@ def rule_line(found: Quote, deps: Deps) -> str:
 async def deposit_quote(state: DialogState, deps: Deps, price_kop: int) -> Quote | None:
     if deps.deposits is None or state.slot_start is None or state.service_id is None:
         return None
+    if state.moving is not None:  # a move keeps the visit's standing: nothing new to pay
+        return None
     return await deps.deposits.quote(state.service_id, price_kop, state.slot_start)
 
 

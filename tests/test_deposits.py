@@ -237,12 +237,23 @@ async def test_paid_in_time_confirms_once_though_notified_twice(paying, rig, clo
     deposit = await _paid_by_link(paying, rig, clock)
     obj = {"id": deposit.payment_id, "status": "succeeded"}
     assert await rig.fake.notify(rig.url, "payment.succeeded", obj) == 200
+    paid_at = clock.now()
+    clock.advance(minutes=1)
     assert await rig.fake.notify(rig.url, "payment.succeeded", obj) == 200
     assert rig.fake.reads == [deposit.payment_id] * 2  # re-read each time, trusted from there
     await deposit.refresh_from_db()
-    assert deposit.status is DepositStatus.PAID
+    assert (deposit.status, deposit.paid_at) == (DepositStatus.PAID, paid_at)  # once
     assert (await Appointment.get(id=deposit.appointment_id)).status is AppointmentStatus.CONFIRMED
     assert await Outbox.filter(dedup_key__startswith="deposit-paid:").count() == 1
+
+
+async def test_a_pending_payment_notified_as_succeeded_changes_nothing(paying, rig, clock):
+    """The body says «succeeded»; the API, re-read, says pending: the API is believed."""
+    deposit = await _paid_by_link(paying, rig, clock)
+    rig.fake.pay(deposit.payment_id, "pending")
+    obj = {"id": deposit.payment_id, "status": "succeeded", "paid": True}
+    assert await rig.fake.notify(rig.url, "payment.succeeded", obj) == 200
+    assert await _status(deposit) is DepositStatus.HELD
 
 
 async def test_a_forbidden_sender_gets_403_and_changes_nothing(paying, rig, clock):
@@ -383,3 +394,11 @@ async def test_deposits_on_postgresql(pg, deposit_config, clock):
     assert (figures.taken, figures.taken_kop) == (1, 35000)
     clock.advance(minutes=30)
     assert await release_due(dialogs.booker, dialogs.texts, deposit_config, clock.now()) == 0
+
+
+async def test_erasure_leaves_no_chat_id_on_a_deposit(paying, clock):
+    deposit = await _hold(paying)
+    await paying.handle("test", "c1", Input.command("forget"))
+    await paying.handle("test", "c1", Input.button("forget:yes"))
+    await deposit.refresh_from_db()
+    assert deposit.chat_id != "c1"

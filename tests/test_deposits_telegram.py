@@ -16,6 +16,7 @@ from bot.dialogs import DialogService
 from bot.models import Appointment, AppointmentStatus
 from bot.payments.holds import Checkout
 from bot.payments.models import Deposit, DepositStatus
+from bot.payments.settle import record_telegram_payment
 from handlers.telegram_outbox import TelegramSender
 from tests.conftest import ROOT
 from tests.fakes.bot_api import FakeUser
@@ -108,3 +109,23 @@ async def test_an_answer_later_than_10_seconds_fails_the_payment(dialogs, clock)
         paid = await pay_invoice(api, CLIENT_TOKEN, OLGA, clock, slow_seconds=11)
         assert not paid.ok and paid.error == "late"
         assert await _status(deposit) is DepositStatus.HELD
+
+
+async def test_a_repeated_or_foreign_successful_payment_changes_nothing(dialogs, clock):
+    """The core's side of successful_payment: another chat's, a changed amount, a repeat."""
+    async with polling_client(dialogs) as api:
+        deposit = await _invoiced(api, clock)
+    t, now, chat = dialogs.texts, clock.now(), str(OLGA.id)
+    ids = ("tg-1", "2f-1")
+    assert not await record_telegram_payment(deposit.token, "7002", "RUB", 50000, ids, t, now)
+    assert not await record_telegram_payment(deposit.token, chat, "RUB", 100, ids, t, now)
+    assert not await record_telegram_payment("forged", chat, "RUB", 50000, ids, t, now)
+    assert await _status(deposit) is DepositStatus.HELD
+    assert await record_telegram_payment(deposit.token, chat, "RUB", 50000, ids, t, now)
+    clock.advance(minutes=1)
+    again = ("tg-2", "2f-2")
+    assert not await record_telegram_payment(
+        deposit.token, chat, "RUB", 50000, again, t, clock.now()
+    )
+    await deposit.refresh_from_db()
+    assert (deposit.paid_at, deposit.telegram_charge_id) == (now, "tg-1")

@@ -90,7 +90,7 @@ class PaymentWork:
                 payment = await self.gateway.create_payment(await self._request(deposit))
             except GatewayError as exc:
                 log.warning("payment_create_failed", extra={"deposit": deposit.id, "why": str(exc)})
-                break
+                continue  # tried again next tick, until the hold runs out
             made += await self._send_link(deposit, payment, now)
         return made
 

@@ -94,6 +94,30 @@ def _charges(telegram: str | None, provider: str | None, payment: str | None) ->
     return {k: v for k, v in found.items() if v}
 
 
+async def record_telegram_payment(
+    token: str,
+    chat_id: str,
+    currency: str,
+    total_kop: int,
+    charge_ids: tuple[str, str],
+    texts: Texts,
+    now: dt.datetime,
+) -> bool:
+    """Telegram's successful_payment: its payload, chat, currency and amount re-checked
+    against the deposit before it confirms anything; both charge ids kept."""
+    deposit = await Deposit.get_or_none(token=token) if token else None
+    if deposit is None or deposit.chat_id != chat_id:
+        log.warning("payment_for_unknown_deposit")
+        return False
+    if currency != CURRENCY or total_kop != deposit.amount_kop:
+        log.warning("payment_amount_mismatch", extra={"deposit": deposit.id})
+        return False
+    telegram, provider = charge_ids
+    return await record_paid(
+        deposit, texts, now, telegram_charge_id=telegram, provider_charge_id=provider
+    )
+
+
 async def _tell(
     deposit: Deposit, key: str, texts: Texts, now: dt.datetime, tag: str, amount: int = 0
 ) -> None:
