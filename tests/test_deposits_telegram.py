@@ -13,7 +13,7 @@ import pytest
 from bot.config import parse_config
 from bot.delivery.outbox import deliver_due
 from bot.dialogs import DialogService
-from bot.models import Appointment, AppointmentStatus
+from bot.models import Appointment, AppointmentStatus, Outbox, OutboxStatus
 from bot.payments.holds import Checkout
 from bot.payments.models import Deposit, DepositStatus
 from bot.payments.settle import record_telegram_payment
@@ -129,3 +129,24 @@ async def test_a_repeated_or_foreign_successful_payment_changes_nothing(dialogs,
     )
     await deposit.refresh_from_db()
     assert (deposit.paid_at, deposit.telegram_charge_id) == (now, "tg-1")
+
+
+class Recording:
+    def __init__(self) -> None:
+        self.rows: list[str] = []
+
+    async def send(self, row) -> int:
+        self.rows.append(row.kind)
+        return len(self.rows)
+
+
+async def test_an_invoice_not_sent_before_the_hold_ran_out_is_skipped(dialogs, clock):
+    async with polling_client(dialogs) as api:
+        await book_in_telegram(api, CLIENT_TOKEN, OLGA, confirm=False)
+        api.press_button(CLIENT_TOKEN, OLGA, text="✅ Подтвердить запись")
+        await api.wait_for_message(CLIENT_TOKEN, OLGA.id, has("внесите предоплату"))
+    clock.advance(minutes=15)
+    sender = Recording()
+    assert await deliver_due(sender, clock) == 0
+    assert sender.rows == []
+    assert (await Outbox.get(kind="invoice")).status is OutboxStatus.SKIPPED

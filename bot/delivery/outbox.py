@@ -160,7 +160,17 @@ def _unclaimed(now: dt.datetime) -> Q:
     return Q(locked_until__isnull=True) | Q(locked_until__lt=now)
 
 
-URGENT_KINDS = ("sla", "alert", "relay", "notice", "outcome", "late", "reply")
+URGENT_KINDS = (
+    "sla",
+    "alert",
+    "relay",
+    "notice",
+    "outcome",
+    "late",
+    "reply",
+    "invoice",
+    "pay_link",
+)
 """Staff-facing messages, and a dialogue's replies whose immediate send failed, go before a
 backlog of reminders: an escalation or an answer must not wait."""
 

@@ -126,7 +126,7 @@ class PaymentWork:
                 bot="client",
                 channel=deposit.channel,
                 chat_id=deposit.chat_id,
-                kind="notice",
+                kind="pay_link",
                 message=Message(text, [[button]]),
                 dedup_key=f"pay-link:{deposit.id}",
                 now=now,
