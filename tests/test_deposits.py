@@ -332,9 +332,9 @@ async def test_an_owner_refunds_a_deposit_a_manager_cannot(paying, rig, clock):
     assert await rig.work.run(clock.now()) == 1
     assert await _status(deposit) is DepositStatus.REFUNDED
     assert len(rig.fake.to("refunds")) == 1
-    assert RefundDeposit(deposit.id).pack() == f"refund:{deposit.id}"
-    assert staff_unpack(f"refund:{deposit.id}") == RefundDeposit(deposit.id)
-    assert staff_unpack("refund:1:500") is None  # no amount rides on a button
+    assert RefundDeposit(deposit.id).pack() == f"deprefund:{deposit.id}"
+    assert staff_unpack(f"deprefund:{deposit.id}") == RefundDeposit(deposit.id)
+    assert staff_unpack("deprefund:1:500") is None  # no amount rides on a button
 
 
 async def test_a_no_show_keeps_the_deposit(paying, rig, clock):

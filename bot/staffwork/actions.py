@@ -105,7 +105,7 @@ class CalledAsk(Action):
 class RefundDeposit(Action):
     """«Вернуть предоплату» (owners, /deposits): the deposit's id; the amount is the database's."""
 
-    prefix = "refund"
+    prefix = "deprefund"
 
 
 @dataclass(frozen=True)
