@@ -201,6 +201,8 @@ async def run_bot(
         if web_runner is not None:
             await web_runner.cleanup()
         await channels.close()
+        if payments is not None:
+            await payments.gateway.close()
         if ai is not None:
             await ai.close()
         await close_db()

@@ -103,6 +103,8 @@ async def shutdown(ctx: dict[str, Any]) -> None:
     for bot in ctx["bots"].values():
         await bot.session.close()
     await ctx["channels"].close()
+    if ctx["work"].payments is not None:
+        await ctx["work"].payments.gateway.close()
     await close_db()
 
 
