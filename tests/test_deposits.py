@@ -4,7 +4,9 @@ address, refunds), and the pre-checkout re-check Telegram's payments go through.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import tomllib
 
 import pytest
@@ -14,6 +16,7 @@ from bot.dialogs import DialogService
 from bot.i18n import Texts
 from bot.models import Appointment, AppointmentStatus, Outbox, StaffMember, StaffRole
 from bot.numbers.deposits import deposit_figures
+from bot.numbers.export import build_export
 from bot.numbers.reports import weekly_text
 from bot.payments.gateway import PaymentWork
 from bot.payments.holds import Checkout, release_due
@@ -373,6 +376,10 @@ async def test_deposits_in_the_weekly_numbers(paying, rig, clock):
     text = await weekly_text(paying.config, paying.texts, week)
     assert "Предоплаты: получено 350 ₽ (1), возвращено 0 ₽, оставлено 350 ₽" in text
     assert "Неявки: с предоплатой 100,0 %, без неё —" in text
+    files = await build_export(paying.config, paying.texts, week.period(paying.config))
+    rows = list(csv.reader(io.StringIO(files.appointments_csv.decode("utf-8-sig"))))
+    assert rows[0][-2:] == ["предоплата ₽", "предоплата: статус"]
+    assert rows[1][-2:] == ["350", "kept"] and rows[1][8] == "no_show"
 
 
 # --- migration 8 on PostgreSQL ---------------------------------------------------------------
