@@ -9,6 +9,7 @@ import datetime as dt
 import io
 import tomllib
 
+import aiohttp
 import pytest
 
 from bot.config import ConfigError, parse_config
@@ -18,7 +19,7 @@ from bot.models import Appointment, AppointmentStatus, Outbox, StaffMember, Staf
 from bot.numbers.deposits import deposit_figures
 from bot.numbers.export import build_export
 from bot.numbers.reports import weekly_text
-from bot.payments.gateway import PaymentWork
+from bot.payments.gateway import GatewayError, PaymentRequest, PaymentWork
 from bot.payments.holds import Checkout, release_due
 from bot.payments.models import Deposit, DepositStatus
 from bot.payments.rules import Deposits, RuleKind, quote
@@ -30,7 +31,7 @@ from bot.staffwork.actions import RefundDeposit
 from bot.staffwork.actions import unpack as staff_unpack
 from bot.staffwork.lead_actions import LeadActions
 from handlers.yookassa_api import YooKassa
-from handlers.yookassa_webhook import PATH, YooKassaNotifications, networks
+from handlers.yookassa_webhook import PATH, PUBLISHED_RANGES, YooKassaNotifications, networks
 from scenarios.actions import CancelVisit, RetryHold
 from scenarios.types import Input, InputKind
 from tests.conftest import ROOT
@@ -409,3 +410,47 @@ async def test_erasure_leaves_no_chat_id_on_a_deposit(paying, clock):
     await paying.handle("test", "c1", Input.button("forget:yes"))
     await deposit.refresh_from_db()
     assert deposit.chat_id != "c1"
+
+
+# --- the YooKassa client against the fake's protocol ----------------------------------------
+
+
+def _request(key: str = "deposit-abc") -> PaymentRequest:
+    return PaymentRequest(
+        35000, "Предоплата", "abc", key, "Предоплата", 1, "79270000000", "https://x"
+    )
+
+
+async def test_the_idempotence_key_is_required_and_honoured(db):
+    async with FakeYooKassa() as fake:
+        gateway = YooKassa(SHOP_ID, SECRET, fake.base)
+        try:
+            first = await gateway.create_payment(_request())
+            again = await gateway.create_payment(_request())
+            other = await gateway.create_payment(_request("deposit-def"))
+            assert first == again != other and len(fake.to("payments")) == 2
+            with pytest.raises(GatewayError, match="401"):
+                await YooKassa(SHOP_ID, "wrong", fake.base).create_payment(_request())
+            async with aiohttp.ClientSession() as http:
+                headers = {"Authorization": YooKassa(SHOP_ID, SECRET).headers["Authorization"]}
+                async with http.post(fake.base + "/payments", json={}, headers=headers) as r:
+                    assert r.status == 400 and "Idempotence-Key" in (await r.json())["description"]
+        finally:
+            await gateway.close()
+
+
+async def test_a_proxy_header_alone_names_the_sender(paying, clock):
+    work = PaymentWork(
+        YooKassa(SHOP_ID, SECRET, "http://127.0.0.1:9"), paying.config, paying.texts, ""
+    )
+    hook = YooKassaNotifications(work, clock, networks(PUBLISHED_RANGES), "X-Real-IP")
+    body = {"type": "notification", "event": "payment.succeeded", "object": {"id": "x"}}
+    async with serving(hook.register) as base, aiohttp.ClientSession() as http:
+        for headers, expected in (
+            ({}, 403),  # 127.0.0.1 itself is not YooKassa
+            ({"X-Real-IP": "10.0.0.1"}, 403),
+            ({"X-Real-IP": "185.71.76.5"}, 503),  # allowed; the re-read fails: try again
+        ):
+            async with http.post(base + PATH, json=body, headers=headers) as response:
+                assert response.status == expected
+    await work.gateway.close()
