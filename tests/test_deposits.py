@@ -26,10 +26,12 @@ from bot.payments.rules import Deposits, RuleKind, quote
 from bot.payments.settle import Refusal, pre_checkout, record_paid
 from bot.payments.staff_refunds import owner_refund, refundable
 from bot.periods import Span
+from bot.settings import load_settings
 from bot.staffwork.access import NoAccess
 from bot.staffwork.actions import RefundDeposit
 from bot.staffwork.actions import unpack as staff_unpack
 from bot.staffwork.lead_actions import LeadActions
+from bot.startup import warnings
 from handlers.yookassa_api import YooKassa
 from handlers.yookassa_webhook import PATH, PUBLISHED_RANGES, YooKassaNotifications, networks
 from scenarios.actions import CancelVisit, RetryHold
@@ -454,3 +456,10 @@ async def test_a_proxy_header_alone_names_the_sender(paying, clock):
             async with http.post(base + PATH, json=body, headers=headers) as response:
                 assert response.status == expected
     await work.gateway.close()
+
+
+def test_a_half_set_up_shop_is_warned_of(config):
+    half = load_settings(yookassa_shop_id="123456", public_base_url="https://bot.example")
+    assert any("go together" in w for w in warnings(half, config))
+    whole = load_settings(yookassa_shop_id="1", yookassa_secret_key="s", public_base_url="")
+    assert any("nowhere to send the client back" in w for w in warnings(whole, config))
