@@ -463,3 +463,24 @@ def test_a_half_set_up_shop_is_warned_of(config):
     assert any("go together" in w for w in warnings(half, config))
     whole = load_settings(yookassa_shop_id="1", yookassa_secret_key="s", public_base_url="")
     assert any("nowhere to send the client back" in w for w in warnings(whole, config))
+
+
+async def test_money_after_the_hold_was_released_goes_back(paying, rig, clock):
+    deposit = await _paid_by_link(paying, rig, clock)  # paid on YooKassa's page, not yet told
+    clock.advance(minutes=15)
+    assert await release_due(paying.booker, paying.texts, paying.config, clock.now()) == 1
+    assert await rig.fake.notify(rig.url, "payment.succeeded", {"id": deposit.payment_id}) == 200
+    assert await _status(deposit) is DepositStatus.REFUND_DUE
+    told = await Outbox.get(dedup_key=f"deposit-late:{deposit.id}")
+    assert "Вернём деньги полностью" in told.payload["text"]
+    assert await rig.work.run(clock.now()) == 1
+    assert await _status(deposit) is DepositStatus.REFUNDED
+    appointment = await Appointment.get(id=deposit.appointment_id)
+    assert appointment.status is AppointmentStatus.CANCELLED  # the slot stayed free
+
+
+async def test_a_canceled_payment_leaves_the_hold_to_run_out(paying, rig, clock):
+    deposit = await _paid_by_link(paying, rig, clock)
+    rig.fake.pay(deposit.payment_id, "canceled")
+    assert await rig.fake.notify(rig.url, "payment.canceled", {"id": deposit.payment_id}) == 200
+    assert await _status(deposit) is DepositStatus.HELD
