@@ -8,7 +8,7 @@ import pytest
 from bot.config import ConfigError, parse_config
 from bot.dialogs import DialogService
 from bot.i18n import Texts
-from bot.models import Appointment, AppointmentStatus, Outbox
+from bot.models import Appointment, AppointmentStatus, Client, Outbox
 from bot.numbers.deposits import deposit_figures
 from bot.payments.holds import Checkout, release_due
 from bot.payments.models import Deposit, DepositStatus
@@ -69,6 +69,31 @@ async def test_the_summary_shows_the_rule_and_the_refund_policy(paying):
     summary = await summary_of(paying, "c1")
     assert f"Предоплата: 350{NBSP}₽ (для этой услуги)" in summary
     assert "не позже чем за 24 ч до визита" in summary and "15 мин" in summary
+
+
+async def test_the_summary_names_the_time_and_the_client_rules(db, clock):
+    evenings = {"days": ["tue"], "start": "00:00", "end": "23:55", "amount": 400}
+    data = config_data(times=[evenings], refund_cutoff_hours=48, hold_minutes=20)
+    dialogs = DialogService(parse_config(data), clock, checkout=Checkout(yookassa=True))
+    summary = await summary_of(dialogs, "c1")  # tomorrow is a Tuesday
+    assert f"Предоплата: 400{NBSP}₽ (для этого времени)" in summary
+    assert "за 48 ч до визита" in summary and "20 мин" in summary
+
+    data = config_data(no_shows={"after": 1, "percent": 100})
+    dialogs = DialogService(parse_config(data), clock, checkout=Checkout(yookassa=True))
+    client = await Client.create(channel="test", channel_user_id="c2", created_at=clock.now())
+    await Appointment.create(  # one no-show on record: every booking needs a deposit now
+        client=client,
+        service_id="brows",
+        master_id="olga",
+        start=clock.now(),
+        end=clock.now(),
+        price_kop=70000,
+        status=AppointmentStatus.NO_SHOW,
+        created_at=clock.now(),
+    )
+    summary = await summary_of(dialogs, "c2")
+    assert f"Предоплата: 700{NBSP}₽ (для записей после пропущенных визитов)" in summary
 
 
 async def test_without_a_way_to_pay_nothing_is_held(dialogs):
