@@ -68,8 +68,8 @@ def _button(text: str, data: CallbackData) -> InlineKeyboardButton:
 async def on_book(
     message: Message, staff: StaffContext, role: StaffRole, member: StaffMember | None
 ) -> None:
-    own = _own(role, member)
-    services = [s for s in staff.config.services if own is None or own in s.masters]
+    own, config = _own(role, member), await staff.catalog(offered_only=True)
+    services = [s for s in config.services if own is None or own in s.masters]
     rows = [[_button(s.title, BookService(service_id=s.id))] for s in services]
     await staff_drafts.clear(DRAFT, message.from_user.id)
     await message.answer(
@@ -90,7 +90,7 @@ async def on_service(
 
 async def _offer_slots(message: Message, staff: StaffContext, service_id: str, own) -> None:
     """The nearest free slots of the service (a master: their own), from the same engine."""
-    t, config = staff.texts, staff.config
+    t, config = staff.texts, await staff.catalog(offered_only=True)
     service = config.service(service_id)
     if service is None or (own is not None and own not in service.masters):
         await message.answer(t("staffbook.not_your_service"))
@@ -131,7 +131,7 @@ async def on_slot(
     member: StaffMember | None,
 ) -> None:
     own = _own(role, member)
-    service = staff.config.service(callback_data.service_id)
+    service = (await staff.catalog(offered_only=True)).service(callback_data.service_id)
     if service is None or callback_data.master_id not in service.masters:
         raise StaleButton()
     if own is not None and callback_data.master_id != own:
@@ -170,7 +170,7 @@ async def on_contact(message: Message, staff: StaffContext, draft: dict) -> None
 
 
 async def on_source(query: CallbackQuery, callback_data: BookSource, staff: StaffContext) -> None:
-    t, config = staff.texts, staff.config
+    t, config = staff.texts, await staff.catalog(offered_only=True)
     draft = await staff_drafts.load(DRAFT, query.from_user.id, staff.clock.now())
     if draft is None or draft.get("step") != "source":
         await query.answer(t("staffbook.expired"), show_alert=True)
@@ -206,7 +206,7 @@ async def on_confirm(
     member: StaffMember | None,
 ) -> None:
     """Book, re-checking the slot now; a lost race shows the nearest other slots."""
-    t, config, user_id = staff.texts, staff.config, query.from_user.id
+    t, config, user_id = staff.texts, await staff.catalog(offered_only=True), query.from_user.id
     draft = await staff_drafts.load(DRAFT, user_id, staff.clock.now())
     if draft is None or draft.get("step") != "confirm":
         await query.answer(t("staffbook.expired"), show_alert=True)

@@ -22,13 +22,14 @@ MOVE_CHOICES = 6
 MOVABLE = (AppointmentStatus.PENDING, AppointmentStatus.CONFIRMED)
 
 
-def actions_of(staff: StaffContext) -> LeadActions:
-    return LeadActions(staff.config, staff.texts, staff.booker, staff.owner_ids)
+async def actions_of(staff: StaffContext) -> LeadActions:
+    """A visit already booked keeps its service even when it is no longer offered."""
+    return LeadActions(await staff.catalog(), staff.texts, staff.booker, staff.owner_ids)
 
 
 async def on_confirm(query: CallbackQuery, action: Confirm, staff: StaffContext) -> None:
-    now = staff.clock.now()
-    lead = await actions_of(staff).confirm(action.id, query.from_user.id, now)
+    now, actions = staff.clock.now(), await actions_of(staff)
+    lead = await actions.confirm(action.id, query.from_user.id, now)
     if lead is None:
         await query.answer(staff.texts("staff.already_done"), show_alert=True)
         return
@@ -43,10 +44,8 @@ async def on_cancel_ask(query: CallbackQuery, action: CancelAsk, staff: StaffCon
 
 
 async def on_cancel_reason(query: CallbackQuery, action: CancelReason, staff: StaffContext) -> None:
-    t = staff.texts
-    done = await actions_of(staff).cancel(
-        action.id, action.reason, query.from_user.id, staff.clock.now()
-    )
+    t, actions = staff.texts, await actions_of(staff)
+    done = await actions.cancel(action.id, action.reason, query.from_user.id, staff.clock.now())
     if done is None:
         await query.answer(t("staff.already_done"), show_alert=True)
         return
@@ -73,6 +72,7 @@ async def on_move_ask(query: CallbackQuery, action: MoveAsk, staff: StaffContext
 
 
 async def _next_slots(staff: StaffContext, appointment: Appointment) -> list[Slot]:
+    await staff.catalog()  # the booker finds with today's lengths
     today = staff.clock.now().astimezone(staff.config.tz).date()
     horizon = today + dt.timedelta(days=staff.config.booking.horizon_days)
     page = await staff.booker.find(
@@ -97,12 +97,13 @@ def _slot_label(slot: Slot, staff: StaffContext) -> str:
 
 async def on_move_to(query: CallbackQuery, action: MoveTo, staff: StaffContext) -> None:
     old = await appointment_of(action.id)
-    if old is None or staff.config.service(old.service_id) is None:
+    if old is None or (await staff.catalog()).service(old.service_id) is None:
         await query.answer(staff.texts("staff.already_done"), show_alert=True)
         return
     slot = Slot(action.start, action.start + (old.end - old.start), action.master_id)
+    actions = await actions_of(staff)
     try:
-        new = await actions_of(staff).move(action.id, slot, query.from_user.id, staff.clock.now())
+        new = await actions.move(action.id, slot, query.from_user.id, staff.clock.now())
     except SlotGone:
         await query.answer(staff.texts("staff.slot_gone"), show_alert=True)
         return

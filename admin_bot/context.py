@@ -8,6 +8,7 @@ from aiogram import Bot
 from aiogram.filters import CommandObject
 
 from bot.booking.booker import Booker
+from bot.booking.catalog import effective_config
 from bot.clock import Clock
 from bot.config import BusinessConfig
 from bot.i18n import Texts
@@ -24,6 +25,13 @@ class StaffContext:
     client_bot: Bot | None = None  # relays and notices to clients go out through it
     invite_ttl_hours: int = 72
     extra: dict = field(default_factory=dict)
+
+    async def catalog(self, offered_only: bool = False) -> BusinessConfig:
+        """The business with the owner's catalog edits (bot.booking.catalog), read now; the
+        booker follows it, so staff book and move with the prices and lengths clients get.
+        `offered_only` leaves out switched-off services (for new bookings)."""
+        self.booker.config = await effective_config(self.config, offered_only)
+        return self.booker.config
 
     @classmethod
     def create(

@@ -49,8 +49,8 @@ async def on_lost_reason(query: CallbackQuery, action: LostReason, staff: StaffC
 async def mark_lost(
     message: Message | None, staff: StaffContext, lead_id: int, reason: str, staff_id: int
 ) -> None:
-    t = staff.texts
-    lead = await actions_of(staff).mark_lost(lead_id, reason, staff_id, staff.clock.now())
+    t, actions = staff.texts, await actions_of(staff)
+    lead = await actions.mark_lost(lead_id, reason, staff_id, staff.clock.now())
     text = t("staff.lost_done", id=lead_id, reason=reason) if lead else t("staff.already_done")
     await show(message, OutMessage(text))
 
@@ -80,19 +80,15 @@ async def on_paid(query: CallbackQuery, action: Paid, staff: StaffContext) -> No
 
 
 async def record_came(staff: StaffContext, staff_id: int, appointment_id: int, kop: int) -> str:
-    t = staff.texts
+    t, actions = staff.texts, await actions_of(staff)
     await forget_question(staff_id)
-    done = await actions_of(staff).record_visit(
-        appointment_id, True, kop, staff_id, staff.clock.now()
-    )
+    done = await actions.record_visit(appointment_id, True, kop, staff_id, staff.clock.now())
     return t("staff.came_done", amount=t.money(kop)) if done else t("staff.already_done")
 
 
 async def on_noshow(query: CallbackQuery, action: NoShow, staff: StaffContext) -> None:
-    t = staff.texts
-    done = await actions_of(staff).record_visit(
-        action.id, False, None, query.from_user.id, staff.clock.now()
-    )
+    t, actions = staff.texts, await actions_of(staff)
+    done = await actions.record_visit(action.id, False, None, query.from_user.id, staff.clock.now())
     await query.answer()
     await show(
         query.message, OutMessage(t("staff.noshow_done") if done else t("staff.already_done"))

@@ -15,6 +15,7 @@ from admin_bot.context import StaffContext
 from bot.ai.factory import assistant, model_client
 from bot.ai.reminder import Greeter
 from bot.clock import Clock, SystemClock
+from bot.coach.model_review import Reviewer
 from bot.config import BusinessConfig
 from bot.db import close_db, init_db
 from bot.delivery.ratelimit import LocalRateLimiter
@@ -63,7 +64,9 @@ def build_staff_dispatcher(staff: StaffContext) -> Dispatcher:
     from admin_bot.calendar import calendar_router
     from admin_bot.callbacks import callbacks_router
     from admin_bot.catalog import catalog_router
+    from admin_bot.coach import setup as coach_router
     from admin_bot.deposits import deposits_router
+    from admin_bot.forget import forget_router
     from admin_bot.leads import leads_router
     from admin_bot.money import money_router
     from admin_bot.reports import reports_router
@@ -77,10 +80,12 @@ def build_staff_dispatcher(staff: StaffContext) -> Dispatcher:
         team_router(),
         schedule_router(),  # before leads_router: its /today picture comes first
         catalog_router(),  # before leads_router: an owner's typed price is not a relay
+        forget_router(),
         booking_router(),
         leads_router(),
         reports_router(),
         money_router(),
+        coach_router(),
         deposits_router(),
         ai_router(),
         callbacks_router(),
@@ -175,7 +180,10 @@ async def run_bot(
         log.info("timed_work_in_arq_workers", extra={"redis": settings.redis_url})
     else:  # the embedded default: no Redis, the same tick runs here
         greeter = Greeter(ai) if ai else None
-        work = TimedWork(config, dialogs.texts, clock, dialogs.owner_ids, greeter, payments)
+        reviewer = Reviewer(config, dialogs.texts, ai)
+        work = TimedWork(
+            config, dialogs.texts, clock, dialogs.owner_ids, greeter, reviewer, payments
+        )
         limiter = LocalRateLimiter(settings.outbox_rate_per_second, settings.outbox_chat_interval)
         tasks.append(asyncio.create_task(embedded.run_forever(work, channels, limiter)))
     log.info(

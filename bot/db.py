@@ -14,7 +14,13 @@ from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from bot.settings import ROOT
 
-MODELS = ["bot.models", "bot.staff_models", "bot.schedule_models", "bot.payments.models"]
+MODELS = [
+    "bot.models",
+    "bot.staff_models",
+    "bot.schedule_models",
+    "bot.coach.models",
+    "bot.payments.models",
+]
 MIGRATIONS = ROOT / "migrations"
 
 

@@ -70,11 +70,15 @@ async def alias_of(channel: str, chat_id: str) -> str | None:
 
 
 async def upcoming(client_id: int | None, now: dt.datetime) -> list[Appointment]:
-    """The client's visits still ahead: an erased client is not expected any more."""
+    """The client's visits still ahead: an erased client is not expected any more. A
+    visit booked by staff for a phone client names the person through its lead only."""
     if client_id is None:
         return []
+    leads = await Lead.filter(client_id=client_id).values_list("id", flat=True)
     return await Appointment.filter(
-        client_id=client_id, status__in=ACTIVE_APPOINTMENT_STATUSES, start__gt=now
+        Q(client_id=client_id) | Q(lead_id__in=leads),
+        status__in=ACTIVE_APPOINTMENT_STATUSES,
+        start__gt=now,
     )
 
 

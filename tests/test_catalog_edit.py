@@ -4,14 +4,18 @@ a specific polite answer; nobody but an owner can change anything."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from admin_bot.catalog import Svc
+from bot.booking import catalog
 from bot.models import Appointment
 from bot.staff_models import CatalogAudit, ServiceOverride
 from tests import staff_fixtures
 from tests.flows import has
 from tests.staff_fixtures import ANNA, CLIENT, LENA, MASHA, OWNER, STAFF, Desk
+from tests.test_staff_booking import start_booking
 
 open_desk, desk = staff_fixtures.open_desk, staff_fixtures.desk  # the fixtures
 
@@ -102,3 +106,25 @@ async def test_only_owners_edit_the_catalog(desk: Desk, user):
     desk.say(user, "1")  # not taken as a price: nobody asked them
     await desk.settle()
     assert await ServiceOverride.all().count() == 0 and await CatalogAudit.all().count() == 0
+
+
+async def test_staff_book_and_move_with_the_edited_catalog(desk: Desk):
+    """/book and «Перенести» read the owner's edits, as the client dialogue does."""
+    await open_service(desk)
+    await type_value(desk, "Длительность", "90")
+    await catalog.change(desk.config, "manicure", "price", 170000, OWNER.id, desk.clock.now())
+    summary = await start_booking(desk, MASHA, "+7 927 555-44-33 Лена")
+    desk.tap(MASHA, "✅ Записать", summary)
+    await desk.sees(MASHA, "Записано")
+    visit = await Appointment.get(status="confirmed")
+    assert (visit.end - visit.start, visit.price_kop) == (dt.timedelta(minutes=90), 170000)
+
+
+async def test_a_switched_off_service_is_not_offered_in_staff_book(desk: Desk):
+    menu = await open_service(desk)
+    desk.tap(OWNER, "Выключить", menu)
+    await desk.settle()
+    desk.say(MASHA, "/book")
+    services = await desk.sees(MASHA, "Какая услуга")
+    titles = [row[0]["text"] for row in services["reply_markup"]["inline_keyboard"]]
+    assert "Маникюр" not in titles and "Педикюр" in titles

@@ -8,7 +8,9 @@ reached through a .pth line added after the install.
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
+import re
 import shutil
 import site
 import subprocess
@@ -69,6 +71,7 @@ def clean_env(**extra: str) -> dict[str, str]:
 def test_the_wheel_holds_every_package_and_its_data(installed):
     code = (
         "import bot, bot.ai.guard, handlers.console, admin_bot, workers, scenarios, migrations;"
+        "import bot.coach.rules; bot.coach.rules.tone_words();"
         "from bot.i18n import Texts; from bot.settings import Settings; s = Settings();"
         "print(bot.__file__); print(s.business_config); print(Texts('ru')('greeting')[:1])"
     )
@@ -95,3 +98,20 @@ def test_installed_shell_migrates_and_talks_from_another_folder(installed, tmp_p
     assert done.returncode == 0, done.stderr
     assert "Согласен" in done.stdout and "1/3." in done.stdout
     assert (tmp_path / "data" / "console.sqlite3").is_file()
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_every_installed_distribution_is_pinned():
+    """A fresh clone installs with `-c constraints.txt`: a dependency left unpinned moves
+    under CI's feet (sentry-sdk 3.0 dropped an option the product passes)."""
+    pinned = {
+        _normal(line.split("==")[0])
+        for line in (ROOT / "constraints.txt").read_text().splitlines()
+        if "==" in line
+    }
+    ours = {"priyom", "pip", "setuptools", "wheel"}
+    present = {_normal(d.metadata["Name"]) for d in importlib.metadata.distributions()}
+    assert sorted(present - pinned - ours) == []

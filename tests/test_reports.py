@@ -240,10 +240,13 @@ async def test_weekly_report_and_chart_reach_the_owner_as_text_and_photo(week, o
     async with FakeBotApi() as api:
         bot = api.make_bot("222222:staff", parse_mode=None)
         try:
-            assert await deliver_due(TelegramSender({"staff": bot}), clock) == 2
+            # the owner's text and chart, and each manager's own week (bot/coach/weekly.py)
+            assert await deliver_due(TelegramSender({"staff": bot}), clock) == 4
         finally:
             await bot.session.close()
-    (text,) = api.calls("222222:staff", "sendMessage")
+    sent = api.calls("222222:staff", "sendMessage")
+    (text,) = [c for c in sent if c.params["chat_id"] in (9001, "9001")]
+    assert sorted(str(c.params["chat_id"]) for c in sent if c is not text) == ["7001", "7002"]
     assert text.params["text"].startswith("Неделя 16.11–22.11.2026\n")
     (photo,) = api.calls("222222:staff", "sendPhoto")
     assert photo.params["chat_id"] in (9001, "9001")

@@ -132,6 +132,8 @@ async def test_owners_from_the_environment_and_the_config(staff: Staff):
             "funnel",
             "lost",
             "ai",
+            "coach",  # help_extra.coach (ru.coach.toml)
+            "forget",
             "spend",
             "payroll",
             "roi",

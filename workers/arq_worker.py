@@ -22,7 +22,7 @@ from aiogram import Bot
 from arq import Worker, cron, func
 from arq.connections import RedisSettings
 
-from bot.ai.factory import greeter
+from bot.ai.factory import greeter, reviewer
 from bot.clock import Clock, SystemClock
 from bot.config import BusinessConfig, load_config
 from bot.db import close_db, init_db
@@ -83,6 +83,7 @@ def worker_context(
             clock,
             owners,
             greeter(settings, config, clock),
+            reviewer(settings, config, texts, clock),
             payment_work(settings, config, texts),
         ),
         "sender": channels,

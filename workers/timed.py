@@ -18,11 +18,15 @@ from bot.booking.followup import nudge_stalled
 from bot.booking.reminders import queue_due_reminders
 from bot.booking.reshuffle import flag_unanswered
 from bot.clock import Clock
+from bot.coach.bonus import queue_progress
+from bot.coach.model_review import Reviewer
+from bot.coach.review import review_finished
+from bot.coach.weekly import queue_personal
 from bot.config import BusinessConfig
 from bot.delivery.lateness import check_lateness
 from bot.i18n import Texts
 from bot.numbers.anomalies import queue_anomalies
-from bot.numbers.report_schedule import queue_summary, queue_weekly
+from bot.numbers.report_schedule import queue_summary, queue_weekly, weekly_span
 from bot.payments.gateway import PaymentWork
 from bot.payments.holds import release_due
 from bot.staffwork.outcomes import prompt_outcomes
@@ -39,6 +43,9 @@ LATENESS_SCAN = dt.timedelta(seconds=30)
 ANOMALY_SCAN = dt.timedelta(hours=1)
 """Anomalies compare whole days, so an hourly look is plenty (per process; the dedup key
 keeps it to one message per metric per week however many processes look)."""
+COACH_SCAN = dt.timedelta(seconds=30)
+"""Finished dialogues and newly counted bookings are looked for every 30 s: a tip or a
+bonus note minutes late is fine, and the review scan may wait for a model."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,7 @@ class TimedWork:
     clock: Clock
     owner_ids: frozenset[int]
     greeter: Greeter | None = field(default=None, compare=False)  # personal reminder texts
+    reviewer: Reviewer | None = field(default=None, compare=False)  # the coach's model, if any
     payments: PaymentWork | None = field(default=None, compare=False)  # YooKassa links, refunds
     _last_scan: dict[str, dt.datetime] = field(default_factory=dict, compare=False)
 
@@ -75,6 +83,19 @@ class TimedWork:
             queued += await queue_anomalies(*args)
         return queued
 
+    async def _coach(self, now: dt.datetime) -> int:
+        """Dialogue reviews and their tips, bonus progress, managers' weekly summaries."""
+        queued = 0
+        if self._due("coach", COACH_SCAN, now):
+            reviewer = self.reviewer or Reviewer(self.config, self.texts)
+            args = (self.config, self.texts, now, self.owner_ids)
+            queued += await review_finished(reviewer, *args)
+            queued += await queue_progress(self.config, self.texts, now)
+        span = weekly_span(self.config, now.astimezone(self.config.tz))
+        if span is not None:
+            queued += await queue_personal(self.config, self.texts, span, now)
+        return queued
+
     async def _deposits(self, now: dt.datetime) -> int:
         """Unpaid holds released; YooKassa payment links made and refunds asked for."""
         booker = Booker(self.config, self.clock)
@@ -92,6 +113,7 @@ class TimedWork:
             "reports": await self._reports(now),
             "late": await self._lateness(now),
             "reshuffle": await flag_unanswered(self.config, self.texts, self.owner_ids, now),
+            "coach": await self._coach(now),
         }
         if any(done.values()):
             log.info("timed_work", extra=done)

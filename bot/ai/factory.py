@@ -7,6 +7,7 @@ from bot.ai.knowledge import Knowledge
 from bot.ai.reminder import Greeter
 from bot.ai.understand import Assistant
 from bot.clock import Clock
+from bot.coach.model_review import Reviewer
 from bot.config import BusinessConfig
 from bot.i18n import Texts
 from bot.settings import Settings
@@ -37,3 +38,8 @@ def greeter(settings: Settings, config: BusinessConfig, clock: Clock) -> Greeter
     """Personal reminder greetings, when a model is configured."""
     client = model_client(settings, config, clock)
     return Greeter(client) if client else None
+
+
+def reviewer(settings: Settings, config: BusinessConfig, texts: Texts, clock: Clock) -> Reviewer:
+    """The coach's dialogue reviews: the model when a key is configured, else the rules."""
+    return Reviewer(config, texts, model_client(settings, config, clock))

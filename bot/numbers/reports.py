@@ -10,6 +10,7 @@ import asyncio
 import datetime as dt
 from collections.abc import Iterable
 
+from bot.coach.weekly import owner_lines as coach_lines
 from bot.config import BusinessConfig
 from bot.i18n import Texts
 from bot.models import StaffMember
@@ -271,6 +272,7 @@ async def weekly_text(config: BusinessConfig, t: Texts, span: Span) -> str:
     sources = await source_lines(config, t, span, short=True)
     if sources:
         lines += [t("reports.sources.heading"), *sources]
+    lines += await coach_lines(config, t, span)  # per manager: conversion, steps missed
     lines += deposit_lines(await deposit_figures(p), t)
     return fit(lines, t)
 

@@ -1,0 +1,1 @@
+"""The coach: reviews of finished manager–client dialogues, tips, summaries, bonus progress."""
