@@ -3,7 +3,7 @@ client pays, and is released by the timed work when unpaid.
 
 Opening a hold writes the deposit row and the request to pay in the booking's transaction:
 on Telegram an invoice (an outbox row the channel sends as sendInvoice), elsewhere nothing
-yet: the timed work asks YooKassa for a payment and queues its link (bot.payments.links).
+yet: the timed work asks YooKassa for a payment and queues its link (bot.payments.gateway).
 """
 
 from __future__ import annotations
