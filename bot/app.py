@@ -22,6 +22,7 @@ from bot.db import close_db, init_db
 from bot.delivery.ratelimit import LocalRateLimiter
 from bot.dialogs import DialogService
 from bot.i18n import Texts
+from bot.payments.holds import Checkout
 from bot.settings import Settings
 from bot.staffwork.intake import Intake
 from handlers.calendar_feed import CalendarFeed
@@ -29,7 +30,13 @@ from handlers.crm import start_crm
 from handlers.crm_webhook import crm_webhooks
 from handlers.forms import Forms
 from handlers.health import Ops
-from handlers.registry import ChannelDeps, build_channels, serve
+from handlers.registry import (
+    ChannelDeps,
+    build_channels,
+    payment_notifications,
+    payment_work,
+    serve,
+)
 from handlers.telegram import TelegramClientBot, client_commands, make_bot
 from handlers.telegram_start import (
     TRANSIENT,
@@ -61,6 +68,7 @@ def build_staff_dispatcher(staff: StaffContext) -> Dispatcher:
     from admin_bot.callbacks import callbacks_router
     from admin_bot.catalog import catalog_router
     from admin_bot.coach import setup as coach_router
+    from admin_bot.deposits import deposits_router
     from admin_bot.forget import forget_router
     from admin_bot.leads import leads_router
     from admin_bot.money import money_router
@@ -81,6 +89,7 @@ def build_staff_dispatcher(staff: StaffContext) -> Dispatcher:
         reports_router(),
         money_router(),
         coach_router(),
+        deposits_router(),
         ai_router(),
         callbacks_router(),
         calendar_router(),
@@ -123,7 +132,11 @@ async def run_bot(
     ai = model_client(settings, config, clock)
     texts = Texts(config.business.locale)
     understander = assistant(settings, config, texts, ai)
-    dialogs = DialogService(config, clock, texts, owner_ids=owners, understander=understander)
+    checkout = Checkout.of(settings.payment_provider_token, settings.yookassa_shop_id)
+    dialogs = DialogService(
+        config, clock, texts, owner_ids=owners, understander=understander, checkout=checkout
+    )
+    payments = payment_work(settings, config, texts)
     bots: dict[str, Bot] = {}
     polling = []
     client_bot = telegram_bots.get("BOT_TOKEN")
@@ -164,6 +177,7 @@ async def run_bot(
         Telephony(settings, intake).register,
         CalendarFeed(config, clock).register,
         *crm_webhooks(crm, settings, clock),
+        payment_notifications(settings, payments, clock),
     )
     await webhooks.set_all()
     tasks += [asyncio.create_task(receive) for receive in channels.receivers()]
@@ -181,6 +195,7 @@ async def run_bot(
             greeter,
             reviewer=reviewer,
             crm_alert_after=crm_alert,
+            payments=payments,
         )
         limiter = LocalRateLimiter(settings.outbox_rate_per_second, settings.outbox_chat_interval)
         tasks.append(asyncio.create_task(embedded.run_forever(work, channels, limiter)))
@@ -211,6 +226,8 @@ async def run_bot(
         await channels.close()
         if crm is not None:
             await crm.close()
+        if payments is not None:
+            await payments.gateway.close()
         if ai is not None:
             await ai.close()
         await close_db()

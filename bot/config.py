@@ -25,6 +25,8 @@ from pydantic import (
     model_validator,
 )
 
+from bot.payments.rules import Deposits
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 GRID_MINUTES = 5
 """Every duration and time in the config is a multiple of this; the booking grid uses it."""
@@ -354,6 +356,7 @@ class BusinessConfig(_Strict):
     sources: list[Source] = []
     payroll: list[PayPlan] = []
     coach: CoachScript = CoachScript()  # the sales script dialogues are reviewed against
+    deposits: Deposits = Deposits()
 
     @model_validator(mode="after")
     def _cross_references(self) -> BusinessConfig:
@@ -370,6 +373,7 @@ class BusinessConfig(_Strict):
                         f"(known: {', '.join(master_ids)})"
                     )
             _unique(f"services[{i}].addons", [a.id for a in service.addons])
+        self.deposits.check_services([s.id for s in self.services])
         return self
 
     @property

@@ -20,6 +20,7 @@ MODELS = [
     "bot.schedule_models",
     "bot.coach.models",
     "bot.crm.models",
+    "bot.payments.models",
 ]
 MIGRATIONS = ROOT / "migrations"
 

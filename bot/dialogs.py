@@ -21,7 +21,7 @@ from tortoise.transactions import in_transaction
 from bot import erasure, metrics
 from bot.ai import intel as ai_intel
 from bot.booking import reshuffle
-from bot.booking.booker import Booker
+from bot.booking.booker import Booker, price_kop
 from bot.booking.catalog import effective_config
 from bot.booking.slots import Slot
 from bot.clock import Clock
@@ -47,6 +47,9 @@ from bot.models import (
     LeadStatus,
     MessageLog,
 )
+from bot.payments.holds import Checkout, open_hold, quote_for
+from bot.payments.rules import Quote
+from bot.payments.settle import deposit_on_cancel
 from bot.schedule_models import ReshuffleOutcome
 from bot.staffwork.alerts import alert_staff, notify_staff, recipients
 from bot.staffwork.leads import flag_for_human, lead_of, move_lead, open_lead, wait_for_staff
@@ -119,6 +122,16 @@ def _info(a: Appointment) -> BookingInfo:
     )
 
 
+class ClientDeposits:
+    """The scenario's view of the deposit the current client's booking would need."""
+
+    def __init__(self, config: BusinessConfig, client_id: int | None) -> None:
+        self.config, self.client_id = config, client_id
+
+    async def quote(self, service_id: str, price_kop: int, start: dt.datetime) -> Quote | None:
+        return await quote_for(self.config, service_id, price_kop, start, self.client_id)
+
+
 class DialogService:
     def __init__(
         self,
@@ -127,6 +140,7 @@ class DialogService:
         texts: Texts | None = None,
         owner_ids: frozenset[int] = frozenset(),
         understander: Understander | None = None,
+        checkout: Checkout | None = None,
     ) -> None:
         self.config = self.toml_config = config  # `config`: with the owner's catalog changes
         self.understander = understander
@@ -134,6 +148,7 @@ class DialogService:
         self.texts = texts or Texts(config.business.locale)
         self.owner_ids = owner_ids | frozenset(config.business.owners)
         self.booker = Booker(config, clock)
+        self.checkout = checkout or Checkout()
         self._cache: OrderedDict[tuple[str, str], Conversation] = OrderedDict()
         self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
             weakref.WeakValueDictionary()
@@ -321,7 +336,10 @@ class DialogService:
 
     def _deps(self, conv: Conversation, now: dt.datetime) -> Deps:
         bookings = ClientBookings(conv.client_id, now)
-        return Deps(self.config, self.texts, self.clock, self.booker, bookings)
+        deposits = None
+        if self.checkout.provider(conv.channel) is not None:
+            deposits = ClientDeposits(self.config, conv.client_id)
+        return Deps(self.config, self.texts, self.clock, self.booker, bookings, deposits)
 
     async def _decide(
         self, conv: Conversation, state: DialogState, inp: Input, now: dt.datetime
@@ -421,9 +439,16 @@ class DialogService:
         lead = await lead_of(lead_id)
         client = await Client.get_or_none(id=conv.client_id) if conv.client_id else None
         slot = Slot(effect.start, effect.end, effect.master_id)
-        appointment = None
+        appointment = found = None
+        provider = self.checkout.provider(conv.channel) if old is None else None
         if service is not None and effect.master_id in service.masters:
-            appointment = await self.booker.book(slot, service, effect.addon_ids, client, lead)
+            price = price_kop(service, effect.addon_ids)
+            if provider is not None:
+                found = await quote_for(self.config, service.id, price, slot.start, conv.client_id)
+            deposit = found.amount_kop if found else None
+            appointment = await self.booker.book(
+                slot, service, effect.addon_ids, client, lead, deposit
+            )
         if appointment is None:
             log.info(
                 "slot_taken",
@@ -434,6 +459,20 @@ class DialogService:
                 },
             )
             return Input.event("slot_taken")
+        if found is not None and provider is not None:
+            await open_hold(
+                appointment,
+                found,
+                provider,
+                conv.channel,
+                conv.chat_id,
+                self.texts,
+                self.config,
+                now,
+            )
+            if lead is not None:
+                await move_lead(lead, LeadStatus.QUALIFIED, actor="bot", now=now)
+            return Input.event("held", str(appointment.id))
         if old is not None:
             await self._moved(old, appointment, lead, now)
         elif lead is not None:
@@ -504,8 +543,10 @@ class DialogService:
     async def _cancel_for_client(
         self, appointment: Appointment, now: dt.datetime, note: str
     ) -> None:
-        """Free the slot; the lead is lost unless it already ended."""
+        """Free the slot; the lead is lost unless it already ended; a paid deposit is
+        refunded or kept as the policy says (bot.payments.settle)."""
         await self.booker.cancel(appointment)
+        await deposit_on_cancel(appointment, self.texts, now)
         await reshuffle.resolve(appointment.id, ReshuffleOutcome.CANCELLED, now)
         lead = await lead_of(appointment.lead_id)
         if lead is not None and lead.status in OPEN_LEAD_STATUSES:

@@ -36,6 +36,7 @@ from bot.models import (
     Outbox,
     OutboxStatus,
 )
+from bot.payments.models import Deposit
 
 ERASED = "[erased]"  # what is left of a removed text (never shown to anyone)
 ERASED_PAYLOAD = {"text": ERASED, "buttons": []}
@@ -182,6 +183,7 @@ async def _erase_channel_rows(
     redelivery that came after an earlier erasure is already recorded under its
     pseudonym: the newer copy goes."""
     await ChannelMenu.filter(channel=channel, chat_id=chat_id).delete()
+    await Deposit.filter(channel=channel, chat_id=chat_id).update(chat_id=alias)
     for status in await DeliveryStatus.filter(channel=channel, chat_id=chat_id):
         external_id = privacy.erased_id(channel, status.external_id)
         if await DeliveryStatus.exists(channel=channel, external_id=external_id):

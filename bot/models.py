@@ -24,12 +24,16 @@ OPEN_LEAD_STATUSES = (LeadStatus.NEW, LeadStatus.QUALIFIED, LeadStatus.CONFIRMED
 class AppointmentStatus(StrEnum):
     PENDING = "pending"  # a pre-booking: the slot is held until staff confirm
     CONFIRMED = "confirmed"  # booked: confirmed by staff, or at once in instant mode
+    HELD = "held"  # the slot is held while the client pays the deposit (bot.payments)
     CANCELLED = "cancelled"
     CAME = "came"
     NO_SHOW = "no_show"
 
 
 ACTIVE_APPOINTMENT_STATUSES = (AppointmentStatus.PENDING, AppointmentStatus.CONFIRMED)
+OCCUPYING_STATUSES = (*ACTIVE_APPOINTMENT_STATUSES, AppointmentStatus.HELD)
+"""What takes a master's time: the active visits plus holds awaiting a deposit (a hold is not
+yet a visit: no reminders, no outcome, not in the client's list)."""
 
 
 class Client(Model):

@@ -90,6 +90,15 @@ class Settings(BaseSettings):
     crm_burst: int = Field(default=50, ge=1, le=500)  # Bitrix24: a bucket of 50
     crm_forget: str = Field(default="delete", pattern=r"^(anonymise|delete)$")
     crm_alert_minutes: int = Field(default=30, ge=1)  # failing this long: owners hear, once
+    # --- deposits (docs/payments.md) ---
+    payment_provider_token: str = ""  # BotFather's provider token: Telegram clients pay invoices
+    yookassa_shop_id: str = ""  # set with YOOKASSA_SECRET_KEY: other channels pay by a link
+    yookassa_secret_key: str = ""
+    yookassa_api_url: str = "https://api.yookassa.ru/v3"
+    # comma-separated; empty: YooKassa's published notification ranges (handlers/yookassa_webhook)
+    yookassa_allowed_ips: str = ""
+    yookassa_ip_header: str = ""  # behind our own proxy only: the header naming the sender
+    payment_return_url: str = ""  # where YooKassa's page sends the client back (the bot's link)
 
     # --- the webhook server (WhatsApp, MAX webhook mode) ---
     webhook_host: str = "0.0.0.0"

@@ -115,6 +115,16 @@ def warnings(settings: Settings, config: BusinessConfig) -> list[str]:
             "(STAFF_BOT_TOKEN, OWNER_TELEGRAM_IDS): nobody would confirm, so bookings are "
             'confirmed instantly; set them up, or set booking.mode = "instant"'
         )
+    if bool(settings.yookassa_shop_id) != bool(settings.yookassa_secret_key):
+        found.append(
+            "YOOKASSA_SHOP_ID and YOOKASSA_SECRET_KEY go together: with one alone no payment "
+            "link is made, so deposits are taken on site (docs/payments.md)"
+        )
+    if settings.yookassa_shop_id and not (settings.payment_return_url or settings.public_base_url):
+        found.append(
+            "YooKassa is set up but neither PAYMENT_RETURN_URL nor PUBLIC_BASE_URL is: the "
+            "payment page has nowhere to send the client back (docs/payments.md)"
+        )
     return found
 
 

@@ -11,14 +11,18 @@ from aiogram import Bot
 from aiohttp import web
 
 from bot.clock import Clock
+from bot.config import BusinessConfig
 from bot.delivery.channel import Channel, ChannelSet
 from bot.dialogs import DialogService
 from bot.i18n import Texts
+from bot.payments.gateway import PaymentWork
 from bot.settings import Settings
 from handlers.max import max_channel
 from handlers.telegram_outbox import TelegramChannel
 from handlers.vk import vk_channel
 from handlers.whatsapp import whatsapp_channel
+from handlers.yookassa_api import YooKassa
+from handlers.yookassa_webhook import PUBLISHED_RANGES, YooKassaNotifications, networks
 
 
 @dataclass
@@ -37,7 +41,9 @@ Factory = Callable[[Settings, ChannelDeps], Channel | None]
 def _telegram(bot_name: str, channel: str) -> Factory:
     def build(settings: Settings, deps: ChannelDeps) -> Channel | None:
         bot = deps.bots.get(bot_name)
-        return TelegramChannel(channel, bot) if bot is not None else None
+        if bot is None:
+            return None
+        return TelegramChannel(channel, bot, settings.payment_provider_token)
 
     return build
 
@@ -53,6 +59,31 @@ REGISTRY: dict[str, Factory] = {
     "max": _from_settings(max_channel),
     "vk": _from_settings(vk_channel),
 }
+
+
+def payment_work(settings: Settings, config: BusinessConfig, texts: Texts) -> PaymentWork | None:
+    """The YooKassa side of deposits (links, refunds), when a shop is set up."""
+    if not (settings.yookassa_shop_id and settings.yookassa_secret_key):
+        return None
+    gateway = YooKassa(
+        settings.yookassa_shop_id, settings.yookassa_secret_key, settings.yookassa_api_url
+    )
+    return PaymentWork(
+        gateway, config, texts, settings.payment_return_url or settings.public_base_url
+    )
+
+
+def payment_notifications(settings: Settings, work: PaymentWork | None, clock: Clock):
+    """The registrar of YooKassa's notification endpoint (a no-op without a shop)."""
+    if work is None:
+        return lambda app: None
+    ranges = (
+        settings.yookassa_allowed_ips.split(",")
+        if settings.yookassa_allowed_ips
+        else PUBLISHED_RANGES
+    )
+    hook = YooKassaNotifications(work, clock, networks(ranges), settings.yookassa_ip_header)
+    return hook.register
 
 
 def build_channels(

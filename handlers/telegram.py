@@ -25,6 +25,7 @@ from bot.delivery.outbox import Sender
 from bot.dialogs import DialogService
 from bot.i18n import Texts
 from handlers.inbound import typed_command
+from handlers.telegram_payments import TelegramPayments
 from scenarios.types import Input, InputKind, Reply
 
 CHANNEL = "telegram"
@@ -127,6 +128,7 @@ class TelegramClientBot:
         self.dialogs = dialogs
         self.texts = dialogs.texts
         self.router = Router(name="client")
+        TelegramPayments(dialogs.texts, dialogs.clock).register(self.router)
         self.router.callback_query.register(self.on_button, Act.filter())
         self.router.callback_query.register(self.on_stale_button)
         self.router.message.register(self.on_message, F.chat.type == "private")

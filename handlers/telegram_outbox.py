@@ -25,7 +25,7 @@ from aiogram.exceptions import (
     TelegramMigrateToChat,
     TelegramRetryAfter,
 )
-from aiogram.types import BufferedInputFile, InlineKeyboardMarkup
+from aiogram.types import BufferedInputFile, InlineKeyboardMarkup, LabeledPrice
 
 from bot.delivery.channel import Files, Routes
 from bot.delivery.outbox import RetryLater, Undeliverable
@@ -73,8 +73,9 @@ async def download(bot: Bot, file_id: str) -> bytes:
 class TelegramSender:
     """The Telegram bots as a bare outbox sender, without the other channels."""
 
-    def __init__(self, bots: dict[str, Bot]) -> None:
+    def __init__(self, bots: dict[str, Bot], provider_token: str = "") -> None:
         self.bots = bots  # "client", "staff": Telegram alone (tests, benchmarks)
+        self.provider_token = provider_token
 
     async def send(self, row: Outbox) -> int | None:
         bot = self.bots.get(row.bot)
@@ -96,16 +97,36 @@ class TelegramSender:
         return kind, await download(bot, file_id)
 
     async def _send(self, bot: Bot, row: Outbox) -> int:
-        return await send_row(bot, row, lambda ref: self.fetch(ref, bot))
+        return await send_row(bot, row, lambda ref: self.fetch(ref, bot), self.provider_token)
 
 
 Fetch = Callable[[str], Awaitable[tuple[str, bytes]]]
 
 
-async def send_row(bot: Bot, row: Outbox, fetch: Fetch) -> int:
-    """The row as one message: text with an inline keyboard, a chart, or a passed-on file."""
+async def send_invoice(bot: Bot, row: Outbox, provider_token: str) -> int:
+    """A deposit's invoice (bot.payments.holds): RUB, integer kopecks, the opaque payload."""
+    if not provider_token:
+        raise Undeliverable("no PAYMENT_PROVIDER_TOKEN: invoices cannot be sent")
+    invoice = row.payload["invoice"]
+    message = await bot.send_invoice(
+        row.chat_id,
+        title=invoice["title"],
+        description=invoice["description"],
+        payload=invoice["payload"],
+        provider_token=provider_token,
+        currency=invoice["currency"],
+        prices=[LabeledPrice(label=p["label"], amount=int(p["amount"])) for p in invoice["prices"]],
+    )
+    return message.message_id
+
+
+async def send_row(bot: Bot, row: Outbox, fetch: Fetch, provider_token: str = "") -> int:
+    """The row as one message: text with an inline keyboard, a chart, a passed-on file, or
+    a deposit's invoice."""
     payload = row.payload
     text, keyboard = payload["text"], markup(payload.get("buttons") or [])
+    if payload.get("invoice"):
+        return await send_invoice(bot, row, provider_token)
     if payload.get("png"):  # a chart the core rendered (the weekly report)
         chart = BufferedInputFile(base64.b64decode(payload["png"]), filename="chart.png")
         message = await bot.send_photo(
@@ -126,8 +147,9 @@ class TelegramChannel:
 
     media = frozenset({"photo", "document"})
 
-    def __init__(self, name: str, bot: Bot) -> None:
+    def __init__(self, name: str, bot: Bot, provider_token: str = "") -> None:
         self.name, self.bot = name, bot
+        self.provider_token = provider_token  # BotFather's payment provider token
 
     def mount(self, routes: Routes) -> None:
         """The webhook is aiogram's (handlers/telegram_webhook.py), mounted with the other bot."""
@@ -142,7 +164,7 @@ class TelegramChannel:
             return await files.fetch(ref)
 
         try:
-            return await send_row(self.bot, row, fetch)
+            return await send_row(self.bot, row, fetch, self.provider_token)
         except AiogramError as exc:
             raise verdict(exc) from exc
 

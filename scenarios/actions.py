@@ -125,6 +125,10 @@ class MoveVisit(_Visit, prefix="rmove"):
     """«Перенести» under a reminder."""
 
 
+class RetryHold(_Visit, prefix="rehold"):
+    """«Попробовать снова» under «the hold ran out unpaid»: book that slot again (a new hold)."""
+
+
 @dataclass(frozen=True)
 class PickDay(_Tagged, prefix="day"):
     day: dt.date
@@ -194,6 +198,7 @@ Action = (
     | CancelVisit
     | ConfirmVisitTap
     | MoveVisit
+    | RetryHold
     | TakeOffer
 )
 

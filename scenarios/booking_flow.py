@@ -16,6 +16,7 @@ from scenarios.actions import (
     CancelVisit,
     ConfirmVisitTap,
     MoveVisit,
+    RetryHold,
     TakeOffer,
     Tap,
     log_kind,
@@ -146,6 +147,8 @@ async def _global_button(state: DialogState, action: Action, deps: Deps, out: Ou
             await _start_move(state, appointment_id, deps, out)
         case TakeOffer():
             await _take_offer(state, action, deps, out)
+        case RetryHold(appointment_id):
+            await _retry_hold(state, appointment_id, deps, out)
         case Tap.RESUME:
             await ask(state, deps, out)
         case _:
@@ -192,6 +195,26 @@ async def _take_offer(state: DialogState, offer: TakeOffer, deps: Deps, out: Out
     )
 
 
+async def _retry_hold(state: DialogState, appointment_id: int, deps: Deps, out: Outcome) -> None:
+    """«Попробовать снова» after an unpaid hold ran out: the same slot booked afresh (the
+    booking re-checks it; if it is gone meanwhile, the picker shows the nearest others)."""
+    info = await deps.bookings.get(appointment_id)
+    service = deps.config.service(info.service_id) if info else None
+    if info is None or service is None:
+        out.replies.append(Reply(deps.texts("cancel_unknown")))
+        return
+    minutes = service.duration + sum(a.duration for a in service.addons if a.id in info.addon_ids)
+    end = info.start + dt.timedelta(minutes=minutes)
+    state.reset_booking()
+    state.service_id, state.addon_ids = info.service_id, list(info.addon_ids)
+    state.master_id, state.start, state.end = (
+        info.master_id,
+        info.start.isoformat(),
+        end.isoformat(),
+    )
+    out.effects.append(Book(info.service_id, info.addon_ids, info.master_id, info.start, end))
+
+
 async def _event(state: DialogState, inp: Input, deps: Deps, out: Outcome) -> None:
     match inp.text:
         case "booked":
@@ -201,6 +224,13 @@ async def _event(state: DialogState, inp: Input, deps: Deps, out: Outcome) -> No
                 out.replies.append(
                     Reply(booking_text(key, info, deps), kb.after_booking(deps.texts))
                 )
+            state.reset_booking()
+            state.step = Step.DONE
+            state.lead_open = False
+        case "held":
+            info = await deps.bookings.get(int(inp.arg))
+            if info is not None:
+                out.replies.append(Reply(booking_text("payments.held", info, deps)))
             state.reset_booking()
             state.step = Step.DONE
             state.lead_open = False

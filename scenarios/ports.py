@@ -14,6 +14,7 @@ from scenarios.types import Understanding
 
 if TYPE_CHECKING:
     from bot.booking.booker import SlotPage
+    from bot.payments.rules import Quote
 
 
 class SlotFinder(Protocol):
@@ -50,6 +51,12 @@ class BookingsView(Protocol):
     async def get(self, appointment_id: int) -> BookingInfo | None: ...
 
 
+class DepositView(Protocol):
+    async def quote(self, service_id: str, price_kop: int, start: dt.datetime) -> Quote | None:
+        """The deposit the current client's booking would need, or None."""
+        ...
+
+
 class Understander(Protocol):
     """Reads one free-text message; the runner calls it before the scenario runs (it may
     ask a model, so it must not run inside a database transaction)."""
@@ -66,6 +73,7 @@ class Deps:
     clock: Clock
     slots: SlotFinder
     bookings: BookingsView
+    deposits: DepositView | None = None  # None: no payments set up, the deposit is paid on site
 
     def local_now(self) -> dt.datetime:
         return self.clock.now().astimezone(self.config.tz)

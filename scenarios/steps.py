@@ -405,7 +405,7 @@ async def _ask_name(state: DialogState, deps: Deps, out: Outcome, edit: bool) ->
 
 
 async def _ask_summary(state: DialogState, deps: Deps, out: Outcome, edit: bool) -> None:
-    text = summary_text(state, deps)
+    text = await summary_text(state, deps)
     out.replies.append(Reply(text, kb.summary(deps.texts), edit=edit))
 
 

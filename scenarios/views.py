@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from bot.config import Service
 from scenarios import keyboards as kb
@@ -10,6 +11,9 @@ from scenarios.parsing import TimeWish
 from scenarios.ports import BookingInfo, Deps
 from scenarios.state import DialogState
 from scenarios.types import Reply
+
+if TYPE_CHECKING:
+    from bot.payments.rules import Quote
 
 
 def service_of(state: DialogState, deps: Deps) -> Service:
@@ -32,20 +36,41 @@ def deposit_line(service: Service | None, deps: Deps) -> str:
     return "\n" + deps.texts("dialog.deposit_line", amount=deps.texts.money(kopecks))
 
 
-def summary_text(state: DialogState, deps: Deps) -> str:
+def rule_line(found: Quote, deps: Deps) -> str:
+    """The deposit, the rule that asks for it and the refund policy, on lines of their own."""
+    t = deps.texts
+    return "\n" + t(
+        "payments.summary_line",
+        amount=t.money(found.amount_kop),
+        why=t(f"payments.rule_{found.rule}"),
+        hours=found.refund_cutoff_hours,
+        minutes=found.hold_minutes,
+    )
+
+
+async def deposit_quote(state: DialogState, deps: Deps, price_kop: int) -> Quote | None:
+    if deps.deposits is None or state.slot_start is None or state.service_id is None:
+        return None
+    if state.moving is not None:  # a move keeps the visit's standing: nothing new to pay
+        return None
+    return await deps.deposits.quote(state.service_id, price_kop, state.slot_start)
+
+
+async def summary_text(state: DialogState, deps: Deps) -> str:
     t, config = deps.texts, deps.config
     service = service_of(state, deps)
     addons = [a for a in service.addons if a.id in state.addon_ids]
     price = service.price + sum(a.price for a in addons)
     start = state.slot_start
     assert start is not None
+    found = await deposit_quote(state, deps, int(price * 100))
     return t(
         "summary",
         service=service.title + "".join(f" + {a.title}" for a in addons),
         master=master_name(state.master_id or "", deps),
         when=t.moment(start.astimezone(config.tz)),
         price=t.money(int(price * 100)),
-        deposit=deposit_line(service, deps),
+        deposit=rule_line(found, deps) if found else deposit_line(service, deps),
         name=state.name or "",
         phone=state.phone or "",
         address=config.business.address,

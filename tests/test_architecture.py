@@ -37,6 +37,7 @@ SCENARIO_ALLOWED_CORE = {
     "bot.booking.slots": "free slots: pure arithmetic over the config",
     "bot.i18n": "the message catalogs (texts users read)",
     "bot.clock": "the injected clock's Protocol",
+    "bot.payments.rules": "the deposit rules (a part of the config) and the Quote they compute",
 }
 
 # Core modules a scenario may name in type hints only (under `if TYPE_CHECKING:`).

@@ -270,17 +270,17 @@ async def test_export_files(db, cfg, monkeypatch):
     visits = list(csv.reader(io.StringIO(files.appointments_csv.decode("utf-8-sig"))))
     assert visits[1:] == [
         ["1", "1", "2026-10-20 12:00", "instagram", "Маша", "Маникюр", "Анна",
-         "2026-11-05 12:00", "came", "1500", "1500.01", "Ольга", "79270000001"],
+         "2026-11-05 12:00", "came", "1500", "1500.01", "Ольга", "79270000001", "", ""],
         ["2", "2", "2026-10-20 12:00", "vk", "", "Маникюр", "Ольга", "2026-11-06 09:30",
-         "cancelled", "1500", "", "", ""],
+         "cancelled", "1500", "", "", "", "", ""],
     ]  # fmt: skip
 
     book = openpyxl.load_workbook(io.BytesIO(files.xlsx))
     assert book.sheetnames == ["Заявки", "Записи"]
     sheet = [list(r) for r in book["Записи"].iter_rows(values_only=True)]
     assert sheet[0][:3] == ["id", "заявка", "создана"]
-    assert sheet[1][7:] == ["2026-11-05 12:00", "came", 1500, 1500.01, "Ольга", "79270000001"]
-    assert sheet[2][10:] == [None, None, None]  # not paid; the erased client is blank
+    assert sheet[1][7:13] == ["2026-11-05 12:00", "came", 1500, 1500.01, "Ольга", "79270000001"]
+    assert sheet[2][10:] == [None] * 5  # not paid; the erased client is blank
     lead_rows = [list(r) for r in book["Заявки"].iter_rows(values_only=True)]
     assert [r[0] for r in lead_rows[1:]] == [1, 2]
     assert lead_rows[2][8:] == [None, None]

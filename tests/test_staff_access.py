@@ -139,6 +139,7 @@ async def test_owners_from_the_environment_and_the_config(staff: Staff):
             "roi",
             "roi_setup",
             "export",
+            "deposits",
             "week",
             "services",
             *SCHEDULE,

@@ -87,7 +87,7 @@ async def test_set_webhook_records_url_secret_and_the_routers_update_types(rig: 
     assert client["url"] == f"{base}/telegram/client"
     assert staff["url"] == f"{base}/telegram/staff"
     assert (client["secret_token"], staff["secret_token"]) == (CLIENT_SECRET, STAFF_SECRET)
-    assert set(client["allowed_updates"]) == {"message", "callback_query"}
+    assert set(client["allowed_updates"]) == {"message", "callback_query", "pre_checkout_query"}
     assert "message" in staff["allowed_updates"]
     assert "chat_member" not in client["allowed_updates"]
 

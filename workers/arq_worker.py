@@ -32,7 +32,7 @@ from bot.delivery.ratelimit import RedisRateLimiter
 from bot.i18n import Texts
 from bot.settings import Settings, load_settings
 from handlers.crm import build_crm
-from handlers.registry import ChannelDeps, build_channels
+from handlers.registry import ChannelDeps, build_channels, payment_work
 from handlers.telegram import make_bot
 from workers.crm_jobs import crm_sync
 from workers.timed import TimedWork
@@ -90,6 +90,7 @@ def worker_context(
             greeter(settings, config, clock),
             reviewer=reviewer(settings, config, texts, clock),
             crm_alert_after=crm_alert,
+            payments=payment_work(settings, config, texts),
         ),
         "crm": crm,
         "sender": channels,
@@ -112,6 +113,8 @@ async def shutdown(ctx: dict[str, Any]) -> None:
     await ctx["channels"].close()
     if ctx.get("crm") is not None:
         await ctx["crm"].close()
+    if ctx["work"].payments is not None:
+        await ctx["work"].payments.gateway.close()
     await close_db()
 
 

@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass, field
 
 from bot.ai.reminder import Greeter
+from bot.booking.booker import Booker
 from bot.booking.followup import nudge_stalled
 from bot.booking.reminders import queue_due_reminders
 from bot.booking.reshuffle import flag_unanswered
@@ -27,6 +28,8 @@ from bot.delivery.lateness import check_lateness
 from bot.i18n import Texts
 from bot.numbers.anomalies import queue_anomalies
 from bot.numbers.report_schedule import queue_summary, queue_weekly, weekly_span
+from bot.payments.gateway import PaymentWork
+from bot.payments.holds import release_due
 from bot.staffwork.outcomes import prompt_outcomes
 from bot.staffwork.sla import check_sla
 
@@ -55,6 +58,7 @@ class TimedWork:
     greeter: Greeter | None = field(default=None, compare=False)  # personal reminder texts
     reviewer: Reviewer | None = field(default=None, compare=False)  # the coach's model, if any
     crm_alert_after: dt.timedelta | None = None  # CRM sync on: owners hear of failures this old
+    payments: PaymentWork | None = field(default=None, compare=False)  # YooKassa links, refunds
     _last_scan: dict[str, dt.datetime] = field(default_factory=dict, compare=False)
 
     def _due(self, what: str, every: dt.timedelta, now: dt.datetime) -> bool:
@@ -94,9 +98,16 @@ class TimedWork:
             queued += await queue_personal(self.config, self.texts, span, now)
         return queued
 
+    async def _deposits(self, now: dt.datetime) -> int:
+        """Unpaid holds released; YooKassa payment links made and refunds asked for."""
+        booker = Booker(self.config, self.clock)
+        released = await release_due(booker, self.texts, self.config, now)
+        return released + (await self.payments.run(now) if self.payments else 0)
+
     async def run(self) -> dict[str, int]:
         now = self.clock.now()
         done = {
+            "deposits": await self._deposits(now),
             "reminders": await self._reminders(now),
             "sla": await check_sla(self.config, self.texts, self.owner_ids, now),
             "nudges": await nudge_stalled(self.config, self.texts, now),

@@ -30,7 +30,7 @@ from bot.booking.slots import (
 from bot.clock import Clock
 from bot.config import GRID_MINUTES, BusinessConfig, Service
 from bot.models import (
-    ACTIVE_APPOINTMENT_STATUSES,
+    OCCUPYING_STATUSES,
     Appointment,
     AppointmentStatus,
     Client,
@@ -73,7 +73,7 @@ class Booker:
         buffer = self.config.booking.buffer_minutes
         rows = await Appointment.filter(
             master_id__in=list(master_ids),
-            status__in=ACTIVE_APPOINTMENT_STATUSES,
+            status__in=OCCUPYING_STATUSES,
             end__gt=since - dt.timedelta(minutes=buffer),
             start__lt=until,
         ).values_list("master_id", "start", "end")
@@ -158,16 +158,20 @@ class Booker:
         addon_ids: Sequence[str],
         client: Client | None,
         lead: Lead | None,
+        deposit_kop: int | None = None,
     ) -> Appointment | None:
         """Book the slot, or return None when another booking got any part of it first or
-        the slot engine would not offer it (a forged button): every caller gets the check."""
+        the slot engine would not offer it (a forged button): every caller gets the check.
+        With `deposit_kop` the booking is a hold (HELD) until the deposit is paid."""
         now = self.clock.now()
         busy = await self.busy([slot.master_id], now)
         changes = await self.changes([slot.master_id], slot.start - dt.timedelta(days=1))
         if not is_offerable(self.config, service, addon_ids, slot, busy, now, changes):
             return None
         status = (
-            AppointmentStatus.CONFIRMED
+            AppointmentStatus.HELD
+            if deposit_kop
+            else AppointmentStatus.CONFIRMED
             if self.config.booking.mode == "instant"
             else AppointmentStatus.PENDING
         )
@@ -183,7 +187,7 @@ class Booker:
                     start=slot.start,
                     end=slot.end,
                     price_kop=price_kop(service, addon_ids),
-                    deposit_kop=int(service.deposit * 100),
+                    deposit_kop=int(service.deposit * 100) if deposit_kop is None else deposit_kop,
                     status=status,
                     created_at=now,
                 )

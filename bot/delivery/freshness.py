@@ -23,6 +23,7 @@ from bot.models import (
     MessageLog,
     Outbox,
 )
+from bot.payments.models import Deposit, DepositStatus
 
 Check = Callable[[Outbox, dt.datetime], Awaitable[bool]]
 
@@ -74,7 +75,23 @@ async def _nudge(row: Outbox, now: dt.datetime) -> bool:
     return not await written.exists()
 
 
-CHECKS: dict[str, Check] = {"reminder": _reminder, "sla": _sla, "nudge": _nudge}
+async def _hold_live(row: Outbox, now: dt.datetime) -> bool:
+    """An invoice or a payment link only while its hold is live (bot.payments.holds keys
+    them `invoice:<deposit>` / `pay-link:<deposit>`): after that it could not be paid."""
+    deposit_id = row.dedup_key.rpartition(":")[2]
+    if not deposit_id.isdigit():
+        return False
+    live = Deposit.filter(id=int(deposit_id), status=DepositStatus.HELD, hold_until__gt=now)
+    return await live.exists()
+
+
+CHECKS: dict[str, Check] = {
+    "reminder": _reminder,
+    "sla": _sla,
+    "nudge": _nudge,
+    "invoice": _hold_live,
+    "pay_link": _hold_live,
+}
 """Kinds that can go stale; every other kind is delivered however late it is."""
 
 

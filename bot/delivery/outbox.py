@@ -77,6 +77,7 @@ class Message:
     png: bytes | None = None  # a rendered chart, sent as a photo with `text` as its caption
     params: Sequence[str] = ()  # variables for a channel's approved template (see reminders)
     ask_contact: bool = False  # a dialogue reply asking for the phone (the share control)
+    invoice: dict | None = None  # a Telegram invoice (bot.payments.holds): sent as sendInvoice
 
     def payload(self) -> dict:
         data: dict = {
@@ -89,6 +90,8 @@ class Message:
             data["params"] = list(self.params)
         if self.ask_contact:
             data["ask_contact"] = True
+        if self.invoice:
+            data["invoice"] = dict(self.invoice)
         if self.png:  # base64 in the JSON payload: a chart is ~40 KB, stored once per owner
             data["png"] = base64.b64encode(self.png).decode("ascii")
         return data
@@ -157,7 +160,17 @@ def _unclaimed(now: dt.datetime) -> Q:
     return Q(locked_until__isnull=True) | Q(locked_until__lt=now)
 
 
-URGENT_KINDS = ("sla", "alert", "relay", "notice", "outcome", "late", "reply")
+URGENT_KINDS = (
+    "sla",
+    "alert",
+    "relay",
+    "notice",
+    "outcome",
+    "late",
+    "reply",
+    "invoice",
+    "pay_link",
+)
 """Staff-facing messages, and a dialogue's replies whose immediate send failed, go before a
 backlog of reminders: an escalation or an answer must not wait."""
 

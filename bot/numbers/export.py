@@ -35,8 +35,10 @@ _LEADS = (
 )
 _APPOINTMENTS = (
     "SELECT a.id, a.lead_id, a.created_at, l.source, l.manager_id, s.name, a.service_id, "
-    "a.master_id, a.start, a.status, a.price_kop, a.paid_kop, c.name, c.phone, c.erased_at "
+    "a.master_id, a.start, a.status, a.price_kop, a.paid_kop, c.name, c.phone, c.erased_at, "
+    "d.amount_kop, d.status "
     "FROM appointment a LEFT JOIN client c ON c.id = a.client_id "
+    "LEFT JOIN deposit d ON d.appointment_id = a.id AND d.paid_at IS NOT NULL "
     "LEFT JOIN lead l ON l.id = a.lead_id "
     "LEFT JOIN staff_member s ON s.telegram_id = l.manager_id "
     "WHERE a.start >= ? AND a.start < ? AND a.id > ? ORDER BY a.id LIMIT ?"
@@ -117,7 +119,7 @@ class _Shape:
 
     def appointment(self, row: tuple) -> list[Any]:
         id_, lead_id, created, source, mid, mname, service_id, master_id, start, *rest = row
-        status, price, paid, *who = rest
+        status, price, paid, name, phone, erased, deposit, deposit_status = rest
         service = self.config.service(service_id)
         master = self.config.master(master_id)
         return [
@@ -132,7 +134,9 @@ class _Shape:
             status,
             self.rubles(price),
             self.rubles(paid),
-            *self.person(*who),
+            *self.person(name, phone, erased),
+            self.rubles(deposit),  # a deposit paid for it, and what became of it
+            deposit_status,
         ]
 
 

@@ -17,6 +17,7 @@ from bot.models import StaffMember
 from bot.numbers import kpi, kpi_daily, kpi_team
 from bot.numbers.ad_spend import spend_by_source
 from bot.numbers.charts import weekly_png
+from bot.numbers.deposits import deposit_figures, deposit_lines
 from bot.numbers.kpi import EMPTY, format_kop
 from bot.periods import Span
 
@@ -272,6 +273,7 @@ async def weekly_text(config: BusinessConfig, t: Texts, span: Span) -> str:
     if sources:
         lines += [t("reports.sources.heading"), *sources]
     lines += await coach_lines(config, t, span)  # per manager: conversion, steps missed
+    lines += deposit_lines(await deposit_figures(p), t)
     return fit(lines, t)
 
 

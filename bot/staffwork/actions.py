@@ -102,6 +102,13 @@ class CalledAsk(Action):
 
 
 @dataclass(frozen=True)
+class RefundDeposit(Action):
+    """«Вернуть предоплату» (owners, /deposits): the deposit's id; the amount is the database's."""
+
+    prefix = "deprefund"
+
+
+@dataclass(frozen=True)
 class Reasoned(Action):
     """An id and one reason from a fixed list (no free text rides on a button)."""
 
@@ -174,6 +181,7 @@ ACTIONS: dict[str, type[Action]] = {
         CallBack,
         CalledAsk,
         CalledOutcome,
+        RefundDeposit,
     )
 }
 

@@ -29,6 +29,7 @@ from bot.models import (
     LeadEvent,
     LeadStatus,
 )
+from bot.payments.settle import keep_on_no_show, owe_back
 from bot.staffwork.access import BadAmount, check_appointment, check_lead_id, check_outcome
 from bot.staffwork.leads import lead_of, move_lead
 from bot.staffwork.outcomes import MAX_PAID_KOP, valid_paid
@@ -210,6 +211,8 @@ class LeadActions:
             if not done:
                 return None
             appointment = await Appointment.get(id=appointment_id)
+            if not came:  # a no-show keeps a paid deposit, as the policy shown said
+                await keep_on_no_show(appointment_id, now)
             lead = await lead_of(appointment.lead_id)
             if lead is not None:
                 if lead.status in (LeadStatus.NEW, LeadStatus.QUALIFIED):
@@ -230,6 +233,7 @@ class LeadActions:
                 lead_id=lead_id, status__in=ACTIVE_APPOINTMENT_STATUSES
             ):
                 await self.booker.cancel(appointment)
+                await owe_back(appointment.id, self.t, now)  # the business cancelled
                 await self._tell(lead, "cancelled", "staff.client_cancelled", appointment, now)
             await move_lead(
                 lead, LeadStatus.LOST, actor=actor(staff_id), now=now, note=reason[:200]

@@ -381,6 +381,7 @@ class FakeBotApi:
         self._callback_ids = itertools.count(1)
         self._file_ids = itertools.count(1)
         self._deliveries: set[asyncio.Task[None]] = set()
+        self.invoice_payloads: list[str] = []  # sendInvoice's payloads, in order (bot_payments)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -1177,6 +1178,34 @@ def _content_location(api: FakeBotApi, params: dict[str, Any], files: Any) -> di
     return {"location": location}
 
 
+def _content_invoice(api: FakeBotApi, params: dict[str, Any], files: Any) -> dict[str, Any]:
+    """sendInvoice as Telegram checks it: a provider token, a 3-letter currency, prices as
+    integer amounts in the smallest unit, a payload of 1–128 bytes. The payload is kept
+    with the message (as Telegram keeps it) for the pre-checkout round, not shown."""
+    prices = params.get("prices")
+    payload = str(params.get("payload") or "")
+    if not params.get("provider_token"):
+        raise TelegramError(400, "Bad Request: PAYMENT_PROVIDER_INVALID")
+    if not re.fullmatch(r"[A-Z]{3}", str(params.get("currency") or "")):
+        raise TelegramError(400, "Bad Request: CURRENCY_INVALID")
+    if not isinstance(prices, list) or not prices:
+        raise TelegramError(400, "Bad Request: prices must be non-empty")
+    if any(not isinstance(p.get("amount"), int) or p["amount"] <= 0 for p in prices):
+        raise TelegramError(400, "Bad Request: PRICE_INVALID (integer smallest units)")
+    if not 1 <= len(payload.encode()) <= 128:
+        raise TelegramError(400, "Bad Request: INVOICE_PAYLOAD_INVALID")
+    total = sum(p["amount"] for p in prices)
+    invoice = {
+        "title": params.get("title"),
+        "description": params.get("description"),
+        "start_parameter": params.get("start_parameter") or "",
+        "currency": params["currency"],
+        "total_amount": total,
+    }
+    api.invoice_payloads.append(payload)
+    return {"invoice": invoice}
+
+
 def _content_contact(api: FakeBotApi, params: dict[str, Any], files: Any) -> dict[str, Any]:
     contact = {"phone_number": params.get("phone_number"), "first_name": params.get("first_name")}
     _set(contact, "last_name", params.get("last_name"))
@@ -1191,6 +1220,7 @@ _SEND_CONTENT: dict[str, Callable[[FakeBotApi, dict[str, Any], Any], dict[str, A
     "sendvoice": _content_voice,
     "sendlocation": _content_location,
     "sendcontact": _content_contact,
+    "sendinvoice": _content_invoice,
 }
 
 
