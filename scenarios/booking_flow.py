@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 
 from scenarios import keyboards as kb
+from scenarios import waitlist
 from scenarios.actions import (
     Action,
     CancelVisit,
@@ -123,6 +124,8 @@ def _forged(state: DialogState, inp: Input, deps: Deps, out: Outcome) -> None:
 
 async def _global_button(state: DialogState, action: Action, deps: Deps, out: Outcome) -> bool:
     """Handle buttons that mean the same at any step; False when the step must decide."""
+    if waitlist.on_button(state, action, deps, out):
+        return True
     match action:
         case Tap.BACK:
             state.back()
@@ -193,6 +196,9 @@ async def _take_offer(state: DialogState, offer: TakeOffer, deps: Deps, out: Out
 
 
 async def _event(state: DialogState, inp: Input, deps: Deps, out: Outcome) -> None:
+    if inp.text in waitlist.EVENTS:
+        waitlist.on_event(state, inp, deps, out)
+        return
     match inp.text:
         case "booked":
             info = await deps.bookings.get(int(inp.arg))

@@ -13,9 +13,11 @@ import logging
 from dataclasses import dataclass, field
 
 from bot.ai.reminder import Greeter
+from bot.booking.confirm_calls import flag_unconfirmed
 from bot.booking.followup import nudge_stalled
 from bot.booking.reminders import queue_due_reminders
 from bot.booking.reshuffle import flag_unanswered
+from bot.booking.waitlist_timed import waitlist_tick
 from bot.clock import Clock
 from bot.config import BusinessConfig
 from bot.delivery.lateness import check_lateness
@@ -81,6 +83,8 @@ class TimedWork:
             "reports": await self._reports(now),
             "late": await self._lateness(now),
             "reshuffle": await flag_unanswered(self.config, self.texts, self.owner_ids, now),
+            "waitlist": await waitlist_tick(self.config, self.texts, self.clock),
+            "confirm_calls": await flag_unconfirmed(self.config, self.texts, self.owner_ids, now),
         }
         if any(done.values()):
             log.info("timed_work", extra=done)

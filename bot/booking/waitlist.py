@@ -1,0 +1,391 @@
+"""The waitlist: clients nothing fit wait for a service (a master or any, a window of days
+and a part of the day); a freed slot is offered to them through the outbox.
+
+Every change that frees a master's time calls ONE hook, `slot_freed`, in its own
+transaction: a cancellation or a move (`Booker.cancel`), an extra shift added or time off
+undone (bot/booking/schedule.py). In FIFO mode (the default) a slot goes to the first
+matching client; an offer not taken within `waitlist.offer_minutes` expires and the slot
+goes to the next (bot/booking/waitlist_timed.py). In "all" mode every match is offered at
+once. Either way, taking an offer books through `Booker.book`, whose unique grid cells
+decide a race: exactly one client gets the slot, the others hear «уже занято» and stay on
+the list.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from bot.booking.slots import Slot, is_offerable, iter_free_slots, visit_minutes
+from bot.config import BusinessConfig, Service
+from bot.delivery.outbox import Message, enqueue
+from bot.i18n import Texts
+from bot.models import Appointment, Client, Lead, LeadStatus
+from bot.staffwork.leads import open_lead
+from bot.waitlist_models import (
+    EntryStatus,
+    OfferStatus,
+    WaitlistEntry,
+    WaitlistOffer,
+)
+from scenarios.actions import LeaveWaitlist, TakeSpot
+
+if TYPE_CHECKING:
+    from bot.booking.booker import Booker
+    from bot.booking.slots import Busy, Changes
+
+log = logging.getLogger("priyom.waitlist")
+WAITLIST_SOURCE = "waitlist"  # a lead opened when an offer is taken with no lead to go on
+
+
+@dataclass(frozen=True)
+class Window:
+    """What the client waits for, in business-local days and start minutes."""
+
+    day_from: dt.date
+    day_to: dt.date
+    after_minute: int | None = None
+    before_minute: int | None = None
+
+    def fits(self, local: dt.datetime) -> bool:
+        minute = local.hour * 60 + local.minute
+        return (
+            self.day_from <= local.date() <= self.day_to
+            and (self.after_minute is None or minute >= self.after_minute)
+            and (self.before_minute is None or minute <= self.before_minute)
+        )
+
+
+def window_of(entry: WaitlistEntry) -> Window:
+    return Window(entry.day_from, entry.day_to, entry.after_minute, entry.before_minute)
+
+
+# --- joining and leaving ------------------------------------------------------------------
+
+
+async def join(
+    config: BusinessConfig,
+    client_id: int,
+    lead_id: int | None,
+    service_id: str,
+    addon_ids: Sequence[str],
+    master_id: str | None,
+    window: Window,
+    now: dt.datetime,
+) -> WaitlistEntry | None:
+    """A place on the list (the same wish again keeps the place it has); None when the
+    service or master is not one the config offers (a stale or forged request)."""
+    service = config.service(service_id)
+    if service is None or (master_id is not None and master_id not in service.masters):
+        return None
+    same = await WaitlistEntry.get_or_none(
+        client_id=client_id,
+        service_id=service_id,
+        master_id=master_id,
+        day_from=window.day_from,
+        day_to=window.day_to,
+        status=EntryStatus.WAITING,
+    )
+    if same is not None:
+        return same
+    return await WaitlistEntry.create(
+        client_id=client_id,
+        lead_id=lead_id,
+        service_id=service_id,
+        addon_ids=[a for a in addon_ids if service.addon(a) is not None],
+        master_id=master_id,
+        day_from=window.day_from,
+        day_to=window.day_to,
+        after_minute=window.after_minute,
+        before_minute=window.before_minute,
+        created_at=now,
+        expires_at=now + dt.timedelta(days=config.waitlist.entry_days),
+    )
+
+
+async def leave(booker: Booker, client_id: int | None, entry_id: int, now: dt.datetime) -> bool:
+    """The client leaves the list (their own entry only); a live offer passes on."""
+    if client_id is None:
+        return False
+    left = await WaitlistEntry.filter(
+        id=entry_id, client_id=client_id, status=EntryStatus.WAITING
+    ).update(status=EntryStatus.LEFT, ended_at=now)
+    if left:
+        await _withdraw_offers(booker, entry_id, now)
+    return bool(left)
+
+
+async def _withdraw_offers(booker: Booker, entry_id: int, now: dt.datetime) -> None:
+    live = await WaitlistOffer.filter(entry_id=entry_id, status=OfferStatus.OFFERED)
+    await WaitlistOffer.filter(entry_id=entry_id, status=OfferStatus.OFFERED).update(
+        status=OfferStatus.WITHDRAWN
+    )
+    for offer in live:
+        await pass_on(booker, offer, now)
+
+
+async def pass_on(booker: Booker, offer: WaitlistOffer, now: dt.datetime) -> int:
+    """An offer that ended untaken: in FIFO mode its slot goes to the next in line."""
+    if booker.config.waitlist.mode != "fifo":
+        return 0
+    return await slot_freed(booker, offer.master_id, offer.start, offer.end, now)
+
+
+# --- the hook -----------------------------------------------------------------------------
+
+
+async def slot_freed(
+    booker: Booker, master_id: str, start: dt.datetime, end: dt.datetime, now: dt.datetime
+) -> int:
+    """The master's time [start, end) has just been freed: offer it to the waiting clients
+    it fits, in their order. Runs in the caller's transaction; returns the offers queued."""
+    config = booker.config
+    if not config.waitlist.enabled:
+        return 0
+    entries = await _waiting_for(config, master_id, start, end, now)
+    if not entries:
+        return 0
+    busy = await booker.busy([master_id], now)
+    changes = await booker.changes([master_id], now - dt.timedelta(days=1))
+    fifo = config.waitlist.mode == "fifo"
+    held = await _live_spans(master_id, start, end, now) if fifo else []
+    had = set(
+        await WaitlistOffer.filter(master_id=master_id, start__gte=start, start__lt=end)
+        .values_list("entry_id", "start")
+    )  # fmt: skip
+    clients = await _reachable_clients({e.client_id for e in entries})
+    found: dict[tuple[str, tuple[str, ...]], list[Slot]] = {}
+    freed = Freed(master_id, start, end, busy, changes, now)
+    texts, offered = Texts(config.business.locale), 0
+    for entry in entries:
+        client = clients.get(entry.client_id)
+        service = config.service(entry.service_id)
+        if client is None or service is None:
+            continue
+        key = (service.id, tuple(entry.addon_ids))
+        if key not in found:
+            found[key] = candidates(config, service, entry.addon_ids, freed)
+        slot = _first_fit(config, entry, found[key], held, had)
+        if slot is None or not await _offer(config, texts, entry, client, slot, now):
+            continue
+        offered += 1
+        if fifo:
+            held.append((slot.start, slot.end))
+    if offered:
+        log.info("waitlist_offered", extra={"master": master_id, "offers": offered})
+    return offered
+
+
+@dataclass(frozen=True)
+class Freed:
+    """A master's freed time and what the slot engine needs to judge slots in it."""
+
+    master_id: str
+    start: dt.datetime
+    end: dt.datetime
+    busy: Busy
+    changes: Changes
+    now: dt.datetime
+
+
+async def _waiting_for(
+    config: BusinessConfig, master_id: str, start: dt.datetime, end: dt.datetime, now: dt.datetime
+) -> list[WaitlistEntry]:
+    """Live entries, first come first, whose service this master does and whose days meet
+    the freed time (the window's times are checked slot by slot)."""
+    services = [s.id for s in config.services if master_id in s.masters]
+    if not services:
+        return []
+    tz = config.tz
+    return (
+        await WaitlistEntry.filter(
+            Q(master_id__isnull=True) | Q(master_id=master_id),
+            status=EntryStatus.WAITING,
+            expires_at__gt=now,
+            service_id__in=services,
+            day_from__lte=end.astimezone(tz).date(),
+            day_to__gte=start.astimezone(tz).date(),
+        )
+        .order_by("id")
+        .all()
+    )
+
+
+async def _live_spans(
+    master_id: str, start: dt.datetime, end: dt.datetime, now: dt.datetime
+) -> list[tuple[dt.datetime, dt.datetime]]:
+    """Slots of this master already offered and still live: in FIFO mode nobody else is
+    offered them until they end."""
+    return list(
+        await WaitlistOffer.filter(
+            master_id=master_id,
+            status=OfferStatus.OFFERED,
+            expires_at__gt=now,
+            start__lt=end,
+            end__gt=start,
+        ).values_list("start", "end")
+    )
+
+
+async def _reachable_clients(ids: set[int]) -> dict[int, Client]:
+    """Clients the bot can write to (not erased, not phone-only)."""
+    rows = await Client.filter(id__in=list(ids), erased_at__isnull=True).exclude(channel="phone")
+    return {c.id: c for c in rows}
+
+
+def candidates(
+    config: BusinessConfig, service: Service, addon_ids: Sequence[str], freed: Freed
+) -> list[Slot]:
+    """Offerable slots of the service starting within the freed time, nearest first: the
+    freed start itself, then the engine's own slots."""
+    minutes = dt.timedelta(minutes=visit_minutes(service, addon_ids))
+    first = Slot(freed.start, freed.start + minutes, freed.master_id)
+    args = (config, service, addon_ids)
+    found = [first] if is_offerable(*args, first, freed.busy, freed.now, freed.changes) else []
+    tz = config.tz
+    days = (freed.start.astimezone(tz).date(), freed.end.astimezone(tz).date())
+    busy = {freed.master_id: freed.busy.get(freed.master_id, [])}
+    for slot in iter_free_slots(*args, busy, freed.now, *days, freed.changes):
+        if slot.master_id == freed.master_id and freed.start < slot.start < freed.end:
+            found.append(slot)
+    return found
+
+
+def _first_fit(
+    config: BusinessConfig,
+    entry: WaitlistEntry,
+    slots: list[Slot],
+    held: list[tuple[dt.datetime, dt.datetime]],
+    had: set[tuple[int, dt.datetime]],
+) -> Slot | None:
+    window, tz = window_of(entry), config.tz
+    buffer = dt.timedelta(minutes=config.booking.buffer_minutes)
+    for slot in slots:
+        if (entry.id, slot.start) in had or not window.fits(slot.start.astimezone(tz)):
+            continue
+        if any(slot.start < e + buffer and s < slot.end + buffer for s, e in held):
+            continue
+        return slot
+    return None
+
+
+async def _offer(
+    config: BusinessConfig,
+    t: Texts,
+    entry: WaitlistEntry,
+    client: Client,
+    slot: Slot,
+    now: dt.datetime,
+) -> WaitlistOffer | None:
+    """One offer row and its message, or None when this entry had this slot already."""
+    try:
+        async with in_transaction():  # a savepoint: another process may offer it too
+            offer = await WaitlistOffer.create(
+                entry_id=entry.id,
+                master_id=slot.master_id,
+                start=slot.start,
+                end=slot.end,
+                offered_at=now,
+                expires_at=now + dt.timedelta(minutes=config.waitlist.offer_minutes),
+            )
+    except IntegrityError:
+        return None
+    await enqueue(
+        bot="client",
+        channel=client.channel,
+        chat_id=client.channel_user_id,
+        kind="waitlist_offer",
+        message=offer_message(config, t, entry, offer),
+        dedup_key=f"woffer:{offer.id}",
+        now=now,
+        lead_id=entry.lead_id,
+    )
+    return offer
+
+
+def offer_message(
+    config: BusinessConfig, t: Texts, entry: WaitlistEntry, offer: WaitlistOffer
+) -> Message:
+    service, master = config.service(entry.service_id), config.master(offer.master_id)
+    text = t(
+        "waitlist.offer",
+        service=service.title if service else entry.service_id,
+        master=master.name if master else offer.master_id,
+        when=t.moment(offer.start.astimezone(config.tz)),
+        minutes=config.waitlist.offer_minutes,
+    )
+    buttons = [
+        [(t("waitlist.btn_take"), TakeSpot(offer.id).pack())],
+        [(t("waitlist.btn_leave"), LeaveWaitlist(entry.id).pack())],
+    ]
+    return Message(text, buttons)
+
+
+# --- taking an offer ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Claimed:
+    offer: WaitlistOffer
+    entry: WaitlistEntry
+
+
+async def claim(client_id: int | None, offer_id: int, now: dt.datetime) -> Claimed | str:
+    """Re-validate a tapped offer: the client's own ("offer_unknown" otherwise), still live
+    ("offer_gone" otherwise). Marks it taken with a conditional UPDATE, so a double tap
+    books once; the caller books next, in the same transaction."""
+    offer = await WaitlistOffer.get_or_none(id=offer_id)
+    entry = await WaitlistEntry.get_or_none(id=offer.entry_id) if offer else None
+    if offer is None or entry is None or client_id is None or entry.client_id != client_id:
+        return "offer_unknown"
+    if entry.status != EntryStatus.WAITING or offer.expires_at <= now:
+        return "offer_gone"
+    won = await WaitlistOffer.filter(id=offer_id, status=OfferStatus.OFFERED).update(
+        status=OfferStatus.TAKEN, taken_at=now
+    )
+    return Claimed(offer, entry) if won else "offer_gone"
+
+
+async def lead_for(claimed: Claimed, channel: str, conv_lead_id: int | None, now: dt.datetime):
+    """The lead the booking goes on: the one the client joined with (or the chat's), while
+    it is new and unbooked; else a fresh lead from the waitlist."""
+    for lead_id in (claimed.entry.lead_id, conv_lead_id):
+        lead = await Lead.get_or_none(id=lead_id, status=LeadStatus.NEW) if lead_id else None
+        if lead is not None and not await Appointment.filter(lead_id=lead.id).exists():
+            return lead
+    return await open_lead(
+        channel=channel,
+        client_id=claimed.entry.client_id,
+        source=WAITLIST_SOURCE,
+        campaign=None,
+        now=now,
+    )
+
+
+async def settle(claimed: Claimed, appointment_id: int, now: dt.datetime) -> None:
+    """Booked: the entry is done, its other offers withdrawn, rival offers of the slot lost."""
+    offer = claimed.offer
+    await WaitlistOffer.filter(id=offer.id).update(appointment_id=appointment_id)
+    await WaitlistEntry.filter(id=claimed.entry.id).update(status=EntryStatus.BOOKED, ended_at=now)
+    await WaitlistOffer.filter(entry_id=claimed.entry.id, status=OfferStatus.OFFERED).update(
+        status=OfferStatus.WITHDRAWN
+    )
+    await WaitlistOffer.filter(
+        master_id=offer.master_id,
+        status=OfferStatus.OFFERED,
+        start__lt=offer.end,
+        end__gt=offer.start,
+    ).update(status=OfferStatus.LOST)
+    log.info("waitlist_booked", extra={"offer": offer.id, "appointment": appointment_id})
+
+
+async def missed(claimed: Claimed) -> None:
+    """The slot was gone when the client tapped: the offer is lost, the place kept."""
+    await WaitlistOffer.filter(id=claimed.offer.id).update(status=OfferStatus.LOST)
