@@ -370,19 +370,15 @@ async def lead_for(claimed: Claimed, channel: str, conv_lead_id: int | None, now
 
 
 async def settle(claimed: Claimed, appointment_id: int, now: dt.datetime) -> None:
-    """Booked: the entry is done, its other offers withdrawn, rival offers of the slot lost."""
+    """Booked: the entry is done and its other offers withdrawn. Rival offers of the slot
+    are left alone: touching rows a racing taker holds would deadlock on PostgreSQL; a tap
+    on one finds the slot booked (`missed`), an untapped one just expires."""
     offer = claimed.offer
     await WaitlistOffer.filter(id=offer.id).update(appointment_id=appointment_id)
     await WaitlistEntry.filter(id=claimed.entry.id).update(status=EntryStatus.BOOKED, ended_at=now)
     await WaitlistOffer.filter(entry_id=claimed.entry.id, status=OfferStatus.OFFERED).update(
         status=OfferStatus.WITHDRAWN
     )
-    await WaitlistOffer.filter(
-        master_id=offer.master_id,
-        status=OfferStatus.OFFERED,
-        start__lt=offer.end,
-        end__gt=offer.start,
-    ).update(status=OfferStatus.LOST)
     log.info("waitlist_booked", extra={"offer": offer.id, "appointment": appointment_id})
 
 

@@ -11,6 +11,7 @@ from bot.numbers.kpi import Period
 
 @dataclass(frozen=True)
 class Refilled:
+    offered: int  # offers made in the period (0: the waitlist was idle)
     slots: int
     revenue_kop: int
 
@@ -26,4 +27,8 @@ async def refilled(period: Period) -> Refilled:
         "AND a.status NOT IN ('cancelled', 'no_show')",
         [period.start, period.end],
     )
-    return Refilled(count, kop)
+    (offered,) = await sql.one(
+        "SELECT COUNT(*) FROM waitlist_offer WHERE offered_at >= ? AND offered_at < ?",
+        [period.start, period.end],
+    )
+    return Refilled(offered, count, kop)

@@ -266,8 +266,8 @@ async def weekly_text(config: BusinessConfig, t: Texts, span: Span) -> str:
         check=(await kpi.average_check(p)).format(),
     )
     lines = [t("reports.weekly.title", period=span.label()), totals]
-    if config.waitlist.enabled:
-        won = await kpi_waitlist.refilled(p)
+    won = await kpi_waitlist.refilled(p)
+    if won.offered or won.slots:  # a week without offers: no line about the waitlist
         revenue = money(won.revenue_kop)
         lines.append(t("reports.weekly.waitlist", refilled=won.slots, revenue=revenue))
     lines += await staff_lines(config, t, span)

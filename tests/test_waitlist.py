@@ -1,0 +1,247 @@
+"""The waitlist through the real dialogue and outbox: a freed slot goes down the line, the
+first to accept books it, the others hear «уже занято» and keep their place; offers and
+places expire; forged offers change nothing; every kind of freed time reaches the hook."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+
+from bot.booking.schedule import Change, add_override, undo_override
+from bot.config import BusinessConfig
+from bot.dialogs import DialogService
+from bot.models import Appointment, MasterCell, Outbox, StaffRole
+from bot.numbers import reports
+from bot.periods import week_span
+from bot.schedule_models import OverrideKind, ScheduleOverride
+from bot.waitlist_models import EntryStatus, OfferStatus, WaitlistEntry, WaitlistOffer
+from scenarios.actions import CancelVisit, LeaveWaitlist, TakeSpot
+from tests import test_postgres
+from tests.dialog_chat import Chat, text
+from tests.waitlist_helpers import (
+    TUE,
+    at,
+    book_the_only_slot,
+    full_tuesday,
+    join_for_tuesday,
+    offer_id,
+    offers_to,
+)
+from workers.timed import TimedWork
+
+pg = test_postgres.pg  # the fixture: a migrated PostgreSQL schema
+
+
+def with_waitlist(config: BusinessConfig, **settings) -> BusinessConfig:
+    return config.model_copy(update={"waitlist": config.waitlist.model_copy(update=settings)})
+
+
+async def tick(config: BusinessConfig, dialogs: DialogService, clock) -> dict[str, int]:
+    return await TimedWork(config, dialogs.texts, clock, frozenset()).run()
+
+
+async def setting(dialogs: DialogService, clock, n: int = 3) -> tuple[Chat, Appointment, list]:
+    """Tuesday full; one client holds its only slot, `n` others wait for Tuesday."""
+    await full_tuesday(clock.now())
+    holder = Chat(dialogs, 100)
+    visit = await book_the_only_slot(holder)
+    waiting = [Chat(dialogs, 201 + i) for i in range(n)]
+    for chat in waiting:
+        await join_for_tuesday(chat)
+    return holder, visit, waiting
+
+
+async def test_a_freed_slot_goes_down_the_line_and_the_first_to_accept_books_it(db, config, clock):
+    dialogs = DialogService(config, clock)
+    holder, visit, (a, b, c) = await setting(dialogs, clock)
+    assert await Outbox.filter(kind="waitlist_offer").count() == 0
+
+    assert "Запись отменена" in text(await holder.press(CancelVisit(visit.id).pack()))
+    # offered at once, in the cancel's own step, to the first in line only
+    assert [len(await offers_to(x.chat_id)) for x in (a, b, c)] == [1, 0, 0]
+
+    clock.advance(minutes=config.waitlist.offer_minutes + 1)  # Анна's client never answers
+    assert (await tick(config, dialogs, clock))["waitlist"] == 1
+    assert [len(await offers_to(x.chat_id)) for x in (a, b, c)] == [1, 1, 0]
+
+    booked = await b.press((await offers_to(b.chat_id))[0])
+    assert "Заявка принята" in text(booked)
+    late = await a.press((await offers_to(a.chat_id))[0])
+    assert "уже занято" in text(late)
+
+    new = await Appointment.get(client_id=(await b.client()).id)
+    assert (new.master_id, new.start, new.status) == ("anna", at(TUE, 10), "pending")
+    statuses = {
+        x.chat_id: (await WaitlistEntry.get(client_id=(await x.client()).id)).status
+        for x in (a, b, c)
+    }
+    assert statuses == {a.chat_id: "waiting", b.chat_id: "booked", c.chat_id: "waiting"}
+    assert await WaitlistOffer.filter(status=OfferStatus.TAKEN, appointment_id=new.id).count() == 1
+
+
+async def test_offered_to_all_the_first_tap_wins_the_others_stay_on_the_list(db, config, clock):
+    config = with_waitlist(config, mode="all")
+    dialogs = DialogService(config, clock)
+    holder, visit, (a, b, c) = await setting(dialogs, clock)
+    await holder.press(CancelVisit(visit.id).pack())
+    assert [len(await offers_to(x.chat_id)) for x in (a, b, c)] == [1, 1, 1]
+
+    assert "Заявка принята" in text(await b.press((await offers_to(b.chat_id))[0]))
+    for loser in (a, c):
+        assert "уже занято" in text(await loser.press((await offers_to(loser.chat_id))[0]))
+        entry = await WaitlistEntry.get(client_id=(await loser.client()).id)
+        assert entry.status == EntryStatus.WAITING
+    assert await Appointment.filter(start=at(TUE, 10), status="pending").count() == 1
+
+
+async def race_for_one_slot(config: BusinessConfig, clock) -> list[str]:
+    """Two clients tap their offers of one slot at once, each through its own runner (as two
+    processes would); the replies' texts."""
+    config = with_waitlist(config, mode="all")
+    setup = DialogService(config, clock)
+    holder, visit, (a, b) = await setting(setup, clock, n=2)
+    await holder.press(CancelVisit(visit.id).pack())
+    taps = [(x.chat_id, (await offers_to(x.chat_id))[0]) for x in (a, b)]
+    runners = [DialogService(config, clock) for _ in taps]
+    replies = await asyncio.gather(
+        *(
+            Chat(runner, chat_id).press(payload)
+            for runner, (chat_id, payload) in zip(runners, taps, strict=True)
+        )
+    )
+    return [text(r) for r in replies]
+
+
+async def test_two_clients_accepting_at_once_exactly_one_wins(db, config, clock):
+    answers = await race_for_one_slot(config, clock)
+    assert sum("Заявка принята" in t for t in answers) == 1
+    assert sum("уже занято" in t for t in answers) == 1
+    assert await Appointment.filter(start=at(TUE, 10), status="pending").count() == 1
+
+
+async def test_two_clients_accepting_at_once_on_postgresql(pg, config, clock):
+    answers = await race_for_one_slot(config, clock)
+    assert sorted("Заявка принята" in t for t in answers) == [False, True]
+    assert await Appointment.filter(start=at(TUE, 10), status="pending").count() == 1
+    assert await WaitlistOffer.filter(status="taken").count() == 1
+
+
+async def test_a_place_on_the_list_lapses_and_the_client_is_told(db, config, clock):
+    dialogs = DialogService(config, clock)
+    _, _, (chat,) = await setting(dialogs, clock, n=1)
+    entry = await WaitlistEntry.get(client_id=(await chat.client()).id)
+    clock.advance(days=config.waitlist.entry_days, minutes=1)
+    await tick(config, dialogs, clock)
+    assert (await WaitlistEntry.get(id=entry.id)).status == EntryStatus.EXPIRED
+    told = await Outbox.get(dedup_key=f"wexpired:{entry.id}")
+    assert "Срок ожидания" in told.payload["text"] and told.chat_id == str(chat.chat_id)
+    await tick(config, dialogs, clock)  # once only
+    assert await Outbox.filter(dedup_key__startswith="wexpired:").count() == 1
+
+
+async def test_a_forged_offer_id_changes_nothing(db, config, clock):
+    dialogs = DialogService(config, clock)
+    holder, visit, (a, b) = await setting(dialogs, clock, n=2)
+    await holder.press(CancelVisit(visit.id).pack())
+    real = offer_id((await offers_to(a.chat_id))[0])
+    before = (
+        await WaitlistOffer.all().values(),
+        await WaitlistEntry.all().values(),
+        await Appointment.all().values(),
+        await MasterCell.all().count(),
+    )
+    for forged in (real, real + 1, 99999):  # someone else's offer, no offer, no offer
+        replies = await b.press(TakeSpot(forged).pack())
+        assert "не найдено" in text(replies)
+    assert "не в этом листе" in text(await b.press(LeaveWaitlist(1).pack()))  # a's entry
+    after = (
+        await WaitlistOffer.all().values(),
+        await WaitlistEntry.all().values(),
+        await Appointment.all().values(),
+        await MasterCell.all().count(),
+    )
+    assert after == before
+
+
+async def test_leaving_the_list_passes_a_live_offer_on(db, config, clock):
+    dialogs = DialogService(config, clock)
+    holder, visit, (a, b) = await setting(dialogs, clock, n=2)
+    await holder.press(CancelVisit(visit.id).pack())
+    entry = await WaitlistEntry.get(client_id=(await a.client()).id)
+    assert "вышли из листа" in text(await a.press(LeaveWaitlist(entry.id).pack()))
+    assert (await WaitlistEntry.get(id=entry.id)).status == EntryStatus.LEFT
+    assert len(await offers_to(b.chat_id)) == 1  # at once, not after the hold
+    assert "уже занято" in text(await a.press((await offers_to(a.chat_id))[0]))
+
+
+async def test_an_offer_for_a_slot_taken_meanwhile_gets_taken_and_keeps_the_place(
+    db, config, clock
+):
+    dialogs = DialogService(config, clock)
+    holder, visit, (a,) = await setting(dialogs, clock, n=1)
+    await holder.press(CancelVisit(visit.id).pack())
+    rebooked = await book_the_only_slot(Chat(dialogs, 400))  # another client, by the dialogue
+    assert rebooked.start == at(TUE, 10)
+    assert "уже занято" in text(await a.press((await offers_to(a.chat_id))[0]))
+    assert (await WaitlistEntry.get(client_id=(await a.client()).id)).status == "waiting"
+
+
+async def test_an_extra_shift_and_undone_time_off_free_time_for_the_waitlist(db, config, clock):
+    dialogs = DialogService(config, clock)
+    await full_tuesday(clock.now())
+    await book_the_only_slot(Chat(dialogs, 100))
+    a, b = Chat(dialogs, 501), Chat(dialogs, 502)
+    entry_a, entry_b = await join_for_tuesday(a), await join_for_tuesday(b)
+    # Ольга's extra shift from 21:00: offered in the change's own transaction, to a only
+    shift = Change("olga", OverrideKind.EXTRA_SHIFT, at(TUE, 21), at(TUE, 22))
+    await add_override(config, shift, 1, StaffRole.OWNER, None, clock.now())
+    olga = await WaitlistOffer.filter(master_id="olga").values_list("entry_id", "start")
+    assert olga == [(entry_a.id, at(TUE, 21))]
+    # Анна's block undone: her afternoon goes to both, in order, never the same time twice
+    block = await ScheduleOverride.get(master_id="anna")
+    await undo_override(block.id, 1, StaffRole.OWNER, None, clock.now(), config=config)
+    anna = (
+        await WaitlistOffer.filter(master_id="anna").order_by("id").values_list("entry_id", "start")
+    )
+    # after the 10:00 visit and its 10-minute buffer; then past a's hour and its buffer
+    assert anna == [(entry_a.id, at(TUE, 11, 10)), (entry_b.id, at(TUE, 12, 30))]
+
+
+async def test_the_weekly_report_counts_refilled_slots_and_revenue(db, config, clock):
+    dialogs = DialogService(config, clock)
+    holder, visit, (a,) = await setting(dialogs, clock, n=1)
+    await holder.press(CancelVisit(visit.id).pack())
+    await a.press((await offers_to(a.chat_id))[0])
+    span = week_span(clock.now().astimezone(config.tz).date())
+    weekly = await reports.weekly_text(config, dialogs.texts, span)
+    assert "Лист ожидания: заполнено окон 1, возвращено выручки 1 500 ₽" in weekly
+
+
+@pytest.mark.parametrize("mode", ["fifo", "all"])
+async def test_the_hook_offers_nothing_when_the_list_is_off(db, config, clock, mode):
+    config = with_waitlist(config, enabled=False, mode=mode)
+    dialogs = DialogService(config, clock)
+    await full_tuesday(clock.now())
+    holder = Chat(dialogs, 100)
+    visit = await book_the_only_slot(holder)
+    replies = await Chat(dialogs, 201).command("start")
+    assert "wait:join" not in [b.action for r in replies for row in r.buttons for b in row]
+    await holder.press(CancelVisit(visit.id).pack())
+    assert await WaitlistOffer.all().count() == 0
+
+
+async def test_the_migration_on_postgresql(pg, clock):
+    """Migration 9's tables on a real PostgreSQL server."""
+    now = clock.now()
+    entry = await WaitlistEntry.create(
+        client_id=1, service_id="manicure", day_from=TUE, day_to=TUE, after_minute=600,
+        created_at=now, expires_at=now + dt.timedelta(days=14),
+    )  # fmt: skip
+    await WaitlistOffer.create(
+        entry_id=entry.id, master_id="anna", start=at(TUE, 10), end=at(TUE, 11),
+        offered_at=now, expires_at=now,
+    )  # fmt: skip
+    got = await WaitlistEntry.get(id=entry.id)
+    assert (got.addon_ids, got.after_minute, got.status, got.day_to) == ([], 600, "waiting", TUE)
