@@ -20,17 +20,22 @@ def at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=SAMARA).astimezone(dt.UTC)
 
 
+async def block(master_id: str, start: dt.datetime, end: dt.datetime, now: dt.datetime) -> None:
+    """Close a master's time (as staff would, minus the staff bot)."""
+    await ScheduleOverride.create(
+        master_id=master_id,
+        kind=OverrideKind.BLOCK,
+        start=start,
+        end=end,
+        created_by=1,
+        created_at=now,
+    )
+
+
 async def full_tuesday(now: dt.datetime) -> None:
     """Tuesday's manicure is only Анна at 10:00: Ольга blocked all day, Анна after 11:00."""
-    for master, start in (("olga", at(TUE, 10)), ("anna", at(TUE, 11))):
-        await ScheduleOverride.create(
-            master_id=master,
-            kind=OverrideKind.BLOCK,
-            start=start,
-            end=at(TUE, 21),
-            created_by=1,
-            created_at=now,
-        )
+    await block("olga", at(TUE, 10), at(TUE, 21), now)
+    await block("anna", at(TUE, 11), at(TUE, 21), now)
 
 
 async def book_the_only_slot(chat: Chat) -> Appointment:

@@ -23,6 +23,7 @@ from bot.models import (
     MessageLog,
     Outbox,
 )
+from bot.waitlist_models import OfferStatus, WaitlistOffer
 
 Check = Callable[[Outbox, dt.datetime], Awaitable[bool]]
 
@@ -74,7 +75,22 @@ async def _nudge(row: Outbox, now: dt.datetime) -> bool:
     return not await written.exists()
 
 
-CHECKS: dict[str, Check] = {"reminder": _reminder, "sla": _sla, "nudge": _nudge}
+async def _waitlist_offer(row: Outbox, now: dt.datetime) -> bool:
+    """An offer of a freed slot is worth sending only while it can still be taken
+    (bot.booking.waitlist keys it `woffer:<offer id>`)."""
+    offer_id = row.dedup_key.removeprefix("woffer:")
+    if not offer_id.isdigit():
+        return True
+    live = WaitlistOffer.filter(id=int(offer_id), status=OfferStatus.OFFERED, expires_at__gt=now)
+    return await live.exists()
+
+
+CHECKS: dict[str, Check] = {
+    "reminder": _reminder,
+    "sla": _sla,
+    "nudge": _nudge,
+    "waitlist_offer": _waitlist_offer,
+}
 """Kinds that can go stale; every other kind is delivered however late it is."""
 
 
