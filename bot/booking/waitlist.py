@@ -28,6 +28,7 @@ from bot.config import BusinessConfig, Service
 from bot.delivery.outbox import Message, enqueue
 from bot.i18n import Texts
 from bot.models import Appointment, Client, Lead, LeadStatus
+from bot.staffwork.intake import PHONE_CHANNEL
 from bot.staffwork.leads import open_lead
 from bot.waitlist_models import (
     EntryStatus,
@@ -63,7 +64,7 @@ class Window:
         )
 
 
-def window_of(entry: WaitlistEntry) -> Window:
+def window_of(entry: WaitlistEntry | Waiting) -> Window:
     return Window(entry.day_from, entry.day_to, entry.after_minute, entry.before_minute)
 
 
@@ -154,26 +155,25 @@ async def slot_freed(
         return 0
     busy = await booker.busy([master_id], now)
     changes = await booker.changes([master_id], now - dt.timedelta(days=1))
+    freed = Freed(master_id, start, end, busy, changes, now)
+    found = {
+        key: candidates(config, config.service(key[0]), key[1], freed)
+        for key in {(e.service_id, e.addon_ids) for e in entries}
+        if config.service(key[0]) is not None
+    }
     fifo = config.waitlist.mode == "fifo"
     held = await _live_spans(master_id, start, end, now) if fifo else []
     had = set(
         await WaitlistOffer.filter(master_id=master_id, start__gte=start, start__lt=end)
         .values_list("entry_id", "start")
     )  # fmt: skip
-    clients = await _reachable_clients({e.client_id for e in entries})
-    found: dict[tuple[str, tuple[str, ...]], list[Slot]] = {}
-    freed = Freed(master_id, start, end, busy, changes, now)
     texts, offered = Texts(config.business.locale), 0
     for entry in entries:
-        client = clients.get(entry.client_id)
-        service = config.service(entry.service_id)
-        if client is None or service is None:
-            continue
-        key = (service.id, tuple(entry.addon_ids))
-        if key not in found:
-            found[key] = candidates(config, service, entry.addon_ids, freed)
-        slot = _first_fit(config, entry, found[key], held, had)
-        if slot is None or not await _offer(config, texts, entry, client, slot, now):
+        if fifo and not _any_unheld(config, found, held):
+            break  # every slot of the freed time is on offer: the rest of the line waits
+        slots = found.get((entry.service_id, entry.addon_ids), [])
+        slot = _first_fit(config, entry, slots, held, had)
+        if slot is None or not await _offer(config, texts, entry, slot, now):
             continue
         offered += 1
         if fifo:
@@ -195,16 +195,34 @@ class Freed:
     now: dt.datetime
 
 
+@dataclass(frozen=True)
+class Waiting:
+    """A live entry as the hook reads it: plain values, not a model (hundreds per call)."""
+
+    id: int
+    client_id: int
+    lead_id: int | None
+    service_id: str
+    addon_ids: tuple[str, ...]
+    day_from: dt.date
+    day_to: dt.date
+    after_minute: int | None
+    before_minute: int | None
+
+
+_WAITING_FIELDS = tuple(f for f in Waiting.__dataclass_fields__)
+
+
 async def _waiting_for(
     config: BusinessConfig, master_id: str, start: dt.datetime, end: dt.datetime, now: dt.datetime
-) -> list[WaitlistEntry]:
+) -> list[Waiting]:
     """Live entries, first come first, whose service this master does and whose days meet
     the freed time (the window's times are checked slot by slot)."""
     services = [s.id for s in config.services if master_id in s.masters]
     if not services:
         return []
     tz = config.tz
-    return (
+    rows = (
         await WaitlistEntry.filter(
             Q(master_id__isnull=True) | Q(master_id=master_id),
             status=EntryStatus.WAITING,
@@ -214,8 +232,24 @@ async def _waiting_for(
             day_to__gte=start.astimezone(tz).date(),
         )
         .order_by("id")
-        .all()
+        .values_list(*_WAITING_FIELDS)
     )
+    return [Waiting(*row[:4], tuple(row[4]), *row[5:]) for row in rows]
+
+
+def _any_unheld(
+    config: BusinessConfig,
+    found: dict[tuple[str, tuple[str, ...]], list[Slot]],
+    held: list[tuple[dt.datetime, dt.datetime]],
+) -> bool:
+    buffer = dt.timedelta(minutes=config.booking.buffer_minutes)
+    return any(not _overlaps_held(slot, held, buffer) for slots in found.values() for slot in slots)
+
+
+def _overlaps_held(
+    slot: Slot, held: list[tuple[dt.datetime, dt.datetime]], buffer: dt.timedelta
+) -> bool:
+    return any(slot.start < e + buffer and s < slot.end + buffer for s, e in held)
 
 
 async def _live_spans(
@@ -232,12 +266,6 @@ async def _live_spans(
             end__gt=start,
         ).values_list("start", "end")
     )
-
-
-async def _reachable_clients(ids: set[int]) -> dict[int, Client]:
-    """Clients the bot can write to (not erased, not phone-only)."""
-    rows = await Client.filter(id__in=list(ids), erased_at__isnull=True).exclude(channel="phone")
-    return {c.id: c for c in rows}
 
 
 def candidates(
@@ -260,7 +288,7 @@ def candidates(
 
 def _first_fit(
     config: BusinessConfig,
-    entry: WaitlistEntry,
+    entry: Waiting,
     slots: list[Slot],
     held: list[tuple[dt.datetime, dt.datetime]],
     had: set[tuple[int, dt.datetime]],
@@ -270,21 +298,19 @@ def _first_fit(
     for slot in slots:
         if (entry.id, slot.start) in had or not window.fits(slot.start.astimezone(tz)):
             continue
-        if any(slot.start < e + buffer and s < slot.end + buffer for s, e in held):
-            continue
-        return slot
+        if not _overlaps_held(slot, held, buffer):
+            return slot
     return None
 
 
 async def _offer(
-    config: BusinessConfig,
-    t: Texts,
-    entry: WaitlistEntry,
-    client: Client,
-    slot: Slot,
-    now: dt.datetime,
+    config: BusinessConfig, t: Texts, entry: Waiting, slot: Slot, now: dt.datetime
 ) -> WaitlistOffer | None:
-    """One offer row and its message, or None when this entry had this slot already."""
+    """One offer row and its message; None when this entry had this slot already or the
+    client cannot be written to (erased, or known only by phone)."""
+    client = await Client.get_or_none(id=entry.client_id, erased_at__isnull=True)
+    if client is None or client.channel == PHONE_CHANNEL:
+        return None
     try:
         async with in_transaction():  # a savepoint: another process may offer it too
             offer = await WaitlistOffer.create(
@@ -311,7 +337,7 @@ async def _offer(
 
 
 def offer_message(
-    config: BusinessConfig, t: Texts, entry: WaitlistEntry, offer: WaitlistOffer
+    config: BusinessConfig, t: Texts, entry: Waiting, offer: WaitlistOffer
 ) -> Message:
     service, master = config.service(entry.service_id), config.master(offer.master_id)
     text = t(
