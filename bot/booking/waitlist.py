@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from bot.booking.slots import Slot, is_offerable, iter_free_slots, visit_minutes
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("priyom.waitlist")
 WAITLIST_SOURCE = "waitlist"  # a lead opened when an offer is taken with no lead to go on
+PAGE = 50  # entries first read while walking the line (then 100, 200, …)
 
 
 @dataclass(frozen=True)
@@ -148,18 +150,17 @@ async def slot_freed(
     """The master's time [start, end) has just been freed: offer it to the waiting clients
     it fits, in their order. Runs in the caller's transaction; returns the offers queued."""
     config = booker.config
-    if not config.waitlist.enabled:
-        return 0
-    entries = await _waiting_for(config, master_id, start, end, now)
-    if not entries:
+    line = _line(config, master_id, start, end, now)
+    wanted = await line.distinct().values_list("service_id", "addon_ids") if line else []
+    if not wanted:
         return 0
     busy = await booker.busy([master_id], now)
     changes = await booker.changes([master_id], now - dt.timedelta(days=1))
     freed = Freed(master_id, start, end, busy, changes, now)
     found = {
-        key: candidates(config, config.service(key[0]), key[1], freed)
-        for key in {(e.service_id, e.addon_ids) for e in entries}
-        if config.service(key[0]) is not None
+        (service.id, tuple(addons)): candidates(config, service, addons, freed)
+        for service_id, addons in wanted
+        if (service := config.service(service_id)) is not None
     }
     fifo = config.waitlist.mode == "fifo"
     held = await _live_spans(master_id, start, end, now) if fifo else []
@@ -168,7 +169,7 @@ async def slot_freed(
         .values_list("entry_id", "start")
     )  # fmt: skip
     texts, offered = Texts(config.business.locale), 0
-    for entry in entries:
+    async for entry in _in_order(line):
         if fifo and not _any_unheld(config, found, held):
             break  # every slot of the freed time is on offer: the rest of the line waits
         slots = found.get((entry.service_id, entry.addon_ids), [])
@@ -213,28 +214,37 @@ class Waiting:
 _WAITING_FIELDS = tuple(f for f in Waiting.__dataclass_fields__)
 
 
-async def _waiting_for(
+def _line(
     config: BusinessConfig, master_id: str, start: dt.datetime, end: dt.datetime, now: dt.datetime
-) -> list[Waiting]:
-    """Live entries, first come first, whose service this master does and whose days meet
-    the freed time (the window's times are checked slot by slot)."""
+) -> QuerySet[WaitlistEntry] | None:
+    """Live entries whose service this master does and whose days meet the freed time (the
+    window's times are checked slot by slot); None when the list is off or cannot match."""
     services = [s.id for s in config.services if master_id in s.masters]
-    if not services:
-        return []
+    if not (config.waitlist.enabled and services):
+        return None
     tz = config.tz
-    rows = (
-        await WaitlistEntry.filter(
-            Q(master_id__isnull=True) | Q(master_id=master_id),
-            status=EntryStatus.WAITING,
-            expires_at__gt=now,
-            service_id__in=services,
-            day_from__lte=end.astimezone(tz).date(),
-            day_to__gte=start.astimezone(tz).date(),
-        )
-        .order_by("id")
-        .values_list(*_WAITING_FIELDS)
+    return WaitlistEntry.filter(
+        Q(master_id__isnull=True) | Q(master_id=master_id),
+        status=EntryStatus.WAITING,
+        expires_at__gt=now,
+        service_id__in=services,
+        day_from__lte=end.astimezone(tz).date(),
+        day_to__gte=start.astimezone(tz).date(),
     )
-    return [Waiting(*row[:4], tuple(row[4]), *row[5:]) for row in rows]
+
+
+async def _in_order(line: QuerySet[WaitlistEntry]) -> AsyncIterator[Waiting]:
+    """First come first, a page at a time, each twice the last: the head of a long line is
+    usually enough, and the whole line still takes few queries."""
+    last, size = 0, PAGE
+    while True:
+        query = line.filter(id__gt=last).order_by("id").limit(size)
+        page = await query.values_list(*_WAITING_FIELDS)
+        for row in page:
+            yield Waiting(*row[:4], tuple(row[4]), *row[5:])
+        if len(page) < size:
+            return
+        last, size = page[-1][0], size * 2
 
 
 def _any_unheld(
