@@ -64,7 +64,7 @@ def _join(state: DialogState, deps: Deps, out: Outcome) -> None:
         JoinWaitlist(
             state.service_id,
             tuple(state.addon_ids),
-            state.master_id,
+            None,  # the dialogue asks for no master: any who does the service
             wish.day_from,
             wish.day_to,
             after,

@@ -209,6 +209,25 @@ async def test_an_extra_shift_and_undone_time_off_free_time_for_the_waitlist(db,
     assert anna == [(entry_a.id, at(TUE, 11, 10)), (entry_b.id, at(TUE, 12, 30))]
 
 
+@pytest.mark.parametrize(
+    ("wish", "offered"),
+    [
+        ({}, 1),
+        ({"master_id": "anna"}, 1),
+        ({"master_id": "olga"}, 0),  # waits for Ольга: Анна's time is not for this client
+        ({"after_minute": 18 * 60}, 0),  # the evening only
+        ({"before_minute": 9 * 60 + 59}, 0),  # starts before 10:00 only
+        ({"after_minute": 10 * 60, "before_minute": 10 * 60}, 1),
+    ],
+)
+async def test_the_master_and_part_of_the_day_a_client_waits_for(db, config, clock, wish, offered):
+    dialogs = DialogService(config, clock)
+    holder, visit, (a,) = await setting(dialogs, clock, n=1)
+    await WaitlistEntry.filter(client_id=(await a.client()).id).update(**wish)
+    await holder.press(CancelVisit(visit.id).pack())
+    assert len(await offers_to(a.chat_id)) == offered
+
+
 async def test_the_weekly_report_counts_refilled_slots_and_revenue(db, config, clock):
     dialogs = DialogService(config, clock)
     holder, visit, (a,) = await setting(dialogs, clock, n=1)

@@ -9,6 +9,12 @@ goes to the next (bot/booking/waitlist_timed.py). In "all" mode every match is o
 once. Either way, taking an offer books through `Booker.book`, whose unique grid cells
 decide a race: exactly one client gets the slot, the others hear «уже занято» and stay on
 the list.
+
+Built on the reshuffle's machinery (bot/booking/reshuffle.py) rather than beside it: the
+offer goes out as an outbox row, the tap comes back as a typed payload and books through the
+dialogue's own `Book` effect. The payload differs on purpose: `TakeOffer` moves a displaced
+visit to a slot named in the button, `TakeSpot` names an offer row that the server re-reads
+(whose, still live, which slot), so a forged or stale tap changes nothing.
 """
 
 from __future__ import annotations
@@ -88,14 +94,14 @@ async def join(
     service = config.service(service_id)
     if service is None or (master_id is not None and master_id not in service.masters):
         return None
-    same = await WaitlistEntry.get_or_none(
+    same = await WaitlistEntry.filter(
         client_id=client_id,
         service_id=service_id,
         master_id=master_id,
         day_from=window.day_from,
         day_to=window.day_to,
         status=EntryStatus.WAITING,
-    )
+    ).first()
     if same is not None:
         return same
     return await WaitlistEntry.create(
