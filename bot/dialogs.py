@@ -576,6 +576,7 @@ class DialogService:
         )
         for appointment in await erasure.upcoming(client_id, now):
             await self._cancel_for_client(appointment, now, "client_forgotten")
+        await waitlist.leave_all(self.booker, client_id, now)
         conv.client_id = conv.lead_id = None
         self._cache.pop(key, None)
         log.info("forgotten", extra={"client": client_id})

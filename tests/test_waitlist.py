@@ -176,6 +176,19 @@ async def test_leaving_the_list_passes_a_live_offer_on(db, config, clock):
     assert "уже занято" in text(await a.press((await offers_to(a.chat_id))[0]))
 
 
+async def test_a_client_who_asks_to_be_forgotten_leaves_the_list_and_their_offer_passes_on(
+    db, config, clock
+):
+    dialogs = DialogService(config, clock)
+    holder, visit, (a, b) = await setting(dialogs, clock, n=2)
+    await holder.press(CancelVisit(visit.id).pack())
+    entry = await WaitlistEntry.get(client_id=(await a.client()).id)
+    await a.command("forget")
+    await a.press("forget:yes")
+    assert (await WaitlistEntry.get(id=entry.id)).status == EntryStatus.LEFT
+    assert len(await offers_to(b.chat_id)) == 1
+
+
 async def test_an_offer_for_a_slot_taken_meanwhile_gets_taken_and_keeps_the_place(
     db, config, clock
 ):

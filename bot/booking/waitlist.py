@@ -131,6 +131,14 @@ async def leave(booker: Booker, client_id: int | None, entry_id: int, now: dt.da
     return bool(left)
 
 
+async def leave_all(booker: Booker, client_id: int | None, now: dt.datetime) -> int:
+    """Every place of a client who asked to be forgotten; their live offers pass on."""
+    ids = await WaitlistEntry.filter(client_id=client_id, status=EntryStatus.WAITING).values_list(
+        "id", flat=True
+    )
+    return sum([await leave(booker, client_id, entry_id, now) for entry_id in ids])
+
+
 async def _withdraw_offers(booker: Booker, entry_id: int, now: dt.datetime) -> None:
     live = await WaitlistOffer.filter(entry_id=entry_id, status=OfferStatus.OFFERED)
     await WaitlistOffer.filter(entry_id=entry_id, status=OfferStatus.OFFERED).update(
