@@ -11,6 +11,7 @@ import pytest
 
 from bot.booking.schedule import Change, add_override, undo_override
 from bot.config import BusinessConfig
+from bot.delivery.freshness import still_true
 from bot.dialogs import DialogService
 from bot.models import Appointment, MasterCell, Outbox, StaffRole
 from bot.numbers import reports
@@ -239,6 +240,21 @@ async def test_the_master_and_part_of_the_day_a_client_waits_for(db, config, clo
     await WaitlistEntry.filter(client_id=(await a.client()).id).update(**wish)
     await holder.press(CancelVisit(visit.id).pack())
     assert len(await offers_to(a.chat_id)) == offered
+
+
+async def test_an_offer_is_not_sent_late_once_it_cannot_be_taken(db, config, clock):
+    dialogs = DialogService(config, clock)
+    holder, visit, _ = await setting(dialogs, clock, n=1)
+    await holder.press(CancelVisit(visit.id).pack())
+    row = await Outbox.get(kind="waitlist_offer")
+    assert await still_true(row, clock.now())
+    await book_the_only_slot(Chat(dialogs, 400))  # the time is booked before the send
+    assert not await still_true(row, clock.now())
+    await Appointment.filter(client_id=(await Chat(dialogs, 400).client()).id).update(
+        status="cancelled"
+    )
+    assert await still_true(row, clock.now())
+    assert not await still_true(row, clock.now() + dt.timedelta(minutes=31))  # expired
 
 
 async def test_the_weekly_report_counts_refilled_slots_and_revenue(db, config, clock):

@@ -76,13 +76,24 @@ async def _nudge(row: Outbox, now: dt.datetime) -> bool:
 
 
 async def _waitlist_offer(row: Outbox, now: dt.datetime) -> bool:
-    """An offer of a freed slot is worth sending only while it can still be taken
-    (bot.booking.waitlist keys it `woffer:<offer id>`)."""
+    """An offer of a freed slot is worth sending only while it can still be taken: live,
+    and nobody booked that time meanwhile (a staff move may take the time it freed in the
+    same transaction). bot.booking.waitlist keys it `woffer:<offer id>`."""
     offer_id = row.dedup_key.removeprefix("woffer:")
     if not offer_id.isdigit():
         return True
-    live = WaitlistOffer.filter(id=int(offer_id), status=OfferStatus.OFFERED, expires_at__gt=now)
-    return await live.exists()
+    offer = await WaitlistOffer.get_or_none(
+        id=int(offer_id), status=OfferStatus.OFFERED, expires_at__gt=now
+    )
+    if offer is None:
+        return False
+    taken = Appointment.filter(
+        master_id=offer.master_id,
+        status__in=ACTIVE_APPOINTMENT_STATUSES,
+        start__lt=offer.end,
+        end__gt=offer.start,
+    )
+    return not await taken.exists()
 
 
 CHECKS: dict[str, Check] = {
