@@ -9,6 +9,7 @@ import datetime as dt
 
 import pytest
 
+from bot.booking.booker import Booker
 from bot.booking.schedule import Change, add_override, undo_override
 from bot.config import BusinessConfig
 from bot.delivery.freshness import still_true
@@ -17,6 +18,7 @@ from bot.models import Appointment, MasterCell, Outbox, StaffRole
 from bot.numbers import reports
 from bot.periods import week_span
 from bot.schedule_models import OverrideKind, ScheduleOverride
+from bot.staffwork.lead_actions import LeadActions
 from bot.waitlist_models import EntryStatus, OfferStatus, WaitlistEntry, WaitlistOffer
 from scenarios.actions import CancelVisit, LeaveWaitlist, TakeSpot
 from tests import test_postgres
@@ -33,6 +35,7 @@ from tests.waitlist_helpers import (
 from workers.timed import TimedWork
 
 pg = test_postgres.pg  # the fixture: a migrated PostgreSQL schema
+OWNER = 9001
 
 
 def with_waitlist(config: BusinessConfig, **settings) -> BusinessConfig:
@@ -188,6 +191,26 @@ async def test_a_client_who_asks_to_be_forgotten_leaves_the_list_and_their_offer
     await a.press("forget:yes")
     assert (await WaitlistEntry.get(id=entry.id)).status == EntryStatus.LEFT
     assert len(await offers_to(b.chat_id)) == 1
+
+
+async def test_a_staff_cancellation_and_a_client_move_free_time_for_the_list(db, config, clock):
+    dialogs = DialogService(config, clock)
+    _, visit, (a,) = await setting(dialogs, clock, n=1)
+    actions = LeadActions(config, dialogs.texts, Booker(config, clock), frozenset({OWNER}))
+    await actions.cancel(visit.id, "client_asked", OWNER, clock.now())
+    assert len(await offers_to(a.chat_id)) == 1
+    # a move: the old time is freed once the new one holds (the client's «Перенести»)
+    mover = Chat(dialogs, 600)
+    moved = await book_the_only_slot(mover)  # a's offer is still live: nobody else got it
+    await mover.press(f"rmove:{moved.id}")
+    wednesday = TUE + dt.timedelta(days=1)
+    await mover.press(f"day:{wednesday.isoformat()}")
+    await mover.press(f"slot:anna:{int(at(wednesday, 12).timestamp()) // 60}")
+    assert "Запись перенесена" in text(await mover.press("confirm"))
+    assert (await Appointment.get(id=moved.id)).status == "cancelled"
+    offers = await WaitlistOffer.filter(start=at(TUE, 10)).values_list("entry_id", "status")
+    assert len(offers) == 1 and offers[0][1] == "offered"  # a's, still live: never twice
+    assert "Заявка принята" in text(await a.press((await offers_to(a.chat_id))[0]))
 
 
 async def test_an_offer_for_a_slot_taken_meanwhile_gets_taken_and_keeps_the_place(
