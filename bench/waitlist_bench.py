@@ -2,8 +2,9 @@
 the first offer is in the outbox (the cancel's own step, committed), next to the same
 cancellation with nobody waiting (the baseline), measured in the same run on SQLite.
 
-Two waitlists: the first in line fits (the usual case), and only the last of the 500 fits
-(every entry is looked at: the worst case of the matching).
+Two waitlists: the first in line fits (the usual case), and only the last of the 500 fits:
+the others want manicure with gel polish, 90 minutes that the freed hour cannot hold, which
+no SQL filter can tell, so every entry is read and looked at (the worst case).
 
     python bench/waitlist_bench.py [--waiting 500] [--rounds 15]
 """
@@ -33,7 +34,7 @@ from tests.conftest import SAMARA  # noqa: E402
 from tests.dialog_chat import Chat  # noqa: E402
 from tests.waitlist_helpers import TUE, book_the_only_slot, full_tuesday  # noqa: E402
 
-EVENING = 18 * 60  # an entry that waits for Tuesday evening only: 10:00 does not fit it
+LONGER = ["gel"]  # manicure + gel polish: 90 minutes, more than the freed hour
 
 
 async def fill_waitlist(count: int, last_only: bool, now: dt.datetime) -> None:
@@ -49,10 +50,9 @@ async def fill_waitlist(count: int, last_only: bool, now: dt.datetime) -> None:
             WaitlistEntry(
                 client_id=c.id,
                 service_id="manicure",
-                addon_ids=[],
+                addon_ids=LONGER if last_only and i < count - 1 else [],
                 day_from=TUE,
                 day_to=TUE,
-                after_minute=EVENING if last_only and i < count - 1 else None,
                 created_at=now,
                 expires_at=now + dt.timedelta(days=14),
             )

@@ -176,6 +176,13 @@ async def slot_freed(
         for service_id, addons in wanted
         if (service := config.service(service_id)) is not None
     }
+    minutes = [_minute_of(config, s.start) for slots in found.values() for s in slots]
+    if not minutes:
+        return 0  # nothing of the freed time is offerable (a block, the lead time…)
+    line = line.filter(  # a window that meets none of these start times waits on
+        Q(after_minute__isnull=True) | Q(after_minute__lte=max(minutes)),
+        Q(before_minute__isnull=True) | Q(before_minute__gte=min(minutes)),
+    )
     fifo = config.waitlist.mode == "fifo"
     held = await _live_spans(master_id, start, end, now) if fifo else []
     had = set(
@@ -259,6 +266,11 @@ async def _in_order(line: QuerySet[WaitlistEntry]) -> AsyncIterator[Waiting]:
         if len(page) < size:
             return
         last, size = page[-1][0], size * 2
+
+
+def _minute_of(config: BusinessConfig, moment: dt.datetime) -> int:
+    local = moment.astimezone(config.tz)
+    return local.hour * 60 + local.minute
 
 
 def _any_unheld(
