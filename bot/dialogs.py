@@ -88,6 +88,10 @@ class _StaleState(Exception):
     """Another process saved this conversation first; run the step again."""
 
 
+class _SlotGone(Exception):
+    """A waitlist offer's slot was taken first: undo what taking it began."""
+
+
 class ClientBookings:
     """The scenario's read-only view of one client's bookings."""
 
@@ -429,18 +433,24 @@ class DialogService:
     async def _take_waitlist_offer(
         self, conv: Conversation, offer_id: int, now: dt.datetime
     ) -> Input:
-        """Re-validate the offer, then book it by the dialogue's own race-proof path."""
+        """Re-validate the offer, then book it by the dialogue's own race-proof path; a lost
+        race leaves nothing behind (the lead it would have gone on is rolled back)."""
         claimed = await waitlist.claim(conv.client_id, offer_id, now)
         if isinstance(claimed, str):
             return Input.event(claimed)
-        lead = await waitlist.lead_for(claimed, conv.channel, conv.lead_id, now)
-        conv.lead_id = lead.id
-        entry, offer = claimed.entry, claimed.offer
+        entry, offer, lead_before = claimed.entry, claimed.offer, conv.lead_id
         book = Book(
             entry.service_id, tuple(entry.addon_ids), offer.master_id, offer.start, offer.end
         )
-        result = await self._book(conv, book, now)
-        if result.text != "booked":
+        try:
+            async with in_transaction():  # a savepoint
+                lead = await waitlist.lead_for(claimed, conv.channel, conv.lead_id, now)
+                conv.lead_id = lead.id
+                result = await self._book(conv, book, now)
+                if result.text != "booked":
+                    raise _SlotGone
+        except _SlotGone:
+            conv.lead_id = lead_before
             await waitlist.missed(claimed)
             return Input.event("offer_gone")
         await waitlist.settle(claimed, int(result.arg), now)

@@ -14,7 +14,7 @@ from bot.booking.schedule import Change, add_override, undo_override
 from bot.config import BusinessConfig
 from bot.delivery.freshness import still_true
 from bot.dialogs import DialogService
-from bot.models import Appointment, MasterCell, Outbox, StaffRole
+from bot.models import Appointment, Lead, MasterCell, Outbox, StaffRole
 from bot.numbers import reports
 from bot.periods import week_span
 from bot.schedule_models import OverrideKind, ScheduleOverride
@@ -221,8 +221,12 @@ async def test_an_offer_for_a_slot_taken_meanwhile_gets_taken_and_keeps_the_plac
     await holder.press(CancelVisit(visit.id).pack())
     rebooked = await book_the_only_slot(Chat(dialogs, 400))  # another client, by the dialogue
     assert rebooked.start == at(TUE, 10)
+    entry = await WaitlistEntry.get(client_id=(await a.client()).id)
+    await Lead.filter(id=entry.lead_id).update(status="lost")  # a new lead would be needed
+    leads = await Lead.all().count()
     assert "уже занято" in text(await a.press((await offers_to(a.chat_id))[0]))
     assert (await WaitlistEntry.get(client_id=(await a.client()).id)).status == "waiting"
+    assert await Lead.all().count() == leads  # a lost race opens no lead
 
 
 async def test_an_extra_shift_and_undone_time_off_free_time_for_the_waitlist(db, config, clock):
