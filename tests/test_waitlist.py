@@ -77,6 +77,9 @@ async def test_a_freed_slot_goes_down_the_line_and_the_first_to_accept_books_it(
 
     new = await Appointment.get(client_id=(await b.client()).id)
     assert (new.master_id, new.start, new.status) == ("anna", at(TUE, 10), "pending")
+    joined_with = (await WaitlistEntry.get(client_id=(await b.client()).id)).lead_id
+    assert new.lead_id == joined_with  # the lead (and its source) the client joined with
+    assert (await Lead.get(id=joined_with)).status == "qualified"
     statuses = {
         x.chat_id: (await WaitlistEntry.get(client_id=(await x.client()).id)).status
         for x in (a, b, c)
