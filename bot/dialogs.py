@@ -20,7 +20,7 @@ from tortoise.transactions import in_transaction
 
 from bot import erasure, metrics
 from bot.ai import intel as ai_intel
-from bot.booking import reshuffle, waitlist
+from bot.booking import reshuffle, waitlist, waitlist_take
 from bot.booking.booker import Booker
 from bot.booking.catalog import effective_config
 from bot.booking.slots import Slot
@@ -435,7 +435,7 @@ class DialogService:
     ) -> Input:
         """Re-validate the offer, then book it by the dialogue's own race-proof path; a lost
         race leaves nothing behind (the lead it would have gone on is rolled back)."""
-        claimed = await waitlist.claim(conv.client_id, offer_id, now)
+        claimed = await waitlist_take.claim(conv.client_id, offer_id, now)
         if isinstance(claimed, str):
             return Input.event(claimed)
         entry, offer, lead_before = claimed.entry, claimed.offer, conv.lead_id
@@ -444,16 +444,16 @@ class DialogService:
         )
         try:
             async with in_transaction():  # a savepoint
-                lead = await waitlist.lead_for(claimed, conv.channel, conv.lead_id, now)
+                lead = await waitlist_take.lead_for(claimed, conv.channel, conv.lead_id, now)
                 conv.lead_id = lead.id
                 result = await self._book(conv, book, now)
                 if result.text != "booked":
                     raise _SlotGone
         except _SlotGone:
             conv.lead_id = lead_before
-            await waitlist.missed(claimed)
+            await waitlist_take.missed(claimed)
             return Input.event("offer_gone")
-        await waitlist.settle(claimed, int(result.arg), now)
+        await waitlist_take.settle(claimed, int(result.arg), now)
         return result
 
     async def _untouched_lead(self, conv: Conversation) -> Lead | None:
@@ -489,6 +489,8 @@ class DialogService:
                 },
             )
             return Input.event("slot_taken")
+        if old is None and client is not None:  # waits no more for what it has now
+            await waitlist.booked_elsewhere(self.booker, client.id, service.id, slot.start, now)
         if old is not None:
             await self._moved(old, appointment, lead, now)
         elif lead is not None:

@@ -22,7 +22,7 @@ from bot.staffwork.lead_actions import LeadActions
 from bot.waitlist_models import EntryStatus, OfferStatus, WaitlistEntry, WaitlistOffer
 from scenarios.actions import CancelVisit, LeaveWaitlist, TakeSpot
 from tests import test_postgres
-from tests.dialog_chat import Chat, text
+from tests.dialog_chat import Chat, book, text
 from tests.waitlist_helpers import (
     TUE,
     at,
@@ -214,6 +214,19 @@ async def test_a_staff_cancellation_and_a_client_move_free_time_for_the_list(db,
     offers = await WaitlistOffer.filter(start=at(TUE, 10)).values_list("entry_id", "status")
     assert len(offers) == 1 and offers[0][1] == "offered"  # a's, still live: never twice
     assert "Заявка принята" in text(await a.press((await offers_to(a.chat_id))[0]))
+
+
+async def test_a_client_who_books_the_service_themselves_waits_no_more(db, config, clock):
+    dialogs = DialogService(config, clock)
+    holder, visit, (a, b) = await setting(dialogs, clock, n=2)
+    await holder.press(CancelVisit(visit.id).pack())
+    assert "Заявка принята" in text(await book(a))  # the freed time, by the dialogue itself
+    entry = await WaitlistEntry.get(client_id=(await a.client()).id)
+    assert entry.status == EntryStatus.LEFT
+    assert await WaitlistOffer.filter(entry_id=entry.id).values_list("status", flat=True) == [
+        "withdrawn"
+    ]
+    assert await offers_to(b.chat_id) == []  # the time is a's now: nothing to pass on
 
 
 async def test_an_offer_for_a_slot_taken_meanwhile_gets_taken_and_keeps_the_place(

@@ -6,9 +6,9 @@ transaction: a cancellation or a move (`Booker.cancel`), an extra shift added or
 undone (bot/booking/schedule.py). In FIFO mode (the default) a slot goes to the first
 matching client; an offer not taken within `waitlist.offer_minutes` expires and the slot
 goes to the next (bot/booking/waitlist_timed.py). In "all" mode every match is offered at
-once. Either way, taking an offer books through `Booker.book`, whose unique grid cells
-decide a race: exactly one client gets the slot, the others hear «уже занято» and stay on
-the list.
+once. Either way, taking an offer (bot/booking/waitlist_take.py) books through
+`Booker.book`, whose unique grid cells decide a race: exactly one client gets the slot, the
+others hear «уже занято» and stay on the list.
 
 Built on the reshuffle's machinery (bot/booking/reshuffle.py) rather than beside it: the
 offer goes out as an outbox row, the tap comes back as a typed payload and books through the
@@ -34,9 +34,8 @@ from bot.booking.slots import Slot, is_offerable, iter_free_slots, visit_minutes
 from bot.config import BusinessConfig, Service
 from bot.delivery.outbox import Message, enqueue
 from bot.i18n import Texts
-from bot.models import Appointment, Client, Lead, LeadStatus
+from bot.models import Client
 from bot.staffwork.intake import PHONE_CHANNEL
-from bot.staffwork.leads import open_lead
 from bot.waitlist_models import (
     EntryStatus,
     OfferStatus,
@@ -50,7 +49,6 @@ if TYPE_CHECKING:
     from bot.booking.slots import Busy, Changes
 
 log = logging.getLogger("priyom.waitlist")
-WAITLIST_SOURCE = "waitlist"  # a lead opened when an offer is taken with no lead to go on
 PAGE = 50  # entries first read while walking the line (then 100, 200, …)
 
 
@@ -136,6 +134,22 @@ async def leave_all(booker: Booker, client_id: int | None, now: dt.datetime) -> 
     ids = await WaitlistEntry.filter(client_id=client_id, status=EntryStatus.WAITING).values_list(
         "id", flat=True
     )
+    return sum([await leave(booker, client_id, entry_id, now) for entry_id in ids])
+
+
+async def booked_elsewhere(
+    booker: Booker, client_id: int, service_id: str, start: dt.datetime, now: dt.datetime
+) -> int:
+    """The client booked the service themselves: a place whose days hold that visit is done
+    (its live offers pass on), so nobody is offered what they already have."""
+    day = start.astimezone(booker.config.tz).date()
+    ids = await WaitlistEntry.filter(
+        client_id=client_id,
+        service_id=service_id,
+        status=EntryStatus.WAITING,
+        day_from__lte=day,
+        day_to__gte=day,
+    ).values_list("id", flat=True)
     return sum([await leave(booker, client_id, entry_id, now) for entry_id in ids])
 
 
@@ -388,62 +402,3 @@ def offer_message(
         [(t("waitlist.btn_leave"), LeaveWaitlist(entry.id).pack())],
     ]
     return Message(text, buttons)
-
-
-# --- taking an offer ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Claimed:
-    offer: WaitlistOffer
-    entry: WaitlistEntry
-
-
-async def claim(client_id: int | None, offer_id: int, now: dt.datetime) -> Claimed | str:
-    """Re-validate a tapped offer: the client's own ("offer_unknown" otherwise), still live
-    ("offer_gone" otherwise). Marks it taken with a conditional UPDATE, so a double tap
-    books once; the caller books next, in the same transaction."""
-    offer = await WaitlistOffer.get_or_none(id=offer_id)
-    entry = await WaitlistEntry.get_or_none(id=offer.entry_id) if offer else None
-    if offer is None or entry is None or client_id is None or entry.client_id != client_id:
-        return "offer_unknown"
-    if entry.status != EntryStatus.WAITING or offer.expires_at <= now:
-        return "offer_gone"
-    won = await WaitlistOffer.filter(id=offer_id, status=OfferStatus.OFFERED).update(
-        status=OfferStatus.TAKEN, taken_at=now
-    )
-    return Claimed(offer, entry) if won else "offer_gone"
-
-
-async def lead_for(claimed: Claimed, channel: str, conv_lead_id: int | None, now: dt.datetime):
-    """The lead the booking goes on: the one the client joined with (or the chat's), while
-    it is new and unbooked; else a fresh lead from the waitlist."""
-    for lead_id in (claimed.entry.lead_id, conv_lead_id):
-        lead = await Lead.get_or_none(id=lead_id, status=LeadStatus.NEW) if lead_id else None
-        if lead is not None and not await Appointment.filter(lead_id=lead.id).exists():
-            return lead
-    return await open_lead(
-        channel=channel,
-        client_id=claimed.entry.client_id,
-        source=WAITLIST_SOURCE,
-        campaign=None,
-        now=now,
-    )
-
-
-async def settle(claimed: Claimed, appointment_id: int, now: dt.datetime) -> None:
-    """Booked: the entry is done and its other offers withdrawn. Rival offers of the slot
-    are left alone: touching rows a racing taker holds would deadlock on PostgreSQL; a tap
-    on one finds the slot booked (`missed`), an untapped one just expires."""
-    offer = claimed.offer
-    await WaitlistOffer.filter(id=offer.id).update(appointment_id=appointment_id)
-    await WaitlistEntry.filter(id=claimed.entry.id).update(status=EntryStatus.BOOKED, ended_at=now)
-    await WaitlistOffer.filter(entry_id=claimed.entry.id, status=OfferStatus.OFFERED).update(
-        status=OfferStatus.WITHDRAWN
-    )
-    log.info("waitlist_booked", extra={"offer": offer.id, "appointment": appointment_id})
-
-
-async def missed(claimed: Claimed) -> None:
-    """The slot was gone when the client tapped: the offer is lost, the place kept."""
-    await WaitlistOffer.filter(id=claimed.offer.id).update(status=OfferStatus.LOST)
