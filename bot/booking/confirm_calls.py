@@ -15,6 +15,7 @@ import datetime as dt
 import logging
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Subquery
 from tortoise.transactions import in_transaction
 
 from bot.booking.reminders import reminder_key, reminder_plan
@@ -44,17 +45,13 @@ async def flag_unconfirmed(
         client_confirmed_at__isnull=True,
         lead_id__isnull=False,
         start__gt=now,
-        start__lte=now + dt.timedelta(hours=last) + LOOKBACK,
-    )
-    if not visits:
-        return 0
-    known = set(
-        await ConfirmCall.filter(appointment_id__in=[v.id for v in visits]).values_list(
-            "appointment_id", flat=True
-        )
-    )
-    keys = {_last_key(config, v): v for v in visits if v.id not in known}
+        # the last reminder is `last` hours before, or earlier out of the quiet hours
+        start__lte=now + dt.timedelta(hours=last, days=1),
+    ).exclude(id__in=Subquery(ConfirmCall.filter(at__gte=now - LOOKBACK).values("appointment_id")))
+    keys = {_last_key(config, v): v for v in visits}
     keys.pop(None, None)
+    if not keys:
+        return 0
     reminded = await Outbox.filter(kind="reminder", dedup_key__in=list(keys)).values_list(
         "dedup_key", flat=True
     )
