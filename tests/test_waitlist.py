@@ -10,6 +10,8 @@ import datetime as dt
 import pytest
 
 from bot.booking.booker import Booker
+from bot.booking.confirm_calls import flag_unconfirmed, unanswered
+from bot.booking.reminders import queue_due_reminders
 from bot.booking.schedule import Change, add_override, undo_override
 from bot.config import BusinessConfig
 from bot.delivery.freshness import still_true
@@ -19,7 +21,14 @@ from bot.numbers import reports
 from bot.periods import week_span
 from bot.schedule_models import OverrideKind, ScheduleOverride
 from bot.staffwork.lead_actions import LeadActions
-from bot.waitlist_models import EntryStatus, OfferStatus, WaitlistEntry, WaitlistOffer
+from bot.staffwork.sla import deadlines
+from bot.waitlist_models import (
+    ConfirmCall,
+    EntryStatus,
+    OfferStatus,
+    WaitlistEntry,
+    WaitlistOffer,
+)
 from scenarios.actions import CancelVisit, LeaveWaitlist, TakeSpot
 from tests import test_postgres
 from tests.dialog_chat import Chat, book, text
@@ -336,3 +345,21 @@ async def test_the_migration_on_postgresql(pg, clock):
     )  # fmt: skip
     got = await WaitlistEntry.get(id=entry.id)
     assert (got.addon_ids, got.after_minute, got.status, got.day_to) == ([], 600, "waiting", TUE)
+
+
+async def test_confirmation_calls_on_postgresql(pg, config, clock):
+    """A visit reminded for the last time and unconfirmed: one task, then on the SLA clock."""
+    dialogs = DialogService(config, clock)
+    chat = Chat(dialogs, 700)
+    visit = await book_the_only_slot(chat)  # Tuesday 10:00: its last reminder is Monday 21:45
+    texts, owners = dialogs.texts, frozenset({OWNER})
+    clock.set(at(TUE - dt.timedelta(days=1), 21, 46))
+    await queue_due_reminders(config, texts, clock.now())
+    assert await flag_unconfirmed(config, texts, owners, clock.now()) == 1
+    assert await flag_unconfirmed(config, texts, owners, clock.now()) == 0  # once
+    assert [c.appointment_id for c in await ConfirmCall.all()] == [visit.id]
+    clock.set(at(TUE, 9, 44))  # 15 working minutes would run from 10:00 on Tuesday…
+    assert [c.appointment_id for c, _, _ in await unanswered(clock.now())] == [visit.id]
+    assert "confirm_call" not in [d.kind for d in await deadlines(config, clock.now())]
+    clock.set(at(TUE, 9, 45))  # …but the visit is at 10:00: due 15 minutes before it
+    assert "confirm_call" in [d.kind for d in await deadlines(config, clock.now())]

@@ -5,8 +5,10 @@ The task has the shape of a missed call's call back (bot/staffwork/intake.py): a
 «Перезвонить» (admin_bot/callbacks.py claims the lead, shows the number and records the
 call as a "called" event). Its SLA clock (bot/staffwork/sla.py, kind "confirm_call") starts
 when the task is made and stops when the call is recorded, the client confirms or cancels,
-or the visit begins. One `ConfirmCall` row per visit, written in the transaction that queues
-the card, so ticks of several processes make one task.
+or the visit begins; it runs out after `callback_minutes` of working time, or that long
+before the visit at the latest (a morning visit's task is made the evening before). One
+`ConfirmCall` row per visit, written in the transaction that queues the card, so ticks of
+several processes make one task.
 """
 
 from __future__ import annotations
@@ -94,27 +96,27 @@ async def _task(
     return 1
 
 
-async def unanswered(now: dt.datetime) -> list[tuple[ConfirmCall, Lead]]:
-    """Tasks still to do: the visit ahead, active and unconfirmed, and no call recorded
-    since the task was made (the SLA watchdog's view)."""
+async def unanswered(now: dt.datetime) -> list[tuple[ConfirmCall, Lead, dt.datetime]]:
+    """Tasks still to do, with their visit's start: the visit ahead, active and unconfirmed,
+    and no call recorded since the task was made (the SLA watchdog's view)."""
     calls = await ConfirmCall.filter(at__gte=now - LOOKBACK)
     if not calls:
         return []
-    open_visits = set(
+    starts = dict(
         await Appointment.filter(
             id__in=[c.appointment_id for c in calls],
             status__in=ACTIVE_APPOINTMENT_STATUSES,
             client_confirmed_at__isnull=True,
             start__gt=now,
-        ).values_list("id", flat=True)
+        ).values_list("id", "start")
     )
     found = []
     for call in calls:
-        if call.appointment_id not in open_visits:
+        if call.appointment_id not in starts:
             continue
         if await LeadEvent.filter(lead_id=call.lead_id, kind="called", at__gte=call.at).exists():
             continue
         lead = await Lead.get_or_none(id=call.lead_id)
         if lead is not None:
-            found.append((call, lead))
+            found.append((call, lead, starts[call.appointment_id]))
     return found

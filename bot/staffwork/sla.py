@@ -83,9 +83,11 @@ async def deadlines(config: BusinessConfig, now: dt.datetime) -> list[Deadline]:
         lead = await Lead.get_or_none(id=appointment.lead_id, status__in=OPEN_LEAD_STATUSES)
         if due_at <= now and lead is not None:
             due.append(Deadline("prebooking", lead, due_at, appointment.created_at))
-    for call, lead in await confirm_calls.unanswered(now):
-        due_at = add_working_minutes(config, call.at, sla.callback_minutes)
-        if due_at <= now:
+    callback = dt.timedelta(minutes=sla.callback_minutes)
+    for call, lead, start in await confirm_calls.unanswered(now):
+        # working time, but never later than that long before the visit itself
+        due_at = min(add_working_minutes(config, call.at, sla.callback_minutes), start - callback)
+        if max(due_at, call.at) <= now:
             due.append(Deadline("confirm_call", lead, due_at, call.at))
     return due
 
