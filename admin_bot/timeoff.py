@@ -142,7 +142,12 @@ async def on_undo(
     member: StaffMember | None,
 ) -> None:
     row = await undo_override(
-        callback_data.override_id, query.from_user.id, role, member, staff.clock.now()
+        callback_data.override_id,
+        query.from_user.id,
+        role,
+        member,
+        staff.clock.now(),
+        config=staff.config,
     )
     await query.answer()
     await query.message.answer(staff.texts("schedule.undone", line=line(staff, row)))

@@ -34,3 +34,13 @@ class FakeClock:
     def advance(self, **delta: float) -> dt.datetime:
         self._now += dt.timedelta(**delta)
         return self._now
+
+
+class FixedClock:
+    """One moment, for core code handed a change's own `now` rather than a clock."""
+
+    def __init__(self, moment: dt.datetime) -> None:
+        self._now = moment.astimezone(dt.UTC)
+
+    def now(self) -> dt.datetime:
+        return self._now

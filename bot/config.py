@@ -183,6 +183,15 @@ class StaffSettings(_Strict):
     reshuffle_answer_minutes: int = Field(default=120, gt=0)
 
 
+class Waitlist(_Strict):
+    """Clients waiting for a slot that nothing fit (bot/booking/waitlist.py)."""
+
+    enabled: bool = True
+    mode: Literal["fifo", "all"] = "fifo"  # one client at a time, or everyone (first tap wins)
+    offer_minutes: int = Field(default=30, gt=0)  # an offer holds this long, then the next
+    entry_days: int = Field(default=14, gt=0, le=90)  # a place on the list lapses after this
+
+
 class Reports(_Strict):
     """When the owners get their numbers (business time) and when a drop is an anomaly."""
 
@@ -351,6 +360,7 @@ class BusinessConfig(_Strict):
     leads: Leads = Leads()
     followup: Followup = Followup()
     reports: Reports = Reports()
+    waitlist: Waitlist = Waitlist()
     masters: list[Master] = Field(min_length=1)
     services: list[Service] = Field(min_length=1)
     sources: list[Source] = []

@@ -21,6 +21,7 @@ MODELS = [
     "bot.coach.models",
     "bot.crm.models",
     "bot.payments.models",
+    "bot.waitlist_models",
 ]
 MIGRATIONS = ROOT / "migrations"
 

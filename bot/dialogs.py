@@ -20,7 +20,7 @@ from tortoise.transactions import in_transaction
 
 from bot import erasure, metrics
 from bot.ai import intel as ai_intel
-from bot.booking import reshuffle
+from bot.booking import reshuffle, waitlist, waitlist_take
 from bot.booking.booker import Booker, price_kop
 from bot.booking.catalog import effective_config
 from bot.booking.slots import Slot
@@ -65,11 +65,14 @@ from scenarios.types import (
     HandOff,
     Input,
     InputKind,
+    JoinWaitlist,
     OpenLead,
     Outcome,
+    QuitWaitlist,
     RecordConsent,
     Reply,
     SaveContact,
+    TakeWaitlistOffer,
 )
 
 log = logging.getLogger("priyom.dialog")
@@ -86,6 +89,10 @@ CACHE_SIZE = 10_000
 
 class _StaleState(Exception):
     """Another process saved this conversation first; run the step again."""
+
+
+class _SlotGone(Exception):
+    """A waitlist offer's slot was taken first: undo what taking it began."""
 
 
 class ClientBookings:
@@ -417,7 +424,55 @@ class DialogService:
             case Forget():
                 await self._forget(conv, now)
                 return Input.event("forgotten")
+            case JoinWaitlist():
+                return await self._join_waitlist(conv, effect, now)
+            case TakeWaitlistOffer(offer_id=offer_id):
+                return await self._take_waitlist_offer(conv, offer_id, now)
+            case QuitWaitlist(entry_id=entry_id):
+                left = await waitlist.leave(self.booker, conv.client_id, entry_id, now)
+                return Input.event("waitlist_left" if left else "waitlist_unknown")
         return None
+
+    async def _join_waitlist(self, conv: Conversation, effect: JoinWaitlist, now: dt.datetime):
+        window = waitlist.Window(
+            effect.day_from, effect.day_to, _minute(effect.after), _minute(effect.before)
+        )
+        entry = None
+        if conv.client_id is not None:
+            entry = await waitlist.join(
+                self.config, conv.client_id, conv.lead_id, effect.service_id,
+                effect.addon_ids, effect.master_id, window, now,
+            )  # fmt: skip
+        if entry is None:
+            return Input.event("waitlist_refused")
+        log.info("waitlisted", extra={"lead": conv.lead_id, "entry": entry.id})
+        return Input.event("waitlisted", str(entry.id))
+
+    async def _take_waitlist_offer(
+        self, conv: Conversation, offer_id: int, now: dt.datetime
+    ) -> Input:
+        """Re-validate the offer, then book it by the dialogue's own race-proof path; a lost
+        race leaves nothing behind (the lead it would have gone on is rolled back)."""
+        claimed = await waitlist_take.claim(conv.client_id, offer_id, now)
+        if isinstance(claimed, str):
+            return Input.event(claimed)
+        entry, offer, lead_before = claimed.entry, claimed.offer, conv.lead_id
+        book = Book(
+            entry.service_id, tuple(entry.addon_ids), offer.master_id, offer.start, offer.end
+        )
+        try:
+            async with in_transaction():  # a savepoint
+                lead = await waitlist_take.lead_for(claimed, conv.channel, conv.lead_id, now)
+                conv.lead_id = lead.id
+                result = await self._book(conv, book, now)
+                if result.text != "booked":
+                    raise _SlotGone
+        except _SlotGone:
+            conv.lead_id = lead_before
+            await waitlist_take.missed(claimed)
+            return Input.event("offer_gone")
+        await waitlist_take.settle(claimed, int(result.arg), now)
+        return result
 
     async def _untouched_lead(self, conv: Conversation) -> Lead | None:
         """A /start mid-flow goes on with the lead it had, so leads are not counted twice."""
@@ -459,6 +514,8 @@ class DialogService:
                 },
             )
             return Input.event("slot_taken")
+        if old is None and client is not None:  # waits no more for what it has now
+            await waitlist.booked_elsewhere(self.booker, client.id, service.id, slot.start, now)
         if found is not None and provider is not None:
             await open_hold(
                 appointment,
@@ -572,6 +629,7 @@ class DialogService:
         )
         for appointment in await erasure.upcoming(client_id, now):
             await self._cancel_for_client(appointment, now, "client_forgotten")
+        await waitlist.leave_all(self.booker, client_id, now)
         conv.client_id = conv.lead_id = None
         self._cache.pop(key, None)
         log.info("forgotten", extra={"client": client_id})
@@ -634,6 +692,10 @@ def _first_queued(count: int, caused: int, queue_caused: bool, queue_all: bool) 
     if queue_all:
         return 0
     return count - caused if queue_caused else count
+
+
+def _minute(time: dt.time | None) -> int | None:
+    return None if time is None else time.hour * 60 + time.minute
 
 
 def _inbound_text(inp: Input) -> str:

@@ -46,6 +46,7 @@ class Tap(StrEnum):
     WEEK = "when:week"
     PICK_DAY = "when:pick"
     NO_ADDON = "addon:none"
+    WAIT_JOIN = "wait:join"  # nothing fit the wish: join the waitlist for it
 
     def pack(self) -> str:
         return self.value
@@ -189,6 +190,29 @@ class TakeOffer(_Tagged, prefix="offer"):
         return cls(int(visit), slot.master_id, slot.start)
 
 
+@dataclass(frozen=True)
+class _Row(_Tagged):
+    """A row of ours by its database id; the runner re-checks it is the client's own."""
+
+    id: int
+
+    def _arg(self) -> str:
+        return str(self.id)
+
+    @classmethod
+    def _read(cls, arg: str) -> _Row | None:
+        return cls(int(arg)) if _NUMBER.fullmatch(arg) else None
+
+
+class TakeSpot(_Row, prefix="wtake"):
+    """«Записаться» under a waitlist offer (bot.booking.waitlist): the offer's id. Unlike
+    `TakeOffer` the slot is not in the payload: it is read from the offer row, re-validated."""
+
+
+class LeaveWaitlist(_Row, prefix="wleave"):
+    """«Выйти из листа ожидания»: the entry's id."""
+
+
 Action = (
     Tap
     | PickService
@@ -200,6 +224,8 @@ Action = (
     | MoveVisit
     | RetryHold
     | TakeOffer
+    | TakeSpot
+    | LeaveWaitlist
 )
 
 _TAPS = {t.value: t for t in Tap}

@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 
 from scenarios import keyboards as kb
+from scenarios import waitlist
 from scenarios.actions import (
     Action,
     CancelVisit,
@@ -124,6 +125,8 @@ def _forged(state: DialogState, inp: Input, deps: Deps, out: Outcome) -> None:
 
 async def _global_button(state: DialogState, action: Action, deps: Deps, out: Outcome) -> bool:
     """Handle buttons that mean the same at any step; False when the step must decide."""
+    if waitlist.on_button(state, action, deps, out):
+        return True
     match action:
         case Tap.BACK:
             state.back()
@@ -216,6 +219,9 @@ async def _retry_hold(state: DialogState, appointment_id: int, deps: Deps, out: 
 
 
 async def _event(state: DialogState, inp: Input, deps: Deps, out: Outcome) -> None:
+    if inp.text in waitlist.EVENTS:
+        waitlist.on_event(state, inp, deps, out)
+        return
     match inp.text:
         case "booked":
             info = await deps.bookings.get(int(inp.arg))

@@ -104,18 +104,26 @@ def parse_slot_action(action: str) -> tuple[str, dt.datetime] | None:
     return None
 
 
-def slots(t: Texts, offered: Sequence[Slot], labels: Sequence[str], has_more: bool) -> Rows:
+def slots(
+    t: Texts, offered: Sequence[Slot], labels: Sequence[str], has_more: bool, wait: bool = False
+) -> Rows:
+    """The slots; `wait`: nothing fit the wish, so «Лист ожидания» is offered too."""
     buttons = [
         _button(label, PickSlot(s.master_id, s.start))
         for s, label in zip(offered, labels, strict=True)
     ]
     nav = _nav(t, _button(t("btn.other_time"), Tap.RETIME))
     more = ((_button(t("btn.more"), Tap.MORE),),) if has_more else ()
-    return (*_rows(buttons, 2), *more, nav)
+    return (*_rows(buttons, 2), *more, *_wait(t, wait), nav)
 
 
-def no_slots(t: Texts) -> Rows:
-    return ((_button(t("btn.other_time"), Tap.RETIME), _button(t("btn.human"), Tap.HUMAN)), _nav(t))
+def no_slots(t: Texts, wait: bool = False) -> Rows:
+    first = (_button(t("btn.other_time"), Tap.RETIME), _button(t("btn.human"), Tap.HUMAN))
+    return (first, *_wait(t, wait), _nav(t))
+
+
+def _wait(t: Texts, wait: bool) -> Rows:
+    return ((_button(t("waitlist.btn_join"), Tap.WAIT_JOIN),),) if wait else ()
 
 
 def _nav_restart(t: Texts) -> tuple[Button, ...]:

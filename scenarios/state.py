@@ -49,6 +49,7 @@ class DialogState:
     misses: int = 0
     moving: int | None = None  # the appointment being moved from its reminder
     intel: list[str] | None = None  # the lead intelligence last written: intent, warmth, summary
+    wait_wish: dict | None = None  # the wish nothing fit, kept for «Лист ожидания»
 
     def to_dict(self) -> dict:
         # A shallow copy with fresh lists: dataclasses.asdict deep-copies, and this runs
@@ -57,6 +58,7 @@ class DialogState:
         data["history"], data["addon_ids"] = list(self.history), list(self.addon_ids)
         data["choices"] = list(self.choices)
         data["wish"] = dict(self.wish) if self.wish else None
+        data["wait_wish"] = dict(self.wait_wish) if self.wait_wish else None
         return data
 
     @classmethod
@@ -88,6 +90,7 @@ class DialogState:
         self.choices = []
         self.master_id = self.start = self.end = None
         self.history, self.misses, self.moving = [], 0, None
+        self.wait_wish = None
 
     @property
     def time_wish(self) -> TimeWish | None:
@@ -96,6 +99,7 @@ class DialogState:
     @time_wish.setter
     def time_wish(self, wish: TimeWish | None) -> None:
         self.wish = wish_to_dict(wish) if wish else None
+        self.wait_wish = None  # a new wish: whether it fits is yet to be seen
 
     @property
     def slot_start(self) -> dt.datetime | None:

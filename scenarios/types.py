@@ -148,6 +148,33 @@ class CancelBooking:
 
 
 @dataclass(frozen=True)
+class JoinWaitlist:
+    """Result: EVENT "waitlisted" with the entry id, or "waitlist_refused"."""
+
+    service_id: str
+    addon_ids: tuple[str, ...]
+    master_id: str | None
+    day_from: dt.date
+    day_to: dt.date
+    after: dt.time | None
+    before: dt.time | None
+
+
+@dataclass(frozen=True)
+class TakeWaitlistOffer:
+    """Result: EVENT "booked", or "offer_gone" (taken, expired) or "offer_unknown"."""
+
+    offer_id: int
+
+
+@dataclass(frozen=True)
+class QuitWaitlist:
+    """Result: EVENT "waitlist_left" or "waitlist_unknown"."""
+
+    entry_id: int
+
+
+@dataclass(frozen=True)
 class HandOff:
     """Result: EVENT "handed_off", or "handoff_unheard" when no staff member can be
     alerted; the reason as its argument."""
@@ -161,7 +188,17 @@ class Forget:
 
 
 Effect = (
-    RecordConsent | OpenLead | SaveContact | Book | ConfirmVisit | CancelBooking | HandOff | Forget
+    RecordConsent
+    | OpenLead
+    | SaveContact
+    | Book
+    | ConfirmVisit
+    | CancelBooking
+    | HandOff
+    | Forget
+    | JoinWaitlist
+    | TakeWaitlistOffer
+    | QuitWaitlist
 )
 
 

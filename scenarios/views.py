@@ -9,7 +9,7 @@ from bot.config import Service
 from scenarios import keyboards as kb
 from scenarios.parsing import TimeWish
 from scenarios.ports import BookingInfo, Deps
-from scenarios.state import DialogState
+from scenarios.state import DialogState, wish_to_dict
 from scenarios.types import Reply
 
 if TYPE_CHECKING:
@@ -122,11 +122,14 @@ async def slots_reply(state: DialogState, deps: Deps, edit: bool) -> Reply:
         per_page,
     )
     if not page.matches_wish:
-        # Nothing fit: from now on page through the nearest slots instead.
+        # Nothing fit: from now on page through the nearest slots instead, and keep the
+        # wish itself for the waitlist.
         state.time_wish = TimeWish(wish.day_from, today + dt.timedelta(config.booking.horizon_days))
         state.page = 0
+        state.wait_wish = wish_to_dict(wish)
+    wait = can_wait(state, deps) and not page.matches_wish
     if not page.slots:
-        return Reply(t("no_slots", phone=config.business.phone), kb.no_slots(t), edit=edit)
+        return Reply(t("no_slots", phone=config.business.phone), kb.no_slots(t, wait), edit=edit)
     header = t("slots") if page.matches_wish else t("slots_nearest")
     labels = [
         t(
@@ -137,4 +140,9 @@ async def slots_reply(state: DialogState, deps: Deps, edit: bool) -> Reply:
         )
         for s in page.slots
     ]
-    return Reply(header, kb.slots(t, page.slots, labels, page.has_more), edit=edit)
+    return Reply(header, kb.slots(t, page.slots, labels, page.has_more, wait), edit=edit)
+
+
+def can_wait(state: DialogState, deps: Deps) -> bool:
+    """The waitlist is for new bookings of consented clients, when the business keeps one."""
+    return deps.config.waitlist.enabled and state.consented and state.moving is None

@@ -3,6 +3,8 @@ pre-checkout re-check Telegram's payments go through, migration 8 on PostgreSQL.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from bot.config import ConfigError, parse_config
@@ -17,11 +19,13 @@ from bot.payments.settle import Refusal, pre_checkout, record_paid
 from bot.periods import Span
 from bot.settings import load_settings
 from bot.startup import warnings
+from bot.waitlist_models import WaitlistEntry
 from scenarios.actions import RetryHold
 from scenarios.types import Input
 from tests import deposit_fixtures
 from tests.deposit_fixtures import config_data, hold, summary_of
 from tests.test_no_double_booking import drive_to_summary
+from tests.waitlist_helpers import offers_to
 
 NBSP = "\u00a0"
 deposit_config, paying = deposit_fixtures.deposit_config, deposit_fixtures.paying  # fixtures
@@ -131,6 +135,24 @@ async def test_a_hold_occupies_the_slot_and_runs_out_unpaid(paying, clock):
     assert "Чтобы закрепить запись" in again[-1].text
     fresh = await Deposit.get(chat_id="c1", status=DepositStatus.HELD)
     assert (await Appointment.get(id=fresh.appointment_id)).start == appointment.start
+
+
+async def test_a_released_hold_offers_its_time_to_the_waitlist(paying, clock):
+    deposit = await hold(paying)
+    visit = await Appointment.get(id=deposit.appointment_id)
+    now, day = clock.now(), visit.start.astimezone(paying.config.tz).date()
+    waiting = await Client.create(channel="test", channel_user_id="w1", created_at=now)
+    await WaitlistEntry.create(
+        client_id=waiting.id,
+        service_id=visit.service_id,
+        day_from=day,
+        day_to=day,
+        created_at=now,
+        expires_at=now + dt.timedelta(days=14),
+    )
+    clock.advance(minutes=15)
+    assert await release_due(paying.booker, paying.texts, paying.config, clock.now()) == 1
+    assert len(await offers_to("w1")) == 1  # the unpaid time goes down the line at once
 
 
 async def test_a_forged_retry_books_nothing(paying):

@@ -40,7 +40,9 @@ async def three_visits_with_anna(desk: Desk) -> list[Appointment]:
     for client, phone in ((KSENIA, "79271234567"), (LENA, "79272345678"), (VERA, "79273456789")):
         await book_in_telegram(desk.api, CLIENT, client, phone=phone)
         visits.append(await Appointment.all().order_by("-id").first())
-    await undo_override(row.id, MASHA.id, StaffRole.MANAGER, None, desk.clock.now())
+    await undo_override(
+        row.id, MASHA.id, StaffRole.MANAGER, None, desk.clock.now(), config=desk.config
+    )
     assert [v.master_id for v in visits] == ["anna"] * 3
     return visits
 

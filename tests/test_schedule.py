@@ -62,7 +62,7 @@ async def test_block_shift_and_undo_change_the_slots(db, config, clock):
         at(day_off, 11),
     ]
 
-    await undo_override(row.id, MASHA.id, StaffRole.MANAGER, None, clock.now())
+    await undo_override(row.id, MASHA.id, StaffRole.MANAGER, None, clock.now(), config=config)
     assert await anna_starts(config, clock, TUE) == before
     audit = (
         await ScheduleAudit.filter(override_id=row.id)
@@ -111,7 +111,8 @@ async def test_overrides_racing_client_bookings_never_overlap_silently(db, confi
             outcomes.add(booked is not None)
             if booked is not None:
                 assert [a.id for a in displaced] == [booked.id]
-            await undo_override(row.id, MASHA.id, StaffRole.MANAGER, None, clock.now())
+            now = clock.now()
+            await undo_override(row.id, MASHA.id, StaffRole.MANAGER, None, now, config=config)
             await Appointment.all().delete()
     assert outcomes == {True, False}  # both orders happened
 

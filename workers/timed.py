@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 
 from bot.ai.reminder import Greeter
 from bot.booking.booker import Booker
+from bot.booking.confirm_calls import flag_unconfirmed
 from bot.booking.followup import nudge_stalled
 from bot.booking.reminders import queue_due_reminders
 from bot.booking.reshuffle import flag_unanswered
+from bot.booking.waitlist_timed import waitlist_tick
 from bot.clock import Clock
 from bot.coach.bonus import queue_progress
 from bot.coach.model_review import Reviewer
@@ -117,6 +119,8 @@ class TimedWork:
             "reshuffle": await flag_unanswered(self.config, self.texts, self.owner_ids, now),
             "coach": await self._coach(now),
             "crm": await crm_failing(self.texts, self.owner_ids, now, self.crm_alert_after),
+            "waitlist": await waitlist_tick(self.config, self.texts, self.clock),
+            "confirm_calls": await flag_unconfirmed(self.config, self.texts, self.owner_ids, now),
         }
         if any(done.values()):
             log.info("timed_work", extra=done)

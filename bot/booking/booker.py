@@ -16,6 +16,7 @@ from decimal import Decimal
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from bot.booking import waitlist
 from bot.booking.slots import (
     Busy,
     Changes,
@@ -217,12 +218,16 @@ class Booker:
         return not any(a <= slot.start and slot.end <= b for a, b in spans)
 
     async def cancel(self, appointment: Appointment) -> None:
-        """Cancel and free the master's time at once."""
+        """Cancel and free the master's time at once; the waitlist is offered it in the same
+        transaction (every cancellation and move of every caller comes through here)."""
+        now = self.clock.now()
         async with in_transaction():
             appointment.status = AppointmentStatus.CANCELLED
-            appointment.cancelled_at = self.clock.now()
+            appointment.cancelled_at = now
             await appointment.save(update_fields=["status", "cancelled_at"])
             await MasterCell.filter(appointment_id=appointment.id).delete()
+            a = appointment
+            await waitlist.slot_freed(self, a.master_id, a.start, a.end, now)
 
 
 def _fits(start: dt.time, after: dt.time | None, before: dt.time | None) -> bool:

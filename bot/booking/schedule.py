@@ -15,6 +15,9 @@ from dataclasses import dataclass
 
 from tortoise.transactions import in_transaction
 
+from bot.booking import waitlist
+from bot.booking.booker import Booker
+from bot.clock import FixedClock
 from bot.config import GRID_MINUTES, BusinessConfig
 from bot.models import ACTIVE_APPOINTMENT_STATUSES, Appointment, StaffMember, StaffRole
 from bot.schedule_models import OverrideKind, ScheduleAudit, ScheduleOverride
@@ -145,13 +148,21 @@ async def add_override(
             created_at=now,
         )
         await _audit(row.id, "add", actor_id, now, None, describe(row))
+        if not change.removes:  # an extra shift: new time for the waitlist
+            await _freed(config, row, now)
     if not change.removes:
         return row, []
     return row, await affected(change.master_id, change.start, change.end)
 
 
 async def undo_override(
-    override_id: int, actor_id: int, role: StaffRole, member: StaffMember | None, now: dt.datetime
+    override_id: int,
+    actor_id: int,
+    role: StaffRole,
+    member: StaffMember | None,
+    now: dt.datetime,
+    *,
+    config: BusinessConfig,
 ) -> ScheduleOverride:
     """Undo an active override (the row stays, marked, for the audit); a conditional UPDATE,
     so two undos of one row record one change."""
@@ -168,7 +179,15 @@ async def undo_override(
         before = describe(row)
         await row.refresh_from_db()
         await _audit(row.id, "undo", actor_id, now, before, describe(row))
+        if row.kind is not OverrideKind.EXTRA_SHIFT:
+            await _freed(config, row, now)  # time off undone: the time is free again
     return row
+
+
+async def _freed(config: BusinessConfig, row: ScheduleOverride, now: dt.datetime) -> None:
+    """The waitlist hook (bot/booking/waitlist.py), in the change's transaction."""
+    booker = Booker(config, FixedClock(now))
+    await waitlist.slot_freed(booker, row.master_id, row.start, row.end, now)
 
 
 async def active_overrides(master_ids: list[str], since: dt.datetime) -> list[ScheduleOverride]:

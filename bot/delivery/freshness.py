@@ -24,6 +24,7 @@ from bot.models import (
     Outbox,
 )
 from bot.payments.models import Deposit, DepositStatus
+from bot.waitlist_models import OfferStatus, WaitlistOffer
 
 Check = Callable[[Outbox, dt.datetime], Awaitable[bool]]
 
@@ -85,12 +86,34 @@ async def _hold_live(row: Outbox, now: dt.datetime) -> bool:
     return await live.exists()
 
 
+async def _waitlist_offer(row: Outbox, now: dt.datetime) -> bool:
+    """An offer of a freed slot is worth sending only while it can still be taken: live,
+    and nobody booked that time meanwhile (a staff move may take the time it freed in the
+    same transaction). bot.booking.waitlist keys it `woffer:<offer id>`."""
+    offer_id = row.dedup_key.removeprefix("woffer:")
+    if not offer_id.isdigit():
+        return True
+    offer = await WaitlistOffer.get_or_none(
+        id=int(offer_id), status=OfferStatus.OFFERED, expires_at__gt=now
+    )
+    if offer is None:
+        return False
+    taken = Appointment.filter(
+        master_id=offer.master_id,
+        status__in=ACTIVE_APPOINTMENT_STATUSES,
+        start__lt=offer.end,
+        end__gt=offer.start,
+    )
+    return not await taken.exists()
+
+
 CHECKS: dict[str, Check] = {
     "reminder": _reminder,
     "sla": _sla,
     "nudge": _nudge,
     "invoice": _hold_live,
     "pay_link": _hold_live,
+    "waitlist_offer": _waitlist_offer,
 }
 """Kinds that can go stale; every other kind is delivered however late it is."""
 

@@ -14,7 +14,7 @@ from bot.coach.weekly import owner_lines as coach_lines
 from bot.config import BusinessConfig
 from bot.i18n import Texts
 from bot.models import StaffMember
-from bot.numbers import kpi, kpi_daily, kpi_team
+from bot.numbers import kpi, kpi_daily, kpi_team, kpi_waitlist
 from bot.numbers.ad_spend import spend_by_source
 from bot.numbers.charts import weekly_png
 from bot.numbers.deposits import deposit_figures, deposit_lines
@@ -268,6 +268,10 @@ async def weekly_text(config: BusinessConfig, t: Texts, span: Span) -> str:
         check=(await kpi.average_check(p)).format(),
     )
     lines = [t("reports.weekly.title", period=span.label()), totals]
+    won = await kpi_waitlist.refilled(p)
+    if won.offered or won.slots:  # a week without offers: no line about the waitlist
+        revenue = money(won.revenue_kop)
+        lines.append(t("reports.weekly.waitlist", refilled=won.slots, revenue=revenue))
     lines += await staff_lines(config, t, span)
     sources = await source_lines(config, t, span, short=True)
     if sources:

@@ -127,11 +127,6 @@ async def open_hold(
     return deposit
 
 
-async def slot_freed(appointment: Appointment, now: dt.datetime) -> None:
-    """The one place a released hold's time is announced as free again: the waitlist's
-    `slot_freed` hook is called from here (nothing listens yet)."""
-
-
 async def release_unpaid_hold(
     deposit_id: int, booker: Booker, texts: Texts, config: BusinessConfig, now: dt.datetime
 ) -> bool:
@@ -149,7 +144,7 @@ async def release_unpaid_hold(
         )
         if appointment is None:
             return True
-        await booker.cancel(appointment)
+        await booker.cancel(appointment)  # offers the time to the waitlist (bot.booking.waitlist)
         when = texts.moment(appointment.start.astimezone(config.tz))
         retry = RetryHold(appointment.id).pack()
         await enqueue(
@@ -165,7 +160,6 @@ async def release_unpaid_hold(
             now=now,
             lead_id=deposit.lead_id,
         )
-        await slot_freed(appointment, now)
     log.info("hold_released", extra={"deposit": deposit_id, "appointment": appointment.id})
     return True
 

@@ -6,7 +6,9 @@
   an escalation to the owners and managers;
 - a missed call or a website form not called back in `callback_minutes` → a reminder to
   the managers (until one taps «Перезвонил», admin_bot/callbacks.py);
-- a pre-booking not confirmed in `prebooking_confirm_minutes` → an alert to the managers.
+- a pre-booking not confirmed in `prebooking_confirm_minutes` → an alert to the managers;
+- a visit unconfirmed at its last reminder (bot/booking/confirm_calls.py) not called about in
+  `callback_minutes` → an escalation to the managers and owners.
 Each breach is a `SlaBreach` row, unique per lead and kind (compliance is a KPI), written
 in the transaction that queues its message, so several ticks never double it.
 """
@@ -20,6 +22,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from bot import metrics
+from bot.booking import confirm_calls
 from bot.config import BusinessConfig
 from bot.delivery.outbox import Message, to_staff
 from bot.i18n import Texts
@@ -41,7 +44,7 @@ CALLBACK_REASONS = ("call", "form")  # intakes (bot/staffwork/intake.py) wait fo
 
 @dataclass(frozen=True)
 class Deadline:
-    kind: str  # "claim" | "owner" | "human_reply" | "prebooking"
+    kind: str  # "claim" | "owner" | "human_reply" | "prebooking" | "callback" | "confirm_call"
     lead: Lead
     due_at: dt.datetime
     since: dt.datetime
@@ -80,6 +83,12 @@ async def deadlines(config: BusinessConfig, now: dt.datetime) -> list[Deadline]:
         lead = await Lead.get_or_none(id=appointment.lead_id, status__in=OPEN_LEAD_STATUSES)
         if due_at <= now and lead is not None:
             due.append(Deadline("prebooking", lead, due_at, appointment.created_at))
+    callback = dt.timedelta(minutes=sla.callback_minutes)
+    for call, lead, start in await confirm_calls.unanswered(now):
+        # working time, but never later than that long before the visit itself
+        due_at = min(add_working_minutes(config, call.at, sla.callback_minutes), start - callback)
+        if max(due_at, call.at) <= now:
+            due.append(Deadline("confirm_call", lead, due_at, call.at))
     return due
 
 
@@ -124,6 +133,7 @@ async def _record(
         "callback": managers,
         "owner": sorted(owner_ids),
         "human_reply": sorted(owner_ids | set(managers)),
+        "confirm_call": sorted(owner_ids | set(managers)),
     }[deadline.kind]
     try:
         async with in_transaction():
