@@ -38,6 +38,7 @@ SCENARIO_ALLOWED_CORE = {
     "bot.i18n": "the message catalogs (texts users read)",
     "bot.clock": "the injected clock's Protocol",
     "bot.payments.rules": "the deposit rules (a part of the config) and the Quote they compute",
+    "bot.coach.script": "the coach's sales script (a part of the config)",
 }
 
 # Core modules a scenario may name in type hints only (under `if TYPE_CHECKING:`).
@@ -194,7 +195,9 @@ def test_allow_lists_are_current():
 
 
 def _used(module: str) -> bool:
-    return any(imp.module == module for p in _files("scenarios") for imp in imports_of(p))
+    """Imported by a scenario, or by a core module a scenario may import (config's parts)."""
+    paths = [*_files("scenarios"), *(_module_file(m) for m in SCENARIO_ALLOWED_CORE)]
+    return any(imp.module == module for p in paths for imp in imports_of(p))
 
 
 # ---------------------------------------------------------------------------- the arq jobs

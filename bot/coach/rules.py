@@ -14,7 +14,8 @@ from functools import cache
 from pathlib import Path
 
 from bot.coach.dialogue import Dialogue
-from bot.config import NEED_STEP, BusinessConfig, CoachScript, ScriptStep
+from bot.coach.script import NEED_STEP, CoachScript, ScriptStep
+from bot.config import BusinessConfig
 from bot.i18n import Texts
 from bot.staffwork.worktime import working_minutes_between
 
