@@ -26,12 +26,13 @@ import base64
 import datetime as dt
 import logging
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from bot import metrics
@@ -162,25 +163,42 @@ URGENT_KINDS = ("sla", "alert", "relay", "notice", "outcome", "late", "reply")
 backlog of reminders: an escalation or an answer must not wait."""
 
 
-async def due_ids(now: dt.datetime, limit: int) -> list[int]:
-    """Ids of rows due now and not claimed by a sender, urgent kinds first."""
+def _due(now: dt.datetime, skip: Collection[int] = ()) -> QuerySet[Outbox]:
     due = Outbox.filter(_unclaimed(now), status=OutboxStatus.PENDING, due_at__lte=now)
+    return due.exclude(id__in=list(skip)) if skip else due
+
+
+async def due_rows(
+    now: dt.datetime, limit: int, *, urgent_only: bool = False, skip: Collection[int] = ()
+) -> list[tuple[int, str, str]]:
+    """(id, bot, chat id) of rows due now and not claimed by a sender, urgent kinds first
+    (only those with `urgent_only`); `skip`: ids a delivery pass has seen already."""
+    fields = ("id", "bot", "chat_id")
     urgent = await (
-        due.filter(kind__in=URGENT_KINDS).order_by("due_at", "id").limit(limit)
-    ).values_list("id", flat=True)
-    if len(urgent) >= limit:
+        _due(now, skip).filter(kind__in=URGENT_KINDS).order_by("due_at", "id").limit(limit)
+    ).values_list(*fields)
+    if urgent_only or len(urgent) >= limit:
         return list(urgent)
     rest = await (
-        due.exclude(kind__in=URGENT_KINDS).order_by("due_at", "id").limit(limit - len(urgent))
-    ).values_list("id", flat=True)
+        _due(now, skip)
+        .exclude(kind__in=URGENT_KINDS)
+        .order_by("due_at", "id")
+        .limit(limit - len(urgent))
+    ).values_list(*fields)
     return [*urgent, *rest]
 
 
+async def due_ids(now: dt.datetime, limit: int) -> list[int]:
+    """Ids of rows due now and not claimed by a sender, urgent kinds first."""
+    return [row_id for row_id, _, _ in await due_rows(now, limit)]
+
+
 async def claim(row_id: int, now: dt.datetime, seconds: float = CLAIM_SECONDS) -> Outbox | None:
-    """Take the row for sending; None when another sender has it or it is done."""
-    claimed = await Outbox.filter(_unclaimed(now), id=row_id, status=OutboxStatus.PENDING).update(
-        locked_until=now + dt.timedelta(seconds=seconds)
-    )
+    """Take the row for sending; None when another sender has it, it is done, or it is not
+    due (a delivery job queued before another sender's failed try moved it later)."""
+    claimed = await Outbox.filter(
+        _unclaimed(now), id=row_id, status=OutboxStatus.PENDING, due_at__lte=now
+    ).update(locked_until=now + dt.timedelta(seconds=seconds))
     return await Outbox.get(id=row_id) if claimed else None
 
 
@@ -218,6 +236,16 @@ async def deliver(sender: Sender, row: Outbox, clock: Clock) -> bool:
     )
     metrics.delivered(row.channel, row.bot, ok=True)
     return True
+
+
+async def deliver_safely(sender: Sender, row: Outbox, clock: Clock) -> bool:
+    """`deliver`, where a sender's bug retries the row later instead of stopping the caller."""
+    try:
+        return await deliver(sender, row, clock)
+    except Exception as exc:
+        await _retry(row, RetryLater(0, f"unexpected: {exc!r}"), clock.now())
+        log.exception("outbox_send_failed", extra={"outbox": row.id})
+        return False
 
 
 def _erased_address(row: Outbox) -> dict[str, str]:
@@ -286,12 +314,7 @@ async def deliver_now(rows: Sequence[Outbox], sender: Sender, clock: Clock) -> i
     """
     sent = 0
     for index, row in enumerate(rows):
-        try:
-            ok = await deliver(sender, row, clock)
-        except Exception as exc:  # a sender bug: the tick tries again
-            await _retry(row, RetryLater(0, f"unexpected: {exc!r}"), clock.now())
-            log.exception("outbox_send_failed", extra={"outbox": row.id})
-            ok = False
+        ok = await deliver_safely(sender, row, clock)
         sent += ok
         if not ok and await _hold_behind(row.id, [r.id for r in rows[index + 1 :]]):
             break
@@ -322,7 +345,8 @@ async def deliver_due(
     concurrency: int = 8,
     claim_seconds: float = CLAIM_SECONDS,
 ) -> int:
-    """Send what is due now, within the rate limits; returns how many were sent."""
+    """One pass over at most `limit` due rows, within the rate limits; returns how many were
+    sent. A chat that must wait is released to a later pass (bot.delivery.lanes waits)."""
     limiter = limiter or NO_LIMIT
     gate = asyncio.Semaphore(concurrency)
 
@@ -334,12 +358,7 @@ async def deliver_due(
             if not await limiter.acquire(row.bot, row.chat_id):
                 await release(row)  # this chat must wait; its turn comes on a later pass
                 return False
-            try:
-                return await deliver(sender, row, clock)
-            except Exception as exc:  # a sender bug must not stop the other rows
-                await _retry(row, RetryLater(0, f"unexpected: {exc!r}"), clock.now())
-                log.exception("outbox_send_failed", extra={"outbox": row.id})
-                return False
+            return await deliver_safely(sender, row, clock)
 
     ids = await due_ids(clock.now(), limit)
     results = await asyncio.gather(*(one(i) for i in ids))
