@@ -5,8 +5,8 @@ Rows are taken in chat lanes: a worker of the pass owns one chat at a time and s
 rows in order, so two rows of one chat are never in flight together. A chat that must
 wait (the limiter's gap between two messages to one chat) keeps the claim on its row and
 waits within the pass, rather than going back to a tick a second later; a row that fails
-(it is retried later) stops its lane for this pass, so the chat's later rows do not
-overtake it here. Claims (bot.delivery.outbox.claim) still decide who sends a row, so
+(it is retried later) stops its lane, and the lane's later rows wait until its retry, so
+they do not overtake it. Claims (bot.delivery.outbox.claim) still decide who sends a row, so
 passes in other tasks or processes never send a row twice.
 """
 
@@ -24,10 +24,11 @@ from bot.delivery.outbox import (
     claim,
     deliver_safely,
     due_rows,
+    hold_behind,
     release,
 )
 from bot.delivery.ratelimit import NO_LIMIT, RateLimiter
-from bot.models import Outbox, OutboxStatus
+from bot.models import Outbox
 
 CHAT_POLL_SECONDS = 0.05
 """How often a waiting chat asks the limiter again (the gap itself is about a second)."""
@@ -104,8 +105,8 @@ class _Pass:
             rows.popleft()
             if await deliver_safely(self.sender, row, self.clock):
                 self.sent += 1
-            elif await Outbox.filter(id=row.id, status=OutboxStatus.PENDING).exists():
-                self.stopped.add(lane)  # it is retried later: the chat's next rows wait
+            elif await hold_behind(row.id, list(rows)):  # retried later: the rest waits
+                self.stopped.add(lane)
                 return
 
     async def work(self) -> None:

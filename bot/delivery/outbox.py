@@ -316,7 +316,7 @@ async def deliver_now(rows: Sequence[Outbox], sender: Sender, clock: Clock) -> i
     for index, row in enumerate(rows):
         ok = await deliver_safely(sender, row, clock)
         sent += ok
-        if not ok and await _hold_behind(row.id, [r.id for r in rows[index + 1 :]]):
+        if not ok and await hold_behind(row.id, [r.id for r in rows[index + 1 :]]):
             break
     return sent
 
@@ -326,7 +326,7 @@ def claimed_until(now: dt.datetime) -> dt.datetime:
     return now + dt.timedelta(seconds=CLAIM_SECONDS)
 
 
-async def _hold_behind(row_id: int, later: Sequence[int]) -> bool:
+async def hold_behind(row_id: int, later: Sequence[int]) -> bool:
     """If the row is still pending, release the later rows due no earlier than it; True then."""
     row = await Outbox.get_or_none(id=row_id, status=OutboxStatus.PENDING)
     if row is None:
