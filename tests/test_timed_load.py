@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable
 from types import SimpleNamespace
 
 import pytest
+from arq import create_pool
+from arq.connections import RedisSettings
 from tortoise.transactions import in_transaction
 
 import bot.delivery.ratelimit
@@ -24,10 +26,12 @@ from bot.delivery.outbox import Message, deliver_due, enqueue
 from bot.delivery.ratelimit import LocalRateLimiter
 from bot.i18n import Texts
 from bot.models import Lead, Outbox, OutboxStatus
+from bot.settings import load_settings
 from handlers.telegram_outbox import TelegramSender
 from tests.conftest import SAMARA
 from tests.fakes.bot_api import FakeBotApi
 from workers import embedded
+from workers.arq_worker import build_worker, tick, urgent
 from workers.timed import TimedWork
 
 CLIENT, STAFF = "123456:CLIENT", "654321:STAFF"
@@ -179,3 +183,68 @@ async def test_an_escalation_is_not_held_up_by_a_backlog_of_client_messages(
     assert took < 2.5, f"the escalation waited {took:.1f} s"
     assert "#" in api.sent(STAFF, OWNER)[0]["text"]
     assert len(api.calls(CLIENT, "sendMessage")) < 300  # the backlog was still under way
+
+
+# --------------------------------------------------------------------------- arq worker
+
+
+async def breaching_lead(clock: FakeClock) -> Lead:
+    """A lead whose 15-minute claim deadline has just passed."""
+    clock.set(MON_12)
+    return await Lead.create(
+        channel="telegram",
+        status="new",
+        needs_human=True,
+        handoff_reason="not_understood",
+        attention_at=MON_12 - dt.timedelta(minutes=15),
+        created_at=MON_12,
+        updated_at=MON_12,
+    )
+
+
+def arq_worker(db, config, clock, api, redis_url: str = "redis://localhost:1"):
+    settings = load_settings(
+        database_url=f"sqlite://{db}",
+        redis_url=redis_url,
+        bot_token=CLIENT,
+        staff_bot_token=STAFF,
+        owner_telegram_ids=str(OWNER),
+    )
+    bots = {
+        "client": api.make_bot(CLIENT, parse_mode=None),
+        "staff": api.make_bot(STAFF, parse_mode=None),
+    }
+    return build_worker(settings, config, clock=clock, bots=bots, handle_signals=False)
+
+
+async def test_the_arq_urgent_job_records_and_sends_an_escalation_itself(db, config, clock, api):
+    """The escalation does not become a delivery job behind the queued ones: the urgent
+    job sends it, and leaves the client backlog to the tick's jobs."""
+    lead = await breaching_lead(clock)
+    await queue(clock, [(10_000 + i, f"backlog-{i}") for i in range(20)], kind="summary")
+    worker = arq_worker(db, config, clock, api)
+    worker.ctx["limiter"] = LocalRateLimiter(per_second=25, chat_interval=1)
+    try:
+        assert await urgent(worker.ctx) == 1
+    finally:
+        await worker.close()
+        for one in worker.ctx["bots"].values():
+            await one.session.close()
+    (escalation,) = api.sent(STAFF, OWNER)
+    assert f"#{lead.id} " in escalation["text"]
+    assert not api.calls(CLIENT, "sendMessage")
+
+
+async def test_the_arq_tick_queues_about_two_seconds_of_sending(db, config, clock, api, redis_url):
+    """So the cron jobs, queued behind the delivery jobs, start within about two seconds."""
+    await queue(clock, [(10_000 + i, f"backlog-{i}") for i in range(200)], kind="summary")
+    worker = arq_worker(db, config, clock, api, redis_url)
+    worker.ctx["redis"] = await create_pool(RedisSettings.from_dsn(redis_url))
+    try:
+        assert await tick(worker.ctx) == 2 * 25  # the default pace: 25 msg/s
+        assert await tick(worker.ctx) == 0  # the same rows: their jobs are queued already
+    finally:
+        await worker.ctx["redis"].aclose()
+        await worker.close()
+        for one in worker.ctx["bots"].values():
+            await one.session.close()
