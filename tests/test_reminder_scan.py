@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime as dt
 import random
 
+import pytest
+
 from bot.booking.reminders import (
     queue_due_reminders,
     reminder_candidates,
@@ -18,6 +20,7 @@ from bot.config import BusinessConfig
 from bot.i18n import Texts
 from bot.models import Appointment, AppointmentStatus, Client, Outbox
 from tests.conftest import SAMARA
+from tests.test_postgres import pg  # noqa: F401 (fixture)
 
 # Monday 21:45:10 in Samara, as the clock gives it (UTC): quiet hours begin at 22:00
 MON_2145 = dt.datetime(2026, 11, 23, 21, 45, 10, tzinfo=SAMARA).astimezone(dt.UTC)
@@ -64,13 +67,20 @@ async def test_an_incremental_scan_reads_only_what_came_due(db, config: Business
     assert not_yet.id not in full and quiet_tomorrow.id not in full
 
 
+@pytest.fixture(params=["db", "pg"])
+def database(request):
+    """The test's database: SQLite, then PostgreSQL."""
+    return request.getfixturevalue(request.param)
+
+
 async def test_scanning_every_few_minutes_queues_what_a_full_scan_would(
-    db, config: BusinessConfig, clock: FakeClock
+    database, config: BusinessConfig, clock: FakeClock
 ):
     """Two days of 10-minute looks, visits booked along the way (some too late for a
     reminder, some into quiet hours, some committed a look after their `created_at`): each
     reminder is queued at the first look after its send time that sees its visit booked
-    and still ahead, and no other is."""
+    and still ahead, and no other is. On SQLite and PostgreSQL (the range queries, and
+    the batched INSERT that skips a dedup key queued already)."""
     rng = random.Random(16)
     step = dt.timedelta(minutes=10)
     steps = [clock.now() + i * step for i in range(2 * 24 * 6)]

@@ -17,7 +17,7 @@ from tortoise.expressions import Q
 
 from bot.ai.reminder import Greeter
 from bot.config import BusinessConfig
-from bot.delivery.outbox import Message, enqueue
+from bot.delivery.outbox import Message, enqueue_many, new_row
 from bot.i18n import Texts
 from bot.models import ACTIVE_APPOINTMENT_STATUSES, Appointment, Client, Outbox
 from scenarios.actions import CancelVisit, ConfirmVisitTap, MoveVisit
@@ -28,6 +28,7 @@ booking may commit after a scan that began later than its `created_at`."""
 FULL_LOOKBACK = dt.timedelta(days=2)
 """A full scan reaches back this far beyond the longest offset: quiet hours move a send
 time at most a day earlier."""
+QUEUE_BATCH = 1000  # reminders queued per transaction
 EVENING_MARGIN = dt.timedelta(minutes=15)  # a reminder moved out of quiet hours goes this
 # long before they begin, so it is out before the night even under load
 
@@ -161,12 +162,14 @@ async def queue_due_reminders(
         for c in await Client.filter(id__in=[a.client_id for a, _ in due], erased_at__isnull=True)
     }
     greetings = await _greetings(config, greeter, due, clients)
+    rows = [
+        _row(config, t, appointment, clients[appointment.client_id], key, now, greetings)
+        for appointment, key in due
+        if appointment.client_id in clients
+    ]
     queued = 0
-    for appointment, key in due:
-        client = clients.get(appointment.client_id)
-        if client is not None:
-            greeting = greetings.get(appointment.id)
-            queued += await _queue(config, t, appointment, client, key, now, greeting)
+    for first in range(0, len(rows), QUEUE_BATCH):  # short transactions: others get turns
+        queued += await enqueue_many(rows[first : first + QUEUE_BATCH])
     return queued
 
 
@@ -196,15 +199,15 @@ async def _greetings(
     return await greeter.many(items)
 
 
-async def _queue(
+def _row(
     config: BusinessConfig,
     t: Texts,
     appointment: Appointment,
     client: Client,
     key: str,
     now: dt.datetime,
-    greeting: str | None = None,
-) -> int:
+    greetings: dict[int, str],
+) -> Outbox:
     service, master = _titles(config, appointment)
     values = {
         "name": client.name or "",
@@ -213,8 +216,9 @@ async def _queue(
         "master": master,
         "address": config.business.address,
     }
+    greeting = greetings.get(appointment.id)
     text = t("ai.reminder", greeting=greeting, **values) if greeting else t("reminder", **values)
-    row = await enqueue(
+    return new_row(
         bot="client",
         channel=client.channel,
         chat_id=client.channel_user_id,
@@ -228,4 +232,3 @@ async def _queue(
         appointment_id=appointment.id,
         valid_start=appointment.start,
     )
-    return int(row is not None)
