@@ -144,11 +144,15 @@ async def test_a_failed_row_stops_its_chat_for_the_pass_only(db, clock, api, sen
     assert texts_to(api, 42) == ["a1", "a2"]
 
 
-async def test_an_urgent_pass_sends_only_urgent_kinds(db, clock, api, sender):
+async def test_the_urgent_and_the_main_pass_split_the_kinds(db, clock, api, sender):
+    """So the two loops of a process never wait for one chat's gap with two of its rows."""
     await queue(clock, [(42, "later")], kind="summary")
     await queue(clock, [(43, "now")], kind="alert")
-    assert await deliver_for(sender, clock, budget=5, urgent_only=True) == 1
-    assert texts_to(api, 43) == ["now"] and texts_to(api, 42) == []
+    await queue(clock, [(44, "reply")], kind="reply")
+    assert await deliver_for(sender, clock, budget=5, urgent=False) == 1
+    assert texts_to(api, 42) == ["later"] and texts_to(api, 43) == []
+    assert await deliver_for(sender, clock, budget=5, urgent=True) == 2
+    assert texts_to(api, 43) == ["now"] and texts_to(api, 44) == ["reply"]
 
 
 # --------------------------------------------------------------------------- urgent loop

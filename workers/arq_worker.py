@@ -76,9 +76,7 @@ async def urgent(ctx: dict[str, Any]) -> int:
     """Record SLA breaches and send the urgent rows, every second, apart from the tick."""
     work: TimedWork = ctx["work"]
     await work.urgent()
-    return await deliver_for(
-        ctx["sender"], work.clock, URGENT_BUDGET, ctx["limiter"], urgent_only=True
-    )
+    return await deliver_for(ctx["sender"], work.clock, URGENT_BUDGET, ctx["limiter"], urgent=True)
 
 
 def bots_from(settings: Settings) -> dict[str, Bot]:

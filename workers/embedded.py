@@ -2,7 +2,7 @@
 
 Two loops share the process. The urgent one, each second: the SLA check, then the staff
 messages and dialogue replies that must not wait (bot.delivery.outbox.URGENT_KINDS). The
-main one: reminders, nudges, reports and the rest, then delivery of everything due for a
+main one: reminders, nudges, reports and the rest, then delivery of the other kinds for a
 few seconds. So a backlog of 10,000 reminders, or the scan that queues them, never holds
 up an escalation. The database is the source of truth, so both may run in several processes.
 """
@@ -32,15 +32,16 @@ async def urgent_tick(
 ) -> int:
     """Record SLA breaches, then send urgent rows for up to `budget` seconds."""
     await work.urgent()
-    return await deliver_for(sender, work.clock, budget, limiter, urgent_only=True)
+    return await deliver_for(sender, work.clock, budget, limiter, urgent=True)
 
 
 async def main_tick(
     work: TimedWork, sender: Sender, limiter: RateLimiter | None = None, budget: float = 1.0
 ) -> int:
-    """Queue what else became due, then send everything due for up to `budget` seconds."""
+    """Queue what else became due, then send the rows of other kinds than the urgent loop's
+    for up to `budget` seconds (two passes never wait for one chat's gap: the order)."""
     await work.run()
-    return await deliver_for(sender, work.clock, budget, limiter)
+    return await deliver_for(sender, work.clock, budget, limiter, urgent=False)
 
 
 async def tick(
@@ -48,7 +49,8 @@ async def tick(
 ) -> int:
     """Both loops' work once, one after the other (tests and benches step time with it)."""
     await work.urgent()
-    return await main_tick(work, sender, limiter, budget)
+    await work.run()
+    return await deliver_for(sender, work.clock, budget, limiter)
 
 
 Step = Callable[[], Awaitable[int]]

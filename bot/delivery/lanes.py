@@ -53,7 +53,7 @@ class _Pass:
     clock: Clock
     limiter: RateLimiter
     deadline: float
-    urgent_only: bool
+    urgent: bool | None
     claim_seconds: float
     sent: int = 0
     lanes: dict[Lane, deque[int]] = field(default_factory=dict)
@@ -68,7 +68,7 @@ class _Pass:
 
     async def refill(self) -> None:
         """Read the next due rows into their lanes; a lane not owned by a worker gets ready."""
-        rows = await due_rows(self.clock.now(), FETCH, urgent_only=self.urgent_only, skip=self.seen)
+        rows = await due_rows(self.clock.now(), FETCH, urgent=self.urgent, skip=self.seen)
         for row_id, bot, chat_id in rows:
             self.seen.add(row_id)
             lane = (bot, chat_id)
@@ -124,18 +124,18 @@ async def deliver_for(
     budget: float,
     limiter: RateLimiter | None = None,
     *,
-    urgent_only: bool = False,
+    urgent: bool | None = None,
     concurrency: int = 8,
     claim_seconds: float = CLAIM_SECONDS,
 ) -> int:
-    """Send due rows (urgent kinds first, or only those) for up to `budget` seconds or until
-    nothing is due; returns how many were sent."""
+    """Send due rows for up to `budget` seconds or until nothing is due; returns how many
+    were sent. `urgent`: urgent kinds first (None), only those (True), only the rest (False)."""
     run = _Pass(
         sender,
         clock,
         limiter or NO_LIMIT,
         time.monotonic() + budget,
-        urgent_only,
+        urgent,
         claim_seconds,
     )
     await asyncio.gather(*(run.work() for _ in range(concurrency)))

@@ -212,23 +212,24 @@ def _due(now: dt.datetime, skip: Collection[int] = ()) -> QuerySet[Outbox]:
 
 
 async def due_rows(
-    now: dt.datetime, limit: int, *, urgent_only: bool = False, skip: Collection[int] = ()
+    now: dt.datetime, limit: int, *, urgent: bool | None = None, skip: Collection[int] = ()
 ) -> list[tuple[int, str, str]]:
-    """(id, bot, chat id) of rows due now and not claimed by a sender, urgent kinds first
-    (only those with `urgent_only`); `skip`: ids a delivery pass has seen already."""
+    """(id, bot, chat id) of rows due now and not claimed by a sender: urgent kinds first
+    (None), only those (True) or only the others (False); `skip`: ids a pass has seen."""
     fields = ("id", "bot", "chat_id")
-    urgent = await (
-        _due(now, skip).filter(kind__in=URGENT_KINDS).order_by("due_at", "id").limit(limit)
-    ).values_list(*fields)
-    if urgent_only or len(urgent) >= limit:
-        return list(urgent)
-    rest = await (
-        _due(now, skip)
-        .exclude(kind__in=URGENT_KINDS)
-        .order_by("due_at", "id")
-        .limit(limit - len(urgent))
-    ).values_list(*fields)
-    return [*urgent, *rest]
+    found: list[tuple[int, str, str]] = []
+    if urgent is not False:
+        found += await (
+            _due(now, skip).filter(kind__in=URGENT_KINDS).order_by("due_at", "id").limit(limit)
+        ).values_list(*fields)
+    if urgent is not True and len(found) < limit:
+        found += await (
+            _due(now, skip)
+            .exclude(kind__in=URGENT_KINDS)
+            .order_by("due_at", "id")
+            .limit(limit - len(found))
+        ).values_list(*fields)
+    return found
 
 
 async def due_ids(now: dt.datetime, limit: int) -> list[int]:
