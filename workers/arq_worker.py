@@ -49,7 +49,8 @@ CHAT_WAIT = 2.0  # seconds a delivery job waits for its chat's gap before it let
 
 
 async def tick(ctx: dict[str, Any]) -> int:
-    """Queue what became due, and a delivery job for every due outbox row."""
+    """Queue what became due, and a delivery job per due outbox row, about two seconds of
+    sending at a time (the cron jobs queue behind them)."""
     work: TimedWork = ctx["work"]
     await work.run()
     settings: Settings = ctx["settings"]
