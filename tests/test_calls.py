@@ -133,6 +133,8 @@ async def test_call_back_sla_escalates_until_called(bots: FakeBotApi, config, cl
     clock.set(dt.datetime(2026, 11, 23, 6, 16, tzinfo=dt.UTC))
     await api.wait_for_message(STAFF, MASHA.id, has("никто не перезвонил"))
     assert await SlaBreach.filter(kind="callback").count() == 1
+    # one reminder, not two: the call-back reminder carries the claim button itself
+    assert await SlaBreach.filter(kind="claim").count() == 0
 
 
 async def test_intake_on_postgresql(pg, config, clock):

@@ -288,9 +288,11 @@ async def run_workers(n: int, settings, config, clock, api) -> list[int]:
         for worker in workers:
             worker.allow_pick_jobs = False  # let the jobs under way finish, start no more
         for worker, task in zip(workers, tasks, strict=True):
-            await asyncio.gather(*worker.tasks.values(), return_exceptions=True)
+            # Stop the poll loop first: one already past `allow_pick_jobs` (waiting for a
+            # free slot) would start a job after the gather below, and close() cancels it.
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+            await asyncio.gather(*worker.tasks.values(), return_exceptions=True)
             await worker.close()
     return [worker.jobs_complete for worker in workers]
 

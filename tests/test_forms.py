@@ -56,8 +56,9 @@ async def counts() -> tuple[int, int, int, int]:
 async def test_tilda_form_opens_a_lead_that_reaches_the_staff_bot(bots: FakeBotApi, config, clock):
     api = bots
     async with serving_intakes(config, clock) as url:
+        before = await counts()  # (the timed work has queued the weekly report already)
         assert (await post(url, TILDA_PATH, data={"test": "test"}))[:2] == (200, "test")
-        assert await counts() == (0, 0, 0, 0)  # the probe stores nothing
+        assert await counts() == before  # the probe stores nothing
 
         headers = {"X-Api-Key": TILDA_KEY}
         assert (await post(url, TILDA_PATH, data=TILDA_FORM, headers=headers))[:2] == (200, "ok")

@@ -7,6 +7,11 @@ running, and the row claim (bot.delivery.outbox.claim) stops two workers sending
 if Redis was flushed in between. Flushing or restarting Redis loses nothing: the next
 tick finds every due row again.
 
+A second cron job, `urgent`, records SLA breaches every second and sends the urgent rows
+(bot.delivery.outbox.URGENT_KINDS) itself, within the job: an escalation never queues behind
+the reminders' delivery jobs. The tick enqueues about two seconds of sending at a time, so
+the queue stays short enough for the cron jobs to start on time.
+
 This module is the only one that knows arq (it is in maintenance mode upstream), so
 it stays replaceable. Run: `python -m bot worker` (or `arq workers.arq_worker.WorkerSettings`).
 """
@@ -17,6 +22,7 @@ import copy
 import datetime as dt
 import logging
 import os
+import time
 from typing import Any, ClassVar
 
 from aiogram import Bot
@@ -27,6 +33,7 @@ from bot.ai.factory import greeter, reviewer
 from bot.clock import Clock, SystemClock
 from bot.config import BusinessConfig, load_config
 from bot.db import close_db, init_db
+from bot.delivery.lanes import deliver_for, wait_for_chat
 from bot.delivery.outbox import claim, deliver, due_ids, release
 from bot.delivery.ratelimit import RedisRateLimiter
 from bot.i18n import Texts
@@ -38,15 +45,21 @@ from workers.crm_jobs import crm_sync
 from workers.timed import TimedWork
 
 log = logging.getLogger("priyom.worker")
-BATCH = 500
+BATCH = 500  # delivery jobs enqueued per tick at most
+QUEUED_SECONDS = 2  # …and no more than this many seconds of sending at the bot's pace
+URGENT_BUDGET = 1.0  # seconds the urgent job sends for
+CHAT_WAIT = 2.0  # seconds a delivery job waits for its chat's gap before it lets go
 
 
 async def tick(ctx: dict[str, Any]) -> int:
-    """Queue what became due, and a delivery job for every due outbox row."""
+    """Queue what became due, and a delivery job per due outbox row, about two seconds of
+    sending at a time (the cron jobs queue behind them)."""
     work: TimedWork = ctx["work"]
     await work.run()
+    settings: Settings = ctx["settings"]
+    batch = min(BATCH, max(1, int(settings.outbox_rate_per_second * QUEUED_SECONDS)))
     queued = 0
-    for row_id in await due_ids(work.clock.now(), BATCH):
+    for row_id in await due_ids(work.clock.now(), batch):
         job = await ctx["redis"].enqueue_job("deliver_row", row_id, _job_id=f"outbox:{row_id}")
         queued += job is not None
     return queued
@@ -57,10 +70,17 @@ async def deliver_row(ctx: dict[str, Any], row_id: int) -> bool:
     row = await claim(row_id, clock.now())
     if row is None:  # another worker has it, or it is done
         return False
-    if not await ctx["limiter"].acquire(row.bot, row.chat_id):
-        await release(row)  # the chat must wait a moment; a later tick brings it back
+    if not await wait_for_chat(ctx["limiter"], row, time.monotonic() + CHAT_WAIT):
+        await release(row)  # the chat is still busy; a later tick brings it back
         return False
     return await deliver(ctx["sender"], row, clock)
+
+
+async def urgent(ctx: dict[str, Any]) -> int:
+    """Record SLA breaches and send the urgent rows, every second, apart from the tick."""
+    work: TimedWork = ctx["work"]
+    await work.urgent()
+    return await deliver_for(ctx["sender"], work.clock, URGENT_BUDGET, ctx["limiter"], urgent=True)
 
 
 def bots_from(settings: Settings) -> dict[str, Bot]:
@@ -150,13 +170,16 @@ class WorkerSettings:
 
     functions: ClassVar = [func(deliver_row, name="deliver_row", max_tries=1, keep_result=0)]
     cron_jobs: ClassVar = [
-        cron(
-            tick,
-            name="tick",
-            second=set(range(60)),
-            unique=True,
-            run_at_startup=True,
-            keep_result=0,
+        *(
+            cron(
+                job,
+                name=job.__name__,
+                second=set(range(60)),
+                unique=True,
+                run_at_startup=True,
+                keep_result=0,
+            )
+            for job in (urgent, tick)
         ),
         cron(crm_sync, name="crm_sync", second=set(range(0, 60, 2)), unique=True, keep_result=0),
     ]

@@ -1,5 +1,8 @@
-"""One pass over what time has made due: reminders, SLA breaches, nudges, outcome prompts,
-and whether messages to clients run late (an outage staff should hear of).
+"""What time has made due: reminders, SLA breaches, nudges, outcome prompts, and whether
+messages to clients run late (an outage staff should hear of).
+
+`urgent()` (SLA breaches) runs every second on its own (workers.embedded, the arq `urgent`
+job); `run()` is the rest, whose scans may take a while without delaying an escalation.
 
 Everything it finds is written to the outbox; delivery is separate (the embedded loop
 or arq jobs). Safe to run from several processes at once: each message has a unique
@@ -39,8 +42,11 @@ log = logging.getLogger("priyom.worker")
 
 
 REMINDER_SCAN = dt.timedelta(seconds=30)
-"""Reminders are looked for every 30 s (a scan over every upcoming visit is the costly
-part of a tick); SLA deadlines are checked on every tick, so escalations stay prompt."""
+"""Reminders are looked for every 30 s, each look only at what became due since the last
+(bot.booking.reminders); SLA deadlines are checked every second by `urgent()`."""
+FULL_REMINDER_SCAN = dt.timedelta(hours=1)
+"""A process's first look, and then one an hour, covers every visit whose reminder is due,
+not only the newly due: a safety net for a clock that jumped or a booking committed late."""
 LATENESS_SCAN = dt.timedelta(seconds=30)
 """Late client messages are looked for every 30 s: an outage alert is due after minutes."""
 ANOMALY_SCAN = dt.timedelta(hours=1)
@@ -73,7 +79,13 @@ class TimedWork:
     async def _reminders(self, now: dt.datetime) -> int:
         if not self._due("reminders", REMINDER_SCAN, now):
             return 0
-        return await queue_due_reminders(self.config, self.texts, now, self.greeter)
+        full = self._due("reminders_full", FULL_REMINDER_SCAN, now)
+        since = self._last_scan.get("reminded_until")
+        if full or since is None or since > now:  # a clock moved back: look at everything
+            since = None
+        queued = await queue_due_reminders(self.config, self.texts, now, self.greeter, since)
+        self._last_scan["reminded_until"] = now  # only once the scan succeeded
+        return queued
 
     async def _lateness(self, now: dt.datetime) -> int:
         if not self._due("lateness", LATENESS_SCAN, now):
@@ -106,12 +118,19 @@ class TimedWork:
         released = await release_due(booker, self.texts, self.config, now)
         return released + (await self.payments.run(now) if self.payments else 0)
 
+    async def urgent(self) -> dict[str, int]:
+        """Record and tell SLA breaches (every second, apart from the slower scans)."""
+        done = {"sla": await check_sla(self.config, self.texts, self.owner_ids, self.clock.now())}
+        if any(done.values()):
+            log.info("timed_work", extra=done)
+        return done
+
     async def run(self) -> dict[str, int]:
+        """Everything else that time made due."""
         now = self.clock.now()
         done = {
             "deposits": await self._deposits(now),
             "reminders": await self._reminders(now),
-            "sla": await check_sla(self.config, self.texts, self.owner_ids, now),
             "nudges": await nudge_stalled(self.config, self.texts, now),
             "outcomes": await prompt_outcomes(self.config, self.texts, self.owner_ids, now),
             "reports": await self._reports(now),

@@ -1,22 +1,34 @@
 """Visit reminders: when each is due, and queuing the due ones from the database.
 
-Nothing is scheduled at booking time: every tick derives due reminders from the
-active appointments, so a moved visit simply has new reminder keys (its start is in
-the key) and a cancelled one has none. The sender re-checks each reminder just
-before sending (see `bot.delivery.outbox`), so a stale one is skipped, not sent.
+Nothing is scheduled at booking time: the scan derives due reminders from the active
+appointments, so a moved visit simply has new reminder keys (its start is in the key)
+and a cancelled one has none. A scan reads only the visits whose reminder came due since
+the previous scan (an indexed range of `start` per offset) and those booked since; a
+scan without a previous one reads those whose reminder is due at all. The sender
+re-checks each reminder just before sending (see `bot.delivery.outbox`), so a stale one
+is skipped, not sent.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
+from tortoise.expressions import Q
+
 from bot.ai.reminder import Greeter
 from bot.config import BusinessConfig
-from bot.delivery.outbox import Message, enqueue
+from bot.delivery.outbox import Message, enqueue_many, new_row
 from bot.i18n import Texts
 from bot.models import ACTIVE_APPOINTMENT_STATUSES, Appointment, Client, Outbox
 from scenarios.actions import CancelVisit, ConfirmVisitTap, MoveVisit
 
+NEW_VISIT_MARGIN = dt.timedelta(minutes=5)
+"""An incremental scan also reads visits booked this long before the previous scan: a
+booking may commit after a scan that began later than its `created_at`."""
+FULL_LOOKBACK = dt.timedelta(days=2)
+"""A full scan reaches back this far beyond the longest offset: quiet hours move a send
+time at most a day earlier."""
+QUEUE_BATCH = 1000  # reminders queued per transaction
 EVENING_MARGIN = dt.timedelta(minutes=15)  # a reminder moved out of quiet hours goes this
 # long before they begin, so it is out before the night even under load
 
@@ -71,18 +83,67 @@ def reminder_buttons(appointment_id: int, t: Texts) -> list[list[tuple[str, str]
     ]
 
 
-async def queue_due_reminders(
-    config: BusinessConfig, t: Texts, now: dt.datetime, greeter: Greeter | None = None
-) -> int:
-    """Queue every reminder that is due now and was not queued yet (personal greetings
-    from `greeter` when it has one; the fixed template otherwise)."""
-    longest = max(config.reminders.offsets_hours, default=0)
-    upcoming = await Appointment.filter(
+def quiet_periods(
+    config: BusinessConfig, since: dt.datetime, until: dt.datetime
+) -> list[tuple[dt.datetime, dt.datetime]]:
+    """[begin, end) of each quiet period whose evening send time (see
+    `shift_out_of_quiet_hours`) falls in (since, until]."""
+    tz, start, end = config.tz, config.reminders.quiet_start, config.reminders.quiet_end
+    if start == end:
+        return []
+    periods = []
+    day = since.astimezone(tz).date() - dt.timedelta(days=1)
+    while day <= until.astimezone(tz).date():
+        begin = dt.datetime.combine(day, start, tzinfo=tz)
+        end_day = day if start < end else day + dt.timedelta(days=1)
+        if since < begin - EVENING_MARGIN <= until:
+            finish = dt.datetime.combine(end_day, end, tzinfo=tz)
+            periods.append((begin.astimezone(dt.UTC), finish.astimezone(dt.UTC)))
+        day += dt.timedelta(days=1)
+    return periods
+
+
+def came_due(config: BusinessConfig, since: dt.datetime, now: dt.datetime) -> Q:
+    """Visits with a reminder whose send time came in (since, now]: `start - hours` in that
+    window, or in quiet hours whose evening send time is in it."""
+    ranges = []
+    quiet = quiet_periods(config, since, now)
+    for hours in sorted(set(config.reminders.offsets_hours)):
+        ahead = dt.timedelta(hours=hours)
+        ranges.append(Q(start__gt=since + ahead, start__lte=now + ahead))
+        ranges += [Q(start__gte=b + ahead, start__lt=e + ahead) for b, e in quiet]
+    return Q(*ranges, join_type="OR")
+
+
+async def reminder_candidates(
+    config: BusinessConfig, now: dt.datetime, since: dt.datetime | None = None
+) -> list[Appointment]:
+    """Active visits to come that may have a reminder due now: those whose reminder came due
+    after `since` or that were booked since (all whose reminder is due, without `since`)."""
+    longest = dt.timedelta(hours=max(config.reminders.offsets_hours, default=0))
+    window = came_due(config, since or now - longest - FULL_LOOKBACK, now)
+    if since is not None:
+        window = Q(window, Q(created_at__gt=since - NEW_VISIT_MARGIN), join_type="OR")
+    return await Appointment.filter(
+        window,
         status__in=ACTIVE_APPOINTMENT_STATUSES,
         start__gt=now,
-        start__lte=now + dt.timedelta(hours=longest, days=1),
+        start__lte=now + longest + dt.timedelta(days=1),
         client_id__isnull=False,
     )
+
+
+async def queue_due_reminders(
+    config: BusinessConfig,
+    t: Texts,
+    now: dt.datetime,
+    greeter: Greeter | None = None,
+    since: dt.datetime | None = None,
+) -> int:
+    """Queue every reminder that is due now and was not queued yet (personal greetings
+    from `greeter` when it has one; the fixed template otherwise). `since`: the previous
+    scan's time, when only what came due after it needs a look."""
+    upcoming = await reminder_candidates(config, now, since)
     if not upcoming:
         return 0
     queued_keys = set(
@@ -101,12 +162,14 @@ async def queue_due_reminders(
         for c in await Client.filter(id__in=[a.client_id for a, _ in due], erased_at__isnull=True)
     }
     greetings = await _greetings(config, greeter, due, clients)
+    rows = [
+        _row(config, t, appointment, clients[appointment.client_id], key, now, greetings)
+        for appointment, key in due
+        if appointment.client_id in clients
+    ]
     queued = 0
-    for appointment, key in due:
-        client = clients.get(appointment.client_id)
-        if client is not None:
-            greeting = greetings.get(appointment.id)
-            queued += await _queue(config, t, appointment, client, key, now, greeting)
+    for first in range(0, len(rows), QUEUE_BATCH):  # short transactions: others get turns
+        queued += await enqueue_many(rows[first : first + QUEUE_BATCH])
     return queued
 
 
@@ -136,15 +199,15 @@ async def _greetings(
     return await greeter.many(items)
 
 
-async def _queue(
+def _row(
     config: BusinessConfig,
     t: Texts,
     appointment: Appointment,
     client: Client,
     key: str,
     now: dt.datetime,
-    greeting: str | None = None,
-) -> int:
+    greetings: dict[int, str],
+) -> Outbox:
     service, master = _titles(config, appointment)
     values = {
         "name": client.name or "",
@@ -153,8 +216,9 @@ async def _queue(
         "master": master,
         "address": config.business.address,
     }
+    greeting = greetings.get(appointment.id)
     text = t("ai.reminder", greeting=greeting, **values) if greeting else t("reminder", **values)
-    row = await enqueue(
+    return new_row(
         bot="client",
         channel=client.channel,
         chat_id=client.channel_user_id,
@@ -168,4 +232,3 @@ async def _queue(
         appointment_id=appointment.id,
         valid_start=appointment.start,
     )
-    return int(row is not None)

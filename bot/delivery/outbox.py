@@ -26,12 +26,13 @@ import base64
 import datetime as dt
 import logging
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from bot import metrics
@@ -97,6 +98,36 @@ class Message:
         return data
 
 
+def new_row(
+    *,
+    bot: str,
+    chat_id: str | int,
+    kind: str,
+    message: Message,
+    dedup_key: str,
+    now: dt.datetime,
+    lead_id: int | None = None,
+    due_at: dt.datetime | None = None,
+    channel: str = "telegram",
+    appointment_id: int | None = None,
+    valid_start: dt.datetime | None = None,
+) -> Outbox:
+    """An unsaved outbox row (see `enqueue` and `enqueue_many`)."""
+    return Outbox(
+        bot=bot,
+        channel=channel,
+        chat_id=str(chat_id),
+        kind=kind,
+        payload=message.payload(),
+        dedup_key=dedup_key,
+        lead_id=lead_id,
+        due_at=due_at or now,
+        created_at=now,
+        appointment_id=appointment_id,
+        valid_start=valid_start,
+    )
+
+
 async def enqueue(
     *,
     bot: str,
@@ -112,23 +143,36 @@ async def enqueue(
     valid_start: dt.datetime | None = None,
 ) -> Outbox | None:
     """Queue a message; None when one with this dedup key was queued already."""
+    row = new_row(
+        bot=bot,
+        chat_id=chat_id,
+        kind=kind,
+        message=message,
+        dedup_key=dedup_key,
+        now=now,
+        lead_id=lead_id,
+        due_at=due_at,
+        channel=channel,
+        appointment_id=appointment_id,
+        valid_start=valid_start,
+    )
     try:
         async with in_transaction():  # a savepoint inside the caller's transaction
-            return await Outbox.create(
-                bot=bot,
-                channel=channel,
-                chat_id=str(chat_id),
-                kind=kind,
-                payload=message.payload(),
-                dedup_key=dedup_key,
-                lead_id=lead_id,
-                due_at=due_at or now,
-                created_at=now,
-                appointment_id=appointment_id,
-                valid_start=valid_start,
-            )
+            await row.save()
+            return row
     except IntegrityError:
         return None
+
+
+async def enqueue_many(rows: Sequence[Outbox]) -> int:
+    """Queue many rows in one transaction and one INSERT per batch (a burst of reminders:
+    one savepoint each took a second per thousand); a dedup key queued already is left
+    alone. Returns how many were new."""
+    keys = [row.dedup_key for row in rows]
+    async with in_transaction():
+        before = await Outbox.filter(dedup_key__in=keys).count()
+        await Outbox.bulk_create(rows, batch_size=500, ignore_conflicts=True)
+        return await Outbox.filter(dedup_key__in=keys).count() - before
 
 
 async def to_staff(
@@ -175,25 +219,43 @@ URGENT_KINDS = (
 backlog of reminders: an escalation or an answer must not wait."""
 
 
+def _due(now: dt.datetime, skip: Collection[int] = ()) -> QuerySet[Outbox]:
+    due = Outbox.filter(_unclaimed(now), status=OutboxStatus.PENDING, due_at__lte=now)
+    return due.exclude(id__in=list(skip)) if skip else due
+
+
+async def due_rows(
+    now: dt.datetime, limit: int, *, urgent: bool | None = None, skip: Collection[int] = ()
+) -> list[tuple[int, str, str]]:
+    """(id, bot, chat id) of rows due now and not claimed by a sender: urgent kinds first
+    (None), only those (True) or only the others (False); `skip`: ids a pass has seen."""
+    fields = ("id", "bot", "chat_id")
+    found: list[tuple[int, str, str]] = []
+    if urgent is not False:
+        found += await (
+            _due(now, skip).filter(kind__in=URGENT_KINDS).order_by("due_at", "id").limit(limit)
+        ).values_list(*fields)
+    if urgent is not True and len(found) < limit:
+        found += await (
+            _due(now, skip)
+            .exclude(kind__in=URGENT_KINDS)
+            .order_by("due_at", "id")
+            .limit(limit - len(found))
+        ).values_list(*fields)
+    return found
+
+
 async def due_ids(now: dt.datetime, limit: int) -> list[int]:
     """Ids of rows due now and not claimed by a sender, urgent kinds first."""
-    due = Outbox.filter(_unclaimed(now), status=OutboxStatus.PENDING, due_at__lte=now)
-    urgent = await (
-        due.filter(kind__in=URGENT_KINDS).order_by("due_at", "id").limit(limit)
-    ).values_list("id", flat=True)
-    if len(urgent) >= limit:
-        return list(urgent)
-    rest = await (
-        due.exclude(kind__in=URGENT_KINDS).order_by("due_at", "id").limit(limit - len(urgent))
-    ).values_list("id", flat=True)
-    return [*urgent, *rest]
+    return [row_id for row_id, _, _ in await due_rows(now, limit)]
 
 
 async def claim(row_id: int, now: dt.datetime, seconds: float = CLAIM_SECONDS) -> Outbox | None:
-    """Take the row for sending; None when another sender has it or it is done."""
-    claimed = await Outbox.filter(_unclaimed(now), id=row_id, status=OutboxStatus.PENDING).update(
-        locked_until=now + dt.timedelta(seconds=seconds)
-    )
+    """Take the row for sending; None when another sender has it, it is done, or it is not
+    due (a delivery job queued before another sender's failed try moved it later)."""
+    claimed = await Outbox.filter(
+        _unclaimed(now), id=row_id, status=OutboxStatus.PENDING, due_at__lte=now
+    ).update(locked_until=now + dt.timedelta(seconds=seconds))
     return await Outbox.get(id=row_id) if claimed else None
 
 
@@ -231,6 +293,16 @@ async def deliver(sender: Sender, row: Outbox, clock: Clock) -> bool:
     )
     metrics.delivered(row.channel, row.bot, ok=True)
     return True
+
+
+async def deliver_safely(sender: Sender, row: Outbox, clock: Clock) -> bool:
+    """`deliver`, where a sender's bug retries the row later instead of stopping the caller."""
+    try:
+        return await deliver(sender, row, clock)
+    except Exception as exc:
+        await _retry(row, RetryLater(0, f"unexpected: {exc!r}"), clock.now())
+        log.exception("outbox_send_failed", extra={"outbox": row.id})
+        return False
 
 
 def _erased_address(row: Outbox) -> dict[str, str]:
@@ -299,14 +371,9 @@ async def deliver_now(rows: Sequence[Outbox], sender: Sender, clock: Clock) -> i
     """
     sent = 0
     for index, row in enumerate(rows):
-        try:
-            ok = await deliver(sender, row, clock)
-        except Exception as exc:  # a sender bug: the tick tries again
-            await _retry(row, RetryLater(0, f"unexpected: {exc!r}"), clock.now())
-            log.exception("outbox_send_failed", extra={"outbox": row.id})
-            ok = False
+        ok = await deliver_safely(sender, row, clock)
         sent += ok
-        if not ok and await _hold_behind(row.id, [r.id for r in rows[index + 1 :]]):
+        if not ok and await hold_behind(row.id, [r.id for r in rows[index + 1 :]]):
             break
     return sent
 
@@ -316,7 +383,7 @@ def claimed_until(now: dt.datetime) -> dt.datetime:
     return now + dt.timedelta(seconds=CLAIM_SECONDS)
 
 
-async def _hold_behind(row_id: int, later: Sequence[int]) -> bool:
+async def hold_behind(row_id: int, later: Sequence[int]) -> bool:
     """If the row is still pending, release the later rows due no earlier than it; True then."""
     row = await Outbox.get_or_none(id=row_id, status=OutboxStatus.PENDING)
     if row is None:
@@ -335,7 +402,8 @@ async def deliver_due(
     concurrency: int = 8,
     claim_seconds: float = CLAIM_SECONDS,
 ) -> int:
-    """Send what is due now, within the rate limits; returns how many were sent."""
+    """One pass over at most `limit` due rows, within the rate limits; returns how many were
+    sent. A chat that must wait is released to a later pass (bot.delivery.lanes waits)."""
     limiter = limiter or NO_LIMIT
     gate = asyncio.Semaphore(concurrency)
 
@@ -347,12 +415,7 @@ async def deliver_due(
             if not await limiter.acquire(row.bot, row.chat_id):
                 await release(row)  # this chat must wait; its turn comes on a later pass
                 return False
-            try:
-                return await deliver(sender, row, clock)
-            except Exception as exc:  # a sender bug must not stop the other rows
-                await _retry(row, RetryLater(0, f"unexpected: {exc!r}"), clock.now())
-                log.exception("outbox_send_failed", extra={"outbox": row.id})
-                return False
+            return await deliver_safely(sender, row, clock)
 
     ids = await due_ids(clock.now(), limit)
     results = await asyncio.gather(*(one(i) for i in ids))

@@ -38,6 +38,7 @@ from bot.models import (
 from bot.staffwork.actions import Claim
 from bot.staffwork.alerts import recipients
 from bot.staffwork.worktime import add_working_minutes, working_minutes_between
+from bot.waitlist_models import ConfirmCall
 
 CALLBACK_REASONS = ("call", "form")  # intakes (bot/staffwork/intake.py) wait for a call back
 
@@ -51,45 +52,100 @@ class Deadline:
 
 
 async def deadlines(config: BusinessConfig, now: dt.datetime) -> list[Deadline]:
-    """Every SLA deadline of the open leads that has passed and is still unmet."""
-    sla = config.sla
-    due: list[Deadline] = []
+    """Every SLA deadline of the open leads that has passed, is still unmet and was not
+    recorded yet. Runs every second, so it reads only what can be due: a working minute is
+    at least a minute, so nothing waiting for less than the shortest SLA is read, and a
+    recorded breach costs no further query."""
     waiting = await Lead.filter(
-        status__in=OPEN_LEAD_STATUSES, attention_at__isnull=False, attention_at__lte=now
+        status__in=OPEN_LEAD_STATUSES,
+        attention_at__isnull=False,
+        attention_at__lte=now - dt.timedelta(minutes=_shortest(config)),
     )
+    pending = await Appointment.filter(
+        status=AppointmentStatus.PENDING,
+        lead_id__isnull=False,
+        created_at__lte=now - dt.timedelta(minutes=config.sla.prebooking_confirm_minutes),
+    )
+    calls = await confirm_calls.unanswered(now)
+    lead_ids = {lead.id for lead in waiting} | {a.lead_id for a in pending}
+    lead_ids |= {lead.id for _, lead, _ in calls}
+    known = set(
+        await SlaBreach.filter(lead_id__in=lead_ids).values_list("lead_id", "kind")
+        if lead_ids
+        else []
+    )
+    due: list[Deadline] = []
     for lead in waiting:
-        since = lead.attention_at
-        assert since is not None
-        if lead.manager_id is None:
-            for kind, minutes in (
-                ("claim", sla.claim_minutes),
-                ("owner", sla.owner_escalation_minutes),
-            ):
-                due_at = add_working_minutes(config, since, minutes)
-                if due_at <= now:
-                    due.append(Deadline(kind, lead, due_at, since))
-        if lead.handoff_reason in CALLBACK_REASONS and not await _called_back(lead):
-            due_at = add_working_minutes(config, since, sla.callback_minutes)
-            if due_at <= now:
-                due.append(Deadline("callback", lead, due_at, since))
-        if lead.handoff_reason == "asked" and not await _staff_answered(lead, since):
-            due_at = add_working_minutes(config, since, sla.human_reply_minutes)
-            if due_at <= now:
-                due.append(Deadline("human_reply", lead, due_at, since))
-    for appointment in await Appointment.filter(
-        status=AppointmentStatus.PENDING, lead_id__isnull=False
-    ):
-        due_at = add_working_minutes(config, appointment.created_at, sla.prebooking_confirm_minutes)
+        due += await _lead_deadlines(config, lead, known, now)
+    for appointment in pending:
+        if (appointment.lead_id, "prebooking") in known:
+            continue
+        due_at = add_working_minutes(
+            config, appointment.created_at, config.sla.prebooking_confirm_minutes
+        )
+        if due_at > now:
+            continue
         lead = await Lead.get_or_none(id=appointment.lead_id, status__in=OPEN_LEAD_STATUSES)
-        if due_at <= now and lead is not None:
+        if lead is not None:
             due.append(Deadline("prebooking", lead, due_at, appointment.created_at))
-    callback = dt.timedelta(minutes=sla.callback_minutes)
-    for call, lead, start in await confirm_calls.unanswered(now):
-        # working time, but never later than that long before the visit itself
-        due_at = min(add_working_minutes(config, call.at, sla.callback_minutes), start - callback)
-        if max(due_at, call.at) <= now:
+    due += _confirm_call_deadlines(config, calls, known, now)
+    return due
+
+
+def _confirm_call_deadlines(
+    config: BusinessConfig,
+    calls: list[tuple[ConfirmCall, Lead, dt.datetime]],
+    known: set[tuple[int, str]],
+    now: dt.datetime,
+) -> list[Deadline]:
+    """A call about an unconfirmed visit is due after `callback_minutes` of working time,
+    but never later than that long before the visit itself."""
+    minutes = config.sla.callback_minutes
+    ahead = dt.timedelta(minutes=minutes)
+    due = []
+    for call, lead, start in calls:
+        due_at = min(add_working_minutes(config, call.at, minutes), start - ahead)
+        if (lead.id, "confirm_call") not in known and max(due_at, call.at) <= now:
             due.append(Deadline("confirm_call", lead, due_at, call.at))
     return due
+
+
+def _shortest(config: BusinessConfig) -> int:
+    sla = config.sla
+    return min(
+        sla.claim_minutes,
+        sla.owner_escalation_minutes,
+        sla.callback_minutes,
+        sla.human_reply_minutes,
+    )
+
+
+async def _lead_deadlines(
+    config: BusinessConfig, lead: Lead, known: set[tuple[int, str]], now: dt.datetime
+) -> list[Deadline]:
+    """The passed, unmet deadlines of one waiting lead not recorded yet."""
+    sla, since = config.sla, lead.attention_at
+    assert since is not None
+    minutes = {}
+    if lead.manager_id is None:
+        minutes["owner"] = sla.owner_escalation_minutes
+        if lead.handoff_reason not in CALLBACK_REASONS:  # its call-back reminder offers the claim
+            minutes["claim"] = sla.claim_minutes
+    if lead.handoff_reason in CALLBACK_REASONS:
+        minutes["callback"] = sla.callback_minutes
+    if lead.handoff_reason == "asked":
+        minutes["human_reply"] = sla.human_reply_minutes
+    found = []
+    for kind, limit in minutes.items():
+        due_at = add_working_minutes(config, since, limit)
+        if (lead.id, kind) in known or due_at > now:
+            continue
+        if kind == "callback" and await _called_back(lead):
+            continue
+        if kind == "human_reply" and await _staff_answered(lead, since):
+            continue
+        found.append(Deadline(kind, lead, due_at, since))
+    return found
 
 
 async def _called_back(lead: Lead) -> bool:
@@ -106,11 +162,8 @@ async def check_sla(
     config: BusinessConfig, t: Texts, owner_ids: frozenset[int], now: dt.datetime
 ) -> int:
     """Record and tell each newly breached deadline; returns how many."""
-    known = set(await SlaBreach.all().values_list("lead_id", "kind"))
     told = 0
     for deadline in await deadlines(config, now):
-        if (deadline.lead.id, deadline.kind) in known:
-            continue
         told += await _record(deadline, config, t, owner_ids, now)
     return told
 
