@@ -214,6 +214,9 @@ class _BotState:
     # setWebhook's url, secret_token and allowed_updates; None: getUpdates mode
     webhook: dict[str, Any] | None = None
     webhook_statuses: list[int] = field(default_factory=list)  # answers to our deliveries
+    # a load balancer in front of several instances: each chat's updates take turns
+    balanced: list[str] = field(default_factory=list)
+    turns: dict[Any, int] = field(default_factory=lambda: defaultdict(int))
     # chat_id -> messages the bot sent there, in order (edits update in place)
     messages: dict[int | str, list[dict[str, Any]]] = field(
         default_factory=lambda: defaultdict(list)
@@ -627,6 +630,11 @@ class FakeBotApi:
         """The HTTP statuses the bot's webhook answered to our deliveries, in order."""
         return self._bot(token).webhook_statuses
 
+    def balance(self, token: str, urls: list[str]) -> None:
+        """Deliver the bot's updates to these webhook URLs instead of setWebhook's, as a
+        load balancer would: one chat's consecutive updates go to the next URL in turn."""
+        self._bot(token).balanced = list(urls)
+
     async def post_webhook(
         self, token: str, update: dict[str, Any], secret: str | None = None
     ) -> int:
@@ -637,7 +645,7 @@ class FakeBotApi:
         headers = {} if secret is None else {"X-Telegram-Bot-Api-Secret-Token": secret}
         async with (
             aiohttp.ClientSession() as session,
-            session.post(state.webhook["url"], json=update, headers=headers) as response,
+            session.post(_route(state, update), json=update, headers=headers) as response,
         ):
             await response.read()
             return response.status
@@ -1263,6 +1271,18 @@ async def _read_params(request: web.Request) -> tuple[dict[str, Any], dict[str, 
             if upload is not None:
                 files[key] = upload
     return params, files
+
+
+def _route(state: _BotState, update: dict[str, Any]) -> str:
+    """setWebhook's URL, or the chat's next turn among the balanced ones."""
+    if not state.balanced:
+        assert state.webhook is not None
+        return state.webhook["url"]
+    event = update.get("message") or update.get("callback_query") or {}
+    chat = (event.get("chat") or event.get("from") or {}).get("id")
+    turn = state.turns[chat]
+    state.turns[chat] += 1
+    return state.balanced[turn % len(state.balanced)]
 
 
 def _short(params: dict[str, Any], limit: int = 120) -> str:
