@@ -174,23 +174,26 @@ def _actions(call: Call) -> dict[str, str]:
 async def _answer(api: FakeBotApi, chat: int, after: int, timeout: float) -> Call:
     """The bot's next message to `chat` that asks something, sent after call `after`."""
 
-    def asks(call: Call) -> bool:
-        return call.seq > after and call.params.get("chat_id") == chat and _prompt(call)
+    def find() -> Call | None:
+        for call in api.calls_after(after):
+            if (
+                call.token == CLIENT
+                and call.method in ("sendMessage", "editMessageText")
+                and call.params.get("chat_id") == chat
+                and _prompt(call)
+            ):
+                return call
+        return None
 
-    for method in ("sendMessage", "editMessageText"):  # an answer is sent, or an edit
-        found = [c for c in api.calls(CLIENT, method) if asks(c)]
-        if found:
-            return found[0]
-    return await _first_of(api, asks, timeout)
-
-
-async def _first_of(api: FakeBotApi, asks, timeout: float) -> Call:
-    sent = asyncio.ensure_future(api.wait_for_call(CLIENT, "sendMessage", asks, timeout))
-    edited = asyncio.ensure_future(api.wait_for_call(CLIENT, "editMessageText", asks, timeout))
-    done, pending = await asyncio.wait({sent, edited}, return_when=asyncio.FIRST_COMPLETED)
-    for task in pending:
-        task.cancel()
-    return next(iter(done)).result()
+    found = await api.wait_until(find, timeout)
+    if found is None:
+        shown = [
+            (c.method, c.params.get("text", "")[:40])
+            for c in api.calls_after(after)
+            if c.params.get("chat_id") == chat
+        ]
+        raise AssertionError(f"chat {chat}: no question from the bot after call {after}: {shown}")
+    return found
 
 
 def _last_seq(api: FakeBotApi) -> int:
@@ -203,10 +206,12 @@ async def book(api: FakeBotApi, user: FakeUser, rng: random.Random, timeout: flo
     mark = _last_seq(api)
     api.send_command(CLIENT, user, "/start src-scale")
     confirmed = False
+    trail: list[str] = []
     for _ in range(MAX_STEPS):
         call = await _answer(api, user.id, mark, timeout)
         mark = _last_seq(api)
         actions = _actions(call)
+        trail.append(f"{call.params.get('text', '')[:30]} {list(actions)[:4]}")
         if confirmed:
             if "again" in actions:
                 return "booked"
@@ -230,7 +235,7 @@ async def book(api: FakeBotApi, user: FakeUser, rng: random.Random, timeout: flo
             confirmed = True
         else:
             return f"stuck at {actions}"
-    return "too many steps"
+    return f"too many steps: {trail[-6:]}"
 
 
 def _press(api: FakeBotApi, user: FakeUser, data: str) -> None:

@@ -32,15 +32,12 @@ from tests.instances_rig import (
     fresh_database,
 )
 
-CLIENTS = int(os.environ.get("PRIYOM_SCALE_CLIENTS", "40"))
+CLIENTS = int(os.environ.get("PRIYOM_SCALE_CLIENTS", "10"))
+JOURNEY = ("Здравствуйте", "ваше согласие", "номер телефона", "Как к вам", "Заявка принята")
+"""What every client is sent once, in this order (the rest are edits of one message)."""
 RATE = 30  # messages a second per bot, for all processes together
 
 
-@pytest.mark.skipif(
-    os.environ.get("PRIYOM_SCALE_TEST") != "1",
-    reason="unfinished: with 3+ clients some button presses acknowledged by an instance are "
-    "never handled (see the branch's report); run with PRIYOM_SCALE_TEST=1",
-)
 async def test_two_instances_two_workers_one_killed_nothing_lost_or_doubled(
     postgres_url, redis_url, tmp_path
 ):
@@ -52,7 +49,7 @@ async def test_two_instances_two_workers_one_killed_nothing_lost_or_doubled(
             redis_url,
             OUTBOX_RATE_PER_SECOND=str(RATE),
             OUTBOX_CHAT_INTERVAL="0",
-            OUTBOX_CLAIM_SECONDS="3",
+            OUTBOX_CLAIM_SECONDS="1",
         )
         async with fleet(api, tmp_path, env, bots=2, workers=2) as running:
             users = [FakeUser(700_000 + i, f"Клиент{i}") for i in range(CLIENTS)]
@@ -68,31 +65,13 @@ async def test_two_instances_two_workers_one_killed_nothing_lost_or_doubled(
                     *(book(api, user, random.Random(user.id)) for user in users)
                 )
             except AssertionError as exc:
-                statuses = await _activity(database)
-                raise AssertionError(f"{exc}\n{statuses}\n{running.logs()}") from None
+                raise AssertionError(f"{exc}\n{running.logs()}") from None
             await killer
             assert outcomes.count("booked") == CLIENTS, collections.Counter(outcomes)
             await _all_sent(database, running)
             running.check_alive()
         calls = api.calls()
     await _check(database, calls, users)
-
-
-async def _activity(database: str) -> str:
-    import asyncpg
-
-    connection = await asyncpg.connect(database.replace("postgres://", "postgresql://", 1))
-    try:
-        rows = await connection.fetch(
-            "SELECT pid, state, wait_event_type, wait_event, left(query, 80) AS q"
-            " FROM pg_stat_activity WHERE datname = current_database()"
-        )
-        locks = await connection.fetch(
-            "SELECT pid, objid, granted FROM pg_locks WHERE locktype='advisory'"
-        )
-    finally:
-        await connection.close()
-    return "\n".join(map(str, rows + locks))
 
 
 async def _all_sent(database: str, running, timeout: float = 40) -> None:
@@ -110,7 +89,7 @@ async def _all_sent(database: str, running, timeout: float = 40) -> None:
 
 
 async def _check(database: str, calls, users: list[FakeUser]) -> None:
-    sends = [c for c in calls if c.method == "sendMessage" and c.ok]
+    sends = [c for c in calls if c.method in ("sendMessage", "sendPhoto") and c.ok]
     await init_db(database, migrate=False)
     try:
         # every client booked once, every slot held once
@@ -130,25 +109,29 @@ async def _check(database: str, calls, users: list[FakeUser]) -> None:
         await close_db()
     token = {"client": CLIENT, "staff": STAFF}
     wanted = collections.Counter(
-        (token[r["bot"]], str(r["chat_id"]), r["payload"]["text"]) for r in rows
+        (token[r["bot"]], str(r["chat_id"]), r["payload"].get("text") or "") for r in rows
     )
-    got = collections.Counter((c.token, str(c.chat_id), c.params.get("text")) for c in sends)
+    got = collections.Counter((c.token, str(c.chat_id), _text(c)) for c in sends)
     missing = wanted - got
     assert not missing, f"outbox rows never sent: {list(missing)[:5]}"
     alerts = [c for c in sends if c.token == STAFF and c.chat_id == OWNER]
-    repeated = [
-        t for t, n in collections.Counter(c.params["text"] for c in alerts).items() if n > 1
-    ]
+    repeated = [t for t, n in collections.Counter(map(_text, alerts)).items() if n > 1]
     assert not repeated, f"staff alerts sent twice: {repeated[:3]}"
-    # per chat, the answers came in the order of the steps: no step answered twice
+    # per chat, the answers came once each, in the order of the steps
     for user in users:
-        texts = [c.params.get("text") for c in sends if c.token == CLIENT and c.chat_id == user.id]
-        assert texts[0].startswith(texts[0][:10]) and "152-ФЗ" in texts[0]
-        assert sum("152-ФЗ" in t for t in texts) == 1, texts
+        texts = [_text(c) for c in sends if c.token == CLIENT and c.chat_id == user.id]
+        seen = [next(i for i, t in enumerate(texts) if mark in t) for mark in JOURNEY]
+        assert seen == sorted(seen), texts
+        for mark in JOURNEY:
+            assert sum(mark in t for t in texts) == 1, (mark, texts)
     # the shared pace: all processes together stayed under RATE a second per bot
     for bot_token in (CLIENT, STAFF):
         seconds = collections.Counter(int(c.at) for c in sends if c.token == bot_token)
         assert max(seconds.values()) <= RATE + 3, sorted(seconds.items())
+
+
+def _text(call) -> str:
+    return call.params.get("text") or call.params.get("caption") or ""
 
 
 async def test_instances_starting_together_migrate_once(postgres_url, tmp_path):

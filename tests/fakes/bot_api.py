@@ -501,6 +501,17 @@ class FakeBotApi:
             and (method is None or c.method.lower() == method.lower())
         ]
 
+    def calls_after(self, seq: int) -> list[Call]:
+        """The calls made after call number `seq`, in order (cheap for a recent `seq`)."""
+        start = len(self._calls)
+        while start > 0 and self._calls[start - 1].seq > seq:
+            start -= 1
+        return self._calls[start:]
+
+    async def wait_until(self, find: Callable[[], Any], timeout: float = 5.0) -> Any:
+        """What `find` returns once it is not None (re-checked on every call); None on timeout."""
+        return await self._wait(find, timeout)
+
     def sent(self, token: str, chat_id: int | str) -> list[dict[str, Any]]:
         """Messages the bot has in this chat now (edits applied, deletions removed)."""
         return list(self._bot(token).messages.get(chat_id, []))
