@@ -73,8 +73,8 @@ async def test_edits_and_button_answers_are_not_paced(redis, clock, limiter_time
             )
             await asyncio.wait_for(instance.answer_callback_query(callback_query_id="q"), 1)
             late = asyncio.create_task(instance.send_message(5, "three"))
-            await asyncio.sleep(0.2)  # let it reach the limiter (it must wait for the clock)
-            assert not late.done()
+            done, _ = await asyncio.wait({late}, timeout=0.3)  # waits for the (test's) clock
+            assert not done
             clock.advance(seconds=1)
             await asyncio.wait_for(late, 5)
         finally:
