@@ -5,6 +5,7 @@ Shared by tests/test_instances.py and bench/scale_bench.py."""
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import os
 import random
@@ -77,12 +78,14 @@ class Fleet:
     bots: list[asyncio.subprocess.Process] = field(default_factory=list)
     workers: list[asyncio.subprocess.Process] = field(default_factory=list)
     urls: list[str] = field(default_factory=list)
+    bot_args: tuple[str, ...] = ("-m", "bot")  # how an instance is started
 
     async def start_bot(self, index: int) -> None:
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         env = {**self.env, "WEBHOOK_PORT": str(port), "PUBLIC_BASE_URL": base}
-        self.bots.append(await _spawn(["-m", "bot"], env, self.folder / f"bot-{index}.log"))
+        log = self.folder / f"bot-{index}.log"
+        self.bots.append(await _spawn(list(self.bot_args), env, log))
         self.urls.append(f"{base}/telegram/client")
 
     async def start_worker(self, index: int) -> None:
@@ -136,10 +139,15 @@ async def _spawn(args: list[str], env: dict, log: Path) -> asyncio.subprocess.Pr
 
 @contextlib.asynccontextmanager
 async def fleet(
-    api: FakeBotApi, folder: Path, env: dict, bots: int, workers: int
+    api: FakeBotApi,
+    folder: Path,
+    env: dict,
+    bots: int,
+    workers: int,
+    bot_args: tuple[str, ...] = ("-m", "bot"),
 ) -> AsyncIterator[Fleet]:
     """`bots` instances (started together: each migrates under the lock) and `workers`."""
-    running = Fleet(api, folder, env)
+    running = Fleet(api, folder, env, bot_args=bot_args)
     try:
         for index in range(bots):
             await running.start_bot(index)
@@ -171,29 +179,53 @@ def _actions(call: Call) -> dict[str, str]:
     }
 
 
-async def _answer(api: FakeBotApi, chat: int, after: int, timeout: float) -> Call:
-    """The bot's next message to `chat` that asks something, sent after call `after`."""
+class Inbox:
+    """The bot's questions per chat, read once from the fake's call log as they arrive, so
+    hundreds of waiting clients cost one scan per call, not one scan each."""
 
-    def find() -> Call | None:
-        for call in api.calls_after(after):
-            if (
-                call.token == CLIENT
-                and call.method in ("sendMessage", "editMessageText")
-                and call.params.get("chat_id") == chat
-                and _prompt(call)
-            ):
-                return call
-        return None
+    def __init__(self, api: FakeBotApi) -> None:
+        self.api = api
+        self.asked: dict[int, list[Call]] = collections.defaultdict(list)
+        self._seen = 0
+        self._changed = asyncio.Event()
+        self._task: asyncio.Task | None = None
 
-    found = await api.wait_until(find, timeout)
-    if found is None:
-        shown = [
-            (c.method, c.params.get("text", "")[:40])
-            for c in api.calls_after(after)
-            if c.params.get("chat_id") == chat
-        ]
-        raise AssertionError(f"chat {chat}: no question from the bot after call {after}: {shown}")
-    return found
+    async def __aenter__(self) -> Inbox:
+        self._task = asyncio.create_task(self._read())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+    async def _read(self) -> None:
+        while True:
+            new = await self.api.wait_until(lambda: self.api.calls_after(self._seen) or None, 60)
+            for call in new or ():
+                self._seen = call.seq
+                chat = call.params.get("chat_id")
+                if call.token == CLIENT and call.method in ASKING and _prompt(call):
+                    self.asked[chat].append(call)
+            event, self._changed = self._changed, asyncio.Event()
+            event.set()
+
+    async def next_question(self, chat: int, after: int, timeout: float) -> Call:
+        """The bot's first question to `chat` after call number `after`."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            found = next((c for c in self.asked[chat] if c.seq > after), None)
+            if found is not None:
+                return found
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                raise AssertionError(f"chat {chat}: no question from the bot after call {after}")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), remaining)
+
+
+ASKING = ("sendMessage", "editMessageText")
 
 
 def _last_seq(api: FakeBotApi) -> int:
@@ -201,14 +233,15 @@ def _last_seq(api: FakeBotApi) -> int:
     return calls[-1].seq if calls else 0
 
 
-async def book(api: FakeBotApi, user: FakeUser, rng: random.Random, timeout: float = 20) -> str:
+async def book(inbox: Inbox, user: FakeUser, rng: random.Random, timeout: float = 20) -> str:
     """Walk the dialogue by answering what the bot last asked: "booked", or why not."""
+    api = inbox.api
     mark = _last_seq(api)
     api.send_command(CLIENT, user, "/start src-scale")
     confirmed = False
     trail: list[str] = []
     for _ in range(MAX_STEPS):
-        call = await _answer(api, user.id, mark, timeout)
+        call = await inbox.next_question(user.id, mark, timeout)
         mark = _last_seq(api)
         actions = _actions(call)
         trail.append(f"{call.params.get('text', '')[:30]} {list(actions)[:4]}")

@@ -26,6 +26,7 @@ from tests.instances_rig import (
     OWNER,
     ROOT,
     STAFF,
+    Inbox,
     book,
     environment,
     fleet,
@@ -61,9 +62,10 @@ async def test_two_instances_two_workers_one_killed_nothing_lost_or_doubled(
 
             killer = asyncio.create_task(kill_a_worker())
             try:
-                outcomes = await asyncio.gather(
-                    *(book(api, user, random.Random(user.id)) for user in users)
-                )
+                async with Inbox(api) as inbox:
+                    outcomes = await asyncio.gather(
+                        *(book(inbox, user, random.Random(user.id)) for user in users)
+                    )
             except AssertionError as exc:
                 raise AssertionError(f"{exc}\n{running.logs()}") from None
             await killer
