@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from tortoise import Tortoise
@@ -26,6 +26,9 @@ from tortoise import Tortoise
 log = logging.getLogger("priyom.chat_lock")
 POOL_SIZE = 20  # steps of different chats in flight per process; more wait for a connection
 MIGRATION_KEY = 0x5052_4959_4F4D_4D47  # "PRIYOMMG": `python -m bot migrate` and start-up
+
+VERSION_SQL = "SELECT version FROM conversation WHERE channel = $1 AND chat_id = $2"
+Then = Callable[[Any], Awaitable[None]]
 
 _pools: dict[int, Any] = {}  # id(tortoise client) → asyncpg pool for locks
 
@@ -69,8 +72,9 @@ async def _pool(client: Any) -> Any:
 
 
 @contextlib.asynccontextmanager
-async def advisory(key: int) -> AsyncIterator[None]:
-    """Hold PostgreSQL's advisory lock `key` on a connection of its own (no-op elsewhere)."""
+async def advisory(key: int, then: Then | None = None) -> AsyncIterator[None]:
+    """Hold PostgreSQL's advisory lock `key` on a connection of its own (no-op elsewhere);
+    `then` runs on that connection once the lock is held."""
     client = _postgres_client()
     if client is None:
         yield
@@ -80,6 +84,8 @@ async def advisory(key: int) -> AsyncIterator[None]:
     # was cancelled just as it was granted; a connection that fails that is closed.
     async with pool.acquire() as connection:
         await connection.execute("SELECT pg_advisory_lock($1)", key)
+        if then is not None:
+            await then(connection)
         yield
 
 
@@ -88,9 +94,21 @@ async def _release(connection: Any) -> None:
     await connection.execute("SELECT pg_advisory_unlock_all()")
 
 
-def chat_turn(channel: str, chat_id: str) -> contextlib.AbstractAsyncContextManager[None]:
-    """The chat's turn across processes: enter before reading its conversation."""
-    return advisory(key_of(f"chat:{channel}:{chat_id}"))
+def chat_turn(
+    channel: str, chat_id: str, saved_version: Callable[[int | None], None] | None = None
+) -> contextlib.AbstractAsyncContextManager[None]:
+    """The chat's turn across processes: enter before reading its conversation.
+
+    `saved_version` hears the conversation's version as committed when the turn began
+    (None: no conversation yet), so a process can drop a copy another one has outdated
+    instead of running the step on it and again (one query instead of a rerun)."""
+    if saved_version is None:
+        return advisory(key_of(f"chat:{channel}:{chat_id}"))
+
+    async def read_version(connection: Any) -> None:
+        saved_version(await connection.fetchval(VERSION_SQL, channel, chat_id))
+
+    return advisory(key_of(f"chat:{channel}:{chat_id}"), read_version)
 
 
 async def close() -> None:

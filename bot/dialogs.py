@@ -167,7 +167,8 @@ class DialogService:
         is still locked, so the answers to two quick messages keep their order.
         """
         chat_id = str(chat_id)
-        lock, turn = self._lock(channel, chat_id), chat_lock.chat_turn(channel, chat_id)
+        lock = self._lock(channel, chat_id)
+        turn = chat_lock.chat_turn(channel, chat_id, self._outdated(channel, chat_id))
         async with metrics.handling(channel), lock, turn:  # turn: across processes
             if receipt is not None and await seen(channel, receipt):
                 log_redelivery(channel, receipt)
@@ -192,6 +193,16 @@ class DialogService:
             if sender is not None and step.queued:
                 await deliver_now(step.queued, sender, self.clock)
             return step.replies
+
+    def _outdated(self, channel: str, chat_id: str) -> Callable[[int | None], None]:
+        """Drops this process's copy of the conversation if another one has saved since."""
+
+        def check(version: int | None) -> None:
+            cached = self._cache.get((channel, chat_id))
+            if cached is not None and cached.version != version:
+                del self._cache[(channel, chat_id)]
+
+        return check
 
     async def _read_catalog(self) -> None:
         """The services as offered now (bot.booking.catalog): an owner's change applies at once."""
