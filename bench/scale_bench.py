@@ -81,22 +81,11 @@ async def echo_server(port: int, api_url: str) -> None:
     await asyncio.Event().wait()
 
 
-async def echo_client(api: FakeBotApi, user: FakeUser) -> None:
+async def echo_client(inbox: Inbox, user: FakeUser) -> None:
     for n in range(ECHO_STEPS):
-        after = api.calls()[-1].seq if api.calls() else 0
-        api.send_text(CLIENT, user, f"hello {n}")
-
-        def answered(after: int = after) -> bool | None:
-            return (
-                any(
-                    c.method == "sendMessage" and c.params.get("chat_id") == user.id
-                    for c in api.calls_after(after)
-                )
-                or None
-            )
-
-        if not await api.wait_until(answered, 30):
-            raise RuntimeError(f"no echo for {user.id}")
+        after = inbox.api.last_seq()
+        inbox.api.send_text(CLIENT, user, f"hello {n}")
+        await inbox.next_message(user.id, after, 30)
 
 
 async def run_echo(clients: int) -> tuple[float, int]:
@@ -107,12 +96,13 @@ async def run_echo(clients: int) -> tuple[float, int]:
         )
         try:
             await api.wait_for_call(CLIENT, "setWebhook", timeout=30)
-            await echo_client(api, FakeUser(1, "warm-up"))
-            sent_before = len(api.webhook_statuses(CLIENT))
-            began = time.perf_counter()
-            users = [FakeUser(10_000 + i, f"Клиент{i}") for i in range(clients)]
-            await asyncio.gather(*(echo_client(api, u) for u in users))
-            wall = time.perf_counter() - began
+            async with Inbox(api) as inbox:
+                await echo_client(inbox, FakeUser(1, "warm-up"))
+                sent_before = len(api.webhook_statuses(CLIENT))
+                began = time.perf_counter()
+                users = [FakeUser(10_000 + i, f"Клиент{i}") for i in range(clients)]
+                await asyncio.gather(*(echo_client(inbox, u) for u in users))
+                wall = time.perf_counter() - began
             return wall, len(api.webhook_statuses(CLIENT)) - sent_before
         finally:
             proc.terminate()

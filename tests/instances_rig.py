@@ -185,7 +185,8 @@ class Inbox:
 
     def __init__(self, api: FakeBotApi) -> None:
         self.api = api
-        self.asked: dict[int, list[Call]] = collections.defaultdict(list)
+        self.asked: dict[int, list[Call]] = collections.defaultdict(list)  # with buttons
+        self.said: dict[int, list[Call]] = collections.defaultdict(list)  # every message
         self._seen = 0
         self._changed = asyncio.Event()
         self._task: asyncio.Task | None = None
@@ -206,16 +207,25 @@ class Inbox:
             for call in new or ():
                 self._seen = call.seq
                 chat = call.params.get("chat_id")
-                if call.token == CLIENT and call.method in ASKING and _prompt(call):
-                    self.asked[chat].append(call)
+                if call.token == CLIENT and call.method in ASKING:
+                    self.said[chat].append(call)
+                    if _prompt(call):
+                        self.asked[chat].append(call)
             event, self._changed = self._changed, asyncio.Event()
             event.set()
 
     async def next_question(self, chat: int, after: int, timeout: float) -> Call:
         """The bot's first question to `chat` after call number `after`."""
+        return await self.next_message(chat, after, timeout, self.asked)
+
+    async def next_message(
+        self, chat: int, after: int, timeout: float, calls: dict | None = None
+    ) -> Call:
+        """The bot's first message to `chat` (of `calls`: all) after call number `after`."""
+        calls = self.said if calls is None else calls
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
-            found = next((c for c in self.asked[chat] if c.seq > after), None)
+            found = next((c for c in calls[chat] if c.seq > after), None)
             if found is not None:
                 return found
             remaining = deadline - asyncio.get_running_loop().time()
@@ -229,8 +239,7 @@ ASKING = ("sendMessage", "editMessageText")
 
 
 def _last_seq(api: FakeBotApi) -> int:
-    calls = api.calls()
-    return calls[-1].seq if calls else 0
+    return api.last_seq()
 
 
 async def book(inbox: Inbox, user: FakeUser, rng: random.Random, timeout: float = 20) -> str:

@@ -501,6 +501,10 @@ class FakeBotApi:
             and (method is None or c.method.lower() == method.lower())
         ]
 
+    def last_seq(self) -> int:
+        """The number of the latest call (0: none yet)."""
+        return self._calls[-1].seq if self._calls else 0
+
     def calls_after(self, seq: int) -> list[Call]:
         """The calls made after call number `seq`, in order (cheap for a recent `seq`)."""
         start = len(self._calls)
