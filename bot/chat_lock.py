@@ -5,8 +5,10 @@ PostgreSQL a step holds a session-level advisory lock keyed by (channel, chat) f
 before it reads the conversation until its replies are sent, so the second message
 waits for the first one's commit and answers, then reads its effect. PostgreSQL queues
 the waiters of one lock in the order they asked, so updates of a chat are applied in the
-order they reached the lock. The lock lives on a connection of its own small pool (not
-tortoise's): a step waiting for a lock never holds a connection another step needs to
+order they reached the lock. handlers.telegram_webhook acknowledges an update only once
+its step has its turn, so Telegram's next update of the chat (sent after that 200) queues
+behind it. The lock lives on a connection of its own small pool (not tortoise's): a step
+waiting for a lock never holds a connection another step needs to
 finish, and a process that dies closes its connections, which frees its locks.
 
 On SQLite (one machine) the write lock already serialises processes and the in-process
@@ -15,7 +17,9 @@ lock (bot.dialogs) keeps a process's own tasks in order: nothing is taken here.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import contextvars
 import hashlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -29,6 +33,11 @@ MIGRATION_KEY = 0x5052_4959_4F4D_4D47  # "PRIYOMMG": `python -m bot migrate` and
 
 VERSION_SQL = "SELECT version FROM conversation WHERE channel = $1 AND chat_id = $2"
 Then = Callable[[Any], Awaitable[None]]
+
+turn_taken: contextvars.ContextVar[asyncio.Event | None] = contextvars.ContextVar(
+    "turn_taken", default=None
+)
+"""Set by a webhook for the update it starts: told once the update's step has its turn."""
 
 _pools: dict[int, Any] = {}  # id(tortoise client) → asyncpg pool for locks
 
@@ -77,6 +86,7 @@ async def advisory(key: int, then: Then | None = None) -> AsyncIterator[None]:
     `then` runs on that connection once the lock is held."""
     client = _postgres_client()
     if client is None:
+        _tell_turn_taken()
         yield
         return
     pool = await _pool(client)
@@ -84,9 +94,16 @@ async def advisory(key: int, then: Then | None = None) -> AsyncIterator[None]:
     # was cancelled just as it was granted; a connection that fails that is closed.
     async with pool.acquire() as connection:
         await connection.execute("SELECT pg_advisory_lock($1)", key)
+        _tell_turn_taken()
         if then is not None:
             await then(connection)
         yield
+
+
+def _tell_turn_taken() -> None:
+    event = turn_taken.get()
+    if event is not None:
+        event.set()
 
 
 async def _release(connection: Any) -> None:

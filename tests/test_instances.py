@@ -14,15 +14,23 @@ import os
 import random
 import signal
 import sys
+import time
 
 import pytest
 
 from bot import chat_lock
 from bot.db import close_db, init_db
-from bot.models import ACTIVE_APPOINTMENT_STATUSES, Appointment, Conversation, Outbox
+from bot.models import (
+    ACTIVE_APPOINTMENT_STATUSES,
+    Appointment,
+    Conversation,
+    MessageLog,
+    Outbox,
+)
 from tests.fakes.bot_api import FakeBotApi, FakeUser
 from tests.instances_rig import (
     CLIENT,
+    CLIENT_SECRET,
     OWNER,
     ROOT,
     STAFF,
@@ -69,17 +77,55 @@ async def test_two_instances_two_workers_one_killed_nothing_lost_or_doubled(
             except AssertionError as exc:
                 raise AssertionError(f"{exc}\n{running.logs()}") from None
             await killer
+            await asyncio.gather(*(_two_quick_messages(api, user) for user in users))
             assert outcomes.count("booked") == CLIENTS, collections.Counter(outcomes)
-            await _all_sent(database, running)
+            await _all_sent(database, running, users)
             running.check_alive()
         calls = api.calls()
     await _check(database, calls, users)
 
 
-async def _all_sent(database: str, running, timeout: float = 40) -> None:
+QUICK = ("первое", "второе")
+
+
+async def _two_quick_messages(api: FakeBotApi, user: FakeUser) -> None:
+    """Two texts, the second posted the moment the first is acknowledged (as Telegram
+    does), each to the other instance."""
+    for n, text in enumerate(QUICK):
+        message = {
+            "message_id": 10_000 + n,
+            "from": user.to_dict(),
+            "chat": user.chat(),
+            "date": int(time.time()),
+            "text": text,
+        }
+        update = {"update_id": user.id * 10 + n, "message": message}
+        assert await api.post_webhook(CLIENT, update, CLIENT_SECRET) == 200
+
+
+async def _quick_ones_in_order(users: list[FakeUser], timeout: float = 30) -> None:
+    """Both quick texts of every chat applied once, in the order they were sent."""
+    chats = [str(u.id) for u in users]
+    logged: dict[str, list[str]] = {}
+    for _ in range(int(timeout * 10)):
+        rows = (
+            await MessageLog.filter(direction="in", chat_id__in=chats, text__in=QUICK)
+            .order_by("id")
+            .values_list("chat_id", "text")
+        )
+        logged = {chat: [t for c, t in rows if c == chat] for chat in chats}
+        if all(len(texts) >= 2 for texts in logged.values()):
+            break
+        await asyncio.sleep(0.1)
+    bad = {c: texts for c, texts in logged.items() if texts != list(QUICK)}
+    assert not bad, bad
+
+
+async def _all_sent(database: str, running, users: list[FakeUser], timeout: float = 40) -> None:
     """Wait until the outbox holds nothing unsent (the killed worker's rows included)."""
     await init_db(database, migrate=False)
     try:
+        await _quick_ones_in_order(users)
         for _ in range(int(timeout * 10)):
             if not await Outbox.filter(status="pending").exists():
                 return
