@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from aiogram import Bot, Dispatcher
 from aiogram.exceptions import TelegramUnauthorizedError
+from redis.asyncio import Redis
 
 from admin_bot.context import StaffContext
 from bot.ai.factory import assistant, model_client
@@ -19,7 +20,7 @@ from bot.clock import Clock, SystemClock
 from bot.coach.model_review import Reviewer
 from bot.config import BusinessConfig
 from bot.db import close_db, init_db
-from bot.delivery.ratelimit import LocalRateLimiter
+from bot.delivery.ratelimit import LocalRateLimiter, RedisRateLimiter
 from bot.dialogs import DialogService
 from bot.i18n import Texts
 from bot.payments.holds import Checkout
@@ -38,6 +39,7 @@ from handlers.registry import (
     serve,
 )
 from handlers.telegram import TelegramClientBot, client_commands, make_bot
+from handlers.telegram_pace import pace_bots
 from handlers.telegram_start import (
     TRANSIENT,
     TokenRefused,
@@ -181,8 +183,10 @@ async def run_bot(
     )
     await webhooks.set_all()
     tasks += [asyncio.create_task(receive) for receive in channels.receivers()]
+    shared = None
     if settings.redis_url:
         log.info("timed_work_in_arq_workers", extra={"redis": settings.redis_url})
+        shared = _shared_limits(settings, bots)
     else:  # the embedded default: no Redis, the same tick runs here
         greeter = Greeter(ai) if ai else None
         reviewer = Reviewer(config, dialogs.texts, ai)
@@ -228,12 +232,25 @@ async def run_bot(
             await crm.close()
         if payments is not None:
             await payments.gateway.close()
+        if shared is not None:
+            await shared.aclose()
         if ai is not None:
             await ai.close()
         await close_db()
         log.info("stopped")
     if refused:
         raise refused[0]
+
+
+def _shared_limits(settings: Settings, bots: dict[str, Bot]) -> Redis:
+    """This instance's sends count against the limits the workers and the other instances
+    share in Redis (bot.delivery.ratelimit); returns the Redis client to close."""
+    redis = Redis.from_url(settings.redis_url)
+    limiter = RedisRateLimiter(
+        redis, settings.outbox_rate_per_second, settings.outbox_chat_interval
+    )
+    pace_bots(bots, limiter)
+    return redis
 
 
 async def _poll(

@@ -12,6 +12,7 @@ from tortoise import Tortoise
 from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 
+from bot import chat_lock
 from bot.settings import ROOT
 
 MODELS = [
@@ -91,11 +92,13 @@ async def init_db(url: str, migrate: bool = True) -> None:
 
 @contextlib.asynccontextmanager
 async def _migration_lock(url: str) -> AsyncIterator[None]:
-    """Processes starting together on one new SQLite file would each apply the same
-    migrations (aerich reads what is applied before it locks): one at a time."""
+    """Processes starting together on one database would each apply the same migrations
+    (aerich reads what is applied before it locks): one at a time, the others then find
+    nothing left to do."""
     path = _sqlite_path(url)
-    if path is None:
-        yield
+    if path is None:  # PostgreSQL: an advisory lock, so instances starting together wait
+        async with chat_lock.advisory(chat_lock.MIGRATION_KEY):
+            yield
         return
     import fcntl
 
@@ -108,4 +111,5 @@ async def _migration_lock(url: str) -> AsyncIterator[None]:
 
 
 async def close_db() -> None:
+    await chat_lock.close()
     await Tortoise.close_connections()

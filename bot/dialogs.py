@@ -1,8 +1,9 @@
 """Runs the client scenario against the database: load state, run, apply effects, save.
 
 Messages of one chat are handled one after another: an in-process lock keeps a
-process's own tasks in order, and a version column on the conversation makes a
-second process's concurrent step retry on fresh state instead of overwriting it.
+process's own tasks in order, the chat's turn across processes is a database lock
+(bot.chat_lock), and a version column on the conversation makes a step that read a
+stale copy (this process's cache) retry on fresh state instead of overwriting it.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from bot import erasure, metrics
+from bot import chat_lock, erasure, metrics
 from bot.ai import intel as ai_intel
 from bot.booking import reshuffle, waitlist, waitlist_take
 from bot.booking.booker import Booker, price_kop
@@ -188,7 +189,9 @@ class DialogService:
         is still locked, so the answers to two quick messages keep their order.
         """
         chat_id = str(chat_id)
-        async with metrics.handling(channel), self._lock(channel, chat_id):
+        lock = self._lock(channel, chat_id)
+        turn = chat_lock.chat_turn(channel, chat_id, self._outdated(channel, chat_id))
+        async with metrics.handling(channel), lock, turn:  # turn: across processes
             if receipt is not None and await seen(channel, receipt):
                 log_redelivery(channel, receipt)
                 return []
@@ -212,6 +215,16 @@ class DialogService:
             if sender is not None and step.queued:
                 await deliver_now(step.queued, sender, self.clock)
             return step.replies
+
+    def _outdated(self, channel: str, chat_id: str) -> Callable[[int | None], None]:
+        """Drops this process's copy of the conversation if another one has saved since."""
+
+        def check(version: int | None) -> None:
+            cached = self._cache.get((channel, chat_id))
+            if cached is not None and cached.version != version:
+                del self._cache[(channel, chat_id)]
+
+        return check
 
     async def _read_catalog(self) -> None:
         """The services as offered now (bot.booking.catalog): an owner's change applies at once."""

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     redis_url: str = ""  # set: timed work runs in arq workers; empty: inside `python -m bot`
     outbox_rate_per_second: float = Field(default=25, gt=0, le=30)  # per bot; Telegram ~30
     outbox_chat_interval: float = Field(default=1.0, ge=0)  # seconds between two to one chat
+    # How long a worker's claim on a row lasts: a worker killed mid-send leaves the row to
+    # another after this; keep it above the Bot API request timeout (a late answer → a copy).
+    outbox_claim_seconds: float = Field(default=90, gt=0)
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
     # Secret: keys the hashes of erased chat ids and of ids in logs (bot/privacy.py); empty:
     # derived from the other secrets, so it changes when a token is rotated.

@@ -6,6 +6,11 @@ empty secret there means "accept anything". So the check here compares bytes and
 is required. With `handle_in_background` Telegram gets its 200 at once and the update runs
 as a task that aiogram's `close()` does not await: `close()` here drains those tasks first,
 so a shutdown never cuts a booking in half.
+
+Telegram posts a chat's next update once the previous one is acknowledged, possibly to
+another instance. So the 200 waits until the update has its chat's turn (bot.chat_lock) —
+queued in order behind the chat's earlier updates — or is done, at most ACK_WAIT seconds:
+then the next update of the chat can only come after it.
 """
 
 from __future__ import annotations
@@ -19,9 +24,11 @@ from aiogram import Bot, Dispatcher
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
+from bot import chat_lock
 from bot.settings import Settings
 
 log = logging.getLogger("priyom.telegram")
+ACK_WAIT = 10.0  # seconds: a chat's earlier step still running this long → acknowledged anyway
 
 
 def webhook_path(name: str) -> str:
@@ -40,6 +47,21 @@ class SecretCheckedHandler(SimpleRequestHandler):
     def verify_secret(self, telegram_secret_token: str, bot: Bot) -> bool:
         expected = (self.secret_token or "").encode()
         return hmac.compare_digest(telegram_secret_token.encode("utf-8", "replace"), expected)
+
+    async def _handle_request_background(self, bot: Bot, request: web.Request) -> web.Response:
+        update = await request.json(loads=bot.session.json_loads)
+        turn = asyncio.Event()
+        token = chat_lock.turn_taken.set(turn)  # the task copies it: it says when it has its turn
+        try:
+            task = asyncio.create_task(self._background_feed_update(bot=bot, update=update))
+        finally:
+            chat_lock.turn_taken.reset(token)
+        self._background_feed_update_tasks.add(task)
+        task.add_done_callback(self._background_feed_update_tasks.discard)
+        waiting = asyncio.ensure_future(turn.wait())
+        await asyncio.wait({task, waiting}, timeout=ACK_WAIT, return_when=asyncio.FIRST_COMPLETED)
+        waiting.cancel()
+        return web.json_response({}, dumps=bot.session.json_dumps)
 
     async def drain(self) -> None:
         """Wait for every update still being handled (new ones may start meanwhile)."""

@@ -21,6 +21,7 @@ from bot.delivery.channel import ChannelSet
 from bot.dialogs import DialogService
 from bot.models import Conversation
 from bot.settings import Settings, SettingsError, check_channels, load_settings
+from handlers import telegram_webhook
 from handlers.registry import serve
 from handlers.telegram import make_bot
 from handlers.telegram_webhook import TelegramWebhooks, delete_webhooks, telegram_webhooks
@@ -110,8 +111,10 @@ async def test_a_wrong_or_missing_secret_is_refused_and_nothing_handled(rig: Rig
     assert await Conversation.all().count() == 0
 
 
-async def test_shutdown_waits_for_an_update_being_handled(rig: Rig):
+async def test_shutdown_waits_for_an_update_being_handled(rig: Rig, monkeypatch):
     started, release = asyncio.Event(), asyncio.Event()
+    # parked before it reaches its chat's turn: acknowledged once ACK_WAIT is over
+    monkeypatch.setattr(telegram_webhook, "ACK_WAIT", 0.1)
 
     async def hold(handler, event, data):  # parks the update inside the dispatcher
         started.set()

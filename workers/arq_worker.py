@@ -67,7 +67,7 @@ async def tick(ctx: dict[str, Any]) -> int:
 
 async def deliver_row(ctx: dict[str, Any], row_id: int) -> bool:
     clock: Clock = ctx["work"].clock
-    row = await claim(row_id, clock.now())
+    row = await claim(row_id, clock.now(), ctx["settings"].outbox_claim_seconds)
     if row is None:  # another worker has it, or it is done
         return False
     if not await wait_for_chat(ctx["limiter"], row, time.monotonic() + CHAT_WAIT):
@@ -152,6 +152,9 @@ def build_worker(
         "max_jobs": 50,
         "keep_result": 0,
         "handle_signals": True,
+        # A worker killed mid-job leaves the job's id taken until its in-progress mark
+        # expires (the longest job timeout + 10 s): no longer than a row's claim.
+        "job_timeout": settings.outbox_claim_seconds,
     }
     return Worker(
         functions=list(WorkerSettings.functions),

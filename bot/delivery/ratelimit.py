@@ -1,7 +1,14 @@
 """Sending limits: a pace per bot (Telegram allows ~30 msg/s) and a gap per chat (~1 msg/s).
 
 `LocalRateLimiter` paces one process; `RedisRateLimiter` shares the limits between
-worker processes through Redis, so N workers together stay under the bot's limit.
+processes through Redis — the workers and, with REDIS_URL set, every bot instance's own
+sends (handlers.telegram_pace) — so N processes together stay under the bot's limit.
+
+`acquire` is for pushes (reminders, alerts): a chat that got a message less than the gap
+ago waits for a later pass. `pace` is for answers sent right away (a step's replies, a
+manager's relay): they wait for the bot's pace only — a person who just wrote gets the
+two or three answers at once, as Telegram allows — and mark the chat, so a push after
+them keeps its gap.
 """
 
 from __future__ import annotations
@@ -18,10 +25,17 @@ class RateLimiter(Protocol):
         """Wait for the bot's pace; False (at once) when this chat must wait a moment."""
         ...
 
+    async def pace(self, bot: str, chat_id: str) -> None:
+        """Wait for the bot's pace only, and count the send against the chat's gap."""
+        ...
+
 
 class _NoLimit:
     async def acquire(self, bot: str, chat_id: str) -> bool:
         return True
+
+    async def pace(self, bot: str, chat_id: str) -> None:
+        return None
 
 
 NO_LIMIT: RateLimiter = _NoLimit()
@@ -41,7 +55,12 @@ class LocalRateLimiter:
         key = (bot, chat_id)
         if now - self._chats.get(key, -1e9) < self.chat_interval:
             return False
-        self._chats[key] = now
+        await self.pace(bot, chat_id)
+        return True
+
+    async def pace(self, bot: str, chat_id: str) -> None:
+        now = time.monotonic()
+        self._chats[(bot, chat_id)] = now
         if len(self._chats) > 50_000:  # forget chats idle for longer than the gap
             self._chats = {k: v for k, v in self._chats.items() if now - v < self.chat_interval}
         limiter = self._bots.get(bot)
@@ -52,7 +71,6 @@ class LocalRateLimiter:
                 else AsyncLimiter(self.per_second, 1)
             )
         await limiter.acquire()
-        return True
 
 
 class RedisRateLimiter:
@@ -68,16 +86,32 @@ class RedisRateLimiter:
 
     async def acquire(self, bot: str, chat_id: str) -> bool:
         if self.chat_interval_ms and not await self.redis.set(
-            f"{self.prefix}:chat:{bot}:{chat_id}", 1, nx=True, px=self.chat_interval_ms
+            self._chat(bot, chat_id), 1, nx=True, px=self.chat_interval_ms
         ):
             return False
+        await self._turn(bot)
+        return True
+
+    async def pace(self, bot: str, chat_id: str) -> None:
+        await self._turn(bot, self._chat(bot, chat_id) if self.chat_interval_ms else None)
+
+    def _chat(self, bot: str, chat_id: str) -> str:
+        return f"{self.prefix}:chat:{bot}:{chat_id}"
+
+    async def _turn(self, bot: str, mark_chat: str | None = None) -> None:
+        """A place in the bot's current one-second window, else wait for the next one.
+        The window's counter (and the chat's mark) cost one round trip."""
         while True:
             now = time.time()
             window = int(now)
             key = f"{self.prefix}:bot:{bot}:{window}"
-            count = await self.redis.incr(key)
-            if count == 1:
-                await self.redis.expire(key, 5)
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.incr(key)
+            pipe.expire(key, 5)
+            if mark_chat is not None:
+                pipe.set(mark_chat, 1, px=self.chat_interval_ms)
+            count = (await pipe.execute())[0]
             if count <= self.per_second:
-                return True
+                return
+            mark_chat = None
             await asyncio.sleep(window + 1 - now)

@@ -214,6 +214,9 @@ class _BotState:
     # setWebhook's url, secret_token and allowed_updates; None: getUpdates mode
     webhook: dict[str, Any] | None = None
     webhook_statuses: list[int] = field(default_factory=list)  # answers to our deliveries
+    # a load balancer in front of several instances: each chat's updates take turns
+    balanced: list[str] = field(default_factory=list)
+    turns: dict[Any, int] = field(default_factory=lambda: defaultdict(int))
     # chat_id -> messages the bot sent there, in order (edits update in place)
     messages: dict[int | str, list[dict[str, Any]]] = field(
         default_factory=lambda: defaultdict(list)
@@ -499,6 +502,21 @@ class FakeBotApi:
             and (method is None or c.method.lower() == method.lower())
         ]
 
+    def last_seq(self) -> int:
+        """The number of the latest call (0: none yet)."""
+        return self._calls[-1].seq if self._calls else 0
+
+    def calls_after(self, seq: int) -> list[Call]:
+        """The calls made after call number `seq`, in order (cheap for a recent `seq`)."""
+        start = len(self._calls)
+        while start > 0 and self._calls[start - 1].seq > seq:
+            start -= 1
+        return self._calls[start:]
+
+    async def wait_until(self, find: Callable[[], Any], timeout: float = 5.0) -> Any:
+        """What `find` returns once it is not None (re-checked on every call); None on timeout."""
+        return await self._wait(find, timeout)
+
     def sent(self, token: str, chat_id: int | str) -> list[dict[str, Any]]:
         """Messages the bot has in this chat now (edits applied, deletions removed)."""
         return list(self._bot(token).messages.get(chat_id, []))
@@ -628,6 +646,11 @@ class FakeBotApi:
         """The HTTP statuses the bot's webhook answered to our deliveries, in order."""
         return self._bot(token).webhook_statuses
 
+    def balance(self, token: str, urls: list[str]) -> None:
+        """Deliver the bot's updates to these webhook URLs instead of setWebhook's, as a
+        load balancer would: one chat's consecutive updates go to the next URL in turn."""
+        self._bot(token).balanced = list(urls)
+
     async def post_webhook(
         self, token: str, update: dict[str, Any], secret: str | None = None
     ) -> int:
@@ -638,7 +661,7 @@ class FakeBotApi:
         headers = {} if secret is None else {"X-Telegram-Bot-Api-Secret-Token": secret}
         async with (
             aiohttp.ClientSession() as session,
-            session.post(state.webhook["url"], json=update, headers=headers) as response,
+            session.post(_route(state, update), json=update, headers=headers) as response,
         ):
             await response.read()
             return response.status
@@ -1293,6 +1316,18 @@ async def _read_params(request: web.Request) -> tuple[dict[str, Any], dict[str, 
             if upload is not None:
                 files[key] = upload
     return params, files
+
+
+def _route(state: _BotState, update: dict[str, Any]) -> str:
+    """setWebhook's URL, or the chat's next turn among the balanced ones."""
+    if not state.balanced:
+        assert state.webhook is not None
+        return state.webhook["url"]
+    event = update.get("message") or update.get("callback_query") or {}
+    chat = (event.get("chat") or event.get("from") or {}).get("id")
+    turn = state.turns[chat]
+    state.turns[chat] += 1
+    return state.balanced[turn % len(state.balanced)]
 
 
 def _short(params: dict[str, Any], limit: int = 120) -> str:

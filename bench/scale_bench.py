@@ -1,0 +1,197 @@
+"""Several instances, run as production runs them: throughput of the booking flow through
+Telegram webhooks, one process on SQLite vs one and two processes on PostgreSQL (+ Redis,
+a worker), against a bare aiogram echo served the same way in the same run.
+
+    .venv/bin/python bench/scale_bench.py [--clients 200] [--only sqlite,pg1,pg2]
+
+Every configuration gets the same load: the fake Bot API (tests/fakes/bot_api.py) plays
+Telegram and the load balancer, posting each client's updates to the instances in turn; a
+client answers what the bot last asked, as the flow bench does. The driver runs in this
+process and shares the machine's cores with the instances: the echo pays that too, so the
+ratio is the figure to read. The shared send pace (30 msg/s per bot, Telegram's limit) is
+switched off in the instances here — it would measure Telegram, not us.
+
+Target (issue 16): two processes on PostgreSQL >= 0.3x echo throughput.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.fakes.bot_api import FakeBotApi, FakeUser  # noqa: E402
+from tests.instances_rig import (  # noqa: E402
+    CLIENT,
+    CLIENT_SECRET,
+    Inbox,
+    book,
+    environment,
+    fleet,
+    free_port,
+    fresh_database,
+)
+from tests.pg_server import PostgresServer, find_bin_dir  # noqa: E402
+
+UNPACED = (
+    "-c",
+    "import handlers.telegram_pace as p; p.pace_bots = lambda bots, limiter: None; "
+    "import runpy; runpy.run_module('bot', run_name='__main__')",
+)
+ECHO_STEPS = 12  # about the updates one booking takes
+
+
+async def echo_server(port: int, api_url: str) -> None:
+    """The floor: aiogram's webhook handler and a handler that only echoes (subprocess)."""
+    from aiogram import Dispatcher, F
+    from aiogram.types import Message
+    from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+    from aiohttp import web
+
+    from handlers.telegram import make_bot
+
+    bot = make_bot(CLIENT, api_url)
+    dispatcher = Dispatcher()
+
+    @dispatcher.message(F.text)
+    async def echo(message: Message) -> None:
+        await message.answer(message.text or "")
+
+    app = web.Application()
+    handler = SimpleRequestHandler(
+        dispatcher, bot, handle_in_background=True, secret_token=CLIENT_SECRET
+    )
+    handler.register(app, path="/telegram/client")
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    await bot.set_webhook(f"http://127.0.0.1:{port}/telegram/client", secret_token=CLIENT_SECRET)
+    await asyncio.Event().wait()
+
+
+async def echo_client(inbox: Inbox, user: FakeUser) -> None:
+    for n in range(ECHO_STEPS):
+        after = inbox.api.last_seq()
+        inbox.api.send_text(CLIENT, user, f"hello {n}")
+        await inbox.next_message(user.id, after, 30)
+
+
+async def run_echo(clients: int) -> tuple[float, int]:
+    async with FakeBotApi() as api:
+        port = free_port()
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, __file__, "--echo-server", str(port), api.base_url, cwd=ROOT
+        )
+        try:
+            await api.wait_for_call(CLIENT, "setWebhook", timeout=30)
+            async with Inbox(api) as inbox:
+                await echo_client(inbox, FakeUser(1, "warm-up"))
+                sent_before = len(api.webhook_statuses(CLIENT))
+                began = time.perf_counter()
+                users = [FakeUser(10_000 + i, f"Клиент{i}") for i in range(clients)]
+                await asyncio.gather(*(echo_client(inbox, u) for u in users))
+                wall = time.perf_counter() - began
+            return wall, len(api.webhook_statuses(CLIENT)) - sent_before
+        finally:
+            proc.terminate()
+            await proc.wait()
+
+
+async def run_flow(
+    clients: int, database: str, redis: str, bots: int, workers: int
+) -> tuple[float, int, int]:
+    """(wall seconds, updates, clients booked) for the booking flow on this setup."""
+    async with FakeBotApi() as api:
+        env = environment(api, database, redis, OUTBOX_CHAT_INTERVAL="0")
+        with tempfile.TemporaryDirectory() as folder:
+            async with fleet(api, Path(folder), env, bots, workers, UNPACED) as running:
+                async with Inbox(api) as inbox:
+                    await book(inbox, FakeUser(1, "warm-up"), random.Random(1))
+                    sent_before = len(api.webhook_statuses(CLIENT))
+                    began = time.perf_counter()
+                    users = [FakeUser(10_000 + i, f"Клиент{i}") for i in range(clients)]
+                    outcomes = await asyncio.gather(
+                        *(book(inbox, u, random.Random(u.id), timeout=60) for u in users)
+                    )
+                    wall = time.perf_counter() - began
+                running.check_alive()
+                updates = len(api.webhook_statuses(CLIENT)) - sent_before
+                return wall, updates, outcomes.count("booked")
+
+
+@contextlib.contextmanager
+def redis_server():
+    port = free_port()
+    proc = subprocess.Popen(
+        [shutil.which("redis-server") or "redis-server", "--port", str(port), "--save", ""],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(200):
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.02)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+async def main(clients: int, only: set[str]) -> None:
+    rows: list[tuple[str, float, int, int]] = []
+    wall, updates = await run_echo(clients)
+    echo = updates / wall
+    print(f"echo (aiogram webhook, 1 process): {echo:,.0f} updates/s ({updates} in {wall:.1f}s)")
+    with tempfile.TemporaryDirectory() as folder:
+        setups = []
+        if "sqlite" in only:
+            setups.append(("1 process, SQLite", f"sqlite://{folder}/bench.sqlite3", 1, 0))
+        server = None
+        bin_dir = find_bin_dir()
+        if bin_dir is not None and only & {"pg1", "pg2"}:
+            server = PostgresServer(bin_dir)
+            url = server.start()
+            if "pg1" in only:
+                setups.append(("1 process, PostgreSQL", await fresh_database(url), 1, 1))
+            if "pg2" in only:
+                setups.append(("2 processes, PostgreSQL", await fresh_database(url), 2, 1))
+        try:
+            with redis_server() as redis:
+                for name, database, bots, workers in setups:
+                    use_redis = redis if database.startswith("postgres") else ""
+                    wall, updates, booked = await run_flow(
+                        clients, database, use_redis, bots, workers
+                    )
+                    rows.append((name, wall, updates, booked))
+        finally:
+            if server is not None:
+                server.stop()
+    print(f"{'setup':<26}{'updates/s':>10}{'× echo':>8}{'updates':>9}{'wall s':>8}{'booked':>8}")
+    for name, wall, updates, booked in rows:
+        rate = updates / wall
+        print(f"{name:<26}{rate:>10,.0f}{rate / echo:>8.2f}{updates:>9}{wall:>8.1f}{booked:>8}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--clients", type=int, default=200)
+    parser.add_argument("--only", default="sqlite,pg1,pg2")
+    parser.add_argument("--echo-server", nargs=2, metavar=("PORT", "API_URL"))
+    args = parser.parse_args()
+    if args.echo_server:
+        asyncio.run(echo_server(int(args.echo_server[0]), args.echo_server[1]))
+    else:
+        asyncio.run(main(args.clients, set(args.only.split(","))))

@@ -1,0 +1,136 @@
+"""One step at a time per chat across processes, decided by the database.
+
+Two quick messages of one client may land on two instances behind the load balancer. On
+PostgreSQL a step holds a session-level advisory lock keyed by (channel, chat) from
+before it reads the conversation until its replies are sent, so the second message
+waits for the first one's commit and answers, then reads its effect. PostgreSQL queues
+the waiters of one lock in the order they asked, so updates of a chat are applied in the
+order they reached the lock. handlers.telegram_webhook acknowledges an update only once
+its step has its turn, so Telegram's next update of the chat (sent after that 200) queues
+behind it. The lock lives on a connection of its own small pool (not tortoise's): a step
+waiting for a lock never holds a connection another step needs to
+finish, and a process that dies closes its connections, which frees its locks.
+
+On SQLite (one machine) the write lock already serialises processes and the in-process
+lock (bot.dialogs) keeps a process's own tasks in order: nothing is taken here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import hashlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from tortoise import Tortoise
+
+log = logging.getLogger("priyom.chat_lock")
+POOL_SIZE = 20  # steps of different chats in flight per process; more wait for a connection
+MIGRATION_KEY = 0x5052_4959_4F4D_4D47  # "PRIYOMMG": `python -m bot migrate` and start-up
+
+VERSION_SQL = "SELECT version FROM conversation WHERE channel = $1 AND chat_id = $2"
+Then = Callable[[Any], Awaitable[None]]
+
+turn_taken: contextvars.ContextVar[asyncio.Event | None] = contextvars.ContextVar(
+    "turn_taken", default=None
+)
+"""Set by a webhook for the update it starts: told once the update's step has its turn."""
+
+_pools: dict[int, Any] = {}  # id(tortoise client) → asyncpg pool for locks
+
+
+def key_of(name: str) -> int:
+    """A signed 64-bit advisory-lock key for a name (a collision only serialises two chats)."""
+    return int.from_bytes(
+        hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True
+    )
+
+
+def _postgres_client() -> Any | None:
+    """Tortoise's asyncpg client of the default connection, or None (SQLite, not set up)."""
+    try:
+        client = Tortoise.get_connection("default")
+    except Exception:
+        return None
+    return client if type(client).__module__.startswith("tortoise.backends.asyncpg") else None
+
+
+async def _pool(client: Any) -> Any:
+    pool = _pools.get(id(client))
+    if pool is None:
+        import asyncpg
+
+        pool = await asyncpg.create_pool(
+            None,
+            host=client.host,
+            port=client.port,
+            user=client.user,
+            password=client.password,
+            database=client.database,
+            server_settings=client.server_settings,
+            min_size=0,
+            max_size=POOL_SIZE,
+            reset=_release,
+            **client.extra,
+        )
+        _pools[id(client)] = pool
+    return pool
+
+
+@contextlib.asynccontextmanager
+async def advisory(key: int, then: Then | None = None) -> AsyncIterator[None]:
+    """Hold PostgreSQL's advisory lock `key` on a connection of its own (no-op elsewhere);
+    `then` runs on that connection once the lock is held."""
+    client = _postgres_client()
+    if client is None:
+        _tell_turn_taken()
+        yield
+        return
+    pool = await _pool(client)
+    # Giving the connection back releases the lock (`_release`), even when the wait for it
+    # was cancelled just as it was granted; a connection that fails that is closed.
+    async with pool.acquire() as connection:
+        await connection.execute("SELECT pg_advisory_lock($1)", key)
+        _tell_turn_taken()
+        if then is not None:
+            await then(connection)
+        yield
+
+
+def _tell_turn_taken() -> None:
+    event = turn_taken.get()
+    if event is not None:
+        event.set()
+
+
+async def _release(connection: Any) -> None:
+    """The pool's reset: only what a lock connection changes, in one round trip."""
+    await connection.execute("SELECT pg_advisory_unlock_all()")
+
+
+def chat_turn(
+    channel: str, chat_id: str, saved_version: Callable[[int | None], None] | None = None
+) -> contextlib.AbstractAsyncContextManager[None]:
+    """The chat's turn across processes: enter before reading its conversation.
+
+    `saved_version` hears the conversation's version as committed when the turn began
+    (None: no conversation yet), so a process can drop a copy another one has outdated
+    instead of running the step on it and again (one query instead of a rerun)."""
+    if saved_version is None:
+        return advisory(key_of(f"chat:{channel}:{chat_id}"))
+
+    async def read_version(connection: Any) -> None:
+        saved_version(await connection.fetchval(VERSION_SQL, channel, chat_id))
+
+    return advisory(key_of(f"chat:{channel}:{chat_id}"), read_version)
+
+
+async def close() -> None:
+    """Close the lock pools (bot.db.close_db)."""
+    pools = list(_pools.values())
+    _pools.clear()
+    for pool in pools:
+        await pool.close()

@@ -1,0 +1,284 @@
+"""Several `python -m bot` instances and workers on one PostgreSQL and one Redis, run as
+production runs them, behind the fake Bot API playing Telegram and the load balancer.
+Shared by tests/test_instances.py and bench/scale_bench.py."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import os
+import random
+import signal
+import socket
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import aiohttp
+
+from tests.fakes.bot_api import Call, FakeBotApi, FakeUser
+
+ROOT = Path(__file__).resolve().parent.parent
+CLIENT, STAFF = "314159:client", "271828:staff"
+CLIENT_SECRET, STAFF_SECRET = "client-Secret_1", "staff-Secret_2"
+OWNER = 9001
+MAX_STEPS = 40
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def fresh_database(server_url: str) -> str:
+    """A new empty database on the PostgreSQL server of `server_url`; its URL."""
+    import asyncpg
+
+    name = f"scale_{uuid.uuid4().hex[:10]}"
+    connection = await asyncpg.connect(server_url.replace("postgres://", "postgresql://", 1))
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    parts = urlsplit(server_url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def environment(api: FakeBotApi, database_url: str, redis_url: str, **extra: str) -> dict:
+    return {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "BOT_TOKEN": CLIENT,
+        "STAFF_BOT_TOKEN": STAFF,
+        "TELEGRAM_API_URL": api.base_url,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "OWNER_TELEGRAM_IDS": str(OWNER),
+        "TELEGRAM_MODE": "webhook",
+        "TELEGRAM_WEBHOOK_SECRET": CLIENT_SECRET,
+        "STAFF_WEBHOOK_SECRET": STAFF_SECRET,
+        "WEBHOOK_HOST": "127.0.0.1",
+        "LOG_LEVEL": os.environ.get("PRIYOM_SCALE_LOG", "WARNING"),
+        **extra,
+    }
+
+
+@dataclass
+class Fleet:
+    """The running processes; `urls` are the instances' client webhooks."""
+
+    api: FakeBotApi
+    folder: Path
+    env: dict
+    bots: list[asyncio.subprocess.Process] = field(default_factory=list)
+    workers: list[asyncio.subprocess.Process] = field(default_factory=list)
+    urls: list[str] = field(default_factory=list)
+    bot_args: tuple[str, ...] = ("-m", "bot")  # how an instance is started
+
+    async def start_bot(self, index: int) -> None:
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        env = {**self.env, "WEBHOOK_PORT": str(port), "PUBLIC_BASE_URL": base}
+        log = self.folder / f"bot-{index}.log"
+        self.bots.append(await _spawn(list(self.bot_args), env, log))
+        self.urls.append(f"{base}/telegram/client")
+
+    async def start_worker(self, index: int) -> None:
+        env = {**self.env, "RUN_MIGRATIONS": "false", "PUBLIC_BASE_URL": "http://127.0.0.1"}
+        log = self.folder / f"worker-{index}.log"
+        self.workers.append(await _spawn(["-m", "bot", "worker"], env, log))
+
+    async def ready(self, timeout: float = 60) -> None:
+        """Every instance answers /readyz (database, Redis, migrations current)."""
+        async with aiohttp.ClientSession() as http:
+            for url in self.urls:
+                ready = url.replace("/telegram/client", "/readyz")
+                for _ in range(int(timeout * 10)):
+                    self.check_alive()
+                    with contextlib.suppress(aiohttp.ClientError):
+                        async with http.get(ready) as response:
+                            if response.status == 200:
+                                break
+                    await asyncio.sleep(0.1)
+                else:
+                    raise AssertionError(f"{ready} never became ready:\n{self.logs()}")
+
+    def check_alive(self) -> None:
+        for proc in self.bots + self.workers:
+            if proc.returncode not in (None, -signal.SIGKILL):
+                raise AssertionError(f"a process exited with {proc.returncode}:\n{self.logs()}")
+
+    def logs(self) -> str:
+        return "\n".join(
+            f"--- {path.name}\n{path.read_text()[-3000:]}" for path in self.folder.glob("*.log")
+        )
+
+    async def stop(self) -> None:
+        for proc in self.bots + self.workers:
+            if proc.returncode is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.bots + self.workers:
+            try:
+                await asyncio.wait_for(proc.wait(), 30)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+
+
+async def _spawn(args: list[str], env: dict, log: Path) -> asyncio.subprocess.Process:
+    with open(log, "w") as out:  # a file, not a pipe: nobody has to read it as it runs
+        return await asyncio.create_subprocess_exec(
+            sys.executable, *args, cwd=ROOT, env=env, stdout=out, stderr=out
+        )
+
+
+@contextlib.asynccontextmanager
+async def fleet(
+    api: FakeBotApi,
+    folder: Path,
+    env: dict,
+    bots: int,
+    workers: int,
+    bot_args: tuple[str, ...] = ("-m", "bot"),
+) -> AsyncIterator[Fleet]:
+    """`bots` instances (started together: each migrates under the lock) and `workers`."""
+    running = Fleet(api, folder, env, bot_args=bot_args)
+    try:
+        for index in range(bots):
+            await running.start_bot(index)
+        await running.ready()
+        for index in range(workers):
+            await running.start_worker(index)
+        api.balance(CLIENT, running.urls)
+        yield running
+    finally:
+        await running.stop()
+
+
+def _prompt(call: Call) -> bool:
+    """A message the client can answer: inline buttons, or the phone-sharing keyboard."""
+    markup = call.params.get("reply_markup") or {}
+    return bool(markup.get("inline_keyboard") or markup.get("keyboard"))
+
+
+def _actions(call: Call) -> dict[str, str]:
+    """The buttons' actions → their callback data."""
+    from handlers.telegram import Act
+
+    markup = call.params.get("reply_markup") or {}
+    buttons = [b for row in markup.get("inline_keyboard", []) for b in row]
+    return {
+        Act.unpack(b["callback_data"]).v: b["callback_data"]
+        for b in buttons
+        if "callback_data" in b
+    }
+
+
+class Inbox:
+    """The bot's questions per chat, read once from the fake's call log as they arrive, so
+    hundreds of waiting clients cost one scan per call, not one scan each."""
+
+    def __init__(self, api: FakeBotApi) -> None:
+        self.api = api
+        self.asked: dict[int, list[Call]] = collections.defaultdict(list)  # with buttons
+        self.said: dict[int, list[Call]] = collections.defaultdict(list)  # every message
+        self._seen = 0
+        self._changed = asyncio.Event()
+        self._task: asyncio.Task | None = None
+
+    async def __aenter__(self) -> Inbox:
+        self._task = asyncio.create_task(self._read())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+    async def _read(self) -> None:
+        while True:
+            new = await self.api.wait_until(lambda: self.api.calls_after(self._seen) or None, 60)
+            for call in new or ():
+                self._seen = call.seq
+                chat = call.params.get("chat_id")
+                if call.token == CLIENT and call.method in ASKING:
+                    self.said[chat].append(call)
+                    if _prompt(call):
+                        self.asked[chat].append(call)
+            event, self._changed = self._changed, asyncio.Event()
+            event.set()
+
+    async def next_question(self, chat: int, after: int, timeout: float) -> Call:
+        """The bot's first question to `chat` after call number `after`."""
+        return await self.next_message(chat, after, timeout, self.asked)
+
+    async def next_message(
+        self, chat: int, after: int, timeout: float, calls: dict | None = None
+    ) -> Call:
+        """The bot's first message to `chat` (of `calls`: all) after call number `after`."""
+        calls = self.said if calls is None else calls
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            found = next((c for c in calls[chat] if c.seq > after), None)
+            if found is not None:
+                return found
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                raise AssertionError(f"chat {chat}: no question from the bot after call {after}")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), remaining)
+
+
+ASKING = ("sendMessage", "editMessageText")
+
+
+def _last_seq(api: FakeBotApi) -> int:
+    return api.last_seq()
+
+
+async def book(inbox: Inbox, user: FakeUser, rng: random.Random, timeout: float = 20) -> str:
+    """Walk the dialogue by answering what the bot last asked: "booked", or why not."""
+    api = inbox.api
+    mark = _last_seq(api)
+    api.send_command(CLIENT, user, "/start src-scale")
+    confirmed = False
+    trail: list[str] = []
+    for _ in range(MAX_STEPS):
+        call = await inbox.next_question(user.id, mark, timeout)
+        mark = _last_seq(api)
+        actions = _actions(call)
+        trail.append(f"{call.params.get('text', '')[:30]} {list(actions)[:4]}")
+        if confirmed:
+            if "again" in actions:
+                return "booked"
+            confirmed = False
+        if (call.params.get("reply_markup") or {}).get("keyboard"):
+            api.share_contact(CLIENT, user, f"7927{user.id:07d}")
+        elif "consent:yes" in actions:
+            _press(api, user, actions["consent:yes"])
+        elif svc := [a for a in actions if a.startswith("svc:")]:
+            _press(api, user, actions[svc[0]])
+        elif "addon:none" in actions:
+            _press(api, user, actions["addon:none"])
+        elif "when:week" in actions:
+            _press(api, user, actions["when:week"])
+        elif slots := [a for a in actions if a.startswith("slot:")]:
+            _press(api, user, actions[rng.choice(slots)])
+        elif "name:me" in actions:
+            _press(api, user, actions["name:me"])
+        elif "confirm" in actions:
+            _press(api, user, actions["confirm"])
+            confirmed = True
+        else:
+            return f"stuck at {actions}"
+    return f"too many steps: {trail[-6:]}"
+
+
+def _press(api: FakeBotApi, user: FakeUser, data: str) -> None:
+    api.press_button(CLIENT, user, data)  # on the bot's last message with that button

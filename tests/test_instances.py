@@ -1,0 +1,267 @@
+"""Several instances, as production runs them: two `python -m bot` in webhook mode and two
+`python -m bot worker` on one PostgreSQL and one Redis, the fake Bot API posting each
+client's consecutive updates to alternating instances; a worker SIGKILLed midway.
+
+Also: migrations run once when instances start together (the advisory lock of bot.db),
+and one chat's steps take turns across processes (bot.chat_lock)."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import os
+import random
+import signal
+import sys
+import time
+
+import pytest
+
+from bot import chat_lock
+from bot.db import close_db, init_db
+from bot.models import (
+    ACTIVE_APPOINTMENT_STATUSES,
+    Appointment,
+    Conversation,
+    MessageLog,
+    Outbox,
+)
+from tests.fakes.bot_api import FakeBotApi, FakeUser
+from tests.instances_rig import (
+    CLIENT,
+    CLIENT_SECRET,
+    OWNER,
+    ROOT,
+    STAFF,
+    Inbox,
+    book,
+    environment,
+    fleet,
+    fresh_database,
+)
+
+CLIENTS = int(os.environ.get("PRIYOM_SCALE_CLIENTS", "10"))
+JOURNEY = ("Здравствуйте", "ваше согласие", "номер телефона", "Как к вам", "Заявка принята")
+"""What every client is sent once, in this order (the rest are edits of one message)."""
+RATE = 30  # messages a second per bot, for all processes together
+
+
+async def test_two_instances_two_workers_one_killed_nothing_lost_or_doubled(
+    postgres_url, redis_url, tmp_path
+):
+    database = await fresh_database(postgres_url)
+    async with FakeBotApi() as api:
+        env = environment(
+            api,
+            database,
+            redis_url,
+            OUTBOX_RATE_PER_SECOND=str(RATE),
+            OUTBOX_CHAT_INTERVAL="0",
+            OUTBOX_CLAIM_SECONDS="1",
+        )
+        async with fleet(api, tmp_path, env, bots=2, workers=2) as running:
+            users = [FakeUser(700_000 + i, f"Клиент{i}") for i in range(CLIENTS)]
+
+            async def kill_a_worker() -> None:
+                with contextlib.suppress(AssertionError):  # once the workers are sending
+                    await api.wait_for_call(STAFF, "sendMessage", timeout=10)
+                running.workers[0].send_signal(signal.SIGKILL)
+
+            killer = asyncio.create_task(kill_a_worker())
+            try:
+                async with Inbox(api) as inbox:
+                    outcomes = await asyncio.gather(
+                        *(book(inbox, user, random.Random(user.id)) for user in users)
+                    )
+            except AssertionError as exc:
+                raise AssertionError(f"{exc}\n{running.logs()}") from None
+            await killer
+            await asyncio.gather(*(_two_quick_messages(api, user) for user in users))
+            assert outcomes.count("booked") == CLIENTS, collections.Counter(outcomes)
+            await _all_sent(database, running, users)
+            running.check_alive()
+        calls = api.calls()
+    await _check(database, calls, users)
+
+
+QUICK = ("первое", "второе")
+
+
+async def _two_quick_messages(api: FakeBotApi, user: FakeUser) -> None:
+    """Two texts, the second posted the moment the first is acknowledged (as Telegram
+    does), each to the other instance."""
+    for n, text in enumerate(QUICK):
+        message = {
+            "message_id": 10_000 + n,
+            "from": user.to_dict(),
+            "chat": user.chat(),
+            "date": int(time.time()),
+            "text": text,
+        }
+        update = {"update_id": user.id * 10 + n, "message": message}
+        assert await api.post_webhook(CLIENT, update, CLIENT_SECRET) == 200
+
+
+async def _quick_ones_in_order(users: list[FakeUser], timeout: float = 30) -> None:
+    """Both quick texts of every chat applied once, in the order they were sent."""
+    chats = [str(u.id) for u in users]
+    logged: dict[str, list[str]] = {}
+    for _ in range(int(timeout * 10)):
+        rows = (
+            await MessageLog.filter(direction="in", chat_id__in=chats, text__in=QUICK)
+            .order_by("id")
+            .values_list("chat_id", "text")
+        )
+        logged = {chat: [t for c, t in rows if c == chat] for chat in chats}
+        if all(len(texts) >= 2 for texts in logged.values()):
+            break
+        await asyncio.sleep(0.1)
+    bad = {c: texts for c, texts in logged.items() if texts != list(QUICK)}
+    assert not bad, bad
+
+
+async def _all_sent(database: str, running, users: list[FakeUser], timeout: float = 40) -> None:
+    """Wait until the outbox holds nothing unsent (the killed worker's rows included)."""
+    await init_db(database, migrate=False)
+    try:
+        await _quick_ones_in_order(users)
+        for _ in range(int(timeout * 10)):
+            if not await Outbox.filter(status="pending").exists():
+                return
+            await asyncio.sleep(0.1)
+        left = await Outbox.filter(status="pending").values("id", "kind", "locked_until")
+        raise AssertionError(f"unsent after {timeout}s: {left}\n{running.logs()}")
+    finally:
+        await close_db()
+
+
+async def _check(database: str, calls, users: list[FakeUser]) -> None:
+    sends = [c for c in calls if c.method in ("sendMessage", "sendPhoto") and c.ok]
+    await init_db(database, migrate=False)
+    try:
+        # every client booked once, every slot held once
+        booked = await Appointment.filter(status__in=ACTIVE_APPOINTMENT_STATUSES).values(
+            "client__channel_user_id", "master_id", "start"
+        )
+        per_client = collections.Counter(b["client__channel_user_id"] for b in booked)
+        assert sorted(per_client) == sorted(str(u.id) for u in users)
+        assert set(per_client.values()) == {1}
+        cells = collections.Counter((b["master_id"], b["start"]) for b in booked)
+        assert max(cells.values()) == 1
+        # every outbox row sent exactly once: one sendMessage per sent row, no more
+        rows = await Outbox.filter(status="sent").values("bot", "chat_id", "payload")
+        for conv in await Conversation.filter(chat_id__in=[str(u.id) for u in users]):
+            assert conv.version >= 8  # every step saved: none lost on the way
+    finally:
+        await close_db()
+    token = {"client": CLIENT, "staff": STAFF}
+    wanted = collections.Counter(
+        (token[r["bot"]], str(r["chat_id"]), r["payload"].get("text") or "") for r in rows
+    )
+    got = collections.Counter((c.token, str(c.chat_id), _text(c)) for c in sends)
+    missing = wanted - got
+    assert not missing, f"outbox rows never sent: {list(missing)[:5]}"
+    alerts = [c for c in sends if c.token == STAFF and c.chat_id == OWNER]
+    repeated = [t for t, n in collections.Counter(map(_text, alerts)).items() if n > 1]
+    assert not repeated, f"staff alerts sent twice: {repeated[:3]}"
+    # per chat, the answers came once each, in the order of the steps
+    for user in users:
+        texts = [_text(c) for c in sends if c.token == CLIENT and c.chat_id == user.id]
+        seen = [next(i for i, t in enumerate(texts) if mark in t) for mark in JOURNEY]
+        assert seen == sorted(seen), texts
+        for mark in JOURNEY:
+            assert sum(mark in t for t in texts) == 1, (mark, texts)
+    # the shared pace: all processes together stayed under RATE a second per bot
+    for bot_token in (CLIENT, STAFF):
+        seconds = collections.Counter(int(c.at) for c in sends if c.token == bot_token)
+        assert max(seconds.values()) <= RATE + 3, sorted(seconds.items())
+
+
+def _text(call) -> str:
+    return call.params.get("text") or call.params.get("caption") or ""
+
+
+STARTING = 3
+
+
+async def test_instances_starting_together_migrate_once(postgres_url, tmp_path):
+    """Three `python -m bot migrate` at the same moment on one new database: both succeed,
+    each migration is applied once."""
+    database = await fresh_database(postgres_url)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": database}
+    procs = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "migrate",
+            cwd=ROOT,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        for _ in range(STARTING)
+    ]
+    outputs = await asyncio.gather(*(p.communicate() for p in procs))
+    assert [p.returncode for p in procs] == [0] * STARTING, [o[0].decode()[-2000:] for o in outputs]
+    await init_db(database, migrate=False)
+    try:
+        from tortoise import Tortoise
+
+        connection = Tortoise.get_connection("default")
+        _, rows = await connection.execute_query("SELECT version FROM aerich")
+        versions = [r["version"] for r in rows]
+        assert (
+            len(versions)
+            == len(set(versions))
+            == len(list((ROOT / "migrations/models").glob("*.py")))
+        )
+    finally:
+        await close_db()
+
+
+async def test_one_chat_takes_turns_across_connections(postgres_url):
+    """While one step holds a chat's turn, another process's step for that chat waits; a
+    step of another chat does not."""
+    database = await fresh_database(postgres_url)
+    await init_db(database)
+    try:
+        order: list[str] = []
+        first_in = asyncio.Event()
+
+        async def first() -> None:
+            async with chat_lock.chat_turn("telegram", "1"):
+                first_in.set()
+                while "other chat in" not in order or not await _someone_waits():
+                    await asyncio.sleep(0.01)
+                order.append("first done")
+
+        async def second() -> None:
+            await first_in.wait()
+            async with chat_lock.chat_turn("telegram", "1"):
+                order.append("second in")
+
+        async def other_chat() -> None:
+            await first_in.wait()
+            async with chat_lock.chat_turn("telegram", "2"):
+                order.append("other chat in")
+
+        await asyncio.gather(first(), second(), other_chat())
+        assert order == ["other chat in", "first done", "second in"]
+    finally:
+        await close_db()
+
+
+async def _someone_waits() -> bool:
+    from tortoise import Tortoise
+
+    sql = "SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+    _, rows = await Tortoise.get_connection("default").execute_query(sql)
+    return rows[0]["n"] > 0
+
+
+@pytest.fixture(autouse=True)
+def _no_stray_pools():
+    yield
+    assert not chat_lock._pools  # close_db closed them
