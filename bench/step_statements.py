@@ -3,8 +3,8 @@
 Clients book one after another (no concurrency, so nothing is retried and each update's
 statements are its own) through the same Dispatcher, scenario and database as
 bench/flow_bench.py. SQLite's trace hook (`aiosqlite.Connection.set_trace_callback`)
-sees every statement tortoise sends, transaction control included; statements run by
-triggers are counted apart. Per step kind: updates, statements per update, of which
+sees every statement tortoise sends, transaction control included (not the statements
+inside triggers: Python's hook does not report them). Per step kind: updates, statements per update, of which
 BEGIN/COMMIT/ROLLBACK, the calls into aiosqlite's thread (round trips), and the time per
 update (sequential: no queueing).
 

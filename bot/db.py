@@ -14,7 +14,7 @@ from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from bot.settings import ROOT
 
-MODELS = ["bot.models", "bot.staff_models", "bot.schedule_models"]
+MODELS = ["bot.models", "bot.staff_models", "bot.schedule_models", "bot.cache_models"]
 MIGRATIONS = ROOT / "migrations"
 
 

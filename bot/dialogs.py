@@ -20,7 +20,7 @@ from tortoise.transactions import in_transaction
 
 from bot import erasure, metrics
 from bot.ai import intel as ai_intel
-from bot.booking import reshuffle
+from bot.booking import reshuffle, versions
 from bot.booking.booker import Booker
 from bot.booking.catalog import effective_config
 from bot.booking.slots import Slot
@@ -134,6 +134,7 @@ class DialogService:
         self.texts = texts or Texts(config.business.locale)
         self.owner_ids = owner_ids | frozenset(config.business.owners)
         self.booker = Booker(config, clock)
+        self._catalog_version: int | None = None  # of the catalog in self.config
         self._cache: OrderedDict[tuple[str, str], Conversation] = OrderedDict()
         self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
             weakref.WeakValueDictionary()
@@ -171,18 +172,23 @@ class DialogService:
                 log_redelivery(channel, receipt)
                 return []
             queue_all = sender is not None and deliver is None
-            await self._read_catalog()
             for _ in range(MAX_VERSION_RETRIES):
                 try:
-                    step = await self._handle_once(
-                        channel, chat_id, inp, receipt, sender is not None, queue_all
-                    )
+                    snapshot = await self._read_versions()
+                    with versions.snapshot(snapshot):
+                        step = await self._handle_once(
+                            channel, chat_id, inp, receipt, sender is not None, queue_all
+                        )
                     break
                 except _StaleState:
+                    self.booker.forget_cached()  # it may hold what the rollback undid
                     continue
                 except Redelivered:  # another process committed it a moment ago
                     log_redelivery(channel, receipt or "")
                     return []
+                except BaseException:
+                    self.booker.forget_cached()
+                    raise
             else:
                 raise RuntimeError(f"conversation {channel}:{chat_id} kept changing under us")
             if deliver is not None:
@@ -191,9 +197,15 @@ class DialogService:
                 await deliver_now(step.queued, sender, self.clock)
             return step.replies
 
-    async def _read_catalog(self) -> None:
-        """The services as offered now (bot.booking.catalog): an owner's change applies at once."""
-        self.config = self.booker.config = await effective_config(self.toml_config, True)
+    async def _read_versions(self) -> versions.Versions:
+        """The step's snapshot of the cache counters (one query), and the services as offered
+        now (bot.booking.catalog), re-read only when the owner changed them: at once."""
+        snapshot = await versions.read()
+        catalog = snapshot.get(versions.CATALOG, 0)
+        if self._catalog_version is None or catalog > self._catalog_version:
+            self.config = self.booker.config = await effective_config(self.toml_config, True)
+            self._catalog_version = catalog
+        return snapshot
 
     async def _handle_once(
         self,

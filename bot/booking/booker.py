@@ -1,7 +1,9 @@
 """Booking against the database: free slots for a wish, and a race-proof booking.
 
 No double booking is enforced by the unique (master, cell) constraint of `MasterCell`,
-not by a lock: it holds across tasks, processes and machines alike.
+not by a lock: it holds across tasks, processes and machines alike. Within a client step
+(bot.booking.versions.snapshot) the masters' visits and overrides come from this process's
+cache (bot.booking.master_times), so a slot page costs no query.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from decimal import Decimal
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from bot.booking import master_times, versions
 from bot.booking.slots import (
     Busy,
     Changes,
@@ -40,6 +43,8 @@ from bot.models import (
 from bot.schedule_models import OverrideKind, ScheduleOverride
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+CACHED_BEFORE = dt.timedelta(days=2)  # the cached window: from now - 2 days ...
+CACHED_AFTER_HORIZONS = 2  # ... to two horizons (and 4 days) ahead: every search's reach
 
 
 @dataclass(frozen=True)
@@ -66,17 +71,27 @@ class Booker:
     def __init__(self, config: BusinessConfig, clock: Clock) -> None:
         self.config = config
         self.clock = clock
+        self._times = master_times.TimesCache()
 
     async def busy(self, master_ids: Sequence[str], since: dt.datetime) -> Busy:
         """Occupied spans of the masters from `since` to the end of the booking horizon."""
         until = since + dt.timedelta(days=self.config.booking.horizon_days + 2)
         buffer = self.config.booking.buffer_minutes
-        rows = await Appointment.filter(
-            master_id__in=list(master_ids),
-            status__in=ACTIVE_APPOINTMENT_STATUSES,
-            end__gt=since - dt.timedelta(minutes=buffer),
-            start__lt=until,
-        ).values_list("master_id", "start", "end")
+        since -= dt.timedelta(minutes=buffer)
+        cached = await self._cached(master_ids, since, until)
+        if cached is not None:
+            rows = [
+                (m, s, e)
+                for m, entry in cached.items()
+                for s, e in entry.visits_meeting(since, until)
+            ]
+        else:
+            rows = await Appointment.filter(
+                master_id__in=list(master_ids),
+                status__in=ACTIVE_APPOINTMENT_STATUSES,
+                end__gt=since,
+                start__lt=until,
+            ).values_list("master_id", "start", "end")
         spans: dict[str, list[tuple[dt.datetime, dt.datetime]]] = defaultdict(list)
         for master_id, start, end in rows:
             spans[master_id].append(occupied_span(start, end, buffer))
@@ -86,8 +101,16 @@ class Booker:
 
     async def changes(self, master_ids: Sequence[str], since: dt.datetime) -> Changes:
         """Active overrides of the masters meeting [since, horizon end): ONE query per search
-        (see bot.booking.slots.working_spans, the one place that applies them)."""
+        at most (see bot.booking.slots.working_spans, the one place that applies them)."""
         until = since + dt.timedelta(days=self.config.booking.horizon_days + 2)
+        cached = await self._cached(master_ids, since, until)
+        if cached is None:
+            return await self._read_changes(master_ids, since, until)
+        return {m: entry.changes_meeting(since, until) for m, entry in cached.items()}
+
+    async def _read_changes(
+        self, master_ids: Sequence[str], since: dt.datetime, until: dt.datetime
+    ) -> Changes:
         rows = await ScheduleOverride.filter(
             master_id__in=list(master_ids), undone_at__isnull=True, end__gt=since, start__lt=until
         ).values_list("master_id", "kind", "start", "end")
@@ -95,6 +118,33 @@ class Booker:
         for master_id, kind, start, end in rows:
             found[master_id].append(TimeChange(start, end, kind == OverrideKind.EXTRA_SHIFT))
         return found
+
+    async def _cached(
+        self, master_ids: Sequence[str], since: dt.datetime, until: dt.datetime
+    ) -> dict[str, master_times.MasterTimes] | None:
+        """The masters' times from this process's cache, loading the stale ones; None outside
+        a client step's snapshot or beyond the cached window (the caller reads the database)."""
+        snapshot = versions.current()
+        now = self.clock.now()
+        lo = now - CACHED_BEFORE
+        hi = now + dt.timedelta(days=CACHED_AFTER_HORIZONS * self.config.booking.horizon_days + 4)
+        if snapshot is None or since < lo or until > hi:
+            return None
+        wanted = {m: snapshot.get(versions.master_key(m), 0) for m in master_ids}
+        found = {}
+        for master_id, version in wanted.items():
+            entry = self._times.fresh(master_id, version, since, until)
+            if entry is not None:
+                found[master_id] = entry
+        missing = [m for m in wanted if m not in found]
+        if missing:
+            loaded = await master_times.load(missing, lo, hi, wanted)
+            self._times.keep(loaded)
+            found.update(loaded)
+        return found
+
+    def forget_cached(self, master_ids: Sequence[str] | None = None) -> None:
+        self._times.forget(master_ids)
 
     async def free_slots(
         self,
@@ -165,6 +215,7 @@ class Booker:
         busy = await self.busy([slot.master_id], now)
         changes = await self.changes([slot.master_id], slot.start - dt.timedelta(days=1))
         if not is_offerable(self.config, service, addon_ids, slot, busy, now, changes):
+            self._times.forget([slot.master_id])  # maybe taken since the snapshot: re-read
             return None
         status = (
             AppointmentStatus.CONFIRMED
@@ -194,6 +245,7 @@ class Booker:
                     ]
                 )
         except IntegrityError:
+            self._times.forget([slot.master_id])  # taken since the snapshot: re-read
             return None
         if await self._overridden(slot):  # an override committed meanwhile: it wins
             await appointment.delete()  # never shown to anyone: as if it lost the race
@@ -204,7 +256,9 @@ class Booker:
         """Read after the booking committed: an override committed before this read is seen
         here, one committed after it sees the booking (bot.booking.schedule reads visits after its
         own commit), so a booking and a change racing never leave a silent overlap."""
-        changes = await self.changes([slot.master_id], slot.start - dt.timedelta(days=1))
+        since = slot.start - dt.timedelta(days=1)
+        until = since + dt.timedelta(days=self.config.booking.horizon_days + 2)
+        changes = await self._read_changes([slot.master_id], since, until)  # never cached
         day = slot.start.astimezone(self.config.tz).date()
         master = self.config.master(slot.master_id)
         if master is None:
