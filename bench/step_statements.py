@@ -4,9 +4,9 @@ Clients book one after another (no concurrency, so nothing is retried and each u
 statements are its own) through the same Dispatcher, scenario and database as
 bench/flow_bench.py. SQLite's trace hook (`aiosqlite.Connection.set_trace_callback`)
 sees every statement tortoise sends, transaction control included (not the statements
-inside triggers: Python's hook does not report them). Per step kind: updates, statements per update, of which
-BEGIN/COMMIT/ROLLBACK, the calls into aiosqlite's thread (round trips), and the time per
-update (sequential: no queueing).
+inside triggers: Python's hook does not report them). Per step kind: updates, statements
+per update, of which BEGIN/COMMIT/ROLLBACK, the calls into aiosqlite's thread (round
+trips), and the time per update (sequential: no queueing).
 
     python bench/step_statements.py [--clients 40]
 """
@@ -59,15 +59,11 @@ class Tally:
 
     statements: int = 0
     control: int = 0
-    triggered: int = 0
     hops: int = 0  # calls into aiosqlite's thread
     shown: list[str] = field(default_factory=list)  # statements kept for --show
 
     def __call__(self, sql: str) -> None:  # runs in aiosqlite's thread
         text = sql.lstrip()
-        if text.startswith("--"):  # a statement inside a trigger
-            self.triggered += 1
-            return
         self.statements += 1
         self.shown.append(text[:110])
         if text.upper().startswith(CONTROL):
@@ -78,7 +74,6 @@ class Tally:
 class StepFigures:
     statements: list[int] = field(default_factory=list)
     control: list[int] = field(default_factory=list)
-    triggered: list[int] = field(default_factory=list)
     hops: list[int] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
 
@@ -102,14 +97,14 @@ class CountingClient(Client):
 
     async def _feed(self, payload: dict[str, Any]) -> None:
         tally = self.tally
-        before = (tally.statements, tally.control, tally.triggered, tally.hops)
+        before = (tally.statements, tally.control, tally.hops)
         tally.shown.clear()
         began = time.perf_counter()
         await super()._feed(payload)
         spent = time.perf_counter() - began
         kind = step_kind(payload)
         figures = self.figures[kind]
-        after = (tally.statements, tally.control, tally.triggered, tally.hops)
+        after = (tally.statements, tally.control, tally.hops)
         for name, old, new in zip(FIGURES, before, after, strict=True):
             getattr(figures, name).append(new - old)
         figures.seconds.append(spent)
@@ -118,7 +113,7 @@ class CountingClient(Client):
             self.show = None
 
 
-FIGURES = ("statements", "control", "triggered", "hops")
+FIGURES = ("statements", "control", "hops")
 
 
 def count_hops(connection: Any, tally: Tally) -> None:
@@ -160,7 +155,7 @@ async def count(clients: int, db: Path, show: str | None) -> dict[str, StepFigur
 
 
 def report(figures: dict[str, StepFigures]) -> None:
-    head = f"{'step':<10}{'updates':>8}{'stmts':>8}{'ctl':>6}{'trig':>6}{'hops':>6}{'ms':>8}"
+    head = f"{'step':<10}{'updates':>8}{'stmts':>8}{'ctl':>6}{'hops':>6}{'ms':>8}"
     print(head)
     print("-" * len(head))
     every = StepFigures()
@@ -175,7 +170,7 @@ def _line(kind: str, f: StepFigures) -> None:
     mean = statistics.mean
     print(
         f"{kind:<10}{len(f.statements):>8}{mean(f.statements):>8.1f}{mean(f.control):>6.1f}"
-        f"{mean(f.triggered):>6.1f}{mean(f.hops):>6.1f}{mean(f.seconds) * 1000:>8.2f}"
+        f"{mean(f.hops):>6.1f}{mean(f.seconds) * 1000:>8.2f}"
     )
 
 
