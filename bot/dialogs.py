@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from bot import erasure, metrics
+from bot import dialog_store, erasure, metrics
 from bot.ai import intel as ai_intel
 from bot.booking import reshuffle, versions
 from bot.booking.booker import Booker
@@ -227,40 +227,29 @@ class DialogService:
         # The scenario only reads, so it runs outside the write transaction: on SQLite
         # that transaction serialises every chat, and it must stay short.
         decided = None if relay else await self._decide(conv, state, inp, now)
-        async with in_transaction():
-            if receipt is not None:
-                await record_receipt(channel, chat_id, receipt, now)
-            if decided is None:
-                await self._relay_to_staff(conv, inp, now)
-                replies: list[Reply] = []
-                caused = 0
-            else:
-                intel = self._intel(state, inp)
-                await self._save_intel(conv.lead_id, state, intel)
-                lead_before = conv.lead_id
-                replies, caused = await self._apply_outcome(conv, state, decided, now)
-                if conv.lead_id != lead_before:  # the step opened the lead
-                    await self._save_intel(conv.lead_id, state, intel)
-            split = _first_queued(len(replies), caused, queue_caused, queue_all)
-            try:
-                queued = await queue_replies(conv, replies[split:], now, chat_id)
-            except IntegrityError:  # this version's replies exist: another process saved first
-                self._cache.pop((channel, chat_id), None)
-                raise _StaleState from None
-            if conv.client_id is None:  # erased (or never consented): keep no text at all
-                logs[0].text, logs[0].chat_id = None, conv.chat_id  # erased: its pseudonym
-            logs += [self._log_row(conv, "out", "bot", "text", r.text, now) for r in replies]
-            await MessageLog.bulk_create(logs)
-            saved = await Conversation.filter(id=conv.id, version=version).update(
-                state=state.to_dict(),
-                version=version + 1,
-                updated_at=now,
-                client_id=conv.client_id,
-                lead_id=conv.lead_id,
-            )
-            if not saved:
-                self._cache.pop((channel, chat_id), None)
-                raise _StaleState
+        intel = None if decided is None else self._intel(state, inp)
+        if decided is not None and self._alone(decided, receipt, queue_all, state, intel):
+            replies, split, queued = list(decided.replies), len(decided.replies), []
+            logs += self._reply_logs(conv, logs, replies, now)
+            if not await dialog_store.commit_alone(conv, version, state.to_dict(), now, logs):
+                raise self._stale(channel, chat_id)
+        else:
+            async with in_transaction():
+                if receipt is not None:
+                    await record_receipt(channel, chat_id, receipt, now)
+                if decided is None:
+                    await self._relay_to_staff(conv, inp, now)
+                    replies, caused = [], 0
+                else:
+                    replies, caused = await self._apply_step(conv, state, decided, intel, now)
+                split = _first_queued(len(replies), caused, queue_caused, queue_all)
+                try:
+                    queued = await queue_replies(conv, replies[split:], now, chat_id)
+                except IntegrityError:  # this version's replies exist: another process won
+                    raise self._stale(channel, chat_id) from None
+                logs += self._reply_logs(conv, logs, replies, now)
+                if not await dialog_store.save(conv, version, state.to_dict(), now, logs):
+                    raise self._stale(channel, chat_id)  # and every change rolls back
         self._remember(conv, state, version + 1, now)
         log.info(
             "step",
@@ -273,6 +262,47 @@ class DialogService:
             },
         )
         return StepResult(replies, replies[:split], queued)
+
+    def _stale(self, channel: str, chat_id: str) -> _StaleState:
+        """Another process saved this conversation first: forget our copy, run again."""
+        self._cache.pop((channel, chat_id), None)
+        return _StaleState()
+
+    async def _apply_step(
+        self,
+        conv: Conversation,
+        state: DialogState,
+        decided: Outcome,
+        intel: list[str] | None,
+        now: dt.datetime,
+    ) -> tuple[list[Reply], int]:
+        """The step's effects with the lead's intel, in the step's transaction."""
+        await self._save_intel(conv.lead_id, state, intel)
+        lead_before = conv.lead_id
+        replies, caused = await self._apply_outcome(conv, state, decided, now)
+        if conv.lead_id != lead_before:  # the step opened the lead
+            await self._save_intel(conv.lead_id, state, intel)
+        return replies, caused
+
+    def _alone(
+        self,
+        decided: Outcome,
+        receipt: str | None,
+        queue_all: bool,
+        state: DialogState,
+        intel: list[str] | None,
+    ) -> bool:
+        """Whether the step writes nothing but its log rows and the conversation."""
+        unchanged_intel = intel is None or intel == state.intel
+        return not decided.effects and receipt is None and not queue_all and unchanged_intel
+
+    def _reply_logs(
+        self, conv: Conversation, logs: list[MessageLog], replies: list[Reply], now: dt.datetime
+    ) -> list[MessageLog]:
+        """The replies' log rows; an erased (or never consenting) chat keeps no text at all."""
+        if conv.client_id is None:
+            logs[0].text, logs[0].chat_id = None, conv.chat_id  # erased: its pseudonym
+        return [self._log_row(conv, "out", "bot", "text", r.text, now) for r in replies]
 
     async def _understand(self, state: DialogState, inp: Input, now: dt.datetime) -> Input:
         """Free text read by the understander (maybe a model) before the scenario and
