@@ -8,6 +8,7 @@ import datetime as dt
 
 from tortoise import Tortoise
 
+from bot.booking import versions
 from bot.clock import FakeClock
 from bot.config import BusinessConfig
 from bot.dialogs import DialogService
@@ -80,3 +81,24 @@ async def test_a_visit_cancelled_in_sql_is_offered_again(db, config, clock):
     connection = Tortoise.get_connection("default")
     await connection.execute_script("UPDATE appointment SET status = 'cancelled'")
     assert (await slot_page(here, "here-3"))[0] == page[0]
+
+
+async def test_a_race_lost_after_the_snapshot_is_not_offered_again(db, config, clock):
+    """The other booking commits just after this step read the counters: the insert loses
+    on the unique cells, and the page shown next leaves the lost time out."""
+    here, there = two_processes(config, clock)
+    taken = (await slot_page(here, "probe"))[0]
+    await races.drive_to_summary(here, "here-1")  # picks that same first slot
+    stale = await versions.read()
+    await races.drive_to_summary(there, "there-1")
+    await there.handle("test", "there-1", Input.button("confirm"))
+
+    async def read_before_their_commit() -> versions.Versions:
+        return stale
+
+    here._read_versions = read_before_their_commit
+    replies = await here.handle("test", "here-1", Input.button("confirm"))
+    offered = [b.action for r in replies for row in r.buttons for b in row]
+    assert any(a.startswith("slot:") for a in offered)
+    assert taken not in offered
+    assert await Appointment.all().count() == 1

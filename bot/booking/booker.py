@@ -131,17 +131,7 @@ class Booker:
         if snapshot is None or since < lo or until > hi:
             return None
         wanted = {m: snapshot.get(versions.master_key(m), 0) for m in master_ids}
-        found = {}
-        for master_id, version in wanted.items():
-            entry = self._times.fresh(master_id, version, since, until)
-            if entry is not None:
-                found[master_id] = entry
-        missing = [m for m in wanted if m not in found]
-        if missing:
-            loaded = await master_times.load(missing, lo, hi, wanted)
-            self._times.keep(loaded)
-            found.update(loaded)
-        return found
+        return await self._times.get(wanted, since, until, (lo, hi))
 
     def forget_cached(self, master_ids: Sequence[str] | None = None) -> None:
         self._times.forget(master_ids)
@@ -215,7 +205,6 @@ class Booker:
         busy = await self.busy([slot.master_id], now)
         changes = await self.changes([slot.master_id], slot.start - dt.timedelta(days=1))
         if not is_offerable(self.config, service, addon_ids, slot, busy, now, changes):
-            self._times.forget([slot.master_id])  # maybe taken since the snapshot: re-read
             return None
         status = (
             AppointmentStatus.CONFIRMED
@@ -245,10 +234,11 @@ class Booker:
                     ]
                 )
         except IntegrityError:
-            self._times.forget([slot.master_id])  # taken since the snapshot: re-read
+            self._times.taken(slot.master_id, slot.start, slot.end)  # since the snapshot
             return None
         if await self._overridden(slot):  # an override committed meanwhile: it wins
             await appointment.delete()  # never shown to anyone: as if it lost the race
+            self._times.forget([slot.master_id])  # the override is newer than the snapshot
             return None
         return appointment
 

@@ -10,10 +10,15 @@ booking: a cache can only make an offer stale, never a double booking.
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+from tortoise import connections
+from tortoise.backends.base.client import TransactionalDBClient
 
 from bot.booking.slots import Span, TimeChange
 from bot.models import ACTIVE_APPOINTMENT_STATUSES, Appointment
@@ -45,6 +50,37 @@ class TimesCache:
 
     def __init__(self) -> None:
         self._entries: dict[str, MasterTimes] = {}
+        self._loading: dict[frozenset[tuple[str, int]], asyncio.Future] = {}
+
+    async def get(
+        self, wanted: dict[str, int], since: dt.datetime, until: dt.datetime, window: Span
+    ) -> dict[str, MasterTimes]:
+        """The masters' entries at `wanted` versions or newer, loading the others over
+        `window`; tasks missing the same ones at once share one load."""
+        found = {}
+        for master_id, version in wanted.items():
+            entry = self.fresh(master_id, version, since, until)
+            if entry is not None:
+                found[master_id] = entry
+        missing = {m: v for m, v in wanted.items() if m not in found}
+        if missing:
+            loaded = await self._load(missing, window)
+            self.keep(loaded)
+            found.update(loaded)
+        return found
+
+    async def _load(self, missing: dict[str, int], window: Span) -> dict[str, MasterTimes]:
+        if isinstance(connections.get("default"), TransactionalDBClient):
+            # This task holds the connection (SQLite: tortoise's lock) until it commits:
+            # waiting for another task's load, which needs that connection, would never end.
+            return await load(list(missing), *window, missing)
+        key = frozenset(missing.items())
+        shared = self._loading.get(key)
+        if shared is None:
+            shared = asyncio.ensure_future(load(list(missing), *window, missing))
+            self._loading[key] = shared
+            shared.add_done_callback(lambda _: self._loading.pop(key, None))
+        return await asyncio.shield(shared)
 
     def fresh(
         self, master_id: str, version: int, since: dt.datetime, until: dt.datetime
@@ -59,6 +95,15 @@ class TimesCache:
             current = self._entries.get(master_id)
             if current is None or current.version <= entry.version:
                 self._entries[master_id] = entry
+
+    def taken(self, master_id: str, start: dt.datetime, end: dt.datetime) -> None:
+        """A booking of [start, end) just lost a race: someone holds that time now. Marked
+        here so the page offered next leaves it out without a read inside the step's
+        transaction; the next step's snapshot brings the real visit."""
+        entry = self._entries.get(master_id)
+        if entry is not None:
+            visits = tuple(sorted((*entry.visits, (start, end))))
+            self._entries[master_id] = dataclasses.replace(entry, visits=visits)
 
     def forget(self, master_ids: Iterable[str] | None = None) -> None:
         """Drop entries (all when None): after a lost race or a failed step."""
