@@ -102,3 +102,14 @@ async def test_a_race_lost_after_the_snapshot_is_not_offered_again(db, config, c
     assert any(a.startswith("slot:") for a in offered)
     assert taken not in offered
     assert await Appointment.all().count() == 1
+
+
+async def test_paging_past_a_list_that_shrank_shows_its_first_page(db, config, clock):
+    """Others booked the rest of the list while a client paged on: the client gets the
+    list's first page again, never "no slots" while slots are free."""
+    dialogs = DialogService(config, clock)
+    tomorrow = clock.now().astimezone(config.tz).date() + dt.timedelta(days=1)
+    page = await dialogs.booker.find("brows", [], tomorrow, tomorrow, None, None, None, 600, 6)
+    assert page.slots and page.from_start and page.matches_wish
+    first = await dialogs.booker.find("brows", [], tomorrow, tomorrow, None, None, None, 0, 6)
+    assert page.slots == first.slots and not first.from_start

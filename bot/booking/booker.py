@@ -8,6 +8,7 @@ cache (bot.booking.master_times), so a slot page costs no query.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 from collections import defaultdict
@@ -52,6 +53,7 @@ class SlotPage:
     slots: list[Slot]
     has_more: bool
     matches_wish: bool  # False: nothing fit the wish, these are the nearest others
+    from_start: bool = False  # the list shrank below the page asked for: its first page
 
 
 def cells_of(master_id: str, start: dt.datetime, end: dt.datetime) -> list[tuple[str, int]]:
@@ -181,8 +183,13 @@ class Booker:
         if exact is not None:
             wanted = sorted(wanted, key=lambda s: (_local_day(s, tz), _distance(s, exact, tz)))
         page = list(itertools.islice(wanted, offset, offset + limit + 1))
-        if page or offset:
+        if page:
             return SlotPage(page[:limit], len(page) > limit, True)
+        if offset:  # others booked the rest while the client paged on: not "no slots"
+            first = await self.find(
+                service_id, addon_ids, day_from, day_to, after, before, exact, 0, limit
+            )
+            return dataclasses.replace(first, from_start=True)
         nearest = await self.free_slots(service, addon_ids, day_from, horizon_end, changes)
         page = list(itertools.islice(nearest, limit + 1))
         return SlotPage(page[:limit], len(page) > limit, False)
