@@ -16,9 +16,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from tortoise import connections
+from tortoise.transactions import in_transaction
 
 from bot.db_sqlite import BEGIN_ATTEMPTS, ImmediateClient, is_locked
 from bot.models import Conversation, MessageLog
+
+
+class _Lost(Exception):
+    """The versioned update found a newer version: nothing of the step may stay."""
+
 
 LOG_COLUMNS = ("channel", "chat_id", "client_id", "lead_id", "direction", "author", "kind")
 LOG_COLUMNS += ("text", "at")
@@ -52,10 +58,13 @@ async def commit_alone(
     """A step that writes nothing else, committed on its own (False: a stale version)."""
     client = connections.get("default")
     if not isinstance(client, ImmediateClient):
-        from tortoise.transactions import in_transaction
-
-        async with in_transaction():
-            return await save(conv, version, state, now, logs)
+        try:
+            async with in_transaction():
+                if not await save(conv, version, state, now, logs):
+                    raise _Lost  # roll the log rows back with it
+        except _Lost:
+            return False
+        return True
     rows = [_log_values(row) for row in logs]
     update = (
         _db(Conversation, "state", state),
