@@ -6,12 +6,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 from bot import init_cli, ops_cli, startup
 from bot.config import BusinessConfig, ConfigError, load_config
 from bot.logs import setup_logging
 from bot.settings import Settings, SettingsError, check_channels, load_settings
 
+T = TypeVar("T")
 MISSING_REDIS = (
     "REDIS_URL is not set: workers need Redis (e.g. REDIS_URL=redis://localhost:6379). "
     "Without Redis, python -m bot runs the timed work itself."
@@ -64,9 +67,19 @@ def main(argv: list[str] | None = None) -> int:
             if not settings.redis_url:
                 print(MISSING_REDIS, file=sys.stderr)
                 return 2
-            return asyncio.run(_worker(settings, config))
+            return serve(_worker(settings, config))
         case _:
             return _run(settings, configured, config)
+
+
+def serve(main: Coroutine[Any, Any, T]) -> T:
+    """Run a long-lived process's coroutine on uvloop when it is installed (the client flow
+    measured 1.15-1.21x faster on it, issue 16), else on asyncio's own loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    return uvloop.run(main)
 
 
 def _run(settings: Settings, configured: BusinessConfig, config: BusinessConfig) -> int:
@@ -74,7 +87,7 @@ def _run(settings: Settings, configured: BusinessConfig, config: BusinessConfig)
     from bot.app import run_bot
 
     try:
-        asyncio.run(run_bot(settings, config, warnings=startup.warnings(settings, configured)))
+        serve(run_bot(settings, config, warnings=startup.warnings(settings, configured)))
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -23,6 +23,7 @@ MODELS = [
     "bot.crm.models",
     "bot.payments.models",
     "bot.waitlist_models",
+    "bot.cache_models",
 ]
 MIGRATIONS = ROOT / "migrations"
 

@@ -96,8 +96,12 @@ class ImmediateTransaction(SqliteTransactionWrapper):
         return NestedTransactionContext(ImmediateTransaction(self))
 
     async def begin(self) -> None:
+        """tortoise commits before every BEGIN; the connection is in autocommit mode, so that
+        COMMIT is a no-op costing a round trip to aiosqlite's thread: only when a transaction
+        was left open (never, short of a bug) is it still committed."""
         try:
-            await self._connection.commit()
+            if self._connection.in_transaction:
+                await self._connection.commit()
             await begin_immediate(self._connection)
         except sqlite3.OperationalError as exc:
             raise TransactionManagementError(exc) from exc

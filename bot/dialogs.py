@@ -19,9 +19,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from bot import chat_lock, erasure, metrics
+from bot import chat_lock, dialog_store, erasure, metrics
 from bot.ai import intel as ai_intel
-from bot.booking import reshuffle, waitlist, waitlist_take
+from bot.booking import reshuffle, versions, waitlist, waitlist_take
 from bot.booking.booker import Booker, price_kop
 from bot.booking.catalog import effective_config
 from bot.booking.slots import Slot
@@ -157,6 +157,7 @@ class DialogService:
         self.owner_ids = owner_ids | frozenset(config.business.owners)
         self.booker = Booker(config, clock)
         self.checkout = checkout or Checkout()
+        self._catalog_version: int | None = None  # of the catalog in self.config
         self._cache: OrderedDict[tuple[str, str], Conversation] = OrderedDict()
         self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
             weakref.WeakValueDictionary()
@@ -196,18 +197,23 @@ class DialogService:
                 log_redelivery(channel, receipt)
                 return []
             queue_all = sender is not None and deliver is None
-            await self._read_catalog()
             for _ in range(MAX_VERSION_RETRIES):
                 try:
-                    step = await self._handle_once(
-                        channel, chat_id, inp, receipt, sender is not None, queue_all
-                    )
+                    snapshot = await self._read_versions()
+                    with versions.snapshot(snapshot):
+                        step = await self._handle_once(
+                            channel, chat_id, inp, receipt, sender is not None, queue_all
+                        )
                     break
                 except _StaleState:
+                    self.booker.forget_cached()  # it may hold what the rollback undid
                     continue
                 except Redelivered:  # another process committed it a moment ago
                     log_redelivery(channel, receipt or "")
                     return []
+                except BaseException:
+                    self.booker.forget_cached()
+                    raise
             else:
                 raise RuntimeError(f"conversation {channel}:{chat_id} kept changing under us")
             if deliver is not None:
@@ -226,9 +232,15 @@ class DialogService:
 
         return check
 
-    async def _read_catalog(self) -> None:
-        """The services as offered now (bot.booking.catalog): an owner's change applies at once."""
-        self.config = self.booker.config = await effective_config(self.toml_config, True)
+    async def _read_versions(self) -> versions.Versions:
+        """The step's snapshot of the cache counters (one query), and the services as offered
+        now (bot.booking.catalog), re-read only when the owner changed them: at once."""
+        snapshot = await versions.read()
+        catalog = snapshot.get(versions.CATALOG, 0)
+        if self._catalog_version is None or catalog > self._catalog_version:
+            self.config = self.booker.config = await effective_config(self.toml_config, True)
+            self._catalog_version = catalog
+        return snapshot
 
     async def _handle_once(
         self,
@@ -250,40 +262,29 @@ class DialogService:
         # The scenario only reads, so it runs outside the write transaction: on SQLite
         # that transaction serialises every chat, and it must stay short.
         decided = None if relay else await self._decide(conv, state, inp, now)
-        async with in_transaction():
-            if receipt is not None:
-                await record_receipt(channel, chat_id, receipt, now)
-            if decided is None:
-                await self._relay_to_staff(conv, inp, now)
-                replies: list[Reply] = []
-                caused = 0
-            else:
-                intel = self._intel(state, inp)
-                await self._save_intel(conv.lead_id, state, intel)
-                lead_before = conv.lead_id
-                replies, caused = await self._apply_outcome(conv, state, decided, now)
-                if conv.lead_id != lead_before:  # the step opened the lead
-                    await self._save_intel(conv.lead_id, state, intel)
-            split = _first_queued(len(replies), caused, queue_caused, queue_all)
-            try:
-                queued = await queue_replies(conv, replies[split:], now, chat_id)
-            except IntegrityError:  # this version's replies exist: another process saved first
-                self._cache.pop((channel, chat_id), None)
-                raise _StaleState from None
-            if conv.client_id is None:  # erased (or never consented): keep no text at all
-                logs[0].text, logs[0].chat_id = None, conv.chat_id  # erased: its pseudonym
-            logs += [self._log_row(conv, "out", "bot", "text", r.text, now) for r in replies]
-            await MessageLog.bulk_create(logs)
-            saved = await Conversation.filter(id=conv.id, version=version).update(
-                state=state.to_dict(),
-                version=version + 1,
-                updated_at=now,
-                client_id=conv.client_id,
-                lead_id=conv.lead_id,
-            )
-            if not saved:
-                self._cache.pop((channel, chat_id), None)
-                raise _StaleState
+        intel = None if decided is None else self._intel(state, inp)
+        if decided is not None and self._alone(decided, receipt, queue_all, state, intel):
+            replies, split, queued = list(decided.replies), len(decided.replies), []
+            logs += self._reply_logs(conv, logs, replies, now)
+            if not await dialog_store.commit_alone(conv, version, state.to_dict(), now, logs):
+                raise self._stale(channel, chat_id)
+        else:
+            async with in_transaction():
+                if receipt is not None:
+                    await record_receipt(channel, chat_id, receipt, now)
+                if decided is None:
+                    await self._relay_to_staff(conv, inp, now)
+                    replies, caused = [], 0
+                else:
+                    replies, caused = await self._apply_step(conv, state, decided, intel, now)
+                split = _first_queued(len(replies), caused, queue_caused, queue_all)
+                try:
+                    queued = await queue_replies(conv, replies[split:], now, chat_id)
+                except IntegrityError:  # this version's replies exist: another process won
+                    raise self._stale(channel, chat_id) from None
+                logs += self._reply_logs(conv, logs, replies, now)
+                if not await dialog_store.save(conv, version, state.to_dict(), now, logs):
+                    raise self._stale(channel, chat_id)  # and every change rolls back
         self._remember(conv, state, version + 1, now)
         log.info(
             "step",
@@ -296,6 +297,47 @@ class DialogService:
             },
         )
         return StepResult(replies, replies[:split], queued)
+
+    def _stale(self, channel: str, chat_id: str) -> _StaleState:
+        """Another process saved this conversation first: forget our copy, run again."""
+        self._cache.pop((channel, chat_id), None)
+        return _StaleState()
+
+    async def _apply_step(
+        self,
+        conv: Conversation,
+        state: DialogState,
+        decided: Outcome,
+        intel: list[str] | None,
+        now: dt.datetime,
+    ) -> tuple[list[Reply], int]:
+        """The step's effects with the lead's intel, in the step's transaction."""
+        await self._save_intel(conv.lead_id, state, intel)
+        lead_before = conv.lead_id
+        replies, caused = await self._apply_outcome(conv, state, decided, now)
+        if conv.lead_id != lead_before:  # the step opened the lead
+            await self._save_intel(conv.lead_id, state, intel)
+        return replies, caused
+
+    def _alone(
+        self,
+        decided: Outcome,
+        receipt: str | None,
+        queue_all: bool,
+        state: DialogState,
+        intel: list[str] | None,
+    ) -> bool:
+        """Whether the step writes nothing but its log rows and the conversation."""
+        unchanged_intel = intel is None or intel == state.intel
+        return not decided.effects and receipt is None and not queue_all and unchanged_intel
+
+    def _reply_logs(
+        self, conv: Conversation, logs: list[MessageLog], replies: list[Reply], now: dt.datetime
+    ) -> list[MessageLog]:
+        """The replies' log rows; an erased (or never consenting) chat keeps no text at all."""
+        if conv.client_id is None:
+            logs[0].text, logs[0].chat_id = None, conv.chat_id  # erased: its pseudonym
+        return [self._log_row(conv, "out", "bot", "text", r.text, now) for r in replies]
 
     async def _understand(self, state: DialogState, inp: Input, now: dt.datetime) -> Input:
         """Free text read by the understander (maybe a model) before the scenario and

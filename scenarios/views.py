@@ -121,6 +121,8 @@ async def slots_reply(state: DialogState, deps: Deps, edit: bool) -> Reply:
         state.page * per_page,
         per_page,
     )
+    if page.from_start:  # the list shrank under the client's paging: its first page now
+        state.page = 0
     if not page.matches_wish:
         # Nothing fit: from now on page through the nearest slots instead, and keep the
         # wish itself for the waitlist.

@@ -15,6 +15,8 @@ from bot.dialogs import DialogService
 from bot.models import Lead, LeadEvent
 from scenarios.types import Input
 from tests import test_no_double_booking as races
+from tests import test_slot_cache as slot_cache
+from tests import test_step_commit as step_commit
 
 
 @pytest.fixture
@@ -49,3 +51,19 @@ async def test_a_booking_dialogue(pg, config, clock):
     assert "Заявка принята" in replies[-1].text
     events = await LeadEvent.filter(lead=await Lead.get()).values_list("to_status", flat=True)
     assert list(events) == ["new", "qualified"]
+
+
+async def test_the_slot_cache_sees_another_process_booking(pg, config, clock):
+    """Migration 13's triggers on PostgreSQL: a booking elsewhere bumps the master's counter."""
+    await slot_cache.test_a_booking_by_another_process_is_never_offered(pg, config, clock)
+
+
+async def test_the_slot_cache_sees_a_block_and_a_cancel_in_sql(pg, config, clock):
+    await slot_cache.test_a_block_made_elsewhere_is_seen_at_the_next_step(pg, config, clock)
+    await Tortoise.get_connection("default").execute_script("DELETE FROM schedule_override")
+    await slot_cache.test_a_visit_cancelled_in_sql_is_offered_again(pg, config, clock)
+
+
+async def test_a_plain_step_on_a_stale_copy_runs_again(pg, config, clock):
+    """bot.dialog_store's path for other databases keeps the versioned update."""
+    await step_commit.test_a_plain_step_on_a_stale_copy_runs_again_on_fresh_state(pg, config, clock)

@@ -1,11 +1,14 @@
 """Booking against the database: free slots for a wish, and a race-proof booking.
 
 No double booking is enforced by the unique (master, cell) constraint of `MasterCell`,
-not by a lock: it holds across tasks, processes and machines alike.
+not by a lock: it holds across tasks, processes and machines alike. Within a client step
+(bot.booking.versions.snapshot) the masters' visits and overrides come from this process's
+cache (bot.booking.master_times), so a slot page costs no query.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 from collections import defaultdict
@@ -16,7 +19,7 @@ from decimal import Decimal
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from bot.booking import waitlist
+from bot.booking import master_times, versions, waitlist
 from bot.booking.slots import (
     Busy,
     Changes,
@@ -41,6 +44,8 @@ from bot.models import (
 from bot.schedule_models import OverrideKind, ScheduleOverride
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+CACHED_BEFORE = dt.timedelta(days=2)  # the cached window: from now - 2 days ...
+CACHED_AFTER_HORIZONS = 2  # ... to two horizons (and 4 days) ahead: every search's reach
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,7 @@ class SlotPage:
     slots: list[Slot]
     has_more: bool
     matches_wish: bool  # False: nothing fit the wish, these are the nearest others
+    from_start: bool = False  # the list shrank below the page asked for: its first page
 
 
 def cells_of(master_id: str, start: dt.datetime, end: dt.datetime) -> list[tuple[str, int]]:
@@ -67,17 +73,27 @@ class Booker:
     def __init__(self, config: BusinessConfig, clock: Clock) -> None:
         self.config = config
         self.clock = clock
+        self._times = master_times.TimesCache()
 
     async def busy(self, master_ids: Sequence[str], since: dt.datetime) -> Busy:
         """Occupied spans of the masters from `since` to the end of the booking horizon."""
         until = since + dt.timedelta(days=self.config.booking.horizon_days + 2)
         buffer = self.config.booking.buffer_minutes
-        rows = await Appointment.filter(
-            master_id__in=list(master_ids),
-            status__in=OCCUPYING_STATUSES,
-            end__gt=since - dt.timedelta(minutes=buffer),
-            start__lt=until,
-        ).values_list("master_id", "start", "end")
+        since -= dt.timedelta(minutes=buffer)
+        cached = await self._cached(master_ids, since, until)
+        if cached is not None:
+            rows = [
+                (m, s, e)
+                for m, entry in cached.items()
+                for s, e in entry.visits_meeting(since, until)
+            ]
+        else:
+            rows = await Appointment.filter(
+                master_id__in=list(master_ids),
+                status__in=OCCUPYING_STATUSES,
+                end__gt=since,
+                start__lt=until,
+            ).values_list("master_id", "start", "end")
         spans: dict[str, list[tuple[dt.datetime, dt.datetime]]] = defaultdict(list)
         for master_id, start, end in rows:
             spans[master_id].append(occupied_span(start, end, buffer))
@@ -87,8 +103,16 @@ class Booker:
 
     async def changes(self, master_ids: Sequence[str], since: dt.datetime) -> Changes:
         """Active overrides of the masters meeting [since, horizon end): ONE query per search
-        (see bot.booking.slots.working_spans, the one place that applies them)."""
+        at most (see bot.booking.slots.working_spans, the one place that applies them)."""
         until = since + dt.timedelta(days=self.config.booking.horizon_days + 2)
+        cached = await self._cached(master_ids, since, until)
+        if cached is None:
+            return await self._read_changes(master_ids, since, until)
+        return {m: entry.changes_meeting(since, until) for m, entry in cached.items()}
+
+    async def _read_changes(
+        self, master_ids: Sequence[str], since: dt.datetime, until: dt.datetime
+    ) -> Changes:
         rows = await ScheduleOverride.filter(
             master_id__in=list(master_ids), undone_at__isnull=True, end__gt=since, start__lt=until
         ).values_list("master_id", "kind", "start", "end")
@@ -96,6 +120,23 @@ class Booker:
         for master_id, kind, start, end in rows:
             found[master_id].append(TimeChange(start, end, kind == OverrideKind.EXTRA_SHIFT))
         return found
+
+    async def _cached(
+        self, master_ids: Sequence[str], since: dt.datetime, until: dt.datetime
+    ) -> dict[str, master_times.MasterTimes] | None:
+        """The masters' times from this process's cache, loading the stale ones; None outside
+        a client step's snapshot or beyond the cached window (the caller reads the database)."""
+        snapshot = versions.current()
+        now = self.clock.now()
+        lo = now - CACHED_BEFORE
+        hi = now + dt.timedelta(days=CACHED_AFTER_HORIZONS * self.config.booking.horizon_days + 4)
+        if snapshot is None or since < lo or until > hi:
+            return None
+        wanted = {m: snapshot.get(versions.master_key(m), 0) for m in master_ids}
+        return await self._times.get(wanted, since, until, (lo, hi))
+
+    def forget_cached(self, master_ids: Sequence[str] | None = None) -> None:
+        self._times.forget(master_ids)
 
     async def free_slots(
         self,
@@ -142,8 +183,13 @@ class Booker:
         if exact is not None:
             wanted = sorted(wanted, key=lambda s: (_local_day(s, tz), _distance(s, exact, tz)))
         page = list(itertools.islice(wanted, offset, offset + limit + 1))
-        if page or offset:
+        if page:
             return SlotPage(page[:limit], len(page) > limit, True)
+        if offset:  # others booked the rest while the client paged on: not "no slots"
+            first = await self.find(
+                service_id, addon_ids, day_from, day_to, after, before, exact, 0, limit
+            )
+            return dataclasses.replace(first, from_start=True)
         nearest = await self.free_slots(service, addon_ids, day_from, horizon_end, changes)
         page = list(itertools.islice(nearest, limit + 1))
         return SlotPage(page[:limit], len(page) > limit, False)
@@ -199,9 +245,11 @@ class Booker:
                     ]
                 )
         except IntegrityError:
+            self._times.taken(slot.master_id, slot.start, slot.end)  # since the snapshot
             return None
         if await self._overridden(slot):  # an override committed meanwhile: it wins
             await appointment.delete()  # never shown to anyone: as if it lost the race
+            self._times.forget([slot.master_id])  # the override is newer than the snapshot
             return None
         return appointment
 
@@ -209,7 +257,9 @@ class Booker:
         """Read after the booking committed: an override committed before this read is seen
         here, one committed after it sees the booking (bot.booking.schedule reads visits after its
         own commit), so a booking and a change racing never leave a silent overlap."""
-        changes = await self.changes([slot.master_id], slot.start - dt.timedelta(days=1))
+        since = slot.start - dt.timedelta(days=1)
+        until = since + dt.timedelta(days=self.config.booking.horizon_days + 2)
+        changes = await self._read_changes([slot.master_id], since, until)  # never cached
         day = slot.start.astimezone(self.config.tz).date()
         master = self.config.master(slot.master_id)
         if master is None:

@@ -30,6 +30,7 @@ from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
+from bot.booking import versions
 from bot.booking.slots import Slot, is_offerable, iter_free_slots, visit_minutes
 from bot.config import BusinessConfig, Service
 from bot.delivery.outbox import Message, enqueue
@@ -182,8 +183,9 @@ async def slot_freed(
     wanted = await line.distinct().values_list("service_id", "addon_ids") if line else []
     if not wanted:
         return 0
-    busy = await booker.busy([master_id], now)
-    changes = await booker.changes([master_id], now - dt.timedelta(days=1))
+    with versions.fresh():  # the step's snapshot predates its own change (this freed time)
+        busy = await booker.busy([master_id], now)
+        changes = await booker.changes([master_id], now - dt.timedelta(days=1))
     freed = Freed(master_id, start, end, busy, changes, now)
     found = {
         (service.id, tuple(addons)): candidates(config, service, addons, freed)

@@ -1,0 +1,58 @@
+"""The version counters of what each process caches (bot.cache_models), read once per step.
+
+A client step reads every counter in one small query before anything else and runs with
+that snapshot: a cache entry loaded at or after the snapshot serves it, an older one is
+re-read. A change committed before the step began is therefore always seen, by any process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from collections.abc import Iterator, Mapping
+
+from tortoise import connections
+
+CATALOG = "catalog"
+Versions = Mapping[str, int]
+_SNAPSHOT: contextvars.ContextVar[Versions | None] = contextvars.ContextVar(
+    "priyom_versions", default=None
+)
+
+
+def master_key(master_id: str) -> str:
+    return f"master:{master_id}"
+
+
+async def read() -> dict[str, int]:
+    """All counters (a row per master and the catalog), raw SQL: this runs on every step."""
+    rows = await connections.get("default").execute_query_dict(
+        'SELECT "key", "version" FROM "cache_version"'
+    )
+    return {row["key"]: int(row["version"]) for row in rows}
+
+
+@contextlib.contextmanager
+def snapshot(versions: Versions) -> Iterator[None]:
+    """Within this block (one task's step), caches may serve what is as new as `versions`."""
+    token = _SNAPSHOT.set(versions)
+    try:
+        yield
+    finally:
+        _SNAPSHOT.reset(token)
+
+
+@contextlib.contextmanager
+def fresh() -> Iterator[None]:
+    """Within this block the database is read, not the caches: for a step's own writes (a
+    cancellation offering the time it just freed) that the step's snapshot predates."""
+    token = _SNAPSHOT.set(None)
+    try:
+        yield
+    finally:
+        _SNAPSHOT.reset(token)
+
+
+def current() -> Versions | None:
+    """The running step's snapshot; None outside a client step (staff paths read the database)."""
+    return _SNAPSHOT.get()

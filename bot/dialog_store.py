@@ -1,0 +1,119 @@
+"""The end of a dialogue step: its message-log rows and the versioned conversation update.
+
+Most steps change nothing but the conversation (a button pressed, a page turned): on
+SQLite such a step is committed in ONE round trip to aiosqlite's thread (BEGIN IMMEDIATE,
+the log rows, the update, COMMIT), where tortoise spends four and builds each statement
+anew. The update is conditional on the version read, as always: a step that lost to
+another process's commit changes nothing and is run again. Other databases, and steps that
+also write other rows, take tortoise's transaction (`save`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+from tortoise import connections
+from tortoise.transactions import in_transaction
+
+from bot.db_sqlite import BEGIN_ATTEMPTS, ImmediateClient, is_locked
+from bot.models import Conversation, MessageLog
+
+
+class _Lost(Exception):
+    """The versioned update found a newer version: nothing of the step may stay."""
+
+
+LOG_COLUMNS = ("channel", "chat_id", "client_id", "lead_id", "direction", "author", "kind")
+LOG_COLUMNS += ("text", "at")
+INSERT_LOG = 'INSERT INTO "message_log" ({}) VALUES ({})'.format(
+    ", ".join(f'"{c}"' for c in LOG_COLUMNS), ", ".join("?" * len(LOG_COLUMNS))
+)
+UPDATE_CONVERSATION = (
+    'UPDATE "conversation" SET "state" = ?, "version" = ?, "updated_at" = ?, "client_id" = ?, '
+    '"lead_id" = ? WHERE "id" = ? AND "version" = ?'
+)
+
+
+async def save(
+    conv: Conversation, version: int, state: dict, now: dt.datetime, logs: list[MessageLog]
+) -> bool:
+    """Within the step's transaction: the log rows and the update (False: a stale version)."""
+    await MessageLog.bulk_create(logs)
+    saved = await Conversation.filter(id=conv.id, version=version).update(
+        state=state,
+        version=version + 1,
+        updated_at=now,
+        client_id=conv.client_id,
+        lead_id=conv.lead_id,
+    )
+    return bool(saved)
+
+
+async def commit_alone(
+    conv: Conversation, version: int, state: dict, now: dt.datetime, logs: list[MessageLog]
+) -> bool:
+    """A step that writes nothing else, committed on its own (False: a stale version)."""
+    client = connections.get("default")
+    if not isinstance(client, ImmediateClient):
+        try:
+            async with in_transaction():
+                if not await save(conv, version, state, now, logs):
+                    raise _Lost  # roll the log rows back with it
+        except _Lost:
+            return False
+        return True
+    rows = [_log_values(row) for row in logs]
+    update = (
+        _db(Conversation, "state", state),
+        version + 1,
+        _db(Conversation, "updated_at", now),
+        conv.client_id,
+        conv.lead_id,
+        conv.id,
+        version,
+    )
+    async with client.acquire_connection() as connection:
+        # aiosqlite runs the function in its thread: the whole transaction is one hand-off.
+        return await connection._execute(_commit, connection._conn, rows, update)
+
+
+def _db(model: Any, field: str, value: Any) -> Any:
+    """A value as tortoise would store it (UTC datetimes, JSON text)."""
+    return model._meta.fields_map[field].to_db_value(value, model)
+
+
+def _log_values(row: MessageLog) -> tuple:
+    return tuple(
+        _db(MessageLog, "at", row.at) if column == "at" else getattr(row, column)
+        for column in LOG_COLUMNS
+    )
+
+
+def _commit(db: sqlite3.Connection, rows: Sequence[tuple], update: tuple) -> bool:
+    """Runs in aiosqlite's thread, holding tortoise's connection lock."""
+    _begin_immediate(db)
+    try:
+        db.executemany(INSERT_LOG, rows)
+        if db.execute(UPDATE_CONVERSATION, update).rowcount != 1:
+            db.execute("ROLLBACK")
+            return False
+        db.execute("COMMIT")
+        return True
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+
+
+def _begin_immediate(db: sqlite3.Connection) -> None:
+    """As bot.db_sqlite.begin_immediate: the busy timeout waits, a lock past it is retried."""
+    for attempt in range(1, BEGIN_ATTEMPTS + 1):
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if not is_locked(exc) or attempt == BEGIN_ATTEMPTS:
+                raise
