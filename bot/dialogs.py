@@ -223,6 +223,8 @@ class DialogService:
         if self._catalog_version is None or catalog > self._catalog_version:
             self.config = await effective_config(self.toml_config, True)
             self.booker.config = self.effects.config = self.config
+            if self.understander is not None:
+                self.understander.follow(self.config)
             self._catalog_version = catalog
         return snapshot
 

@@ -65,6 +65,10 @@ class Understander(Protocol):
         """`now` is local business time; every id and window in the result is valid."""
         ...
 
+    def follow(self, config: BusinessConfig) -> None:
+        """The business as the owner's catalog edits make it (called when they change)."""
+        ...
+
 
 @dataclass(frozen=True)
 class Deps:

@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from bot.booking import catalog
 from bot.i18n import Texts
 from bot.models import AiUsage, Lead, StaffRole
 from bot.staffwork.alerts import card
@@ -192,3 +193,14 @@ async def test_model_warmth_never_cools_a_lead_that_picked_a_slot(db, config, cl
     chat = await AiChat(ai_dialogs(config, clock, ai_client(fake, config, clock))).consented()
     await chat.say(OLGA)
     assert (await Lead.get()).ai_warmth == "hot"  # at the slot step: hot by progress
+
+
+async def test_the_understander_follows_the_owners_catalog(db, config, clock):
+    """A price or a service the owner changed in /services is what the AI layer knows too."""
+    await catalog.change(config, "manicure", "price", 170000, 9001, clock.now())
+    await catalog.change(config, "pedicure", "enabled", False, 9001, clock.now())
+    chat = await AiChat(ai_dialogs(config, clock, None)).consented()
+    replies = texts_of(await chat.say("сколько стоит маникюр?"))
+    assert "Маникюр — 1\u00a0700\u00a0₽" in replies
+    replies = texts_of(await chat.say("хочу на педикюр"))
+    assert "Педикюр" not in replies

@@ -96,6 +96,11 @@ class Assistant:
         self.config, self.knowledge, self.client = config, knowledge, client
         self.tool = _tool(config)
 
+    def follow(self, config: BusinessConfig) -> None:
+        """The catalog as the owner edited it: the services, prices and lengths it knows."""
+        self.config = self.knowledge.config = config
+        self.tool = _tool(config)
+
     async def understand(self, text: str, step: str, now: dt.datetime) -> Understanding:
         topic = guard.classify(text)
         if topic is not Guard.NONE:
