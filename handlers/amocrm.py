@@ -185,11 +185,7 @@ class AmoCrm:
             for j in jobs
             if j.remote_lead and j.status
         ]
-        if body:
-            await self.api.request("PATCH", "/api/v4/leads", body)
-        return done | {
-            j.task_id: Outcome(j.task_id, ok=True) for j in jobs if j.task_id not in done
-        }
+        return await self._send(jobs, done, "PATCH", "/api/v4/leads", body)
 
     async def _notes(self, jobs, contacts, leads) -> dict[int, Outcome]:
         done = {j.task_id: _never_pushed(j) for j in jobs if not j.remote_lead}
@@ -198,8 +194,14 @@ class AmoCrm:
             for j in jobs
             if j.remote_lead and j.text
         ]
+        return await self._send(jobs, done, "POST", "/api/v4/leads/notes", body)
+
+    async def _send(
+        self, jobs, done: dict[int, Outcome], method: str, path: str, body: list[dict]
+    ) -> dict[int, Outcome]:
+        """One request for the jobs that can go; every job not answered already is done."""
         if body:
-            await self.api.request("POST", "/api/v4/leads/notes", body)
+            await self.api.request(method, path, body)
         return done | {
             j.task_id: Outcome(j.task_id, ok=True) for j in jobs if j.task_id not in done
         }
