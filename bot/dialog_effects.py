@@ -33,8 +33,8 @@ from bot.models import (
 from bot.payments.holds import Checkout, open_hold, quote_for
 from bot.payments.settle import deposit_on_cancel
 from bot.schedule_models import ReshuffleOutcome
-from bot.staffwork.alerts import alert_staff, notify_staff, recipients
-from bot.staffwork.leads import flag_for_human, lead_of, move_lead, open_lead, wait_for_staff
+from bot.staffwork.alerts import Known, alert_staff, notify_staff, recipients
+from bot.staffwork.leads import flag_for_human, lead_of, mark_waiting, move_lead, open_lead
 from scenarios.types import (
     Book,
     CancelBooking,
@@ -80,13 +80,15 @@ class DialogEffects:
         """Do one effect; the event it answers the scenario with, if any."""
         match effect:
             case RecordConsent(policy_version=version):
-                client, _ = await Client.get_or_create(
+                consent = {"consent_at": now, "consent_policy_version": version}
+                client, created = await Client.get_or_create(
                     channel=conv.channel,
                     channel_user_id=conv.chat_id,
-                    defaults={"created_at": now},
+                    defaults={"created_at": now, **consent},
                 )
-                client.consent_at, client.consent_policy_version = now, version
-                await client.save(update_fields=["consent_at", "consent_policy_version"])
+                if not created:  # a new client is created with it: one round trip less
+                    client.update_from_dict(consent)
+                    await client.save(update_fields=list(consent))
                 conv.client_id = client.id
                 log.info("consent", extra={"client": client.id, "policy": version})
             case OpenLead(source=source, campaign=campaign):
@@ -232,10 +234,12 @@ class DialogEffects:
         elif lead is not None:
             instant = self.config.booking.mode == "instant"
             target = LeadStatus.CONFIRMED if instant else LeadStatus.QUALIFIED
-            await move_lead(lead, target, actor="bot", now=now)
+            waiting = [] if instant else mark_waiting(lead, now)  # saved with the move
+            await move_lead(lead, target, actor="bot", now=now, also=waiting)
             if not instant:
-                await wait_for_staff(lead, now)
-                await self._alert(lead, "prebooking", f"appt:{appointment.id}", now)
+                # the booking's own transaction has the client and the (newest) visit
+                known = (client, appointment)
+                await self._alert(lead, "prebooking", f"appt:{appointment.id}", now, known)
         log.info(
             "booked",
             extra={
@@ -331,8 +335,12 @@ class DialogEffects:
         self.forget_cached(key)
         log.info("forgotten", extra={"client": client_id})
 
-    async def _alert(self, lead: Lead, reason: str, key: str, now: dt.datetime) -> None:
-        queued = await alert_staff(lead, reason, self.config, self.texts, self.owner_ids, now, key)
+    async def _alert(
+        self, lead: Lead, reason: str, key: str, now: dt.datetime, known: Known | None = None
+    ) -> None:
+        queued = await alert_staff(
+            lead, reason, self.config, self.texts, self.owner_ids, now, key, known
+        )
         log.info("alert_queued", extra={"lead": lead.id, "reason": reason, "recipients": queued})
 
     async def relay_to_staff(self, conv: Conversation, inp: Input, now: dt.datetime) -> None:
