@@ -79,7 +79,8 @@ async def move_lead(
     lead.updated_at = now
     if target is LeadStatus.LOST:
         lead.lost_reason = note
-    await lead.save(update_fields=["status", "updated_at", "lost_reason", *also])
+    moved = ["status", "updated_at", "lost_reason"]
+    await lead.save(update_fields=list(dict.fromkeys([*moved, *also])))  # PostgreSQL: once
     event = await LeadEvent.create(
         lead=lead, at=now, actor=actor, from_status=previous, to_status=target, note=note
     )
