@@ -76,8 +76,15 @@ class DialogEffects:
         self.config, self.texts, self.owner_ids = config, texts, owner_ids
         self.booker, self.checkout, self.forget_cached = booker, checkout, forget_cached
 
-    async def apply(self, conv: Conversation, effect: Effect, now: dt.datetime) -> Input | None:
-        """Do one effect; the event it answers the scenario with, if any."""
+    async def apply(
+        self,
+        conv: Conversation,
+        effect: Effect,
+        now: dt.datetime,
+        booked: dict[int, Appointment] | None = None,
+    ) -> Input | None:
+        """Do one effect; the event it answers the scenario with, if any. `booked` gets the
+        visits it books, so the step need not read them back."""
         match effect:
             case RecordConsent(policy_version=version):
                 consent = {"consent_at": now, "consent_policy_version": version}
@@ -106,7 +113,7 @@ class DialogEffects:
             case SaveContact(name=name, phone=phone):
                 await Client.filter(id=conv.client_id).update(name=name, phone=phone)
             case Book():
-                return await self._book(conv, effect, now)
+                return await self._book(conv, effect, now, booked)
             case ConfirmVisit(appointment_id=appointment_id):
                 return await self._confirm_visit(conv, appointment_id, now)
             case CancelBooking(appointment_id=appointment_id):
@@ -126,7 +133,7 @@ class DialogEffects:
             case JoinWaitlist():
                 return await self._join_waitlist(conv, effect, now)
             case TakeWaitlistOffer(offer_id=offer_id):
-                return await self._take_waitlist_offer(conv, offer_id, now)
+                return await self._take_waitlist_offer(conv, offer_id, now, booked)
             case QuitWaitlist(entry_id=entry_id):
                 left = await waitlist.leave(self.booker, conv.client_id, entry_id, now)
                 return Input.event("waitlist_left" if left else "waitlist_unknown")
@@ -148,7 +155,11 @@ class DialogEffects:
         return Input.event("waitlisted", str(entry.id))
 
     async def _take_waitlist_offer(
-        self, conv: Conversation, offer_id: int, now: dt.datetime
+        self,
+        conv: Conversation,
+        offer_id: int,
+        now: dt.datetime,
+        booked: dict[int, Appointment] | None = None,
     ) -> Input:
         """Re-validate the offer, then book it by the dialogue's own race-proof path; a lost
         race leaves nothing behind (the lead it would have gone on is rolled back)."""
@@ -163,7 +174,7 @@ class DialogEffects:
             async with in_transaction():  # a savepoint
                 lead = await waitlist_take.lead_for(claimed, conv.channel, conv.lead_id, now)
                 conv.lead_id = lead.id
-                result = await self._book(conv, book, now)
+                result = await self._book(conv, book, now, booked)
                 if result.text != "booked":
                     raise _SlotGone
         except _SlotGone:
@@ -182,7 +193,13 @@ class DialogEffects:
             return None
         return lead
 
-    async def _book(self, conv: Conversation, effect: Book, now: dt.datetime) -> Input:
+    async def _book(
+        self,
+        conv: Conversation,
+        effect: Book,
+        now: dt.datetime,
+        booked: dict[int, Appointment] | None = None,
+    ) -> Input:
         service = self.config.service(effect.service_id)
         old = None
         if effect.replaces is not None:
@@ -213,6 +230,8 @@ class DialogEffects:
                 },
             )
             return Input.event("slot_taken")
+        if booked is not None:
+            booked[appointment.id] = appointment  # as `_moved` may still change it
         if old is None and client is not None:  # waits no more for what it has now
             await waitlist.booked_elsewhere(self.booker, client.id, service.id, slot.start, now)
         if found is not None and provider is not None:
