@@ -33,8 +33,8 @@ from bot.models import (
 from bot.payments.holds import Checkout, open_hold, quote_for
 from bot.payments.settle import deposit_on_cancel
 from bot.schedule_models import ReshuffleOutcome
-from bot.staffwork.alerts import alert_staff, notify_staff, recipients
-from bot.staffwork.leads import flag_for_human, lead_of, move_lead, open_lead, wait_for_staff
+from bot.staffwork.alerts import Known, alert_staff, notify_staff, recipients
+from bot.staffwork.leads import flag_for_human, lead_of, mark_waiting, move_lead, open_lead
 from scenarios.types import (
     Book,
     CancelBooking,
@@ -76,17 +76,26 @@ class DialogEffects:
         self.config, self.texts, self.owner_ids = config, texts, owner_ids
         self.booker, self.checkout, self.forget_cached = booker, checkout, forget_cached
 
-    async def apply(self, conv: Conversation, effect: Effect, now: dt.datetime) -> Input | None:
-        """Do one effect; the event it answers the scenario with, if any."""
+    async def apply(
+        self,
+        conv: Conversation,
+        effect: Effect,
+        now: dt.datetime,
+        booked: dict[int, Appointment] | None = None,
+    ) -> Input | None:
+        """Do one effect; the event it answers the scenario with, if any. `booked` gets the
+        visits it books, so the step need not read them back."""
         match effect:
             case RecordConsent(policy_version=version):
-                client, _ = await Client.get_or_create(
+                consent = {"consent_at": now, "consent_policy_version": version}
+                client, created = await Client.get_or_create(
                     channel=conv.channel,
                     channel_user_id=conv.chat_id,
-                    defaults={"created_at": now},
+                    defaults={"created_at": now, **consent},
                 )
-                client.consent_at, client.consent_policy_version = now, version
-                await client.save(update_fields=["consent_at", "consent_policy_version"])
+                if not created:  # a new client is created with it: one round trip less
+                    client.update_from_dict(consent)
+                    await client.save(update_fields=list(consent))
                 conv.client_id = client.id
                 log.info("consent", extra={"client": client.id, "policy": version})
             case OpenLead(source=source, campaign=campaign):
@@ -104,7 +113,7 @@ class DialogEffects:
             case SaveContact(name=name, phone=phone):
                 await Client.filter(id=conv.client_id).update(name=name, phone=phone)
             case Book():
-                return await self._book(conv, effect, now)
+                return await self._book(conv, effect, now, booked)
             case ConfirmVisit(appointment_id=appointment_id):
                 return await self._confirm_visit(conv, appointment_id, now)
             case CancelBooking(appointment_id=appointment_id):
@@ -124,7 +133,7 @@ class DialogEffects:
             case JoinWaitlist():
                 return await self._join_waitlist(conv, effect, now)
             case TakeWaitlistOffer(offer_id=offer_id):
-                return await self._take_waitlist_offer(conv, offer_id, now)
+                return await self._take_waitlist_offer(conv, offer_id, now, booked)
             case QuitWaitlist(entry_id=entry_id):
                 left = await waitlist.leave(self.booker, conv.client_id, entry_id, now)
                 return Input.event("waitlist_left" if left else "waitlist_unknown")
@@ -146,7 +155,11 @@ class DialogEffects:
         return Input.event("waitlisted", str(entry.id))
 
     async def _take_waitlist_offer(
-        self, conv: Conversation, offer_id: int, now: dt.datetime
+        self,
+        conv: Conversation,
+        offer_id: int,
+        now: dt.datetime,
+        booked: dict[int, Appointment] | None = None,
     ) -> Input:
         """Re-validate the offer, then book it by the dialogue's own race-proof path; a lost
         race leaves nothing behind (the lead it would have gone on is rolled back)."""
@@ -161,7 +174,7 @@ class DialogEffects:
             async with in_transaction():  # a savepoint
                 lead = await waitlist_take.lead_for(claimed, conv.channel, conv.lead_id, now)
                 conv.lead_id = lead.id
-                result = await self._book(conv, book, now)
+                result = await self._book(conv, book, now, booked)
                 if result.text != "booked":
                     raise _SlotGone
         except _SlotGone:
@@ -180,7 +193,13 @@ class DialogEffects:
             return None
         return lead
 
-    async def _book(self, conv: Conversation, effect: Book, now: dt.datetime) -> Input:
+    async def _book(
+        self,
+        conv: Conversation,
+        effect: Book,
+        now: dt.datetime,
+        booked: dict[int, Appointment] | None = None,
+    ) -> Input:
         service = self.config.service(effect.service_id)
         old = None
         if effect.replaces is not None:
@@ -211,6 +230,8 @@ class DialogEffects:
                 },
             )
             return Input.event("slot_taken")
+        if booked is not None:
+            booked[appointment.id] = appointment  # as `_moved` may still change it
         if old is None and client is not None:  # waits no more for what it has now
             await waitlist.booked_elsewhere(self.booker, client.id, service.id, slot.start, now)
         if found is not None and provider is not None:
@@ -232,10 +253,12 @@ class DialogEffects:
         elif lead is not None:
             instant = self.config.booking.mode == "instant"
             target = LeadStatus.CONFIRMED if instant else LeadStatus.QUALIFIED
-            await move_lead(lead, target, actor="bot", now=now)
+            waiting = [] if instant else mark_waiting(lead, now)  # saved with the move
+            await move_lead(lead, target, actor="bot", now=now, also=waiting)
             if not instant:
-                await wait_for_staff(lead, now)
-                await self._alert(lead, "prebooking", f"appt:{appointment.id}", now)
+                # the booking's own transaction has the client and the (newest) visit
+                known = (client, appointment)
+                await self._alert(lead, "prebooking", f"appt:{appointment.id}", now, known)
         log.info(
             "booked",
             extra={
@@ -331,8 +354,12 @@ class DialogEffects:
         self.forget_cached(key)
         log.info("forgotten", extra={"client": client_id})
 
-    async def _alert(self, lead: Lead, reason: str, key: str, now: dt.datetime) -> None:
-        queued = await alert_staff(lead, reason, self.config, self.texts, self.owner_ids, now, key)
+    async def _alert(
+        self, lead: Lead, reason: str, key: str, now: dt.datetime, known: Known | None = None
+    ) -> None:
+        queued = await alert_staff(
+            lead, reason, self.config, self.texts, self.owner_ids, now, key, known
+        )
         log.info("alert_queued", extra={"lead": lead.id, "reason": reason, "recipients": queued})
 
     async def relay_to_staff(self, conv: Conversation, inp: Input, now: dt.datetime) -> None:

@@ -74,9 +74,17 @@ class _StaleState(Exception):
 class ClientBookings:
     """The scenario's read-only view of one client's bookings."""
 
-    def __init__(self, client_id: int | None, now: dt.datetime) -> None:
+    def __init__(
+        self,
+        client_id: int | None,
+        now: dt.datetime,
+        booked: dict[int, Appointment] | None = None,
+    ) -> None:
         self.client_id = client_id
         self.now = now
+        self.booked = (
+            booked if booked is not None else {}
+        )  # visits this step booked: no need to read them back
 
     async def upcoming(self) -> list[BookingInfo]:
         if self.client_id is None:
@@ -89,6 +97,9 @@ class ClientBookings:
     async def get(self, appointment_id: int) -> BookingInfo | None:
         if self.client_id is None:
             return None
+        row = self.booked.get(appointment_id)
+        if row is not None and row.client_id == self.client_id:
+            return _info(row)
         row = await Appointment.get_or_none(id=appointment_id, client_id=self.client_id)
         return _info(row) if row else None
 
@@ -382,8 +393,10 @@ class DialogService:
         if len(self._cache) > CACHE_SIZE:
             self._cache.popitem(last=False)
 
-    def _deps(self, conv: Conversation, now: dt.datetime) -> Deps:
-        bookings = ClientBookings(conv.client_id, now)
+    def _deps(
+        self, conv: Conversation, now: dt.datetime, booked: dict[int, Appointment] | None = None
+    ) -> Deps:
+        bookings = ClientBookings(conv.client_id, now, booked)
         deposits = None
         if self.checkout.provider(conv.channel) is not None:
             deposits = ClientDeposits(self.config, conv.client_id)
@@ -408,14 +421,15 @@ class DialogService:
         Returns the replies and how many of the last ones the effects' results caused."""
         replies = list(outcome.replies)
         direct = len(replies)
+        booked: dict[int, Appointment] = {}  # this step's own visits, as it wrote them
         for _ in range(MAX_FEEDBACK_ROUNDS):
-            feedback = [await self.effects.apply(conv, e, now) for e in outcome.effects]
+            feedback = [await self.effects.apply(conv, e, now, booked) for e in outcome.effects]
             events = [f for f in feedback if f is not None]
             if not events:
                 break
             outcome = Outcome()
             for event in events:
-                step = await booking_flow.handle(state, event, self._deps(conv, now))
+                step = await booking_flow.handle(state, event, self._deps(conv, now, booked))
                 outcome.replies += step.replies
                 outcome.effects += step.effects
             replies += outcome.replies

@@ -23,6 +23,7 @@ from bot.models import (
 from bot.staffwork.actions import CancelAsk, Claim, Confirm, Dialog, Handover, LostAsk, MoveAsk
 
 DIALOG_LINES = 4
+Known = tuple[Client | None, Appointment | None]  # a lead's client and its newest active visit
 
 
 async def recipients(config: BusinessConfig, owner_ids: frozenset[int], lead_id: int) -> list[int]:
@@ -45,14 +46,11 @@ async def card(
     now: dt.datetime,
     reason: str | None = None,
     taken_by: str | None = None,
+    known: Known | None = None,
 ) -> Message:
-    """The card's text and buttons; after a claim it names who took it."""
-    client = await Client.get_or_none(id=lead.client_id) if lead.client_id else None
-    appointment = (
-        await Appointment.filter(lead_id=lead.id, status__in=ACTIVE_APPOINTMENT_STATUSES)
-        .order_by("-id")
-        .first()
-    )
+    """The card's text and buttons; after a claim it names who took it. `known`: the lead's
+    client and newest visit as the caller has them in its transaction (not read again)."""
+    client, appointment = known or await _client_and_visit(lead)
     if reason is None:  # shown again (claimed, /lead): say why it needed a person
         pending = appointment is not None and appointment.status == AppointmentStatus.PENDING
         reason = "prebooking" if pending else lead.handoff_reason or "lead"
@@ -76,6 +74,17 @@ async def card(
     if taken_by:
         lines.append(t("staff.card_taken", name=taken_by))
     return Message("\n".join(lines), card_buttons(lead, appointment, t, claimed=bool(taken_by)))
+
+
+async def _client_and_visit(lead: Lead) -> Known:
+    """The lead's client and its newest active visit, as the card shows them."""
+    client = await Client.get_or_none(id=lead.client_id) if lead.client_id else None
+    appointment = (
+        await Appointment.filter(lead_id=lead.id, status__in=ACTIVE_APPOINTMENT_STATUSES)
+        .order_by("-id")
+        .first()
+    )
+    return client, appointment
 
 
 async def person_channels(lead: Lead, client: Client | None) -> list[str]:
@@ -159,9 +168,10 @@ async def alert_staff(
     owner_ids: frozenset[int],
     now: dt.datetime,
     key: str,
+    known: Known | None = None,
 ) -> int:
     """Queue the lead's card to every recipient (in the caller's transaction)."""
-    message = await card(lead, config, t, now, reason)
+    message = await card(lead, config, t, now, reason, known=known)
     chats = await recipients(config, owner_ids, lead.id)
     return await to_staff(chats, kind="alert", message=message, key=key, now=now, lead_id=lead.id)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from bot.crm import queue as crm_queue
 from bot.models import Lead, LeadEvent, LeadStatus
@@ -57,10 +58,19 @@ async def open_lead(
 
 
 async def move_lead(
-    lead: Lead, target: LeadStatus, *, actor: str, now: dt.datetime, note: str | None = None
+    lead: Lead,
+    target: LeadStatus,
+    *,
+    actor: str,
+    now: dt.datetime,
+    note: str | None = None,
+    also: Sequence[str] = (),
 ) -> None:
-    """Change the status and record who did it; refuses moves outside the funnel."""
+    """Change the status and record who did it; refuses moves outside the funnel. `also`:
+    fields the caller changed in memory, saved by the same UPDATE (one round trip less)."""
     if lead.status == target:
+        if also:
+            await lead.save(update_fields=list(also))
         return
     if not can_move(lead.status, target):
         raise StatusError(f"lead {lead.id}: {lead.status} → {target} is not allowed")
@@ -69,7 +79,8 @@ async def move_lead(
     lead.updated_at = now
     if target is LeadStatus.LOST:
         lead.lost_reason = note
-    await lead.save(update_fields=["status", "updated_at", "lost_reason"])
+    moved = ["status", "updated_at", "lost_reason"]
+    await lead.save(update_fields=list(dict.fromkeys([*moved, *also])))  # PostgreSQL: once
     event = await LeadEvent.create(
         lead=lead, at=now, actor=actor, from_status=previous, to_status=target, note=note
     )
@@ -95,7 +106,12 @@ async def flag_for_human(lead: Lead, reason: str, now: dt.datetime) -> None:
 
 async def wait_for_staff(lead: Lead, now: dt.datetime) -> None:
     """Start the lead's SLA clock (once: a second request doesn't reset it)."""
+    await lead.save(update_fields=mark_waiting(lead, now))
+
+
+def mark_waiting(lead: Lead, now: dt.datetime) -> list[str]:
+    """`wait_for_staff` in memory only; the fields the caller must save."""
     if lead.attention_at is None:
         lead.attention_at = now
     lead.updated_at = now
-    await lead.save(update_fields=["attention_at", "updated_at"])
+    return ["attention_at", "updated_at"]
