@@ -252,3 +252,28 @@ async def test_the_arq_tick_queues_about_two_seconds_of_sending(db, config, cloc
         await worker.close()
         for one in worker.ctx["bots"].values():
             await one.session.close()
+
+
+async def test_the_arq_urgent_job_claims_for_outbox_claim_seconds(db, config, clock, api):
+    """A worker killed while sending an escalation leaves it claimed only as long as
+    OUTBOX_CLAIM_SECONDS says (its delivery jobs' claim), not the built-in 90 s."""
+    await breaching_lead(clock)
+    worker = arq_worker(db, config, clock, api)
+    worker.ctx["settings"] = worker.ctx["settings"].model_copy(update={"outbox_claim_seconds": 5})
+    claims: list[dt.datetime | None] = []
+    channels = worker.ctx["sender"]
+
+    class Peek:
+        async def send(self, row):
+            claims.append((await Outbox.get(id=row.id)).locked_until)
+            return await channels.send(row)
+
+    worker.ctx["sender"] = Peek()
+    worker.ctx["limiter"] = LocalRateLimiter(per_second=25, chat_interval=1)
+    try:
+        assert await urgent(worker.ctx) == 1
+    finally:
+        await worker.close()
+        for one in worker.ctx["bots"].values():
+            await one.session.close()
+    assert claims == [clock.now() + dt.timedelta(seconds=5)]

@@ -80,7 +80,16 @@ async def urgent(ctx: dict[str, Any]) -> int:
     """Record SLA breaches and send the urgent rows, every second, apart from the tick."""
     work: TimedWork = ctx["work"]
     await work.urgent()
-    return await deliver_for(ctx["sender"], work.clock, URGENT_BUDGET, ctx["limiter"], urgent=True)
+    # a killed worker's claims lapse after OUTBOX_CLAIM_SECONDS, as its delivery jobs' do
+    claim_seconds = ctx["settings"].outbox_claim_seconds
+    return await deliver_for(
+        ctx["sender"],
+        work.clock,
+        URGENT_BUDGET,
+        ctx["limiter"],
+        urgent=True,
+        claim_seconds=claim_seconds,
+    )
 
 
 def bots_from(settings: Settings) -> dict[str, Bot]:
