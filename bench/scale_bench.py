@@ -11,6 +11,10 @@ process and shares the machine's cores with the instances: the echo pays that to
 ratio is the figure to read. The shared send pace (30 msg/s per bot, Telegram's limit) is
 switched off in the instances here — it would measure Telegram, not us.
 
+"cpu ms/upd" is the CPU time (Linux /proc) per update of everything serving the run: the
+echo process; the instances, the worker and the PostgreSQL server. It is steadier than
+updates/s on a shared machine, where the rates follow the other jobs' load.
+
 Target (issue 16): two processes on PostgreSQL >= 0.3x echo throughput.
 """
 
@@ -19,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import random
 import shutil
 import socket
@@ -51,6 +56,37 @@ UNPACED = (
     "import runpy; runpy.run_module('bot', run_name='__main__')",
 )
 ECHO_STEPS = 12  # about the updates one booking takes
+TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_seconds(pids: list[int], reaped: bool = False) -> float:
+    """User + system CPU of these processes (and, `reaped`, of their children that ended:
+    PostgreSQL's backends); 0 where /proc is missing."""
+    total = 0
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(stat[11]) + int(stat[12]) + (int(stat[13]) + int(stat[14]) if reaped else 0)
+    return total / TICK
+
+
+def children(parent: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == parent:
+                    found.append(int(entry.name))
+    return found
+
+
+def server_cpu(postmaster: int | None) -> float:
+    """The PostgreSQL server's CPU: the postmaster with its ended backends, and the live ones."""
+    if postmaster is None:
+        return 0.0
+    return cpu_seconds([postmaster], reaped=True) + cpu_seconds(children(postmaster))
 
 
 async def echo_server(port: int, api_url: str) -> None:
@@ -88,7 +124,7 @@ async def echo_client(inbox: Inbox, user: FakeUser) -> None:
         await inbox.next_message(user.id, after, 30)
 
 
-async def run_echo(clients: int) -> tuple[float, int]:
+async def run_echo(clients: int) -> tuple[float, int, float]:
     async with FakeBotApi() as api:
         port = free_port()
         proc = await asyncio.create_subprocess_exec(
@@ -99,20 +135,22 @@ async def run_echo(clients: int) -> tuple[float, int]:
             async with Inbox(api) as inbox:
                 await echo_client(inbox, FakeUser(1, "warm-up"))
                 sent_before = len(api.webhook_statuses(CLIENT))
+                cpu = cpu_seconds([proc.pid])
                 began = time.perf_counter()
                 users = [FakeUser(10_000 + i, f"Клиент{i}") for i in range(clients)]
                 await asyncio.gather(*(echo_client(inbox, u) for u in users))
                 wall = time.perf_counter() - began
-            return wall, len(api.webhook_statuses(CLIENT)) - sent_before
+                cpu = cpu_seconds([proc.pid]) - cpu
+            return wall, len(api.webhook_statuses(CLIENT)) - sent_before, cpu
         finally:
             proc.terminate()
             await proc.wait()
 
 
 async def run_flow(
-    clients: int, database: str, redis: str, bots: int, workers: int
-) -> tuple[float, int, int]:
-    """(wall seconds, updates, clients booked) for the booking flow on this setup."""
+    clients: int, database: str, redis: str, bots: int, workers: int, postmaster: int | None
+) -> tuple[float, int, int, float]:
+    """(wall seconds, updates, clients booked, CPU seconds) for the flow on this setup."""
     async with FakeBotApi() as api:
         env = environment(api, database, redis, OUTBOX_CHAT_INTERVAL="0")
         with tempfile.TemporaryDirectory() as folder:
@@ -120,15 +158,18 @@ async def run_flow(
                 async with Inbox(api) as inbox:
                     await book(inbox, FakeUser(1, "warm-up"), random.Random(1))
                     sent_before = len(api.webhook_statuses(CLIENT))
+                    pids = [p.pid for p in running.bots + running.workers]
+                    cpu = cpu_seconds(pids) + server_cpu(postmaster)
                     began = time.perf_counter()
                     users = [FakeUser(10_000 + i, f"Клиент{i}") for i in range(clients)]
                     outcomes = await asyncio.gather(
                         *(book(inbox, u, random.Random(u.id), timeout=60) for u in users)
                     )
                     wall = time.perf_counter() - began
+                    cpu = cpu_seconds(pids) + server_cpu(postmaster) - cpu
                 running.check_alive()
                 updates = len(api.webhook_statuses(CLIENT)) - sent_before
-                return wall, updates, outcomes.count("booked")
+                return wall, updates, outcomes.count("booked"), cpu
 
 
 @contextlib.contextmanager
@@ -151,19 +192,23 @@ def redis_server():
 
 
 async def main(clients: int, only: set[str]) -> None:
-    rows: list[tuple[str, float, int, int]] = []
-    wall, updates = await run_echo(clients)
+    rows: list[tuple[str, float, int, int, float]] = []
+    wall, updates, cpu = await run_echo(clients)
     echo = updates / wall
-    print(f"echo (aiogram webhook, 1 process): {echo:,.0f} updates/s ({updates} in {wall:.1f}s)")
+    print(
+        f"echo (aiogram webhook, 1 process): {echo:,.0f} updates/s ({updates} in {wall:.1f}s),"
+        f" cpu {cpu * 1000 / updates:.2f} ms/upd"
+    )
     with tempfile.TemporaryDirectory() as folder:
         setups = []
         if "sqlite" in only:
             setups.append(("1 process, SQLite", f"sqlite://{folder}/bench.sqlite3", 1, 0))
-        server = None
+        server, postmaster = None, None
         bin_dir = find_bin_dir()
         if bin_dir is not None and only & {"pg1", "pg2"}:
             server = PostgresServer(bin_dir)
             url = server.start()
+            postmaster = int((server.data / "postmaster.pid").read_text().split()[0])
             if "pg1" in only:
                 setups.append(("1 process, PostgreSQL", await fresh_database(url), 1, 1))
             if "pg2" in only:
@@ -172,17 +217,21 @@ async def main(clients: int, only: set[str]) -> None:
             with redis_server() as redis:
                 for name, database, bots, workers in setups:
                     use_redis = redis if database.startswith("postgres") else ""
-                    wall, updates, booked = await run_flow(
-                        clients, database, use_redis, bots, workers
+                    pm = postmaster if database.startswith("postgres") else None
+                    rows.append(
+                        (name, *await run_flow(clients, database, use_redis, bots, workers, pm))
                     )
-                    rows.append((name, wall, updates, booked))
         finally:
             if server is not None:
                 server.stop()
-    print(f"{'setup':<26}{'updates/s':>10}{'× echo':>8}{'updates':>9}{'wall s':>8}{'booked':>8}")
-    for name, wall, updates, booked in rows:
+    head = f"{'updates/s':>10}{'× echo':>8}{'updates':>9}{'wall s':>8}{'booked':>8}"
+    print(f"{'setup':<26}{head}{'cpu ms/upd':>12}")
+    for name, wall, updates, booked, cpu in rows:
         rate = updates / wall
-        print(f"{name:<26}{rate:>10,.0f}{rate / echo:>8.2f}{updates:>9}{wall:>8.1f}{booked:>8}")
+        print(
+            f"{name:<26}{rate:>10,.0f}{rate / echo:>8.2f}{updates:>9}{wall:>8.1f}{booked:>8}"
+            f"{cpu * 1000 / updates:>12.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -55,7 +55,10 @@ def _postgres_client() -> Any | None:
         client = Tortoise.get_connection("default")
     except Exception:
         return None
-    return client if type(client).__module__.startswith("tortoise.backends.asyncpg") else None
+    asyncpg_based = any(
+        kind.__module__.startswith("tortoise.backends.asyncpg") for kind in type(client).__mro__
+    )
+    return client if asyncpg_based else None
 
 
 async def _pool(client: Any) -> Any:

@@ -36,14 +36,19 @@ def with_sqlite_defaults(url: str) -> str:
     return url + ("&" if "?" in url else "?") + "synchronous=NORMAL"
 
 
+ENGINES = {"sqlite": "bot.db_sqlite", "asyncpg": "bot.db_postgres"}
+
+
 def connection_config(url: str) -> str | dict:
     """SQLite URLs get our client (BEGIN IMMEDIATE, a busy timeout): the one place that
-    makes several processes on one file wait their turn instead of failing."""
+    makes several processes on one file wait their turn instead of failing. PostgreSQL
+    URLs get one that skips asyncpg's per-query connection reset (bot.db_postgres)."""
     url = with_sqlite_defaults(url)
-    if not url.startswith("sqlite://"):
-        return url
     info = expand_db_url(url)
-    info["engine"] = "bot.db_sqlite"
+    engine = ENGINES.get(info["engine"].rsplit(".", 1)[-1])
+    if engine is None:
+        return url
+    info["engine"] = engine
     return info
 
 

@@ -3,9 +3,10 @@
 Most steps change nothing but the conversation (a button pressed, a page turned): on
 SQLite such a step is committed in ONE round trip to aiosqlite's thread (BEGIN IMMEDIATE,
 the log rows, the update, COMMIT), where tortoise spends four and builds each statement
-anew. The update is conditional on the version read, as always: a step that lost to
-another process's commit changes nothing and is run again. Other databases, and steps that
-also write other rows, take tortoise's transaction (`save`).
+anew; on PostgreSQL in one statement (bot.dialog_store_pg). The update is conditional on
+the version read, as always: a step that lost to another process's commit changes nothing
+and is run again. Other databases, and steps that also write other rows, take tortoise's
+transaction (`save`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from typing import Any
 from tortoise import connections
 from tortoise.transactions import in_transaction
 
+from bot.db_postgres import PostgresClient
 from bot.db_sqlite import BEGIN_ATTEMPTS, ImmediateClient, is_locked
+from bot.dialog_store_pg import commit_step
 from bot.models import Conversation, MessageLog
 
 
@@ -57,7 +60,7 @@ async def commit_alone(
 ) -> bool:
     """A step that writes nothing else, committed on its own (False: a stale version)."""
     client = connections.get("default")
-    if not isinstance(client, ImmediateClient):
+    if not isinstance(client, ImmediateClient | PostgresClient):
         try:
             async with in_transaction():
                 if not await save(conv, version, state, now, logs):
@@ -75,6 +78,8 @@ async def commit_alone(
         conv.id,
         version,
     )
+    if isinstance(client, PostgresClient):
+        return await commit_step(client, rows, update)
     async with client.acquire_connection() as connection:
         # aiosqlite runs the function in its thread: the whole transaction is one hand-off.
         return await connection._execute(_commit, connection._conn, rows, update)

@@ -62,6 +62,7 @@ class _Pass:
     stopped: set[Lane] = field(default_factory=set)
     seen: set[int] = field(default_factory=set)
     reading: asyncio.Lock = field(default_factory=asyncio.Lock)
+    drained: bool = False  # a look found nothing new: the pass's other workers stop too
 
     def time_left(self) -> bool:
         return time.monotonic() < self.deadline
@@ -69,6 +70,7 @@ class _Pass:
     async def refill(self) -> None:
         """Read the next due rows into their lanes; a lane not owned by a worker gets ready."""
         rows = await due_rows(self.clock.now(), FETCH, urgent=self.urgent, skip=self.seen)
+        self.drained = not rows
         for row_id, bot, chat_id in rows:
             self.seen.add(row_id)
             lane = (bot, chat_id)
@@ -81,10 +83,12 @@ class _Pass:
             self.lanes[lane].append(row_id)
 
     async def take(self) -> Lane | None:
-        """The next lane to send, reading due rows when none is ready; None when done."""
+        """The next lane to send, reading due rows when none is ready; None when done. Once
+        a look finds nothing, the pass reads no more (the next pass looks again): an idle
+        pass is one query, not one per worker."""
         if not self.ready:
             async with self.reading:
-                if not self.ready and self.time_left():
+                if not self.ready and not self.drained and self.time_left():
                     await self.refill()
         if not self.ready:
             return None

@@ -1,0 +1,41 @@
+"""A plain dialogue step on PostgreSQL in one statement, one round trip.
+
+tortoise's transaction costs a plain step four round trips on PostgreSQL (BEGIN, the log
+rows, the versioned update, COMMIT), each statement built anew. Here the update and the
+log rows are one statement, which PostgreSQL runs atomically: the rows are inserted only
+when the update found the version the step read (a step that lost to another process's
+commit writes nothing and is run again, as on every path). asyncpg prepares it once per
+connection. bot.dialog_store decides when a step is plain and builds the values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+COMMIT = """
+WITH saved AS (
+    UPDATE "conversation" SET "state" = $1::jsonb, "version" = $2, "updated_at" = $3,
+        "client_id" = $4, "lead_id" = $5
+    WHERE "id" = $6 AND "version" = $7
+    RETURNING 1
+), logged AS (
+    INSERT INTO "message_log" ("channel", "chat_id", "client_id", "lead_id", "direction",
+        "author", "kind", "text", "at")
+    SELECT * FROM unnest($8::text[], $9::text[], $10::int[], $11::int[], $12::text[],
+        $13::text[], $14::text[], $15::text[], $16::timestamptz[])
+    WHERE EXISTS (SELECT 1 FROM saved)
+    RETURNING 1
+)
+SELECT count(*) FROM saved
+"""
+LOG_ARRAYS = 9  # the columns of a log row, in bot.dialog_store.LOG_COLUMNS order
+
+
+async def commit_step(client: Any, rows: Sequence[tuple], update: tuple) -> bool:
+    """`update`: the values of bot.dialog_store.UPDATE_CONVERSATION; `rows`: the log rows.
+    False when the version was not the one read (nothing written)."""
+    columns = list(zip(*rows, strict=True)) if rows else [()] * LOG_ARRAYS
+    async with client.acquire_connection() as connection:
+        saved = await connection.fetchval(COMMIT, *update, *(list(c) for c in columns))
+    return saved == 1
