@@ -58,7 +58,8 @@ async def test_two_instances_two_workers_one_killed_nothing_lost_or_doubled(
             redis_url,
             OUTBOX_RATE_PER_SECOND=str(RATE),
             OUTBOX_CHAT_INTERVAL="0",
-            OUTBOX_CLAIM_SECONDS="1",
+            # a send to the fake never takes 5 s; a killed worker's rows come back soon
+            OUTBOX_CLAIM_SECONDS="5",
         )
         async with fleet(api, tmp_path, env, bots=2, workers=2) as running:
             users = [FakeUser(700_000 + i, f"Клиент{i}") for i in range(CLIENTS)]

@@ -31,7 +31,7 @@ from handlers.telegram_outbox import TelegramSender
 from tests.conftest import SAMARA
 from tests.fakes.bot_api import FakeBotApi
 from workers import embedded
-from workers.arq_worker import build_worker, tick, urgent
+from workers.arq_worker import URGENT_BUDGET, build_worker, tick, urgent
 from workers.timed import TimedWork
 
 CLIENT, STAFF = "123456:CLIENT", "654321:STAFF"
@@ -255,8 +255,8 @@ async def test_the_arq_tick_queues_about_two_seconds_of_sending(db, config, cloc
 
 
 async def test_the_arq_urgent_job_claims_for_outbox_claim_seconds(db, config, clock, api):
-    """A worker killed while sending an escalation leaves it claimed only as long as
-    OUTBOX_CLAIM_SECONDS says (its delivery jobs' claim), not the built-in 90 s."""
+    """A worker killed while sending an escalation leaves it claimed for the pass's budget
+    plus OUTBOX_CLAIM_SECONDS (as its delivery jobs' claims), not the built-in 90 s."""
     await breaching_lead(clock)
     worker = arq_worker(db, config, clock, api)
     worker.ctx["settings"] = worker.ctx["settings"].model_copy(update={"outbox_claim_seconds": 5})
@@ -276,4 +276,4 @@ async def test_the_arq_urgent_job_claims_for_outbox_claim_seconds(db, config, cl
         await worker.close()
         for one in worker.ctx["bots"].values():
             await one.session.close()
-    assert claims == [clock.now() + dt.timedelta(seconds=5)]
+    assert claims == [clock.now() + dt.timedelta(seconds=5 + URGENT_BUDGET)]

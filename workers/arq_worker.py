@@ -67,7 +67,8 @@ async def tick(ctx: dict[str, Any]) -> int:
 
 async def deliver_row(ctx: dict[str, Any], row_id: int) -> bool:
     clock: Clock = ctx["work"].clock
-    row = await claim(row_id, clock.now(), ctx["settings"].outbox_claim_seconds)
+    # the claim covers the wait for the chat and then the send (OUTBOX_CLAIM_SECONDS)
+    row = await claim(row_id, clock.now(), ctx["settings"].outbox_claim_seconds + CHAT_WAIT)
     if row is None:  # another worker has it, or it is done
         return False
     if not await wait_for_chat(ctx["limiter"], row, time.monotonic() + CHAT_WAIT):
@@ -80,8 +81,9 @@ async def urgent(ctx: dict[str, Any]) -> int:
     """Record SLA breaches and send the urgent rows, every second, apart from the tick."""
     work: TimedWork = ctx["work"]
     await work.urgent()
-    # a killed worker's claims lapse after OUTBOX_CLAIM_SECONDS, as its delivery jobs' do
-    claim_seconds = ctx["settings"].outbox_claim_seconds
+    # a row may wait within the pass, then be sent: a killed worker's claims lapse after
+    # that (a claim that lapsed mid-send would let another worker send a copy)
+    claim_seconds = ctx["settings"].outbox_claim_seconds + URGENT_BUDGET
     return await deliver_for(
         ctx["sender"],
         work.clock,
@@ -163,7 +165,7 @@ def build_worker(
         "handle_signals": True,
         # A worker killed mid-job leaves the job's id taken until its in-progress mark
         # expires (the longest job timeout + 10 s): no longer than a row's claim.
-        "job_timeout": settings.outbox_claim_seconds,
+        "job_timeout": settings.outbox_claim_seconds + CHAT_WAIT,  # a delivery job's claim
     }
     return Worker(
         functions=list(WorkerSettings.functions),
