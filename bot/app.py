@@ -134,7 +134,7 @@ async def run_bot(
     ai = model_client(settings, config, clock)
     texts = Texts(config.business.locale)
     understander = assistant(settings, config, texts, ai)
-    checkout = Checkout.of(settings.payment_provider_token, settings.yookassa_shop_id)
+    checkout = Checkout.of(settings.payment_provider_token, settings.yookassa_shop_id, "telegram")
     dialogs = DialogService(
         config, clock, texts, owner_ids=owners, understander=understander, checkout=checkout
     )

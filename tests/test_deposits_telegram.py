@@ -32,7 +32,8 @@ def dialogs(db, clock) -> DialogService:
     with (ROOT / "examples" / "salon.toml").open("rb") as fh:
         data = tomllib.load(fh)
     data["deposits"] = {"services": [{"service": "manicure", "amount": 500}]}
-    return DialogService(parse_config(data), clock, checkout=Checkout(telegram=True))
+    checkout = Checkout(invoice_channels=frozenset({"telegram"}))
+    return DialogService(parse_config(data), clock, checkout=checkout)
 
 
 async def _until(check, seconds: float = 5.0) -> None:

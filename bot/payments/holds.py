@@ -26,24 +26,26 @@ from scenarios.actions import RetryHold
 
 log = logging.getLogger("priyom.payments")
 CURRENCY = "RUB"
-TELEGRAM = "telegram"
+TELEGRAM = "telegram"  # the provider Telegram Payments (a stored value, not a channel)
 YOOKASSA = "yookassa"
 
 
 @dataclass(frozen=True)
 class Checkout:
-    """Which ways of taking money are set up: Telegram's provider token, a YooKassa shop."""
+    """Which ways of taking money are set up: the channels whose adapter sends in-chat
+    invoices (Telegram Payments, named by the composition root), and a YooKassa shop."""
 
-    telegram: bool = False
+    invoice_channels: frozenset[str] = frozenset()
     yookassa: bool = False
 
     @classmethod
-    def of(cls, provider_token: str, yookassa_shop_id: str) -> Checkout:
-        return cls(telegram=bool(provider_token), yookassa=bool(yookassa_shop_id))
+    def of(cls, provider_token: str, yookassa_shop_id: str, invoice_channel: str) -> Checkout:
+        channels = frozenset({invoice_channel}) if provider_token else frozenset()
+        return cls(invoice_channels=channels, yookassa=bool(yookassa_shop_id))
 
     def provider(self, channel: str) -> str | None:
         """How a client on `channel` pays, or None: then no hold (the deposit is paid on site)."""
-        if channel == TELEGRAM and self.telegram:
+        if channel in self.invoice_channels:
             return TELEGRAM
         return YOOKASSA if self.yookassa else None
 
