@@ -56,7 +56,9 @@ log = logging.getLogger("priyom")
 
 
 def build_dispatcher(dialogs: DialogService) -> Dispatcher:
-    dispatcher = Dispatcher()
+    """The client bot. Its state lives in the conversation row (bot.dialogs), never in
+    aiogram's FSM: without it no FSM context is resolved per update."""
+    dispatcher = Dispatcher(disable_fsm=True)
     dispatcher.include_router(TelegramClientBot(dialogs).router)
     return dispatcher
 

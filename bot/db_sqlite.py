@@ -28,6 +28,7 @@ from tortoise.exceptions import TransactionManagementError
 log = logging.getLogger("priyom.db")
 BUSY_TIMEOUT_MS = 30_000  # a writer waits this long for another process's transaction
 BEGIN_ATTEMPTS = 3  # BEGIN IMMEDIATE tries, each waiting up to the busy timeout
+READER_TIMEOUT_S = 0.05  # a loop-thread read waits no longer; then it takes the usual way
 
 
 def is_locked(exc: BaseException) -> bool:
@@ -54,8 +55,38 @@ class ImmediateClient(SqliteClient):
         kwargs.setdefault("busy_timeout", BUSY_TIMEOUT_MS)
         super().__init__(file_path, **kwargs)
 
+        self._reader: sqlite3.Connection | None = None
+        self._reader_checked = False
+
     def _in_transaction(self) -> TransactionContext:
         return ImmediateTransactionContext(ImmediateTransaction(self), self._lock)
+
+    def reader(self) -> sqlite3.Connection | None:
+        """A second, query-only connection to the file, for tiny reads made right in the
+        event loop's thread (bot.booking.versions): in WAL mode a reader never waits for a
+        writer, and skipping aiosqlite's thread saves its hand-off, about a third of a
+        small query's cost. It sees what is committed, as a read outside a transaction
+        does. None for an in-memory database or outside WAL mode (a reader could wait)."""
+        if not self._reader_checked:
+            self._reader_checked = True
+            self._reader = self._open_reader()
+        return self._reader
+
+    def _open_reader(self) -> sqlite3.Connection | None:
+        if self.filename == ":memory:" or self.filename.startswith("file::memory:"):
+            return None
+        reader = sqlite3.connect(self.filename, timeout=READER_TIMEOUT_S, isolation_level=None)
+        reader.execute("PRAGMA query_only = ON")
+        if reader.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            reader.close()
+            return None
+        return reader
+
+    async def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+        self._reader, self._reader_checked = None, False
+        await super().close()
 
     @translate_exceptions
     async def execute_many(self, query: str, values: list[list]) -> None:

@@ -11,6 +11,7 @@ transaction (`save`).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import sqlite3
 from collections.abc import Sequence
@@ -40,6 +41,25 @@ UPDATE_CONVERSATION = (
 )
 
 
+@dataclasses.dataclass(slots=True)
+class LogRow:
+    """A message-log row as a step builds it: a tortoise model costs ten times as much to
+    make, and a step that commits alone only needs the values (`model()` for the ORM)."""
+
+    channel: str
+    chat_id: str
+    client_id: int | None
+    lead_id: int | None
+    direction: str
+    author: str
+    kind: str
+    text: str | None
+    at: dt.datetime
+
+    def model(self) -> MessageLog:
+        return MessageLog(**{column: getattr(self, column) for column in LOG_COLUMNS})
+
+
 async def save(
     conv: Conversation, version: int, state: dict, now: dt.datetime, logs: list[MessageLog]
 ) -> bool:
@@ -56,14 +76,18 @@ async def save(
 
 
 async def commit_alone(
-    conv: Conversation, version: int, state: dict, now: dt.datetime, logs: list[MessageLog]
+    conv: Conversation,
+    version: int,
+    state: dict,
+    now: dt.datetime,
+    logs: Sequence[LogRow | MessageLog],
 ) -> bool:
     """A step that writes nothing else, committed on its own (False: a stale version)."""
     client = connections.get("default")
     if not isinstance(client, ImmediateClient | PostgresClient):
         try:
             async with in_transaction():
-                if not await save(conv, version, state, now, logs):
+                if not await save(conv, version, state, now, [_model(row) for row in logs]):
                     raise _Lost  # roll the log rows back with it
         except _Lost:
             return False
@@ -90,7 +114,11 @@ def _db(model: Any, field: str, value: Any) -> Any:
     return model._meta.fields_map[field].to_db_value(value, model)
 
 
-def _log_values(row: MessageLog) -> tuple:
+def _model(row: LogRow | MessageLog) -> MessageLog:
+    return row.model() if isinstance(row, LogRow) else row
+
+
+def _log_values(row: LogRow | MessageLog) -> tuple:
     return tuple(
         _db(MessageLog, "at", row.at) if column == "at" else getattr(row, column)
         for column in LOG_COLUMNS

@@ -36,12 +36,12 @@ from bot.delivery.step_outbox import (
     seen,
 )
 from bot.dialog_effects import DialogEffects
+from bot.dialog_store import LogRow
 from bot.i18n import Texts
 from bot.models import (
     ACTIVE_APPOINTMENT_STATUSES,
     Appointment,
     Conversation,
-    MessageLog,
 )
 from bot.payments.holds import Checkout, quote_for
 from bot.payments.rules import Quote
@@ -252,7 +252,7 @@ class DialogService:
         conv = await self._conversation(channel, chat_id, now)
         version = conv.version
         state = DialogState.from_dict(conv.state)
-        logs = [self._log_row(conv, "in", "client", inp.kind.value, _inbound_text(inp), now)]
+        logs = [_log_row(conv, "in", "client", inp.kind.value, _inbound_text(inp), now)]
         relay = conv.relay_staff_id is not None and inp.kind in RELAYED
         if not relay:
             inp = await self._understand(state, inp, now)
@@ -263,7 +263,8 @@ class DialogService:
         if decided is not None and self._alone(decided, receipt, queue_all, state, intel):
             replies, split, queued = list(decided.replies), len(decided.replies), []
             logs += self._reply_logs(conv, logs, replies, now)
-            if not await dialog_store.commit_alone(conv, version, state.to_dict(), now, logs):
+            saved = state.to_dict()
+            if not await dialog_store.commit_alone(conv, version, saved, now, logs):
                 raise self._stale(channel, chat_id)
         else:
             async with in_transaction():
@@ -280,19 +281,22 @@ class DialogService:
                 except IntegrityError:  # this version's replies exist: another process won
                     raise self._stale(channel, chat_id) from None
                 logs += self._reply_logs(conv, logs, replies, now)
-                if not await dialog_store.save(conv, version, state.to_dict(), now, logs):
+                saved = state.to_dict()
+                rows = [row.model() for row in logs]
+                if not await dialog_store.save(conv, version, saved, now, rows):
                     raise self._stale(channel, chat_id)  # and every change rolls back
-        self._remember(conv, state, version + 1, now)
-        log.info(
-            "step",
-            extra={
-                "channel": channel,
-                "chat": chat_id,
-                "step": state.step,
-                "lead": conv.lead_id,
-                "input": inp.kind.value,
-            },
-        )
+        self._remember(conv, saved, version + 1, now)
+        if log.isEnabledFor(logging.INFO):  # the record's fields cost a dict per step
+            log.info(
+                "step",
+                extra={
+                    "channel": channel,
+                    "chat": chat_id,
+                    "step": state.step,
+                    "lead": conv.lead_id,
+                    "input": inp.kind.value,
+                },
+            )
         return StepResult(replies, replies[:split], queued)
 
     def _stale(self, channel: str, chat_id: str) -> _StaleState:
@@ -329,12 +333,12 @@ class DialogService:
         return not decided.effects and receipt is None and not queue_all and unchanged_intel
 
     def _reply_logs(
-        self, conv: Conversation, logs: list[MessageLog], replies: list[Reply], now: dt.datetime
-    ) -> list[MessageLog]:
+        self, conv: Conversation, logs: list[LogRow], replies: list[Reply], now: dt.datetime
+    ) -> list[LogRow]:
         """The replies' log rows; an erased (or never consenting) chat keeps no text at all."""
         if conv.client_id is None:
             logs[0].text, logs[0].chat_id = None, conv.chat_id  # erased: its pseudonym
-        return [self._log_row(conv, "out", "bot", "text", r.text, now) for r in replies]
+        return [_log_row(conv, "out", "bot", "text", r.text, now) for r in replies]
 
     async def _understand(self, state: DialogState, inp: Input, now: dt.datetime) -> Input:
         """Free text read by the understander (maybe a model) before the scenario and
@@ -385,10 +389,9 @@ class DialogService:
         except IntegrityError:  # another process created it a moment ago
             return await Conversation.get(channel=channel, chat_id=chat_id)
 
-    def _remember(
-        self, conv: Conversation, state: DialogState, version: int, now: dt.datetime
-    ) -> None:
-        conv.state, conv.version, conv.updated_at = state.to_dict(), version, now
+    def _remember(self, conv: Conversation, saved: dict, version: int, now: dt.datetime) -> None:
+        """The conversation as just committed (`saved`: the state written), for the next step."""
+        conv.state, conv.version, conv.updated_at = saved, version, now
         self._cache[(conv.channel, conv.chat_id)] = conv
         if len(self._cache) > CACHE_SIZE:
             self._cache.popitem(last=False)
@@ -435,31 +438,19 @@ class DialogService:
             replies += outcome.replies
         return replies, len(replies) - direct
 
-    def _log_row(
-        self,
-        conv: Conversation,
-        direction: str,
-        author: str,
-        kind: str,
-        text: str | None,
-        now: dt.datetime,
-    ) -> MessageLog:
-        """A message-log row; its text only once the client has consented."""
-        return MessageLog(
-            channel=conv.channel,
-            chat_id=conv.chat_id,
-            client_id=conv.client_id,
-            lead_id=conv.lead_id,
-            direction=direction,
-            author=author,
-            kind=kind,
-            text=text if conv.client_id is not None else None,
-            at=now,
-        )
-
     async def conversation_state(self, channel: str, chat_id: str | int) -> DialogState | None:
         conv = await Conversation.get_or_none(channel=channel, chat_id=str(chat_id))
         return DialogState.from_dict(conv.state) if conv else None
+
+
+def _log_row(
+    conv: Conversation, direction: str, author: str, kind: str, text: str | None, now: dt.datetime
+) -> LogRow:
+    """A message-log row; its text only once the client has consented."""
+    text = text if conv.client_id is not None else None
+    return LogRow(
+        conv.channel, conv.chat_id, conv.client_id, conv.lead_id, direction, author, kind, text, now
+    )
 
 
 def _first_queued(count: int, caused: int, queue_caused: bool, queue_all: bool) -> int:

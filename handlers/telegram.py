@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 
@@ -10,7 +11,7 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.filters.callback_data import CallbackData
+from aiogram.filters.callback_data import MAX_CALLBACK_LENGTH, CallbackData
 from aiogram.types import (
     BotCommand,
     CallbackQuery,
@@ -26,7 +27,7 @@ from bot.dialogs import DialogService
 from bot.i18n import Texts
 from handlers.inbound import typed_command
 from handlers.telegram_payments import TelegramPayments
-from scenarios.types import Input, InputKind, Reply
+from scenarios.types import Button, Input, InputKind, Reply
 
 CHANNEL = "telegram"
 log = logging.getLogger("priyom.telegram")
@@ -36,6 +37,36 @@ class Act(CallbackData, prefix="a", sep="|"):
     """A scenario button's action; `|` keeps the scenario's own `:` separators intact."""
 
     v: str
+
+
+ACT_PREFIX = "a|"  # what `Act` writes before the action: the wire format of every button
+
+
+def pack_action(action: str) -> str:
+    """`Act(v=action).pack()` as a string operation, with its checks (no `|` in the action,
+    64 bytes at most): a pydantic model per button cost more than the rest of a reply."""
+    if "|" in action:
+        raise ValueError(f"separator '|' can not be used in the action {action!r}")
+    data = ACT_PREFIX + action
+    if len(data.encode()) > MAX_CALLBACK_LENGTH:
+        raise ValueError(f"callback data too long: {data!r}")
+    return data
+
+
+def unpack_action(data: str | None) -> str | None:
+    """The action an `Act` payload carries (`Act.unpack(data).v`); None where `Act` refuses
+    it. The action is only a claim: the scenario re-validates it (scenarios.actions.unpack)."""
+    if not data or not data.startswith(ACT_PREFIX):
+        return None
+    action = data[len(ACT_PREFIX) :]
+    return None if "|" in action else action
+
+
+async def act_filter(query: CallbackQuery) -> dict[str, str] | bool:
+    """`Act.filter()` without the pydantic round trip: the handler gets `action`. Async:
+    aiogram runs a plain function filter in a worker thread."""
+    action = unpack_action(query.data)
+    return False if action is None else {"action": action}
 
 
 def make_bot(token: str, api_url: str = "") -> Bot:
@@ -95,16 +126,18 @@ def inline_markup(reply: Reply) -> InlineKeyboardMarkup | None:
     if not reply.buttons:
         return None
     return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [
-                InlineKeyboardButton(text=b.text, url=b.url)
-                if b.url
-                else InlineKeyboardButton(text=b.text, callback_data=Act(v=b.action).pack())
-                for b in row
-            ]
-            for row in reply.buttons
-        ]
+        inline_keyboard=[[inline_button(b) for b in row] for row in reply.buttons]
     )
+
+
+@functools.lru_cache(maxsize=8192)
+def inline_button(button: Button) -> InlineKeyboardButton:
+    """A button as aiogram's model, built once per distinct button (validating one costs
+    about 15 µs, and the same «Назад», services and slots are shown over and over). The
+    keyboard is built anew around them; nothing mutates a button once sent."""
+    if button.url:
+        return InlineKeyboardButton(text=button.text, url=button.url)
+    return InlineKeyboardButton(text=button.text, callback_data=pack_action(button.action))
 
 
 def contact_markup(texts: Texts, reply: Reply) -> ReplyKeyboardMarkup:
@@ -129,7 +162,7 @@ class TelegramClientBot:
         self.texts = dialogs.texts
         self.router = Router(name="client")
         TelegramPayments(dialogs.texts, dialogs.clock).register(self.router)
-        self.router.callback_query.register(self.on_button, Act.filter())
+        self.router.callback_query.register(self.on_button, act_filter)
         self.router.callback_query.register(self.on_stale_button)
         self.router.message.register(self.on_message, F.chat.type == "private")
         self._senders: dict[int, Sender] = {}
@@ -152,7 +185,7 @@ class TelegramClientBot:
             CHANNEL, chat_id, to_input(message), deliver, sender=self.outbox_sender(bot)
         )
 
-    async def on_button(self, query: CallbackQuery, callback_data: Act, bot: Bot) -> None:
+    async def on_button(self, query: CallbackQuery, action: str, bot: Bot) -> None:
         await query.answer()
         message = query.message
         if not isinstance(message, Message):  # too old for Telegram to show us
@@ -162,7 +195,7 @@ class TelegramClientBot:
         async def deliver(replies: Sequence[Reply]) -> None:
             await self.send(bot, message.chat.id, replies, edit=message)
 
-        inp = Input(InputKind.BUTTON, callback_data.v, name=name)
+        inp = Input(InputKind.BUTTON, action, name=name)
         await self.dialogs.handle(
             CHANNEL, message.chat.id, inp, deliver, sender=self.outbox_sender(bot)
         )

@@ -62,11 +62,14 @@ async def test_a_block_made_elsewhere_is_seen_at_the_next_step(db, config, clock
 
 async def test_a_warm_slot_page_reads_neither_visits_nor_overrides(db, dialogs):
     statements: list[str] = []
-    connection = Tortoise.get_connection("default")._connection
+    client = Tortoise.get_connection("default")
+    connection, reader = client._connection, client.reader()  # reader: the counters
     await slot_page(dialogs, "warm-1")
     await connection.set_trace_callback(statements.append)
+    reader.set_trace_callback(statements.append)
     await slot_page(dialogs, "warm-2")
     await connection.set_trace_callback(None)
+    reader.set_trace_callback(None)
     reads = [s for s in statements if '"appointment"' in s or '"schedule_override"' in s]
     assert reads == []
     assert any('"cache_version"' in s for s in statements)

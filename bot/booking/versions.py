@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import sqlite3
 from collections.abc import Iterator, Mapping
 
 from tortoise import connections
 
+from bot.db_sqlite import ImmediateClient
+
 CATALOG = "catalog"
+READ = 'SELECT "key", "version" FROM "cache_version"'
 Versions = Mapping[str, int]
 _SNAPSHOT: contextvars.ContextVar[Versions | None] = contextvars.ContextVar(
     "priyom_versions", default=None
@@ -25,10 +29,17 @@ def master_key(master_id: str) -> str:
 
 
 async def read() -> dict[str, int]:
-    """All counters (a row per master and the catalog), raw SQL: this runs on every step."""
-    rows = await connections.get("default").execute_query_dict(
-        'SELECT "key", "version" FROM "cache_version"'
-    )
+    """All counters (a row per master and the catalog), raw SQL: this runs on every step.
+    On SQLite a few rows are read right in the loop's thread (bot.db_sqlite's reader):
+    the same committed state, without the round trip to aiosqlite's thread."""
+    client = connections.get("default")
+    reader = client.reader() if isinstance(client, ImmediateClient) else None
+    if reader is not None:
+        try:
+            return {key: int(version) for key, version in reader.execute(READ).fetchall()}
+        except sqlite3.OperationalError:  # busy past its short timeout: wait the usual way
+            pass
+    rows = await client.execute_query_dict(READ)
     return {row["key"]: int(row["version"]) for row in rows}
 
 
