@@ -4,9 +4,11 @@ Clients book one after another (no concurrency, so nothing is retried and each u
 statements are its own) through the same Dispatcher, scenario and database as
 bench/flow_bench.py. SQLite's trace hook (`aiosqlite.Connection.set_trace_callback`)
 sees every statement tortoise sends, transaction control included (not the statements
-inside triggers: Python's hook does not report them). Per step kind: updates, statements
-per update, of which BEGIN/COMMIT/ROLLBACK, the calls into aiosqlite's thread (round
-trips), and the time per update (sequential: no queueing).
+inside triggers: Python's hook does not report them), and the statements of the second,
+loop-thread connection that reads the cache counters (bot.db_sqlite's reader; not round
+trips). Per step kind: updates, statements per update, of which BEGIN/COMMIT/ROLLBACK, the
+calls into aiosqlite's thread (round trips), the time per update (sequential: no
+queueing) and the process's CPU time per update (all threads).
 
     python bench/step_statements.py [--clients 40]
 """
@@ -76,6 +78,7 @@ class StepFigures:
     control: list[int] = field(default_factory=list)
     hops: list[int] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
 
 
 def step_kind(payload: dict[str, Any]) -> str:
@@ -99,15 +102,16 @@ class CountingClient(Client):
         tally = self.tally
         before = (tally.statements, tally.control, tally.hops)
         tally.shown.clear()
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), time.process_time()
         await super()._feed(payload)
-        spent = time.perf_counter() - began
+        spent, cpu = time.perf_counter() - began, time.process_time() - cpu
         kind = step_kind(payload)
         figures = self.figures[kind]
         after = (tally.statements, tally.control, tally.hops)
         for name, old, new in zip(FIGURES, before, after, strict=True):
             getattr(figures, name).append(new - old)
         figures.seconds.append(spent)
+        figures.cpu.append(cpu)
         if kind == self.show:
             print(f"--- {kind}:", *tally.shown, sep="\n  ")
             self.show = None
@@ -136,6 +140,9 @@ async def count(clients: int, db: Path, show: str | None) -> dict[str, StepFigur
         connection = Tortoise.get_connection("default")._connection
         await connection.set_trace_callback(tally)
         count_hops(connection, tally)
+        reader = getattr(Tortoise.get_connection("default"), "reader", lambda: None)()
+        if reader is not None:
+            reader.set_trace_callback(tally)
         session = StubSession()
         bot = Bot(TOKEN, session=session)
         dispatcher = build_dispatcher(DialogService(config, FakeClock(START)))
@@ -155,13 +162,13 @@ async def count(clients: int, db: Path, show: str | None) -> dict[str, StepFigur
 
 
 def report(figures: dict[str, StepFigures]) -> None:
-    head = f"{'step':<10}{'updates':>8}{'stmts':>8}{'ctl':>6}{'hops':>6}{'ms':>8}"
+    head = f"{'step':<10}{'updates':>8}{'stmts':>8}{'ctl':>6}{'hops':>6}{'ms':>8}{'cpu ms':>8}"
     print(head)
     print("-" * len(head))
     every = StepFigures()
     for kind, f in sorted(figures.items(), key=lambda kv: -len(kv[1].statements)):
         _line(kind, f)
-        for name in (*FIGURES, "seconds"):
+        for name in (*FIGURES, "seconds", "cpu"):
             getattr(every, name).extend(getattr(f, name))
     _line("all", every)
 
@@ -170,7 +177,7 @@ def _line(kind: str, f: StepFigures) -> None:
     mean = statistics.mean
     print(
         f"{kind:<10}{len(f.statements):>8}{mean(f.statements):>8.1f}{mean(f.control):>6.1f}"
-        f"{mean(f.hops):>6.1f}{mean(f.seconds) * 1000:>8.2f}"
+        f"{mean(f.hops):>6.1f}{mean(f.seconds) * 1000:>8.2f}{mean(f.cpu) * 1000:>8.2f}"
     )
 
 

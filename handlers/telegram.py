@@ -6,7 +6,7 @@ import functools
 import logging
 from collections.abc import Sequence
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, Router
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
@@ -67,6 +67,12 @@ async def act_filter(query: CallbackQuery) -> dict[str, str] | bool:
     aiogram runs a plain function filter in a worker thread."""
     action = unpack_action(query.data)
     return False if action is None else {"action": action}
+
+
+async def private_chat(message: Message) -> bool:
+    """`F.chat.type == "private"` as a coroutine: aiogram runs any other filter, a magic
+    one too, through asyncio.to_thread, a round trip to a worker thread per message."""
+    return message.chat.type == "private"
 
 
 def make_bot(token: str, api_url: str = "") -> Bot:
@@ -164,7 +170,7 @@ class TelegramClientBot:
         TelegramPayments(dialogs.texts, dialogs.clock).register(self.router)
         self.router.callback_query.register(self.on_button, act_filter)
         self.router.callback_query.register(self.on_stale_button)
-        self.router.message.register(self.on_message, F.chat.type == "private")
+        self.router.message.register(self.on_message, private_chat)
         self._senders: dict[int, Sender] = {}
 
     def outbox_sender(self, bot: Bot) -> Sender:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.types import Message, PreCheckoutQuery
 
 from bot.clock import Clock
@@ -20,6 +20,11 @@ from bot.payments.settle import pre_checkout, record_telegram_payment
 log = logging.getLogger("priyom.telegram.payments")
 
 
+async def paid(message: Message) -> bool:
+    """`F.successful_payment` as a coroutine (aiogram runs a plain filter in a thread)."""
+    return message.successful_payment is not None
+
+
 class TelegramPayments:
     def __init__(self, texts: Texts, clock: Clock) -> None:
         self.texts, self.clock = texts, clock
@@ -27,7 +32,7 @@ class TelegramPayments:
     def register(self, router: Router) -> None:
         """Before the client bot's own message handler: a payment is not a dialogue step."""
         router.pre_checkout_query.register(self.on_pre_checkout)
-        router.message.register(self.on_paid, F.successful_payment)
+        router.message.register(self.on_paid, paid)
 
     async def on_pre_checkout(self, query: PreCheckoutQuery) -> None:
         refusal = await pre_checkout(

@@ -194,3 +194,20 @@ async def test_each_update_is_counted_and_timed_under_its_channel():
     )
     assert after == (before[0] + 3, before[1] + 3)
     assert seen("priyom_updates_handled_total", "other") == 0.0
+
+
+def test_no_filter_or_handler_of_the_client_bot_runs_in_a_thread(config, clock):
+    """aiogram awaits a coroutine filter or handler, and sends anything else (a magic
+    filter like `F.chat.type == "private"` too) to asyncio.to_thread: a worker thread
+    round trip per update and per filter."""
+    from bot.app import build_dispatcher
+    from bot.dialogs import DialogService
+
+    dispatcher = build_dispatcher(DialogService(config, clock))
+    routers = [dispatcher, *dispatcher.chain_tail]
+    handlers = [h for r in routers for o in r.observers.values() for h in o.handlers]
+    assert handlers
+    for handler in handlers:
+        assert handler.awaitable, handler.callback
+        for check in handler.filters or ():
+            assert check.awaitable, check.callback
