@@ -75,7 +75,9 @@ class ImmediateClient(SqliteClient):
     def _open_reader(self) -> sqlite3.Connection | None:
         if self.filename == ":memory:" or self.filename.startswith("file::memory:"):
             return None
-        reader = sqlite3.connect(self.filename, timeout=READER_TIMEOUT_S, isolation_level=None)
+        reader = sqlite3.connect(  # used by one loop at a time, as tortoise's client is
+            self.filename, timeout=READER_TIMEOUT_S, isolation_level=None, check_same_thread=False
+        )
         reader.execute("PRAGMA query_only = ON")
         if reader.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             reader.close()
