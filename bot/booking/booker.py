@@ -20,6 +20,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from bot.booking import master_times, versions, waitlist
+from bot.booking.day_slots import BusyIndex, DaySlots, Offer
 from bot.booking.slots import (
     Busy,
     Changes,
@@ -29,6 +30,7 @@ from bot.booking.slots import (
     is_offerable,
     iter_free_slots,
     occupied_span,
+    visit_minutes,
     working_spans,
 )
 from bot.clock import Clock
@@ -74,12 +76,17 @@ class Booker:
         self.config = config
         self.clock = clock
         self._times = master_times.TimesCache()
+        self._days = DaySlots(config)
+
+    def _busy_window(self, since: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+        """Where visits can block a slot from `since` to the end of the booking horizon."""
+        until = since + dt.timedelta(days=self.config.booking.horizon_days + 2)
+        return since - dt.timedelta(minutes=self.config.booking.buffer_minutes), until
 
     async def busy(self, master_ids: Sequence[str], since: dt.datetime) -> Busy:
         """Occupied spans of the masters from `since` to the end of the booking horizon."""
-        until = since + dt.timedelta(days=self.config.booking.horizon_days + 2)
         buffer = self.config.booking.buffer_minutes
-        since -= dt.timedelta(minutes=buffer)
+        since, until = self._busy_window(since)
         cached = await self._cached(master_ids, since, until)
         if cached is not None:
             rows = [
@@ -100,6 +107,19 @@ class Booker:
         for span_list in spans.values():
             span_list.sort()
         return spans
+
+    async def busy_indexes(
+        self, master_ids: Sequence[str], since: dt.datetime
+    ) -> dict[str, BusyIndex]:
+        """`busy`, indexed by start for picking a day's share; in a client step the index
+        comes with the cached entry (every visit it holds: those outside the window block
+        no slot of it), so a warm page builds nothing."""
+        cached = await self._cached(master_ids, *self._busy_window(since))
+        if cached is None:
+            busy = await self.busy(master_ids, since)
+            return {m: BusyIndex(busy.get(m, ())) for m in master_ids}
+        buffer = self.config.booking.buffer_minutes
+        return {m: entry.busy_index(buffer) for m, entry in cached.items()}
 
     async def changes(self, master_ids: Sequence[str], since: dt.datetime) -> Changes:
         """Active overrides of the masters meeting [since, horizon end): ONE query per search
@@ -166,23 +186,27 @@ class Booker:
         offset: int,
         limit: int,
     ) -> SlotPage:
-        """Slots matching a client's wish, nearest first; else the nearest ones after it."""
+        """Slots matching a client's wish, nearest first; else the nearest ones after it.
+        The slots are `free_slots`' own, from the per-day memo (bot.booking.day_slots)."""
         service = self.config.service(service_id)
         if service is None:
             return SlotPage([], False, False)
-        tz = self.config.tz
-        today = _local_day_of(self.clock.now(), tz)
+        now = self.clock.now()
+        today = _local_day_of(now, self.config.tz)
         horizon_end = today + dt.timedelta(days=self.config.booking.horizon_days)
         if day_from > horizon_end:  # a wish (or a forged slot) past the horizon: from today
             day_from = today
-        changes = await self.changes(service.masters, self.clock.now() - dt.timedelta(days=1))
-        candidates = await self.free_slots(service, addon_ids, day_from, day_to, changes)
-        wanted: Iterable[Slot] = (
-            s for s in candidates if _fits(s.start.astimezone(tz).time(), after, before)
+        changes = await self.changes(service.masters, now - dt.timedelta(days=1))
+        busy = await self.busy_indexes(service.masters, now)
+        days = self._day_slots()
+        minutes = visit_minutes(service, addon_ids)
+        args = (service, minutes, busy, changes, now)
+        wanted: Iterable[Offer] = (
+            o for o in days.iter_offers(*args, day_from, day_to) if _fits(o.time, after, before)
         )
         if exact is not None:
-            wanted = sorted(wanted, key=lambda s: (_local_day(s, tz), _distance(s, exact, tz)))
-        page = list(itertools.islice(wanted, offset, offset + limit + 1))
+            wanted = sorted(wanted, key=lambda o: (o.day, _distance(o, exact)))
+        page = [o.slot for o in itertools.islice(wanted, offset, offset + limit + 1)]
         if page:
             return SlotPage(page[:limit], len(page) > limit, True)
         if offset:  # others booked the rest while the client paged on: not "no slots"
@@ -190,9 +214,15 @@ class Booker:
                 service_id, addon_ids, day_from, day_to, after, before, exact, 0, limit
             )
             return dataclasses.replace(first, from_start=True)
-        nearest = await self.free_slots(service, addon_ids, day_from, horizon_end, changes)
-        page = list(itertools.islice(nearest, limit + 1))
+        nearest = days.iter_offers(*args, day_from, horizon_end)
+        page = [o.slot for o in itertools.islice(nearest, limit + 1)]
         return SlotPage(page[:limit], len(page) > limit, False)
+
+    def _day_slots(self) -> DaySlots:
+        """The per-day memo of the current config (a catalog change swaps the config)."""
+        if self._days.config is not self.config:
+            self._days = DaySlots(self.config)
+        return self._days
 
     async def is_free(self, slot: Slot) -> bool:
         busy = await self.busy([slot.master_id], slot.start - dt.timedelta(days=1))
@@ -288,10 +318,5 @@ def _local_day_of(moment: dt.datetime, tz: dt.tzinfo) -> dt.date:
     return moment.astimezone(tz).date()
 
 
-def _local_day(slot: Slot, tz: dt.tzinfo) -> dt.date:
-    return _local_day_of(slot.start, tz)
-
-
-def _distance(slot: Slot, exact: dt.time, tz: dt.tzinfo) -> int:
-    local = slot.start.astimezone(tz)
-    return abs(local.hour * 60 + local.minute - (exact.hour * 60 + exact.minute))
+def _distance(offer: Offer, exact: dt.time) -> int:
+    return abs(offer.minute - (exact.hour * 60 + exact.minute))

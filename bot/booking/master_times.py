@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from tortoise import connections
 from tortoise.backends.base.client import TransactionalDBClient
 
-from bot.booking.slots import Span, TimeChange
+from bot.booking.day_slots import BusyIndex
+from bot.booking.slots import Span, TimeChange, occupied_span
 from bot.models import OCCUPYING_STATUSES, Appointment
 from bot.schedule_models import OverrideKind, ScheduleOverride
 
@@ -34,12 +35,24 @@ class MasterTimes:
     until: dt.datetime
     visits: tuple[Span, ...]  # (start, end) without the buffer, sorted
     changes: tuple[TimeChange, ...]
+    _indexes: dict[int, BusyIndex] = dataclasses.field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
 
     def covers(self, since: dt.datetime, until: dt.datetime) -> bool:
         return self.since <= since and until <= self.until
 
     def visits_meeting(self, since: dt.datetime, until: dt.datetime) -> list[Span]:
         return [(s, e) for s, e in self.visits if e > since and s < until]
+
+    def busy_index(self, buffer_minutes: int) -> BusyIndex:
+        """The visits as busy spans (with the buffer) indexed by start: built once per entry,
+        so a warm slot page builds nothing (a replaced entry starts without one)."""
+        index = self._indexes.get(buffer_minutes)
+        if index is None:
+            spans = [occupied_span(s, e, buffer_minutes) for s, e in self.visits]
+            index = self._indexes[buffer_minutes] = BusyIndex(spans)
+        return index
 
     def changes_meeting(self, since: dt.datetime, until: dt.datetime) -> list[TimeChange]:
         return [c for c in self.changes if c.end > since and c.start < until]

@@ -1,0 +1,128 @@
+"""The slot page's engine: each master's free slots of one local day, computed once.
+
+A client pages through the same few days again and again ("more", a lost race, the next
+client asking for the same week), and a master's day changes only when a visit or an
+override touching it does. So a master's free slots of a day for a visit length are kept,
+keyed by everything that decides them (the master, the day, the length, the day's busy
+spans and overrides); an unchanged day costs a dict lookup, a changed one is computed again
+by the rules of bot.booking.slots (`day_free_spans`), which stay the one place they live.
+The key holds the busy spans themselves, so whatever feeds them (the version-checked cache
+of bot.booking.master_times or the database) decides freshness, never this memo.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+from bot.booking.slots import UTC, Changes, Slot, Span, TimeChange, day_bounds, day_free_spans
+from bot.config import BusinessConfig, Master, Service
+
+MEMO_LIMIT = 20_000  # master-days kept; past it the memo starts afresh (a month of a big salon)
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """A free slot with its local wall time, read once when its day is computed."""
+
+    slot: Slot
+    order: int  # the master's place in the config: at one start, the earlier master first
+    day: dt.date  # local date of the start
+    time: dt.time  # local wall time of the start
+    minute: int  # local minute of the day of the start
+
+
+class BusyIndex:
+    """One master's busy spans [start, end + buffer), sorted, for picking a day's share."""
+
+    __slots__ = ("_longest", "_spans", "_starts")
+
+    def __init__(self, spans: Sequence[Span]) -> None:
+        self._spans = sorted(spans)
+        self._starts = [s for s, _ in self._spans]
+        self._longest = max((e - s for s, e in self._spans), default=dt.timedelta(0))
+
+    def meeting(self, lo: dt.datetime, hi: dt.datetime) -> tuple[Span, ...]:
+        """The spans that meet [lo, hi), in order."""
+        first = bisect.bisect_right(self._starts, lo - self._longest)
+        last = bisect.bisect_left(self._starts, hi)
+        return tuple(span for span in self._spans[first:last] if span[1] > lo)
+
+
+class DaySlots:
+    """The memo of one config (a catalog change brings a new config, hence a new memo)."""
+
+    def __init__(self, config: BusinessConfig) -> None:
+        self.config = config
+        self._tz = config.tz
+        self._buffer = dt.timedelta(minutes=config.booking.buffer_minutes)
+        self._bounds: dict[dt.date, Span] = {}
+        self._memo: dict[tuple, tuple[Offer, ...]] = {}
+
+    def iter_offers(
+        self,
+        service: Service,
+        minutes: int,
+        busy: Mapping[str, BusyIndex],
+        changes: Changes,
+        now: dt.datetime,
+        day_from: dt.date,
+        day_to: dt.date,
+    ) -> Iterator[Offer]:
+        """What `slots.iter_free_slots` yields for the same inputs, slot for slot and in its
+        order (tests/test_day_slots.py holds them equal), as offers; lazy, a day at a time."""
+        config, rules = self.config, self.config.booking
+        now = now.astimezone(UTC)
+        earliest = now + dt.timedelta(minutes=rules.min_lead_minutes)
+        today = now.astimezone(self._tz).date()
+        day = max(day_from, today)
+        last = min(day_to, today + dt.timedelta(days=rules.horizon_days))
+        wanted = set(service.masters)
+        masters = [(i, m) for i, m in enumerate(config.masters) if m.id in wanted]
+        none = BusyIndex(())
+        while day <= last:
+            found: list[Offer] = []
+            for order, master in masters:
+                spans, moved = busy.get(master.id, none), changes.get(master.id, ())
+                found += self.master_day(order, master, day, minutes, spans, moved)
+            if len(masters) > 1:
+                found.sort(key=lambda o: (o.slot.start, o.order))
+            for offer in found:
+                if offer.slot.start >= earliest:
+                    yield offer
+            day += dt.timedelta(days=1)
+
+    def master_day(
+        self,
+        order: int,
+        master: Master,
+        day: dt.date,
+        minutes: int,
+        busy: BusyIndex,
+        changes: Sequence[TimeChange],
+    ) -> tuple[Offer, ...]:
+        """A master's free slots of a local day for a visit of `minutes`, lead time aside."""
+        start, end = self._day(day)
+        spans = busy.meeting(start, end + self._buffer)
+        moved = tuple(c for c in changes if c.start < end and c.end > start)
+        key = (master.id, day, minutes, spans, moved)
+        offers = self._memo.get(key)
+        if offers is None:
+            free = day_free_spans(self.config, master, day, minutes, spans, moved)
+            offers = tuple(self._offer(Slot(s, e, master.id), order) for s, e in free)
+            if len(self._memo) >= MEMO_LIMIT:
+                self._memo.clear()
+            self._memo[key] = offers
+        return offers
+
+    def _day(self, day: dt.date) -> Span:
+        bounds = self._bounds.get(day)
+        if bounds is None:
+            bounds = self._bounds[day] = day_bounds(self._tz, day)
+        return bounds
+
+    def _offer(self, slot: Slot, order: int) -> Offer:
+        local = slot.start.astimezone(self._tz)
+        return Offer(slot, order, local.date(), local.time(), local.hour * 60 + local.minute)
