@@ -108,18 +108,23 @@ class Booker:
             span_list.sort()
         return spans
 
-    async def busy_indexes(
-        self, master_ids: Sequence[str], since: dt.datetime
-    ) -> dict[str, BusyIndex]:
-        """`busy`, indexed by start for picking a day's share; in a client step the index
-        comes with the cached entry (every visit it holds: those outside the window block
-        no slot of it), so a warm page builds nothing."""
-        cached = await self._cached(master_ids, *self._busy_window(since))
+    async def _search_inputs(
+        self, master_ids: Sequence[str], now: dt.datetime
+    ) -> tuple[dict[str, BusyIndex], Changes]:
+        """What a search reads, as `busy(now)` and `changes(now - 1 day)` give it, with the
+        busy spans indexed by start. In a client step both come from one look at the cache,
+        the index with the entry (all its visits: those outside the window block no slot
+        of the search), so a warm page builds nothing."""
+        since = now - dt.timedelta(days=1)
+        until = since + dt.timedelta(days=self.config.booking.horizon_days + 2)
+        cached = await self._cached(master_ids, since, self._busy_window(now)[1])
         if cached is None:
-            busy = await self.busy(master_ids, since)
-            return {m: BusyIndex(busy.get(m, ())) for m in master_ids}
+            busy = await self.busy(master_ids, now)
+            indexes = {m: BusyIndex(busy.get(m, ())) for m in master_ids}
+            return indexes, await self._read_changes(master_ids, since, until)
         buffer = self.config.booking.buffer_minutes
-        return {m: entry.busy_index(buffer) for m, entry in cached.items()}
+        indexes = {m: entry.busy_index(buffer) for m, entry in cached.items()}
+        return indexes, {m: entry.changes_meeting(since, until) for m, entry in cached.items()}
 
     async def changes(self, master_ids: Sequence[str], since: dt.datetime) -> Changes:
         """Active overrides of the masters meeting [since, horizon end): ONE query per search
@@ -188,7 +193,8 @@ class Booker:
     ) -> SlotPage:
         """Slots matching a client's wish, nearest first; else the nearest ones after it.
         The slots are `free_slots`' own, from the per-day memo (bot.booking.day_slots)."""
-        service = self.config.service(service_id)
+        days = self._day_slots()
+        service = days.services.get(service_id)
         if service is None:
             return SlotPage([], False, False)
         now = self.clock.now()
@@ -196,9 +202,7 @@ class Booker:
         horizon_end = today + dt.timedelta(days=self.config.booking.horizon_days)
         if day_from > horizon_end:  # a wish (or a forged slot) past the horizon: from today
             day_from = today
-        changes = await self.changes(service.masters, now - dt.timedelta(days=1))
-        busy = await self.busy_indexes(service.masters, now)
-        days = self._day_slots()
+        busy, changes = await self._search_inputs(service.masters, now)
         minutes = visit_minutes(service, addon_ids)
         args = (service, minutes, busy, changes, now)
         wanted: Iterable[Offer] = (

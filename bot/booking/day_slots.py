@@ -56,6 +56,7 @@ class DaySlots:
 
     def __init__(self, config: BusinessConfig) -> None:
         self.config = config
+        self.services = {s.id: s for s in config.services}
         self._tz = config.tz
         self._buffer = dt.timedelta(minutes=config.booking.buffer_minutes)
         self._bounds: dict[dt.date, Span] = {}
