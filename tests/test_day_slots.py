@@ -11,12 +11,13 @@ import random
 
 import pytest
 
-from bot.booking.day_slots import BusyIndex, DaySlots
+from bot.booking.day_slots import DaySlots, busy_index, change_index
 from bot.booking.slots import TimeChange, iter_free_slots, occupied_span, visit_minutes
 from bot.config import BusinessConfig
 from tests.test_slots import make_config
 
 UTC = dt.UTC
+ALWAYS = (dt.datetime.min.replace(tzinfo=UTC), dt.datetime.max.replace(tzinfo=UTC))
 WEEK = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MASTERS = [
     {"id": "anna", "name": "Anna", "days_off": ["2026-03-31"]},
@@ -76,9 +77,11 @@ def engine(config, service, addons, visits, changes, now, days):
 
 def memo(memo: DaySlots, service, addons, visits, changes, now, days):
     buffer = memo.config.booking.buffer_minutes
-    busy = {m: BusyIndex([occupied_span(s, e, buffer) for s, e in v]) for m, v in visits.items()}
+    busy = {m: busy_index(occupied_span(s, e, buffer) for s, e in v) for m, v in visits.items()}
+    moved = {m: change_index(c) for m, c in changes.items()}
     minutes = visit_minutes(service, addons)
-    return [o.slot for o in memo.iter_offers(service, minutes, busy, changes, now, *days)]
+    offers = memo.iter_offers(service, minutes, busy, moved, ALWAYS, now, *days)
+    return [o.slot for o in offers]
 
 
 @pytest.mark.parametrize("timezone", ["Asia/Omsk", "Europe/Berlin"])

@@ -20,11 +20,12 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from bot.booking import master_times, versions, waitlist
-from bot.booking.day_slots import BusyIndex, DaySlots, Offer
+from bot.booking.day_slots import DaySlots, Offer, SpanIndex, busy_index, change_index
 from bot.booking.slots import (
     Busy,
     Changes,
     Slot,
+    Span,
     TimeChange,
     is_free,
     is_offerable,
@@ -48,6 +49,9 @@ from bot.schedule_models import OverrideKind, ScheduleOverride
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 CACHED_BEFORE = dt.timedelta(days=2)  # the cached window: from now - 2 days ...
 CACHED_AFTER_HORIZONS = 2  # ... to two horizons (and 4 days) ahead: every search's reach
+
+
+SearchInputs = tuple[dict[str, SpanIndex[Span]], dict[str, SpanIndex[TimeChange]], Span]
 
 
 @dataclass(frozen=True)
@@ -108,23 +112,28 @@ class Booker:
             span_list.sort()
         return spans
 
-    async def _search_inputs(
-        self, master_ids: Sequence[str], now: dt.datetime
-    ) -> tuple[dict[str, BusyIndex], Changes]:
-        """What a search reads, as `busy(now)` and `changes(now - 1 day)` give it, with the
-        busy spans indexed by start. In a client step both come from one look at the cache,
-        the index with the entry (all its visits: those outside the window block no slot
-        of the search), so a warm page builds nothing."""
+    async def _search_inputs(self, master_ids: Sequence[str], now: dt.datetime) -> SearchInputs:
+        """What a search reads, as `busy(now)` and `changes(now - 1 day)` give it, indexed
+        by start. In a client step both come from one look at the cache, the indexes with
+        the entries (all their visits: those outside the window block no slot of the
+        search), so a warm page builds nothing."""
         since = now - dt.timedelta(days=1)
         until = since + dt.timedelta(days=self.config.booking.horizon_days + 2)
         cached = await self._cached(master_ids, since, self._busy_window(now)[1])
         if cached is None:
             busy = await self.busy(master_ids, now)
-            indexes = {m: BusyIndex(busy.get(m, ())) for m in master_ids}
-            return indexes, await self._read_changes(master_ids, since, until)
+            changes = await self._read_changes(master_ids, since, until)
+            return (
+                {m: busy_index(busy.get(m, ())) for m in master_ids},
+                {m: change_index(changes.get(m, ())) for m in master_ids},
+                (since, until),
+            )
         buffer = self.config.booking.buffer_minutes
-        indexes = {m: entry.busy_index(buffer) for m, entry in cached.items()}
-        return indexes, {m: entry.changes_meeting(since, until) for m, entry in cached.items()}
+        return (
+            {m: entry.busy_index(buffer) for m, entry in cached.items()},
+            {m: entry.change_index() for m, entry in cached.items()},
+            (since, until),
+        )
 
     async def changes(self, master_ids: Sequence[str], since: dt.datetime) -> Changes:
         """Active overrides of the masters meeting [since, horizon end): ONE query per search
@@ -202,9 +211,9 @@ class Booker:
         horizon_end = today + dt.timedelta(days=self.config.booking.horizon_days)
         if day_from > horizon_end:  # a wish (or a forged slot) past the horizon: from today
             day_from = today
-        busy, changes = await self._search_inputs(service.masters, now)
+        busy, changes, within = await self._search_inputs(service.masters, now)
         minutes = visit_minutes(service, addon_ids)
-        args = (service, minutes, busy, changes, now)
+        args = (service, minutes, busy, changes, within, now)
         wanted: Iterable[Offer] = (
             o for o in days.iter_offers(*args, day_from, day_to) if _fits(o.time, after, before)
         )

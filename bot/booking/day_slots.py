@@ -14,18 +14,19 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Generic, NamedTuple, TypeVar
 
-from bot.booking.slots import UTC, Changes, Slot, Span, TimeChange, day_bounds, day_free_spans
+from bot.booking.slots import UTC, Slot, Span, TimeChange, day_bounds, day_free_spans
 from bot.config import BusinessConfig, Master, Service
 
+T = TypeVar("T")
 MEMO_LIMIT = 20_000  # master-days kept; past it the memo starts afresh (a month of a big salon)
 
 
-@dataclass(frozen=True, slots=True)
-class Offer:
-    """A free slot with its local wall time, read once when its day is computed."""
+class Offer(NamedTuple):
+    """A free slot with its local wall time, read once when its day is computed (a tuple:
+    a changed day makes a few dozen of them)."""
 
     slot: Slot
     order: int  # the master's place in the config: at one start, the earlier master first
@@ -34,21 +35,52 @@ class Offer:
     minute: int  # local minute of the day of the start
 
 
-class BusyIndex:
-    """One master's busy spans [start, end + buffer), sorted, for picking a day's share."""
+class SpanIndex(Generic[T]):
+    """Items with a [start, end) sorted by start, for picking those that meet a day. As
+    immutable as its items: what a day picked is kept (an index comes with a cache entry,
+    which a change replaces)."""
 
-    __slots__ = ("_longest", "_spans", "_starts")
+    __slots__ = ("_ends", "_items", "_longest", "_met", "_starts")
 
-    def __init__(self, spans: Sequence[Span]) -> None:
-        self._spans = sorted(spans)
-        self._starts = [s for s, _ in self._spans]
-        self._longest = max((e - s for s, e in self._spans), default=dt.timedelta(0))
+    def __init__(self, items: Iterable[T], span: Callable[[T], Span]) -> None:
+        self._items = sorted(items, key=span)
+        spans = [span(item) for item in self._items]
+        self._starts = [s for s, _ in spans]
+        self._ends = [e for _, e in spans]
+        self._longest = max((e - s for s, e in spans), default=dt.timedelta(0))
+        self._met: dict[Span, tuple[T, ...]] = {}
 
-    def meeting(self, lo: dt.datetime, hi: dt.datetime) -> tuple[Span, ...]:
-        """The spans that meet [lo, hi), in order."""
-        first = bisect.bisect_right(self._starts, lo - self._longest)
-        last = bisect.bisect_left(self._starts, hi)
-        return tuple(span for span in self._spans[first:last] if span[1] > lo)
+    def meeting(self, lo: dt.datetime, hi: dt.datetime) -> tuple[T, ...]:
+        """The items that meet [lo, hi), in order."""
+        met = self._met.get((lo, hi))
+        if met is None:
+            first = bisect.bisect_right(self._starts, lo - self._longest)
+            last = bisect.bisect_left(self._starts, hi)
+            ends, items = self._ends, self._items
+            met = self._met[lo, hi] = tuple(items[k] for k in range(first, last) if ends[k] > lo)
+        return met
+
+
+def busy_index(spans: Iterable[Span]) -> SpanIndex[Span]:
+    """A master's busy spans [start, end + buffer)."""
+    return SpanIndex(spans, _itself)
+
+
+def change_index(changes: Iterable[TimeChange]) -> SpanIndex[TimeChange]:
+    """A master's overrides."""
+    return SpanIndex(changes, _change_span)
+
+
+def _itself(span: Span) -> Span:
+    return span
+
+
+def _change_span(change: TimeChange) -> Span:
+    return change.start, change.end
+
+
+NO_SPANS: SpanIndex[Span] = busy_index(())
+NO_CHANGES: SpanIndex[TimeChange] = change_index(())
 
 
 class DaySlots:
@@ -66,14 +98,16 @@ class DaySlots:
         self,
         service: Service,
         minutes: int,
-        busy: Mapping[str, BusyIndex],
-        changes: Changes,
+        busy: Mapping[str, SpanIndex[Span]],
+        changes: Mapping[str, SpanIndex[TimeChange]],
+        within: Span,
         now: dt.datetime,
         day_from: dt.date,
         day_to: dt.date,
     ) -> Iterator[Offer]:
-        """What `slots.iter_free_slots` yields for the same inputs, slot for slot and in its
-        order (tests/test_day_slots.py holds them equal), as offers; lazy, a day at a time."""
+        """What `slots.iter_free_slots` yields for the same inputs (its changes: those in
+        `changes` meeting `within`), slot for slot and in its order (tests/test_day_slots.py
+        holds them equal), as offers; lazy, a day at a time."""
         config, rules = self.config, self.config.booking
         now = now.astimezone(UTC)
         earliest = now + dt.timedelta(minutes=rules.min_lead_minutes)
@@ -82,12 +116,11 @@ class DaySlots:
         last = min(day_to, today + dt.timedelta(days=rules.horizon_days))
         wanted = set(service.masters)
         masters = [(i, m) for i, m in enumerate(config.masters) if m.id in wanted]
-        none = BusyIndex(())
         while day <= last:
             found: list[Offer] = []
             for order, master in masters:
-                spans, moved = busy.get(master.id, none), changes.get(master.id, ())
-                found += self.master_day(order, master, day, minutes, spans, moved)
+                spans, moved = busy.get(master.id, NO_SPANS), changes.get(master.id, NO_CHANGES)
+                found += self.master_day(order, master, day, minutes, spans, moved, within)
             if len(masters) > 1:
                 found.sort(key=lambda o: (o.slot.start, o.order))
             for offer in found:
@@ -101,13 +134,15 @@ class DaySlots:
         master: Master,
         day: dt.date,
         minutes: int,
-        busy: BusyIndex,
-        changes: Sequence[TimeChange],
+        busy: SpanIndex[Span],
+        changes: SpanIndex[TimeChange],
+        within: Span,
     ) -> tuple[Offer, ...]:
         """A master's free slots of a local day for a visit of `minutes`, lead time aside."""
         start, end = self._day(day)
         spans = busy.meeting(start, end + self._buffer)
-        moved = tuple(c for c in changes if c.start < end and c.end > start)
+        since, until = within
+        moved = tuple(c for c in changes.meeting(start, end) if c.end > since and c.start < until)
         key = (master.id, day, minutes, spans, moved)
         offers = self._memo.get(key)
         if offers is None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from tortoise import connections
 from tortoise.backends.base.client import TransactionalDBClient
 
-from bot.booking.day_slots import BusyIndex
+from bot.booking.day_slots import SpanIndex, busy_index, change_index
 from bot.booking.slots import UTC, Span, TimeChange, occupied_span
 from bot.models import OCCUPYING_STATUSES, Appointment
 from bot.schedule_models import OverrideKind, ScheduleOverride
@@ -35,7 +35,7 @@ class MasterTimes:
     until: dt.datetime
     visits: tuple[Span, ...]  # (start, end) without the buffer, sorted
     changes: tuple[TimeChange, ...]
-    _indexes: dict[int, BusyIndex] = dataclasses.field(
+    _indexes: dict[object, SpanIndex] = dataclasses.field(
         default_factory=dict, init=False, compare=False, repr=False
     )
 
@@ -45,13 +45,20 @@ class MasterTimes:
     def visits_meeting(self, since: dt.datetime, until: dt.datetime) -> list[Span]:
         return [(s, e) for s, e in self.visits if e > since and s < until]
 
-    def busy_index(self, buffer_minutes: int) -> BusyIndex:
+    def busy_index(self, buffer_minutes: int) -> SpanIndex[Span]:
         """The visits as busy spans (with the buffer) indexed by start: built once per entry,
         so a warm slot page builds nothing (a replaced entry starts without one)."""
         index = self._indexes.get(buffer_minutes)
         if index is None:
-            spans = [occupied_span(s, e, buffer_minutes) for s, e in self.visits]
-            index = self._indexes[buffer_minutes] = BusyIndex(spans)
+            spans = (occupied_span(s, e, buffer_minutes) for s, e in self.visits)
+            index = self._indexes[buffer_minutes] = busy_index(spans)
+        return index
+
+    def change_index(self) -> SpanIndex[TimeChange]:
+        """The overrides indexed by start, built once per entry like `busy_index`."""
+        index = self._indexes.get("changes")
+        if index is None:
+            index = self._indexes["changes"] = change_index(self.changes)
         return index
 
     def changes_meeting(self, since: dt.datetime, until: dt.datetime) -> list[TimeChange]:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from bot.config import GRID_MINUTES, BusinessConfig, Master, Service
@@ -35,10 +36,10 @@ Busy = Mapping[str, Sequence[Span]]
 """Per master id: occupied UTC spans [start, end + buffer) of existing appointments."""
 
 
-@dataclass(frozen=True)
-class TimeChange:
+class TimeChange(NamedTuple):
     """A stored change of a master's time on top of the TOML schedule (bot.booking.schedule):
-    `adds` is an extra shift; anything else (day off, sick, vacation, block) removes time."""
+    `adds` is an extra shift; anything else (day off, sick, vacation, block) removes time.
+    A tuple: the slot page's memo (bot.booking.day_slots) hashes a day's changes per look."""
 
     start: dt.datetime  # aware, UTC
     end: dt.datetime
