@@ -6,14 +6,19 @@ and a memo reused while the calendar changes never serves a day as it was."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import random
 
 import pytest
 
+from bot.booking import versions
+from bot.booking.booker import Booker, SlotPage
 from bot.booking.day_slots import DaySlots, busy_index, change_index
 from bot.booking.slots import TimeChange, iter_free_slots, occupied_span, visit_minutes
 from bot.config import BusinessConfig
+from bot.models import Appointment, AppointmentStatus
+from bot.schedule_models import OverrideKind, ScheduleOverride
 from tests.test_slots import make_config
 
 UTC = dt.UTC
@@ -141,3 +146,85 @@ def test_a_changed_day_is_never_served_from_the_memo():
             start = now + dt.timedelta(minutes=rng.randrange(0, 4 * 24 * 60, 30))
             change = TimeChange(start, start + dt.timedelta(hours=1), adds=move > 0.85)
             changes.setdefault(master, []).append(change)
+
+
+async def old_find(booker: Booker, *wish) -> SlotPage:
+    """`Booker.find` as it was before the memo, on the untouched engine (`free_slots`)."""
+    service_id, addon_ids, day_from, day_to, after, before, exact, offset, limit = wish
+    service, tz = booker.config.service(service_id), booker.config.tz
+    today = booker.clock.now().astimezone(tz).date()
+    horizon_end = today + dt.timedelta(days=booker.config.booking.horizon_days)
+    day_from = today if day_from > horizon_end else day_from
+    changes = await booker.changes(service.masters, booker.clock.now() - dt.timedelta(days=1))
+    found = await booker.free_slots(service, addon_ids, day_from, day_to, changes)
+    local = [(s, s.start.astimezone(tz)) for s in found]
+    wanted = [(s, t) for s, t in local if (after is None or t.time() >= after)]
+    wanted = [(s, t) for s, t in wanted if (before is None or t.time() <= before)]
+    if exact is not None:
+        goal = exact.hour * 60 + exact.minute
+        wanted.sort(key=lambda p: (p[1].date(), abs(p[1].hour * 60 + p[1].minute - goal)))
+    page = [s for s, _ in wanted[offset : offset + limit + 1]]
+    if page:
+        return SlotPage(page[:limit], len(page) > limit, True)
+    if offset:
+        first = await old_find(booker, *wish[:7], 0, limit)
+        return dataclasses.replace(first, from_start=True)
+    nearest = list(await booker.free_slots(service, addon_ids, day_from, horizon_end, changes))
+    return SlotPage(nearest[:limit], len(nearest) > limit, False)
+
+
+async def test_find_pages_as_before_from_the_cache_and_the_database(db, config, clock):
+    """Visits and overrides in the database (counters moved by its triggers); every wish
+    (days, after, before, exact, add-ons, deep pages) pages as before, in a client step
+    (the cache) and outside one (the database)."""
+    rng = random.Random(5)
+    now = clock.now()
+    visits, changes = calendar(config, rng, now, 40)
+    for master, spans in visits.items():
+        for start, end in spans:
+            status = AppointmentStatus.CONFIRMED
+            await Appointment.create(
+                service_id="manicure",
+                master_id=master,
+                start=start,
+                end=end,
+                price_kop=100,
+                status=status,
+                created_at=now,
+            )
+    for master, moved in changes.items():
+        for change in moved:
+            kind = OverrideKind.EXTRA_SHIFT if change.adds else OverrideKind.BLOCK
+            await ScheduleOverride.create(
+                master_id=master,
+                kind=kind,
+                start=change.start,
+                end=change.end,
+                created_by=1,
+                created_at=now,
+            )
+    booker, today = Booker(config, clock), now.astimezone(config.tz).date()
+    checked = 0
+    for _ in range(40):
+        service = rng.choice(config.services)
+        addons = [a.id for a in service.addons if rng.random() < 0.5]
+        first = today + dt.timedelta(days=rng.choice((-1, 0, 1, 3, 40)))
+        wish = (
+            service.id,
+            addons,
+            first,
+            first + dt.timedelta(days=rng.choice((0, 2, 6))),
+            rng.choice((None, dt.time(12), dt.time(15, 30))),
+            rng.choice((None, dt.time(18), dt.time(11))),
+            rng.choice((None, None, dt.time(14, 10))),
+            rng.choice((0, 6, 12, 60)),
+            6,
+        )
+        want = await old_find(booker, *wish)
+        assert await booker.find(*wish) == want  # the database
+        with versions.snapshot(await versions.read()):
+            assert await booker.find(*wish) == want  # the cache, cold then warm
+            assert await booker.find(*wish) == want
+        checked += bool(want.slots)
+        clock.advance(minutes=rng.randrange(0, 200))
+    assert checked > 20
