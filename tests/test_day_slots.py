@@ -12,7 +12,7 @@ import random
 
 import pytest
 
-from bot.booking import versions
+from bot.booking import day_slots, versions
 from bot.booking.booker import Booker, SlotPage
 from bot.booking.day_slots import DaySlots, busy_index, change_index
 from bot.booking.slots import TimeChange, iter_free_slots, occupied_span, visit_minutes
@@ -146,6 +146,19 @@ def test_a_changed_day_is_never_served_from_the_memo():
             start = now + dt.timedelta(minutes=rng.randrange(0, 4 * 24 * 60, 30))
             change = TimeChange(start, start + dt.timedelta(hours=1), adds=move > 0.85)
             changes.setdefault(master, []).append(change)
+
+
+def test_a_full_memo_drops_its_oldest_days(monkeypatch):
+    monkeypatch.setattr(day_slots, "MEMO_LIMIT", 3)
+    config = make_config(timezone="Europe/Berlin", hours=HOURS, masters=MASTERS, services=SERVICES)
+    days, now = DaySlots(config), STARTS[1]
+    window = (now.astimezone(config.tz).date(), now.astimezone(config.tz).date() + dt.timedelta(5))
+    visits, changes = calendar(config, random.Random(3), now, 20)
+    service = config.services[0]
+    for _ in range(2):
+        offered = memo(days, service, [], visits, changes, now, window)
+        assert offered == engine(config, service, [], visits, changes, now, window)
+        assert len(days._memo) == 3
 
 
 async def old_find(booker: Booker, *wish) -> SlotPage:

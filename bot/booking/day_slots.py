@@ -21,7 +21,7 @@ from bot.booking.slots import UTC, Slot, Span, TimeChange, day_bounds, day_free_
 from bot.config import BusinessConfig, Master, Service
 
 T = TypeVar("T")
-MEMO_LIMIT = 20_000  # master-days kept; past it the memo starts afresh (a month of a big salon)
+MEMO_LIMIT = 5_000  # master-days and lengths kept (a few MB): 10 masters, 2 months, 8 lengths
 
 
 class Offer(NamedTuple):
@@ -148,8 +148,8 @@ class DaySlots:
         if offers is None:
             free = day_free_spans(self.config, master, day, minutes, spans, moved)
             offers = tuple(self._offer(Slot(s, e, master.id), order) for s, e in free)
-            if len(self._memo) >= MEMO_LIMIT:
-                self._memo.clear()
+            if len(self._memo) >= MEMO_LIMIT:  # the oldest first: mostly days since changed
+                del self._memo[next(iter(self._memo))]
             self._memo[key] = offers
         return offers
 
