@@ -197,9 +197,9 @@ def day_free_spans(
     tz, rules = config.tz, config.booking
     duration = dt.timedelta(minutes=minutes)
     buffer = dt.timedelta(minutes=rules.buffer_minutes)
+    step = rules.slot_step_minutes
     free: list[Span] = []
     for work in working_spans(config, master, day, changes):
-        step = rules.slot_step_minutes
         free += _interval_slots(tz, day, work, step, duration, buffer, NEVER, spans)
     return free
 
