@@ -6,10 +6,12 @@ a worker), against a bare aiogram echo served the same way in the same run.
 
 Every configuration gets the same load: the fake Bot API (tests/fakes/bot_api.py) plays
 Telegram and the load balancer, posting each client's updates to the instances in turn; a
-client answers what the bot last asked, as the flow bench does. The driver runs in this
-process and shares the machine's cores with the instances: the echo pays that too, so the
-ratio is the figure to read. The shared send pace (30 msg/s per bot, Telegram's limit) is
-switched off in the instances here — it would measure Telegram, not us.
+client answers what the bot last asked and browses as the flow bench's do (services spread
+over the clients, "more" on 40 % of slot pages): when all 200 took the first service and a
+slot of the first page, most lost every race and gave up after 40 steps unbooked. The
+driver runs in this process and shares the machine's cores with the instances: the echo
+pays that too, so the ratio is the figure to read. The shared send pace (30 msg/s per bot,
+Telegram's limit) is switched off in the instances here — it would measure Telegram, not us.
 
 "cpu ms/upd" is the CPU time (Linux /proc) per update of everything serving the run: the
 echo process; the instances, the worker and the PostgreSQL server. It is steadier than
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import os
 import random
@@ -156,19 +159,22 @@ async def run_flow(
         with tempfile.TemporaryDirectory() as folder:
             async with fleet(api, Path(folder), env, bots, workers, UNPACED) as running:
                 async with Inbox(api) as inbox:
-                    await book(inbox, FakeUser(1, "warm-up"), random.Random(1))
+                    await book(inbox, FakeUser(1, "warm-up"), random.Random(1), browse=True)
                     sent_before = len(api.webhook_statuses(CLIENT))
                     pids = [p.pid for p in running.bots + running.workers]
                     cpu = cpu_seconds(pids) + server_cpu(postmaster)
                     began = time.perf_counter()
                     users = [FakeUser(10_000 + i, f"Клиент{i}") for i in range(clients)]
                     outcomes = await asyncio.gather(
-                        *(book(inbox, u, random.Random(u.id), timeout=60) for u in users)
+                        *(book(inbox, u, random.Random(u.id), 60, browse=True) for u in users)
                     )
                     wall = time.perf_counter() - began
                     cpu = cpu_seconds(pids) + server_cpu(postmaster) - cpu
                 running.check_alive()
                 updates = len(api.webhook_statuses(CLIENT)) - sent_before
+                missed = collections.Counter(o[:60] for o in outcomes if o != "booked")
+                if missed:
+                    print(f"  not booked: {dict(missed.most_common(5))}")
                 return wall, updates, outcomes.count("booked"), cpu
 
 
