@@ -31,8 +31,24 @@ log = logging.getLogger("priyom.chat_lock")
 POOL_SIZE = 20  # steps of different chats in flight per process; more wait for a connection
 MIGRATION_KEY = 0x5052_4959_4F4D_4D47  # "PRIYOMMG": `python -m bot migrate` and start-up
 
-VERSION_SQL = "SELECT version FROM conversation WHERE channel = $1 AND chat_id = $2"
-Then = Callable[[Any], Awaitable[None]]
+TURN_FUNCTION = """
+CREATE FUNCTION pg_temp.priyom_chat_turn(bigint, text, text) RETURNS integer
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE saved integer;
+BEGIN
+    PERFORM pg_advisory_lock($1);
+    SELECT version INTO saved FROM conversation WHERE channel = $2 AND chat_id = $3;
+    RETURN saved;
+END $$
+"""
+"""The lock and the conversation's version in one round trip. The read must see what the
+lock's previous holder committed: one statement (`SELECT pg_advisory_lock(..), (SELECT
+version ..)`) reads with the snapshot taken when it began, before the wait, so it may hear
+a version the holder has since replaced. A VOLATILE function takes a fresh snapshot for each
+statement it runs, after the lock is granted. A session's own (pg_temp) function: created
+once per lock connection, no migration, nothing left behind."""
+TURN_SQL = "SELECT pg_temp.priyom_chat_turn($1, $2, $3)"
+Take = Callable[[Any], Awaitable[None]] | None
 
 turn_taken: contextvars.ContextVar[asyncio.Event | None] = contextvars.ContextVar(
     "turn_taken", default=None
@@ -76,6 +92,7 @@ async def _pool(client: Any) -> Any:
             server_settings=client.server_settings,
             min_size=0,
             max_size=POOL_SIZE,
+            init=_create_turn_function,
             reset=_release,
             **client.extra,
         )
@@ -83,10 +100,14 @@ async def _pool(client: Any) -> Any:
     return pool
 
 
+async def _create_turn_function(connection: Any) -> None:
+    await connection.execute(TURN_FUNCTION)
+
+
 @contextlib.asynccontextmanager
-async def advisory(key: int, then: Then | None = None) -> AsyncIterator[None]:
+async def advisory(key: int, take: Take = None) -> AsyncIterator[None]:
     """Hold PostgreSQL's advisory lock `key` on a connection of its own (no-op elsewhere);
-    `then` runs on that connection once the lock is held."""
+    `take` takes it on that connection (default: the lock alone)."""
     client = _postgres_client()
     if client is None:
         _tell_turn_taken()
@@ -96,10 +117,11 @@ async def advisory(key: int, then: Then | None = None) -> AsyncIterator[None]:
     # Giving the connection back releases the lock (`_release`), even when the wait for it
     # was cancelled just as it was granted; a connection that fails that is closed.
     async with pool.acquire() as connection:
-        await connection.execute("SELECT pg_advisory_lock($1)", key)
+        if take is None:
+            await connection.execute("SELECT pg_advisory_lock($1)", key)
+        else:
+            await take(connection)
         _tell_turn_taken()
-        if then is not None:
-            await then(connection)
         yield
 
 
@@ -121,14 +143,16 @@ def chat_turn(
 
     `saved_version` hears the conversation's version as committed when the turn began
     (None: no conversation yet), so a process can drop a copy another one has outdated
-    instead of running the step on it and again (one query instead of a rerun)."""
+    instead of running the step on it and again; the lock and the read are one round trip
+    (TURN_FUNCTION)."""
+    key = key_of(f"chat:{channel}:{chat_id}")
     if saved_version is None:
-        return advisory(key_of(f"chat:{channel}:{chat_id}"))
+        return advisory(key)
 
-    async def read_version(connection: Any) -> None:
-        saved_version(await connection.fetchval(VERSION_SQL, channel, chat_id))
+    async def lock_and_read(connection: Any) -> None:
+        saved_version(await connection.fetchval(TURN_SQL, key, channel, chat_id))
 
-    return advisory(key_of(f"chat:{channel}:{chat_id}"), read_version)
+    return advisory(key, lock_and_read)
 
 
 async def close() -> None:

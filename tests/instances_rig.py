@@ -49,6 +49,15 @@ async def fresh_database(server_url: str) -> str:
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
+async def someone_waits_for_a_turn() -> bool:
+    """Whether a connection waits for an advisory lock (bot.chat_lock) on tortoise's database."""
+    from tortoise import Tortoise
+
+    sql = "SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+    _, rows = await Tortoise.get_connection("default").execute_query(sql)
+    return rows[0]["n"] > 0
+
+
 def environment(api: FakeBotApi, database_url: str, redis_url: str, **extra: str) -> dict:
     return {
         **os.environ,
