@@ -92,6 +92,15 @@ def server_cpu(postmaster: int | None) -> float:
     return cpu_seconds([postmaster], reaped=True) + cpu_seconds(children(postmaster))
 
 
+PARTS = ("instances", "workers", "PostgreSQL")
+
+
+def cpu_parts(running, postmaster: int | None) -> list[float]:
+    """CPU seconds so far of the instances, the workers and the PostgreSQL server."""
+    bots, workers = [p.pid for p in running.bots], [p.pid for p in running.workers]
+    return [cpu_seconds(bots), cpu_seconds(workers), server_cpu(postmaster)]
+
+
 async def echo_server(port: int, api_url: str) -> None:
     """The floor: aiogram's webhook handler and a handler that only echoes (subprocess)."""
     from aiogram import Dispatcher, F
@@ -161,17 +170,24 @@ async def run_flow(
                 async with Inbox(api) as inbox:
                     await book(inbox, FakeUser(1, "warm-up"), random.Random(1), browse=True)
                     sent_before = len(api.webhook_statuses(CLIENT))
-                    pids = [p.pid for p in running.bots + running.workers]
-                    cpu = cpu_seconds(pids) + server_cpu(postmaster)
+                    parts = cpu_parts(running, postmaster)
                     began = time.perf_counter()
                     users = [FakeUser(10_000 + i, f"Клиент{i}") for i in range(clients)]
                     outcomes = await asyncio.gather(
                         *(book(inbox, u, random.Random(u.id), 60, browse=True) for u in users)
                     )
                     wall = time.perf_counter() - began
-                    cpu = cpu_seconds(pids) + server_cpu(postmaster) - cpu
+                    parts = [
+                        after - before
+                        for after, before in zip(cpu_parts(running, postmaster), parts, strict=True)
+                    ]
                 running.check_alive()
                 updates = len(api.webhook_statuses(CLIENT)) - sent_before
+                cpu = sum(parts)
+                split = ", ".join(
+                    f"{n} {c * 1000 / updates:.2f}" for n, c in zip(PARTS, parts, strict=True)
+                )
+                print(f"  cpu ms/upd: {split}")
                 missed = collections.Counter(o[:60] for o in outcomes if o != "booked")
                 if missed:
                     print(f"  not booked: {dict(missed.most_common(5))}")
