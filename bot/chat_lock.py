@@ -22,7 +22,7 @@ import contextlib
 import contextvars
 import hashlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 from tortoise import Tortoise
@@ -32,22 +32,21 @@ POOL_SIZE = 20  # steps of different chats in flight per process; more wait for 
 MIGRATION_KEY = 0x5052_4959_4F4D_4D47  # "PRIYOMMG": `python -m bot migrate` and start-up
 
 TURN_FUNCTION = """
-CREATE FUNCTION pg_temp.priyom_chat_turn(bigint, text, text) RETURNS integer
+CREATE FUNCTION pg_temp.priyom_chat_turn(bigint, text, text) RETURNS SETOF conversation
 LANGUAGE plpgsql VOLATILE AS $$
-DECLARE saved integer;
 BEGIN
     PERFORM pg_advisory_lock($1);
-    SELECT version INTO saved FROM conversation WHERE channel = $2 AND chat_id = $3;
-    RETURN saved;
+    RETURN QUERY SELECT * FROM conversation WHERE channel = $2 AND chat_id = $3;
 END $$
 """
-"""The lock and the conversation's version in one round trip. The read must see what the
+"""The lock and the conversation as saved, in one round trip. The read must see what the
 lock's previous holder committed: one statement (`SELECT pg_advisory_lock(..), (SELECT
-version ..)`) reads with the snapshot taken when it began, before the wait, so it may hear
-a version the holder has since replaced. A VOLATILE function takes a fresh snapshot for each
+version ..)`) reads with the snapshot taken when it began, before the wait, so it may miss
+what the holder saved meanwhile. A VOLATILE function takes a fresh snapshot for each
 statement it runs, after the lock is granted. A session's own (pg_temp) function: created
-once per lock connection, no migration, nothing left behind."""
-TURN_SQL = "SELECT pg_temp.priyom_chat_turn($1, $2, $3)"
+on a lock connection's first turn (the table exists by then), no migration, nothing left
+behind; its rows follow the table's columns."""
+TURN_SQL = "SELECT * FROM pg_temp.priyom_chat_turn($1, $2, $3)"
 Take = Callable[[Any], Awaitable[None]] | None
 
 turn_taken: contextvars.ContextVar[asyncio.Event | None] = contextvars.ContextVar(
@@ -92,16 +91,11 @@ async def _pool(client: Any) -> Any:
             server_settings=client.server_settings,
             min_size=0,
             max_size=POOL_SIZE,
-            init=_create_turn_function,
             reset=_release,
             **client.extra,
         )
         _pools[id(client)] = pool
     return pool
-
-
-async def _create_turn_function(connection: Any) -> None:
-    await connection.execute(TURN_FUNCTION)
 
 
 @contextlib.asynccontextmanager
@@ -137,22 +131,32 @@ async def _release(connection: Any) -> None:
 
 
 def chat_turn(
-    channel: str, chat_id: str, saved_version: Callable[[int | None], None] | None = None
+    channel: str, chat_id: str, saved: Callable[[Mapping[str, Any] | None], None] | None = None
 ) -> contextlib.AbstractAsyncContextManager[None]:
     """The chat's turn across processes: enter before reading its conversation.
 
-    `saved_version` hears the conversation's version as committed when the turn began
-    (None: no conversation yet), so a process can drop a copy another one has outdated
-    instead of running the step on it and again; the lock and the read are one round trip
-    (TURN_FUNCTION)."""
+    `saved` hears the conversation's row (its columns) as committed when the turn began
+    (None: no conversation yet), so a process can replace a copy another one has outdated
+    instead of reading it again, or running the step on it and again; the lock and the
+    read are one round trip (TURN_FUNCTION)."""
     key = key_of(f"chat:{channel}:{chat_id}")
-    if saved_version is None:
+    if saved is None:
         return advisory(key)
 
     async def lock_and_read(connection: Any) -> None:
-        saved_version(await connection.fetchval(TURN_SQL, key, channel, chat_id))
+        saved(await _turn(connection, key, channel, chat_id))
 
     return advisory(key, lock_and_read)
+
+
+async def _turn(connection: Any, key: int, channel: str, chat_id: str) -> Any:
+    import asyncpg
+
+    try:
+        return await connection.fetchrow(TURN_SQL, key, channel, chat_id)
+    except (asyncpg.UndefinedFunctionError, asyncpg.InvalidSchemaNameError):  # a first turn
+        await connection.execute(TURN_FUNCTION)
+        return await connection.fetchrow(TURN_SQL, key, channel, chat_id)
 
 
 async def close() -> None:

@@ -54,6 +54,22 @@ async def test_a_stale_plain_step_writes_nothing_and_runs_again(pg_one, config, 
     )
 
 
+async def test_a_copy_outdated_elsewhere_is_replaced_by_the_turns_read(pg_one, config, clock):
+    """The turn reads the conversation with the lock: the step neither reads it again
+    through tortoise nor runs twice (once on the stale copy, once on fresh state)."""
+    here, there = DialogService(config, clock), DialogService(config, clock)
+    await step_commit.begin(here, "c1")  # `here` caches the conversation at version 2
+    await there.handle("test", "c1", Input.button("svc:brows"))  # version 3, elsewhere
+    statements: list[str] = []
+    async with Tortoise.get_connection("default").acquire_connection() as connection:
+        connection.add_query_logger(lambda record: statements.append(record.query))
+    assert await here.handle("test", "c1", Input.button("addon:none"))
+    assert not [s for s in statements if 'FROM "conversation"' in s]
+    assert len([s for s in statements if "message_log" in s]) == 1  # committed once
+    conv = await Conversation.get(chat_id="c1")
+    assert conv.version == 4 and conv.state["step"] == "time"
+
+
 @pytest.fixture
 async def pg(postgres_url: str):
     """A freshly migrated database with tortoise's usual pool: a write that escaped the
