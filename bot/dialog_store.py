@@ -6,7 +6,8 @@ the log rows, the update, COMMIT), where tortoise spends four and builds each st
 anew; on PostgreSQL in one statement (bot.dialog_store_pg). The update is conditional on
 the version read, as always: a step that lost to another process's commit changes nothing
 and is run again. Other databases, and steps that also write other rows, take tortoise's
-transaction (`save`).
+transaction (`save`); on PostgreSQL its log rows and update are that same one statement,
+run on the transaction's connection.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from tortoise import connections
+from tortoise.backends.asyncpg.client import AsyncpgDBClient
 from tortoise.transactions import in_transaction
 
 from bot.db_postgres import PostgresClient
@@ -43,7 +45,12 @@ UPDATE_CONVERSATION = (
 async def save(
     conv: Conversation, version: int, state: dict, now: dt.datetime, logs: list[MessageLog]
 ) -> bool:
-    """Within the step's transaction: the log rows and the update (False: a stale version)."""
+    """Within the step's transaction: the log rows and the update (False: a stale version).
+    On PostgreSQL the plain step's one statement, on the transaction's connection."""
+    client = connections.get("default")  # the step's transaction
+    if isinstance(client, AsyncpgDBClient):
+        rows = [_log_values(row) for row in logs]
+        return await commit_step(client, rows, _update_values(conv, version, state, now))
     await MessageLog.bulk_create(logs)
     saved = await Conversation.filter(id=conv.id, version=version).update(
         state=state,
@@ -69,7 +76,17 @@ async def commit_alone(
             return False
         return True
     rows = [_log_values(row) for row in logs]
-    update = (
+    update = _update_values(conv, version, state, now)
+    if isinstance(client, PostgresClient):
+        return await commit_step(client, rows, update)
+    async with client.acquire_connection() as connection:
+        # aiosqlite runs the function in its thread: the whole transaction is one hand-off.
+        return await connection._execute(_commit, connection._conn, rows, update)
+
+
+def _update_values(conv: Conversation, version: int, state: dict, now: dt.datetime) -> tuple:
+    """The parameters of UPDATE_CONVERSATION."""
+    return (
         _db(Conversation, "state", state),
         version + 1,
         _db(Conversation, "updated_at", now),
@@ -78,11 +95,6 @@ async def commit_alone(
         conv.id,
         version,
     )
-    if isinstance(client, PostgresClient):
-        return await commit_step(client, rows, update)
-    async with client.acquire_connection() as connection:
-        # aiosqlite runs the function in its thread: the whole transaction is one hand-off.
-        return await connection._execute(_commit, connection._conn, rows, update)
 
 
 def _db(model: Any, field: str, value: Any) -> Any:
