@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from tortoise import connections
+from tortoise.backends.sqlite.client import SqliteTransactionWrapper
 from tortoise.transactions import in_transaction
 
 from bot.db_postgres import PostgresClient
@@ -43,7 +44,16 @@ UPDATE_CONVERSATION = (
 async def save(
     conv: Conversation, version: int, state: dict, now: dt.datetime, logs: list[MessageLog]
 ) -> bool:
-    """Within the step's transaction: the log rows and the update (False: a stale version)."""
+    """Within the step's transaction: the log rows and the update (False: a stale version).
+    On SQLite one hand-off to aiosqlite's thread, on PostgreSQL one statement."""
+    client = connections.get("default")
+    rows = [_log_values(row) for row in logs]
+    update = _update_values(conv, version, state, now)
+    if isinstance(client, SqliteTransactionWrapper):
+        async with client.acquire_connection() as connection:
+            return await connection._execute(_save_rows, connection._conn, rows, update)
+    if client.capabilities.dialect == "postgres":
+        return await commit_step(client, rows, update)
     await MessageLog.bulk_create(logs)
     saved = await Conversation.filter(id=conv.id, version=version).update(
         state=state,
@@ -53,6 +63,25 @@ async def save(
         lead_id=conv.lead_id,
     )
     return bool(saved)
+
+
+def _update_values(conv: Conversation, version: int, state: dict, now: dt.datetime) -> tuple:
+    """UPDATE_CONVERSATION's values."""
+    return (
+        _db(Conversation, "state", state),
+        version + 1,
+        _db(Conversation, "updated_at", now),
+        conv.client_id,
+        conv.lead_id,
+        conv.id,
+        version,
+    )
+
+
+def _save_rows(db: sqlite3.Connection, rows: Sequence[tuple], update: tuple) -> bool:
+    """Runs in aiosqlite's thread, inside the step's open transaction."""
+    db.executemany(INSERT_LOG, rows)
+    return db.execute(UPDATE_CONVERSATION, update).rowcount == 1
 
 
 async def commit_alone(

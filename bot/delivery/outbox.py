@@ -35,7 +35,7 @@ from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
-from bot import metrics
+from bot import metrics, raw_sql
 from bot.clock import Clock
 from bot.delivery import freshness
 from bot.delivery.ratelimit import NO_LIMIT, RateLimiter
@@ -271,28 +271,43 @@ async def still_true(row: Outbox, now: dt.datetime) -> bool:
 
 async def deliver(sender: Sender, row: Outbox, clock: Clock) -> bool:
     """Send one claimed row and record the result; True when it was sent."""
+    message_id = await _attempt(sender, row, clock)
+    if message_id is _FAILED:
+        return False
+    await record_sent([(row, message_id)], clock.now())
+    return True
+
+
+class _Failed:
+    """The send did not happen (skipped, dead or to retry: recorded already)."""
+
+
+_FAILED = _Failed()
+
+
+async def _attempt(sender: Sender, row: Outbox, clock: Clock) -> int | _Failed | None:
+    """Send the row; its message id, or _FAILED with the failure recorded."""
     if not await still_true(row, clock.now()):
         await Outbox.filter(id=row.id).update(status=OutboxStatus.SKIPPED, locked_until=None)
         log.info("outbox_skipped", extra={"outbox": row.id, "appointment": row.appointment_id})
-        return False
+        return _FAILED
     try:
-        message_id = await sender.send(row)
+        return await sender.send(row)
     except Undeliverable as exc:
         await _dead(row, str(exc), clock.now())
-        return False
     except RetryLater as exc:
         await _retry(row, exc, clock.now())
-        return False
-    await Outbox.filter(id=row.id).update(
-        status=OutboxStatus.SENT,
-        sent_at=clock.now(),
-        message_id=message_id,
-        locked_until=None,
-        attempts=row.attempts + 1,
-        **_erased_address(row),
-    )
-    metrics.delivered(row.channel, row.bot, ok=True)
-    return True
+    return _FAILED
+
+
+async def _attempt_safely(sender: Sender, row: Outbox, clock: Clock) -> int | _Failed | None:
+    """`_attempt`, where a sender's bug retries the row later instead of stopping the caller."""
+    try:
+        return await _attempt(sender, row, clock)
+    except Exception as exc:
+        await _retry(row, RetryLater(0, f"unexpected: {exc!r}"), clock.now())
+        log.exception("outbox_send_failed", extra={"outbox": row.id})
+        return _FAILED
 
 
 async def deliver_safely(sender: Sender, row: Outbox, clock: Clock) -> bool:
@@ -303,6 +318,33 @@ async def deliver_safely(sender: Sender, row: Outbox, clock: Clock) -> bool:
         await _retry(row, RetryLater(0, f"unexpected: {exc!r}"), clock.now())
         log.exception("outbox_send_failed", extra={"outbox": row.id})
         return False
+
+
+MARK_SENT = (
+    'UPDATE "outbox" SET "status" = ?, "sent_at" = ?, "message_id" = ?, '
+    '"locked_until" = NULL, "attempts" = ?, "chat_id" = ? WHERE "id" = ?'
+)
+
+
+async def record_sent(sent: Sequence[tuple[Outbox, int | None]], now: dt.datetime) -> None:
+    """Mark rows sent with their message ids: one prepared statement for the batch."""
+    values = [
+        (
+            OutboxStatus.SENT.value,
+            now,
+            message_id,
+            row.attempts + 1,
+            _erased_address(row).get("chat_id", row.chat_id),
+            row.id,
+        )
+        for row, message_id in sent
+    ]
+    if len(values) == 1:
+        await raw_sql.execute(MARK_SENT, values[0])
+    else:  # its own transaction, or the caller's
+        await raw_sql.execute_many(MARK_SENT, values)
+    for row, _ in sent:
+        metrics.delivered(row.channel, row.bot, ok=True)
 
 
 def _erased_address(row: Outbox) -> dict[str, str]:
@@ -367,15 +409,20 @@ async def deliver_now(rows: Sequence[Outbox], sender: Sender, clock: Clock) -> i
     The step wrote them already claimed (`claimed_until`), so no tick sends them meanwhile,
     and a process that dies here leaves them to the tick once the claim expires. A row
     that cannot go now (a 5xx, a timeout) stays pending, and the rows after it wait behind
-    it, so the chat still gets its answers once and in order.
+    it, so the chat still gets its answers once and in order. The sends are recorded in
+    one statement once the batch is through (or stopped): a process that dies in between
+    sends the batch's rows again, as it would the row in flight.
     """
-    sent = 0
+    sent: list[tuple[Outbox, int | None]] = []
     for index, row in enumerate(rows):
-        ok = await deliver_safely(sender, row, clock)
-        sent += ok
-        if not ok and await hold_behind(row.id, [r.id for r in rows[index + 1 :]]):
+        message_id = await _attempt_safely(sender, row, clock)
+        if message_id is not _FAILED:
+            sent.append((row, message_id))  # type: ignore[arg-type]
+        elif await hold_behind(row.id, [r.id for r in rows[index + 1 :]]):
             break
-    return sent
+    if sent:
+        await record_sent(sent, clock.now())
+    return len(sent)
 
 
 def claimed_until(now: dt.datetime) -> dt.datetime:
