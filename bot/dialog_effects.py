@@ -206,19 +206,24 @@ class DialogEffects:
             old = await self._own_active(conv, effect.replaces)
             if old is None:
                 return Input.event("cancel_failed", str(effect.replaces))
-        lead_id = old.lead_id if old else conv.lead_id
-        lead = await lead_of(lead_id)
-        client = await Client.get_or_none(id=conv.client_id) if conv.client_id else None
         slot = Slot(effect.start, effect.end, effect.master_id)
-        appointment = found = None
+        appointment = found = lead = client = None
         provider = self.checkout.provider(conv.channel) if old is None else None
-        if service is not None and effect.master_id in service.masters:
+        # A taken (or forged) slot is told by the step's snapshot before any read: most
+        # confirms under load lose their race this way and must stay cheap.
+        if (
+            service is not None
+            and effect.master_id in service.masters
+            and await self.booker.offerable(slot, service, effect.addon_ids)
+        ):
+            lead = await lead_of(old.lead_id if old else conv.lead_id)
+            client = await Client.get_or_none(id=conv.client_id) if conv.client_id else None
             price = price_kop(service, effect.addon_ids)
             if provider is not None:
                 found = await quote_for(self.config, service.id, price, slot.start, conv.client_id)
             deposit = found.amount_kop if found else None
             appointment = await self.booker.book(
-                slot, service, effect.addon_ids, client, lead, deposit
+                slot, service, effect.addon_ids, client, lead, deposit, checked=True
             )
         if appointment is None:
             log.info(
