@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from tortoise.transactions import in_transaction
 
-from bot import erasure
+from bot import erasure, raw_sql
 from bot.booking import reshuffle, waitlist, waitlist_take
 from bot.booking.booker import Booker, price_kop
 from bot.booking.slots import Slot
@@ -53,6 +53,7 @@ from scenarios.types import (
 )
 
 log = logging.getLogger("priyom.dialog")
+SAVE_CONTACT = 'UPDATE "client" SET "name" = ?, "phone" = ? WHERE "id" = ?'
 
 
 class _SlotGone(Exception):
@@ -111,7 +112,8 @@ class DialogEffects:
                     "lead_opened", extra={"lead": lead.id, "source": source, "campaign": campaign}
                 )
             case SaveContact(name=name, phone=phone):
-                await Client.filter(id=conv.client_id).update(name=name, phone=phone)
+                if conv.client_id is not None:  # every confirm repeats it: no queryset
+                    await raw_sql.execute(SAVE_CONTACT, (name, phone, conv.client_id))
             case Book():
                 return await self._book(conv, effect, now, booked)
             case ConfirmVisit(appointment_id=appointment_id):

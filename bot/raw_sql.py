@@ -16,6 +16,7 @@ from typing import Any
 
 from tortoise import connections
 from tortoise.fields.data import JSON_DUMPS
+from tortoise.models import Model
 
 
 def _client() -> Any:
@@ -63,3 +64,20 @@ async def execute_many(sql: str, rows: Sequence[Sequence[Any]]) -> None:
 def as_json(value: Any) -> str:
     """A JSON column's value as tortoise writes it."""
     return JSON_DUMPS(value)
+
+
+@functools.lru_cache(maxsize=64)
+def _update_sql(table: str, columns: tuple[str, ...]) -> str:
+    assignments = ", ".join(f'"{c}" = ?' for c in columns)
+    return f'UPDATE "{table}" SET {assignments} WHERE "id" = ?'
+
+
+async def save_fields(instance: Model, names: Sequence[str]) -> int:
+    """`instance.save(update_fields=names)` as one prepared UPDATE (no queryset)."""
+    meta = instance._meta
+    columns, values = [], []
+    for name in dict.fromkeys(names):
+        field = meta.fields_map[name]
+        columns.append(field.source_field or name)
+        values.append(field.to_db_value(getattr(instance, name), instance))
+    return await execute(_update_sql(meta.db_table, tuple(columns)), [*values, instance.pk])

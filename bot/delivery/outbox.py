@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import datetime as dt
+import functools
 import logging
 import random
 from collections.abc import Collection, Iterable, Sequence
@@ -320,29 +321,27 @@ async def deliver_safely(sender: Sender, row: Outbox, clock: Clock) -> bool:
         return False
 
 
-MARK_SENT = (
-    'UPDATE "outbox" SET "status" = ?, "sent_at" = ?, "message_id" = ?, '
-    '"locked_until" = NULL, "attempts" = ?, "chat_id" = ? WHERE "id" = ?'
-)
+@functools.lru_cache(maxsize=32)
+def _mark_sent_sql(count: int) -> str:
+    """One UPDATE for `count` sent rows, each with its own message id and address."""
+    each = " ".join(["WHEN ? THEN CAST(? AS BIGINT)"] * count)
+    address = " ".join(["WHEN ? THEN CAST(? AS VARCHAR(64))"] * count)
+    return (
+        'UPDATE "outbox" SET "status" = ?, "sent_at" = ?, "locked_until" = NULL, '
+        f'"attempts" = "attempts" + 1, "message_id" = CASE "id" {each} END, '
+        f'"chat_id" = CASE "id" {address} END WHERE "id" IN ({", ".join("?" * count)})'
+    )
 
 
 async def record_sent(sent: Sequence[tuple[Outbox, int | None]], now: dt.datetime) -> None:
     """Mark rows sent with their message ids: one prepared statement for the batch."""
-    values = [
-        (
-            OutboxStatus.SENT.value,
-            now,
-            message_id,
-            row.attempts + 1,
-            _erased_address(row).get("chat_id", row.chat_id),
-            row.id,
-        )
-        for row, message_id in sent
-    ]
-    if len(values) == 1:
-        await raw_sql.execute(MARK_SENT, values[0])
-    else:  # its own transaction, or the caller's
-        await raw_sql.execute_many(MARK_SENT, values)
+    values: list = [OutboxStatus.SENT.value, now]
+    for row, message_id in sent:
+        values += (row.id, message_id)
+    for row, _ in sent:
+        values += (row.id, _erased_address(row).get("chat_id", row.chat_id))
+    values += [row.id for row, _ in sent]
+    await raw_sql.execute(_mark_sent_sql(len(sent)), values)
     for row, _ in sent:
         metrics.delivered(row.channel, row.bot, ok=True)
 
