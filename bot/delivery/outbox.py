@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import datetime as dt
+import enum
 import functools
 import logging
 import random
@@ -185,20 +186,56 @@ async def to_staff(
     now: dt.datetime,
     lead_id: int | None,
 ) -> int:
-    """Queue one message to several staff chats; each chat's copy is deduplicated apart."""
-    queued = 0
-    for chat_id in chat_ids:
-        row = await enqueue(
+    """Queue one message to several staff chats; each chat's copy is deduplicated apart.
+    One INSERT for them all: a copy queued already is skipped (no savepoint per chat)."""
+    payload = message.payload()
+    rows = [
+        Outbox(
             bot="staff",
-            chat_id=chat_id,
+            channel="telegram",
+            chat_id=chat,
             kind=kind,
-            message=message,
-            dedup_key=f"{kind}:{key}:{chat_id}",
-            now=now,
+            payload=payload,
+            dedup_key=f"{kind}:{key}:{chat}",
             lead_id=lead_id,
+            status=OutboxStatus.PENDING,
+            attempts=0,
+            due_at=now,
+            created_at=now,
         )
-        queued += row is not None
-    return queued
+        for chat in dict.fromkeys(str(c) for c in chat_ids)
+    ]
+    if not rows:
+        return 0
+    return len(await raw_sql.fetch(insert_sql(len(rows), skip_known=True), row_values(rows)))
+
+
+ROW_COLUMNS = ("bot", "channel", "chat_id", "kind", "payload", "dedup_key", "lead_id")
+ROW_COLUMNS += ("status", "attempts", "due_at", "created_at", "locked_until")
+
+
+@functools.lru_cache(maxsize=32)
+def insert_sql(count: int, skip_known: bool = False) -> str:
+    """One INSERT of `count` rows returning (id, dedup_key) of those written; `skip_known`:
+    a row whose dedup key is queued already is left out, else it is an IntegrityError."""
+    columns = ", ".join(f'"{c}"' for c in ROW_COLUMNS)
+    one = "(" + ", ".join("?" * len(ROW_COLUMNS)) + ")"
+    skip = ' ON CONFLICT ("dedup_key") DO NOTHING' if skip_known else ""
+    values = ", ".join([one] * count)
+    return f'INSERT INTO "outbox" ({columns}) VALUES {values}{skip} RETURNING "id", "dedup_key"'
+
+
+def row_values(rows: Iterable[Outbox]) -> list:
+    """The rows' values for `insert_sql`, in its order."""
+    return [
+        raw_sql.as_json(row.payload) if column == "payload" else _plain(getattr(row, column))
+        for row in rows
+        for column in ROW_COLUMNS
+    ]
+
+
+def _plain(value: object) -> object:
+    return value.value if isinstance(value, enum.Enum) else value
 
 
 def _unclaimed(now: dt.datetime) -> Q:

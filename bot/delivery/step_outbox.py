@@ -11,8 +11,6 @@ outbox in that transaction and sent right after it (bot.delivery.outbox.deliver_
 from __future__ import annotations
 
 import datetime as dt
-import enum
-import functools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,7 +18,7 @@ from dataclasses import dataclass, field
 from tortoise.exceptions import IntegrityError
 
 from bot import raw_sql
-from bot.delivery.outbox import ERASED_AS, Message, claimed_until
+from bot.delivery.outbox import ERASED_AS, Message, claimed_until, insert_sql, row_values
 from bot.models import Conversation, InboundMessage, Outbox, OutboxStatus
 from scenarios.types import Reply
 
@@ -102,30 +100,10 @@ async def queue_replies(
     return rows
 
 
-OUTBOX_COLUMNS = ("bot", "channel", "chat_id", "kind", "payload", "dedup_key", "lead_id")
-OUTBOX_COLUMNS += ("status", "attempts", "due_at", "created_at", "locked_until")
-
-
-@functools.lru_cache(maxsize=16)
-def _insert_sql(count: int) -> str:
-    columns = ", ".join(f'"{c}"' for c in OUTBOX_COLUMNS)
-    one = "(" + ", ".join("?" * len(OUTBOX_COLUMNS)) + ")"
-    values = ", ".join([one] * count)
-    return f'INSERT INTO "outbox" ({columns}) VALUES {values} RETURNING "id", "dedup_key"'
-
-
 async def _insert(rows: Sequence[Outbox]) -> None:
     """All the step's replies in one prepared INSERT (a clash of keys: IntegrityError)."""
-    values = [
-        raw_sql.as_json(row.payload) if column == "payload" else _plain(getattr(row, column))
-        for row in rows
-        for column in OUTBOX_COLUMNS
-    ]
-    ids = dict((key, row_id) for row_id, key in await raw_sql.fetch(_insert_sql(len(rows)), values))
+    written = await raw_sql.fetch(insert_sql(len(rows)), row_values(rows))
+    ids = {key: row_id for row_id, key in written}
     for row in rows:
         row.id = ids[row.dedup_key]
         row._saved_in_db = True  # as Outbox.create leaves it
-
-
-def _plain(value: object) -> object:
-    return value.value if isinstance(value, enum.Enum) else value
