@@ -65,6 +65,32 @@ async def save(
     return bool(saved)
 
 
+async def save_and_commit(
+    conv: Conversation, version: int, state: dict, now: dt.datetime, logs: list[MessageLog]
+) -> bool:
+    """`save` as the step's last act, its COMMIT (or, on a stale version, ROLLBACK) in the
+    same hand-off to aiosqlite's thread on SQLite: the transaction's context then only
+    gives back its lock. Elsewhere, and inside a savepoint, `save`; the context commits."""
+    client = connections.get("default")
+    if not isinstance(client, SqliteTransactionWrapper) or isinstance(
+        client._parent, SqliteTransactionWrapper
+    ):
+        return await save(conv, version, state, now, logs)
+    rows = [_log_values(row) for row in logs]
+    update = _update_values(conv, version, state, now)
+    async with client.acquire_connection() as connection:
+        saved = await connection._execute(_save_and_end, connection._conn, rows, update)
+    client._finalized = True  # committed or rolled back: the context must not again
+    return saved
+
+
+def _save_and_end(db: sqlite3.Connection, rows: Sequence[tuple], update: tuple) -> bool:
+    """Runs in aiosqlite's thread; an error leaves the transaction to the context."""
+    saved = _save_rows(db, rows, update)
+    db.execute("COMMIT" if saved else "ROLLBACK")
+    return saved
+
+
 def _update_values(conv: Conversation, version: int, state: dict, now: dt.datetime) -> tuple:
     """UPDATE_CONVERSATION's values."""
     return (

@@ -223,3 +223,23 @@ async def test_three_sends_are_recorded_in_one_round_trip(db, clock: FakeClock):
     finally:
         restore()
     assert len(calls) == 1  # one UPDATE for the batch; one per row before
+
+
+async def test_a_confirm_on_a_stale_copy_undoes_its_booking_and_runs_again(
+    db, config: BusinessConfig, clock: FakeClock
+):
+    """The versioned update fails after the booking was written: the ROLLBACK in the same
+    hand-off (bot.dialog_store.save_and_commit) undoes the visit, its cells, the lead's move
+    and the queued replies; the step runs again on fresh state and books once."""
+    here, there = DialogService(config, clock), DialogService(config, clock)
+    await reach(Chat(here, 801, "Ольга"), Step.SUMMARY)  # `here` caches the conversation
+    await Chat(there, 801, "Ольга").sticker()  # a new version, saved elsewhere
+    replies = await here.handle(CHANNEL, "801", Input(InputKind.BUTTON, "confirm"), sender=Sender())
+    assert "Заявка принята" in replies[-1].text
+    visit = await Appointment.get()
+    assert await MasterCell.exclude(appointment_id=visit.id).count() == 0
+    lead = await Lead.get(id=visit.lead_id)
+    assert await status_events(lead) == [(None, "new"), ("new", "qualified")]
+    conv = await Conversation.get(chat_id="801")
+    keys = await Outbox.filter(kind="reply").values_list("dedup_key", flat=True)
+    assert keys and {k.split(":")[2] for k in keys} == {str(conv.version - 1)}
