@@ -54,6 +54,13 @@ from scenarios.types import (
 
 log = logging.getLogger("priyom.dialog")
 SAVE_CONTACT = 'UPDATE "client" SET "name" = ?, "phone" = ? WHERE "id" = ?'
+RECORD_CONSENT = (
+    'INSERT INTO "client" ("channel", "channel_user_id", "consent_at", '
+    '"consent_policy_version", "created_at") VALUES (?, ?, ?, ?, ?) '
+    'ON CONFLICT ("channel", "channel_user_id") DO UPDATE SET "consent_at" = '
+    'excluded."consent_at", "consent_policy_version" = excluded."consent_policy_version" '
+    'RETURNING "id"'
+)
 
 
 class _SlotGone(Exception):
@@ -88,17 +95,10 @@ class DialogEffects:
         visits it books, so the step need not read them back."""
         match effect:
             case RecordConsent(policy_version=version):
-                consent = {"consent_at": now, "consent_policy_version": version}
-                client, created = await Client.get_or_create(
-                    channel=conv.channel,
-                    channel_user_id=conv.chat_id,
-                    defaults={"created_at": now, **consent},
-                )
-                if not created:  # a new client is created with it: one round trip less
-                    client.update_from_dict(consent)
-                    await client.save(update_fields=list(consent))
-                conv.client_id = client.id
-                log.info("consent", extra={"client": client.id, "policy": version})
+                # a new client is created with its consent, a known one gets it: one statement
+                values = (conv.channel, conv.chat_id, now, version, now)
+                ((conv.client_id,),) = await raw_sql.fetch(RECORD_CONSENT, values)
+                log.info("consent", extra={"client": conv.client_id, "policy": version})
             case OpenLead(source=source, campaign=campaign):
                 lead = await self._untouched_lead(conv) or await open_lead(
                     channel=conv.channel,

@@ -81,3 +81,24 @@ async def save_fields(instance: Model, names: Sequence[str]) -> int:
         columns.append(field.source_field or name)
         values.append(field.to_db_value(getattr(instance, name), instance))
     return await execute(_update_sql(meta.db_table, tuple(columns)), [*values, instance.pk])
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_sql(table: str, columns: tuple[str, ...]) -> str:
+    names = ", ".join(f'"{c}"' for c in columns)
+    marks = ", ".join("?" * len(columns))
+    return f'INSERT INTO "{table}" ({names}) VALUES ({marks}) RETURNING "id"'
+
+
+async def insert(instance: Model) -> None:
+    """`instance.save()` of a new row as one prepared INSERT: every column as tortoise
+    would write it (its checks included), the generated id set on the instance."""
+    meta = instance._meta
+    columns, values = [], []
+    for name, column in meta.fields_db_projection.items():
+        if name in meta.generated_db_fields:
+            continue
+        columns.append(column)
+        values.append(meta.fields_map[name].to_db_value(getattr(instance, name), instance))
+    ((instance.id,),) = await fetch(_insert_sql(meta.db_table, tuple(columns)), values)
+    instance._saved_in_db = True

@@ -243,3 +243,34 @@ async def test_a_confirm_on_a_stale_copy_undoes_its_booking_and_runs_again(
     conv = await Conversation.get(chat_id="801")
     keys = await Outbox.filter(kind="reply").values_list("dedup_key", flat=True)
     assert keys and {k.split(":")[2] for k in keys} == {str(conv.version - 1)}
+
+
+async def test_consent_of_a_known_client_updates_it_in_place(
+    db, config: BusinessConfig, clock: FakeClock
+):
+    """Consent is one INSERT … ON CONFLICT: a new client is created with it, a known one
+    (an older policy) gets it, keeping its id and its creation time."""
+    earlier = clock.now() - dt.timedelta(days=30)
+    known = await Client.create(
+        channel=CHANNEL,
+        channel_user_id="901",
+        consent_at=earlier,
+        consent_policy_version="old",
+        created_at=earlier,
+    )
+    dialogs = DialogService(config, clock)
+    await reach(Chat(dialogs, 901, "Ольга"), Step.SERVICE)
+    await reach(Chat(dialogs, 902, "Анна"), Step.SERVICE)
+    again = await Client.get(channel_user_id="901")
+    assert (again.id, again.created_at, again.consent_at, again.consent_policy_version) == (
+        known.id,
+        earlier,
+        clock.now(),
+        config.business.policy_version,
+    )
+    fresh = await Client.get(channel_user_id="902")
+    assert (fresh.created_at, fresh.consent_at) == (clock.now(), clock.now())
+    assert (await Conversation.get(chat_id="901")).client_id == known.id
+    lead = await Lead.get(client_id=known.id)
+    assert (lead.status, lead.created_at) == ("new", clock.now())
+    assert await status_events(lead) == [(None, "new")]

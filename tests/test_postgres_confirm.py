@@ -45,3 +45,11 @@ async def test_a_step_queued_twice_for_one_version_clashes(pg, clock):
 
 async def test_a_confirm_through_the_outbox_books_and_sends(pg, config, clock):
     await hot.test_a_confirm_through_the_outbox_books_and_sends(pg, config, clock)
+
+
+async def test_a_stale_confirm_undoes_its_booking(pg, config, clock):
+    await hot.test_a_confirm_on_a_stale_copy_undoes_its_booking_and_runs_again(pg, config, clock)
+
+
+async def test_consent_of_a_known_client_updates_it_in_place(pg, config, clock):
+    await hot.test_consent_of_a_known_client_updates_it_in_place(pg, config, clock)

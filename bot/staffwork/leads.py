@@ -44,7 +44,7 @@ async def open_lead(
     now: dt.datetime,
     actor: str = "client",
 ) -> Lead:
-    lead = await Lead.create(
+    lead = Lead(
         channel=channel,
         client_id=client_id,
         source=source,
@@ -53,7 +53,8 @@ async def open_lead(
         created_at=now,
         updated_at=now,
     )
-    await LeadEvent.create(lead=lead, at=now, actor=actor, from_status=None, to_status=lead.status)
+    await raw_sql.insert(lead)
+    await record_event(lead.id, now, actor, None, LeadStatus.NEW)
     await crm_queue.lead_opened(lead, now)  # in the caller's transaction, as the lead
     return lead
 
