@@ -6,7 +6,8 @@ key, so a change that is retried never queues its message twice, and a change th
 rolls back queues nothing. A sender claims a row with a conditional UPDATE
 (`locked_until`) before sending, so two senders — tasks, processes or machines — never
 send one row at the same time. After Telegram accepts the message the row is marked
-sent. The one window for a duplicate: the process dies (or the database is
+sent (a dialogue step's replies: together, once the last is through, `deliver_now`). The
+one window for a duplicate: the process dies (or the database is
 unreachable) after Telegram accepted the message and before that mark commits, or
 the request times out on our side after Telegram accepted it (sendMessage has no
 idempotency key); the row is then sent again — after the claim expires
