@@ -219,7 +219,7 @@ class DialogEffects:
             and await self.booker.offerable(slot, service, effect.addon_ids)
         ):
             lead = await lead_of(old.lead_id if old else conv.lead_id)
-            client = await Client.get_or_none(id=conv.client_id) if conv.client_id else None
+            client = await raw_sql.by_id(Client, conv.client_id) if conv.client_id else None
             price = price_kop(service, effect.addon_ids)
             if provider is not None:
                 found = await quote_for(self.config, service.id, price, slot.start, conv.client_id)

@@ -12,11 +12,13 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from tortoise import connections
 from tortoise.fields.data import JSON_DUMPS
 from tortoise.models import Model
+
+M = TypeVar("M", bound=Model)
 
 
 def _client() -> Any:
@@ -102,3 +104,21 @@ async def insert(instance: Model) -> None:
         values.append(meta.fields_map[name].to_db_value(getattr(instance, name), instance))
     ((instance.id,),) = await fetch(_insert_sql(meta.db_table, tuple(columns)), values)
     instance._saved_in_db = True
+
+
+@functools.lru_cache(maxsize=64)
+def _by_id_sql(table: str) -> str:
+    return f'SELECT * FROM "{table}" WHERE "id" = ?'
+
+
+async def by_id(model: type[M], row_id: int) -> M | None:
+    """`model.get_or_none(id=row_id)` as one prepared SELECT: the instance is built from
+    the row as tortoise builds it (its conversions), without a queryset."""
+    client = _client()
+    sql = _for(client, _by_id_sql(model._meta.db_table))
+    if is_postgres(client):
+        rows = await client.execute_query_dict(sql, [row_id])
+    else:
+        _, found = await client.execute_query(sql, [row_id])
+        rows = [dict(row) for row in found]
+    return model._init_from_db(**rows[0]) if rows else None

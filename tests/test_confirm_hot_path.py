@@ -274,3 +274,34 @@ async def test_consent_of_a_known_client_updates_it_in_place(
     lead = await Lead.get(client_id=known.id)
     assert (lead.status, lead.created_at) == ("new", clock.now())
     assert await status_events(lead) == [(None, "new")]
+
+
+async def test_a_lead_and_a_client_read_by_id_are_what_the_orm_reads(db, clock: FakeClock):
+    """raw_sql.by_id builds the instance from the row as tortoise does (datetimes, enums,
+    booleans, nulls), and it saves as one read through the ORM would."""
+    from bot import raw_sql
+    from bot.staffwork.leads import lead_of
+
+    now = clock.now()
+    client = await Client.create(
+        channel=CHANNEL, channel_user_id="by-id", name="Ольга", phone="+79271234567",
+        consent_at=now, created_at=now,
+    )  # fmt: skip
+    lead = await Lead.create(
+        channel=CHANNEL, client_id=client.id, source="vk", status="qualified",
+        needs_human=True, attention_at=now, created_at=now, updated_at=now,
+    )  # fmt: skip
+    for model, row_id in ((Lead, lead.id), (Client, client.id)):
+        raw, orm = await raw_sql.by_id(model, row_id), await model.get(id=row_id)
+        assert raw is not None
+        fields = model._meta.fields_db_projection
+        assert {f: getattr(raw, f) for f in fields} == {f: getattr(orm, f) for f in fields}
+        assert {f: type(getattr(raw, f)) for f in fields} == {
+            f: type(getattr(orm, f)) for f in fields
+        }
+    assert await lead_of(lead.id + 1) is None
+    read = await lead_of(lead.id)
+    assert read is not None
+    read.needs_human = False
+    await read.save(update_fields=["needs_human"])
+    assert (await Lead.get(id=lead.id)).needs_human is False

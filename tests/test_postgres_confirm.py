@@ -53,3 +53,7 @@ async def test_a_stale_confirm_undoes_its_booking(pg, config, clock):
 
 async def test_consent_of_a_known_client_updates_it_in_place(pg, config, clock):
     await hot.test_consent_of_a_known_client_updates_it_in_place(pg, config, clock)
+
+
+async def test_a_lead_and_a_client_read_by_id(pg, clock):
+    await hot.test_a_lead_and_a_client_read_by_id_are_what_the_orm_reads(pg, clock)
