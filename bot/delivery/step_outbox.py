@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from tortoise.exceptions import IntegrityError
 
 from bot import raw_sql
-from bot.delivery.outbox import ERASED_AS, Message, claimed_until, insert_sql, row_values
+from bot.delivery.outbox import Message, claimed_until
+from bot.delivery.outbox_rows import ERASED_AS, insert_sql, row_values
 from bot.models import Conversation, InboundMessage, Outbox, OutboxStatus
 from scenarios.types import Reply
 
