@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from tortoise import connections
-from tortoise.backends.asyncpg.client import AsyncpgDBClient
+from tortoise.backends.sqlite.client import SqliteTransactionWrapper
 from tortoise.transactions import in_transaction
 
 from bot.db_postgres import PostgresClient
@@ -46,11 +46,15 @@ async def save(
     conv: Conversation, version: int, state: dict, now: dt.datetime, logs: list[MessageLog]
 ) -> bool:
     """Within the step's transaction: the log rows and the update (False: a stale version).
-    On PostgreSQL the plain step's one statement, on the transaction's connection."""
-    client = connections.get("default")  # the step's transaction
-    if isinstance(client, AsyncpgDBClient):
-        rows = [_log_values(row) for row in logs]
-        return await commit_step(client, rows, _update_values(conv, version, state, now))
+    On SQLite one hand-off to aiosqlite's thread, on PostgreSQL one statement."""
+    client = connections.get("default")
+    rows = [_log_values(row) for row in logs]
+    update = _update_values(conv, version, state, now)
+    if isinstance(client, SqliteTransactionWrapper):
+        async with client.acquire_connection() as connection:
+            return await connection._execute(_save_rows, connection._conn, rows, update)
+    if client.capabilities.dialect == "postgres":
+        return await commit_step(client, rows, update)
     await MessageLog.bulk_create(logs)
     saved = await Conversation.filter(id=conv.id, version=version).update(
         state=state,
@@ -60,6 +64,51 @@ async def save(
         lead_id=conv.lead_id,
     )
     return bool(saved)
+
+
+async def save_and_commit(
+    conv: Conversation, version: int, state: dict, now: dt.datetime, logs: list[MessageLog]
+) -> bool:
+    """`save` as the step's last act, its COMMIT (or, on a stale version, ROLLBACK) in the
+    same hand-off to aiosqlite's thread on SQLite: the transaction's context then only
+    gives back its lock. Elsewhere, and inside a savepoint, `save`; the context commits."""
+    client = connections.get("default")
+    if not isinstance(client, SqliteTransactionWrapper) or isinstance(
+        client._parent, SqliteTransactionWrapper
+    ):
+        return await save(conv, version, state, now, logs)
+    rows = [_log_values(row) for row in logs]
+    update = _update_values(conv, version, state, now)
+    async with client.acquire_connection() as connection:
+        saved = await connection._execute(_save_and_end, connection._conn, rows, update)
+    client._finalized = True  # committed or rolled back: the context must not again
+    return saved
+
+
+def _save_and_end(db: sqlite3.Connection, rows: Sequence[tuple], update: tuple) -> bool:
+    """Runs in aiosqlite's thread; an error leaves the transaction to the context."""
+    saved = _save_rows(db, rows, update)
+    db.execute("COMMIT" if saved else "ROLLBACK")
+    return saved
+
+
+def _update_values(conv: Conversation, version: int, state: dict, now: dt.datetime) -> tuple:
+    """UPDATE_CONVERSATION's values."""
+    return (
+        _db(Conversation, "state", state),
+        version + 1,
+        _db(Conversation, "updated_at", now),
+        conv.client_id,
+        conv.lead_id,
+        conv.id,
+        version,
+    )
+
+
+def _save_rows(db: sqlite3.Connection, rows: Sequence[tuple], update: tuple) -> bool:
+    """Runs in aiosqlite's thread, inside the step's open transaction."""
+    db.executemany(INSERT_LOG, rows)
+    return db.execute(UPDATE_CONVERSATION, update).rowcount == 1
 
 
 async def commit_alone(
@@ -82,19 +131,6 @@ async def commit_alone(
     async with client.acquire_connection() as connection:
         # aiosqlite runs the function in its thread: the whole transaction is one hand-off.
         return await connection._execute(_commit, connection._conn, rows, update)
-
-
-def _update_values(conv: Conversation, version: int, state: dict, now: dt.datetime) -> tuple:
-    """The parameters of UPDATE_CONVERSATION."""
-    return (
-        _db(Conversation, "state", state),
-        version + 1,
-        _db(Conversation, "updated_at", now),
-        conv.client_id,
-        conv.lead_id,
-        conv.id,
-        version,
-    )
 
 
 def _db(model: Any, field: str, value: Any) -> Any:

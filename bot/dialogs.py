@@ -284,7 +284,9 @@ class DialogService:
                 except IntegrityError:  # this version's replies exist: another process won
                     raise self._stale(channel, chat_id) from None
                 logs += self._reply_logs(conv, logs, replies, now)
-                if not await dialog_store.save(conv, version, state.to_dict(), now, logs):
+                if not await dialog_store.save_and_commit(
+                    conv, version, state.to_dict(), now, logs
+                ):
                     raise self._stale(channel, chat_id)  # and every change rolls back
         self._remember(conv, state, version + 1, now)
         log.info(

@@ -16,10 +16,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from bot.booking import master_times, versions, waitlist
+from bot.booking import booking_rows, master_times, versions, waitlist
 from bot.booking.day_slots import DaySlots, Offer, SpanIndex, busy_index, change_index
 from bot.booking.slots import (
     Busy,
@@ -241,6 +240,26 @@ class Booker:
         busy = await self.busy([slot.master_id], slot.start - dt.timedelta(days=1))
         return is_free(slot, busy, self.config.booking.buffer_minutes)
 
+    async def offerable(self, slot: Slot, service: Service, addon_ids: Sequence[str]) -> bool:
+        """Whether the engine would offer the slot now (a forged or taken one: False). In a
+        client step it costs no query: the snapshot's cached visits and overrides."""
+        now = self.clock.now()
+        since = slot.start - dt.timedelta(days=1)
+        busy = await self._busy_near(slot, since, now)
+        changes = await self.changes([slot.master_id], since)
+        return is_offerable(self.config, service, addon_ids, slot, busy, now, changes)
+
+    async def _busy_near(self, slot: Slot, since: dt.datetime, now: dt.datetime) -> Busy:
+        """The master's occupied spans within a day of the slot: all its check needs (the
+        whole horizon's, sorted, cost a failed confirm more than the rest of its check)."""
+        until = slot.end + dt.timedelta(days=1)
+        cached = await self._cached([slot.master_id], since, until)
+        if cached is None:
+            return await self.busy([slot.master_id], now)
+        buffer = self.config.booking.buffer_minutes
+        visits = cached[slot.master_id].visits_meeting(since, until)
+        return {slot.master_id: [occupied_span(s, e, buffer) for s, e in visits]}
+
     async def book(
         self,
         slot: Slot,
@@ -249,15 +268,15 @@ class Booker:
         client: Client | None,
         lead: Lead | None,
         deposit_kop: int | None = None,
+        checked: bool = False,
     ) -> Appointment | None:
         """Book the slot, or return None when another booking got any part of it first or
-        the slot engine would not offer it (a forged button): every caller gets the check.
-        With `deposit_kop` the booking is a hold (HELD) until the deposit is paid."""
-        now = self.clock.now()
-        busy = await self.busy([slot.master_id], now)
-        changes = await self.changes([slot.master_id], slot.start - dt.timedelta(days=1))
-        if not is_offerable(self.config, service, addon_ids, slot, busy, now, changes):
+        the slot engine would not offer it (a forged button): every caller gets the check
+        (`checked`: the caller has just asked `offerable` in this step's snapshot). With
+        `deposit_kop` the booking is a hold (HELD) until the deposit is paid."""
+        if not checked and not await self.offerable(slot, service, addon_ids):
             return None
+        now = self.clock.now()
         status = (
             AppointmentStatus.HELD
             if deposit_kop
@@ -266,43 +285,37 @@ class Booker:
             else AppointmentStatus.PENDING
         )
         _, held_until = occupied_span(slot.start, slot.end, self.config.booking.buffer_minutes)
-        try:
-            async with in_transaction():
-                appointment = await Appointment.create(
-                    lead=lead,
-                    client=client,
-                    service_id=service.id,
-                    addon_ids=list(addon_ids),
-                    master_id=slot.master_id,
-                    start=slot.start,
-                    end=slot.end,
-                    price_kop=price_kop(service, addon_ids),
-                    deposit_kop=int(service.deposit * 100) if deposit_kop is None else deposit_kop,
-                    status=status,
-                    created_at=now,
-                )
-                await MasterCell.bulk_create(
-                    [
-                        MasterCell(appointment=appointment, master_id=m, cell=c)
-                        for m, c in cells_of(slot.master_id, slot.start, held_until)
-                    ]
-                )
-        except IntegrityError:
+        appointment = Appointment(
+            lead=lead,
+            client=client,
+            service_id=service.id,
+            addon_ids=list(addon_ids),
+            master_id=slot.master_id,
+            start=slot.start,
+            end=slot.end,
+            price_kop=price_kop(service, addon_ids),
+            deposit_kop=int(service.deposit * 100) if deposit_kop is None else deposit_kop,
+            status=status,
+            created_at=now,
+        )
+        cells = cells_of(slot.master_id, slot.start, held_until)
+        since = slot.start - dt.timedelta(days=1)
+        until = since + dt.timedelta(days=self.config.booking.horizon_days + 2)
+        written = await booking_rows.insert(appointment, cells, slot.master_id, since, until)
+        if written is None:
             self._times.taken(slot.master_id, slot.start, slot.end)  # since the snapshot
             return None
-        if await self._overridden(slot):  # an override committed meanwhile: it wins
+        if self._overridden(slot, written):  # an override committed meanwhile: it wins
             await appointment.delete()  # never shown to anyone: as if it lost the race
             self._times.forget([slot.master_id])  # the override is newer than the snapshot
             return None
         return appointment
 
-    async def _overridden(self, slot: Slot) -> bool:
-        """Read after the booking committed: an override committed before this read is seen
-        here, one committed after it sees the booking (bot.booking.schedule reads visits after its
-        own commit), so a booking and a change racing never leave a silent overlap."""
-        since = slot.start - dt.timedelta(days=1)
-        until = since + dt.timedelta(days=self.config.booking.horizon_days + 2)
-        changes = await self._read_changes([slot.master_id], since, until)  # never cached
+    def _overridden(self, slot: Slot, changes: Changes) -> bool:
+        """`changes` were read after the booking was written (bot.booking.booking_rows): an
+        override committed before that read is seen here, one committed after it sees the
+        booking (bot.booking.schedule reads visits after its own commit), so a booking and
+        a change racing never leave a silent overlap."""
         day = slot.start.astimezone(self.config.tz).date()
         master = self.config.master(slot.master_id)
         if master is None:
