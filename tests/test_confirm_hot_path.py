@@ -214,15 +214,24 @@ async def test_a_confirm_the_snapshot_shows_taken_reads_nothing_more(
     assert len(calls) <= 7, calls
 
 
-async def test_three_sends_are_recorded_in_one_round_trip(db, clock: FakeClock):
+async def test_each_send_is_recorded_before_the_next_goes(db, clock: FakeClock):
+    """A process killed after a step's first send leaves only the row in flight to be sent
+    again: the earlier ones are already recorded (one statement per send, no batch)."""
     rows = await queued_rows("s4", 3, clock.now())
-    calls: list[str] = []
-    restore = count_round_trips(calls)
-    try:
-        assert await deliver_now(rows, Sender(), clock) == 3
-    finally:
-        restore()
-    assert len(calls) == 1  # one UPDATE for the batch; one per row before
+    recorded: list[list[str]] = []
+
+    class Watching(Sender):
+        async def send(self, row):
+            recorded.append(
+                await Outbox.filter(status=OutboxStatus.SENT)
+                .order_by("id")
+                .values_list("dedup_key", flat=True)
+            )
+            return await super().send(row)
+
+    assert await deliver_now(rows, Watching(), clock) == 3
+    keys = [row.dedup_key for row in rows]
+    assert recorded == [[], keys[:1], keys[:2]]
 
 
 async def test_a_confirm_on_a_stale_copy_undoes_its_booking_and_runs_again(

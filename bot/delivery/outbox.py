@@ -383,20 +383,19 @@ async def deliver_now(rows: Sequence[Outbox], sender: Sender, clock: Clock) -> i
     The step wrote them already claimed (`claimed_until`), so no tick sends them meanwhile,
     and a process that dies here leaves them to the tick once the claim expires. A row
     that cannot go now (a 5xx, a timeout) stays pending, and the rows after it wait behind
-    it, so the chat still gets its answers once and in order. The sends are recorded in
-    one statement once the batch is through (or stopped): a process that dies in between
-    sends the batch's rows again, as it would the row in flight.
+    it, so the chat still gets its answers once and in order. Each send is recorded (one
+    UPDATE) before the next row goes, so a process that dies here sends again only the row
+    it had in flight, never the rows before it.
     """
-    sent: list[tuple[Outbox, int | None]] = []
+    sent = 0
     for index, row in enumerate(rows):
         message_id = await _attempt_safely(sender, row, clock)
         if message_id is not _FAILED:
-            sent.append((row, message_id))  # type: ignore[arg-type]
+            await record_sent([(row, message_id)], clock.now())  # type: ignore[list-item]
+            sent += 1
         elif await hold_behind(row.id, [r.id for r in rows[index + 1 :]]):
             break
-    if sent:
-        await record_sent(sent, clock.now())
-    return len(sent)
+    return sent
 
 
 def claimed_until(now: dt.datetime) -> dt.datetime:
