@@ -1,8 +1,9 @@
 """The two PostgreSQL round-trip savings of bot.db_postgres and bot.dialog_store_pg, each
 next to what it replaces, alternated in one process on one server (no HTTP, no bots):
 
-- a plain step's commit: tortoise's transaction (BEGIN, log rows, versioned update,
-  COMMIT) vs the one statement;
+- a plain step's commit: a transaction (BEGIN, log rows + versioned update, COMMIT: what a
+  step that writes more pays; tortoise's bulk insert and update before branch pgpath) vs
+  the one statement alone;
 - a read outside a transaction with asyncpg's default pool reset vs none.
 
     .venv/bin/python bench/pg_step_bench.py [--rounds 3] [--n 1000]
@@ -61,7 +62,7 @@ async def timed(n: int, step) -> tuple[float, float]:
 async def steps(n: int) -> dict[str, tuple[float, float]]:
     conv = await Conversation.create(channel="telegram", chat_id="1", state={}, updated_at=NOW)
     results = {}
-    for name, commit in (("tortoise transaction", tortoise_step), ("one statement", one_statement)):
+    for name, commit in (("in a transaction", tortoise_step), ("one statement", one_statement)):
 
         async def step(commit=commit) -> None:
             version = (await Conversation.get(id=conv.id)).version

@@ -6,10 +6,12 @@ a worker), against a bare aiogram echo served the same way in the same run.
 
 Every configuration gets the same load: the fake Bot API (tests/fakes/bot_api.py) plays
 Telegram and the load balancer, posting each client's updates to the instances in turn; a
-client answers what the bot last asked, as the flow bench does. The driver runs in this
-process and shares the machine's cores with the instances: the echo pays that too, so the
-ratio is the figure to read. The shared send pace (30 msg/s per bot, Telegram's limit) is
-switched off in the instances here — it would measure Telegram, not us.
+client answers what the bot last asked and browses as the flow bench's do (services spread
+over the clients, "more" on 40 % of slot pages): when all 200 took the first service and a
+slot of the first page, most lost every race and gave up after 40 steps unbooked. The
+driver runs in this process and shares the machine's cores with the instances: the echo
+pays that too, so the ratio is the figure to read. The shared send pace (30 msg/s per bot,
+Telegram's limit) is switched off in the instances here — it would measure Telegram, not us.
 
 "cpu ms/upd" is the CPU time (Linux /proc) per update of everything serving the run: the
 echo process; the instances, the worker and the PostgreSQL server. It is steadier than
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import os
 import random
@@ -87,6 +90,15 @@ def server_cpu(postmaster: int | None) -> float:
     if postmaster is None:
         return 0.0
     return cpu_seconds([postmaster], reaped=True) + cpu_seconds(children(postmaster))
+
+
+PARTS = ("instances", "workers", "PostgreSQL")
+
+
+def cpu_parts(running, postmaster: int | None) -> list[float]:
+    """CPU seconds so far of the instances, the workers and the PostgreSQL server."""
+    bots, workers = [p.pid for p in running.bots], [p.pid for p in running.workers]
+    return [cpu_seconds(bots), cpu_seconds(workers), server_cpu(postmaster)]
 
 
 async def echo_server(port: int, api_url: str) -> None:
@@ -156,19 +168,29 @@ async def run_flow(
         with tempfile.TemporaryDirectory() as folder:
             async with fleet(api, Path(folder), env, bots, workers, UNPACED) as running:
                 async with Inbox(api) as inbox:
-                    await book(inbox, FakeUser(1, "warm-up"), random.Random(1))
+                    await book(inbox, FakeUser(1, "warm-up"), random.Random(1), browse=True)
                     sent_before = len(api.webhook_statuses(CLIENT))
-                    pids = [p.pid for p in running.bots + running.workers]
-                    cpu = cpu_seconds(pids) + server_cpu(postmaster)
+                    parts = cpu_parts(running, postmaster)
                     began = time.perf_counter()
                     users = [FakeUser(10_000 + i, f"Клиент{i}") for i in range(clients)]
                     outcomes = await asyncio.gather(
-                        *(book(inbox, u, random.Random(u.id), timeout=60) for u in users)
+                        *(book(inbox, u, random.Random(u.id), 60, browse=True) for u in users)
                     )
                     wall = time.perf_counter() - began
-                    cpu = cpu_seconds(pids) + server_cpu(postmaster) - cpu
+                    parts = [
+                        after - before
+                        for after, before in zip(cpu_parts(running, postmaster), parts, strict=True)
+                    ]
                 running.check_alive()
                 updates = len(api.webhook_statuses(CLIENT)) - sent_before
+                cpu = sum(parts)
+                split = ", ".join(
+                    f"{n} {c * 1000 / updates:.2f}" for n, c in zip(PARTS, parts, strict=True)
+                )
+                print(f"  cpu ms/upd: {split}")
+                missed = collections.Counter(o[:60] for o in outcomes if o != "booked")
+                if missed:
+                    print(f"  not booked: {dict(missed.most_common(5))}")
                 return wall, updates, outcomes.count("booked"), cpu
 
 

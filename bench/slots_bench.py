@@ -3,6 +3,11 @@ vacations, extra shifts) and 2,000 visits in the booking horizon, against the sa
 with no overrides, measured in the same run on one SQLite file through the real code
 (`Booker.find` for the first page, and every free slot of the horizon).
 
+Then the slot page as a client step pays for it (inside a step's version snapshot, so the
+masters' times come from the process's cache): the week's first and second pages of an
+unchanged calendar, and the first page right after another visit was booked (one master's
+counter moved), in microseconds per call.
+
     python bench/slots_bench.py [--visits 2000] [--overrides 300] [--repeat 20]
 """
 
@@ -21,6 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.booking import versions  # noqa: E402
 from bot.booking.booker import Booker  # noqa: E402
 from bot.clock import FakeClock  # noqa: E402
 from bot.config import load_config  # noqa: E402
@@ -101,6 +107,29 @@ async def measure_once(booker: Booker, times: dict[str, list[float]]) -> None:
     times["horizon"].append((time.perf_counter() - t0) * 1000)
 
 
+async def step_pages(booker: Booker, calls: int) -> dict[str, float]:
+    """Microseconds per `find` call of a client step: the week's pages 1 and 2 of an
+    unchanged calendar, and page 1 after a visit was booked since the last step."""
+    config = booker.config
+    today = NOW.astimezone(config.tz).date()
+    week = (today, today + dt.timedelta(days=6 - today.weekday()))
+    rng = random.Random(7)
+    spent = {"unchanged, page 1": 0.0, "unchanged, page 2": 0.0, "after a booking": 0.0}
+    for _ in range(calls):
+        with versions.snapshot(await versions.read()):
+            for offset, key in ((0, "unchanged, page 1"), (6, "unchanged, page 2")):
+                t0 = time.perf_counter()
+                await booker.find("manicure", [], *week, None, None, None, offset, 6)
+                spent[key] += time.perf_counter() - t0
+        await fill_visits(config, 1, rng)  # a trigger moves that master's counter
+        with versions.snapshot(await versions.read()):
+            await booker.busy(["anna", "olga"], booker.clock.now())  # the reload, not timed
+            t0 = time.perf_counter()
+            await booker.find("manicure", [], *week, None, None, None, 0, 6)
+            spent["after a booking"] += time.perf_counter() - t0
+    return {key: total / calls * 1e6 for key, total in spent.items()}
+
+
 async def main(args: argparse.Namespace) -> None:
     config = load_config(ROOT / "examples" / "salon.toml")
     booker = Booker(config, FakeClock(NOW))
@@ -118,6 +147,9 @@ async def main(args: argparse.Namespace) -> None:
                 await insert_overrides(overrides)
                 await measure_once(booker, changed)
                 await ScheduleOverride.all().delete()
+            await insert_overrides(overrides)
+            await step_pages(booker, 5)  # warm-up
+            step = await step_pages(booker, args.calls)
         finally:
             await close_db()
     print(f"{args.visits} visits in the horizon, median of {args.repeat} alternating runs (ms)")
@@ -125,6 +157,9 @@ async def main(args: argparse.Namespace) -> None:
     for key, title in (("page", "first page (find)"), ("horizon", "every slot, all services")):
         b, c = statistics.median(base[key]), statistics.median(changed[key])
         print(f"{title:<28}{b:>14.1f}{c:>16.1f}{c / b:>7.2f}x")
+    print(f"slot page in a client step, {args.overrides} overrides, µs per call (manicure, week)")
+    for key, micros in step.items():
+        print(f"{key:<28}{micros:>14.0f}")
 
 
 if __name__ == "__main__":
@@ -132,4 +167,5 @@ if __name__ == "__main__":
     parser.add_argument("--visits", type=int, default=2000)
     parser.add_argument("--overrides", type=int, default=300)
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--calls", type=int, default=200)
     asyncio.run(main(parser.parse_args()))

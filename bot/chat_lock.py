@@ -22,7 +22,7 @@ import contextlib
 import contextvars
 import hashlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 from tortoise import Tortoise
@@ -31,8 +31,23 @@ log = logging.getLogger("priyom.chat_lock")
 POOL_SIZE = 20  # steps of different chats in flight per process; more wait for a connection
 MIGRATION_KEY = 0x5052_4959_4F4D_4D47  # "PRIYOMMG": `python -m bot migrate` and start-up
 
-VERSION_SQL = "SELECT version FROM conversation WHERE channel = $1 AND chat_id = $2"
-Then = Callable[[Any], Awaitable[None]]
+TURN_FUNCTION = """
+CREATE FUNCTION pg_temp.priyom_chat_turn(bigint, text, text) RETURNS SETOF conversation
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    PERFORM pg_advisory_lock($1);
+    RETURN QUERY SELECT * FROM conversation WHERE channel = $2 AND chat_id = $3;
+END $$
+"""
+"""The lock and the conversation as saved, in one round trip. The read must see what the
+lock's previous holder committed: one statement (`SELECT pg_advisory_lock(..), (SELECT
+version ..)`) reads with the snapshot taken when it began, before the wait, so it may miss
+what the holder saved meanwhile. A VOLATILE function takes a fresh snapshot for each
+statement it runs, after the lock is granted. A session's own (pg_temp) function: created
+on a lock connection's first turn (the table exists by then), no migration, nothing left
+behind; its rows follow the table's columns."""
+TURN_SQL = "SELECT * FROM pg_temp.priyom_chat_turn($1, $2, $3)"
+Take = Callable[[Any], Awaitable[None]] | None
 
 turn_taken: contextvars.ContextVar[asyncio.Event | None] = contextvars.ContextVar(
     "turn_taken", default=None
@@ -84,9 +99,9 @@ async def _pool(client: Any) -> Any:
 
 
 @contextlib.asynccontextmanager
-async def advisory(key: int, then: Then | None = None) -> AsyncIterator[None]:
+async def advisory(key: int, take: Take = None) -> AsyncIterator[None]:
     """Hold PostgreSQL's advisory lock `key` on a connection of its own (no-op elsewhere);
-    `then` runs on that connection once the lock is held."""
+    `take` takes it on that connection (default: the lock alone)."""
     client = _postgres_client()
     if client is None:
         _tell_turn_taken()
@@ -96,10 +111,11 @@ async def advisory(key: int, then: Then | None = None) -> AsyncIterator[None]:
     # Giving the connection back releases the lock (`_release`), even when the wait for it
     # was cancelled just as it was granted; a connection that fails that is closed.
     async with pool.acquire() as connection:
-        await connection.execute("SELECT pg_advisory_lock($1)", key)
+        if take is None:
+            await connection.execute("SELECT pg_advisory_lock($1)", key)
+        else:
+            await take(connection)
         _tell_turn_taken()
-        if then is not None:
-            await then(connection)
         yield
 
 
@@ -115,20 +131,32 @@ async def _release(connection: Any) -> None:
 
 
 def chat_turn(
-    channel: str, chat_id: str, saved_version: Callable[[int | None], None] | None = None
+    channel: str, chat_id: str, saved: Callable[[Mapping[str, Any] | None], None] | None = None
 ) -> contextlib.AbstractAsyncContextManager[None]:
     """The chat's turn across processes: enter before reading its conversation.
 
-    `saved_version` hears the conversation's version as committed when the turn began
-    (None: no conversation yet), so a process can drop a copy another one has outdated
-    instead of running the step on it and again (one query instead of a rerun)."""
-    if saved_version is None:
-        return advisory(key_of(f"chat:{channel}:{chat_id}"))
+    `saved` hears the conversation's row (its columns) as committed when the turn began
+    (None: no conversation yet), so a process can replace a copy another one has outdated
+    instead of reading it again, or running the step on it and again; the lock and the
+    read are one round trip (TURN_FUNCTION)."""
+    key = key_of(f"chat:{channel}:{chat_id}")
+    if saved is None:
+        return advisory(key)
 
-    async def read_version(connection: Any) -> None:
-        saved_version(await connection.fetchval(VERSION_SQL, channel, chat_id))
+    async def lock_and_read(connection: Any) -> None:
+        saved(await _turn(connection, key, channel, chat_id))
 
-    return advisory(key_of(f"chat:{channel}:{chat_id}"), read_version)
+    return advisory(key, lock_and_read)
+
+
+async def _turn(connection: Any, key: int, channel: str, chat_id: str) -> Any:
+    import asyncpg
+
+    try:
+        return await connection.fetchrow(TURN_SQL, key, channel, chat_id)
+    except (asyncpg.UndefinedFunctionError, asyncpg.InvalidSchemaNameError):  # a first turn
+        await connection.execute(TURN_FUNCTION)
+        return await connection.fetchrow(TURN_SQL, key, channel, chat_id)
 
 
 async def close() -> None:

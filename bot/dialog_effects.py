@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from tortoise.transactions import in_transaction
 
-from bot import erasure
+from bot import erasure, raw_sql
 from bot.booking import reshuffle, waitlist, waitlist_take
 from bot.booking.booker import Booker, price_kop
 from bot.booking.slots import Slot
@@ -53,6 +53,14 @@ from scenarios.types import (
 )
 
 log = logging.getLogger("priyom.dialog")
+SAVE_CONTACT = 'UPDATE "client" SET "name" = ?, "phone" = ? WHERE "id" = ?'
+RECORD_CONSENT = (
+    'INSERT INTO "client" ("channel", "channel_user_id", "consent_at", '
+    '"consent_policy_version", "created_at") VALUES (?, ?, ?, ?, ?) '
+    'ON CONFLICT ("channel", "channel_user_id") DO UPDATE SET "consent_at" = '
+    'excluded."consent_at", "consent_policy_version" = excluded."consent_policy_version" '
+    'RETURNING "id"'
+)
 
 
 class _SlotGone(Exception):
@@ -87,17 +95,10 @@ class DialogEffects:
         visits it books, so the step need not read them back."""
         match effect:
             case RecordConsent(policy_version=version):
-                consent = {"consent_at": now, "consent_policy_version": version}
-                client, created = await Client.get_or_create(
-                    channel=conv.channel,
-                    channel_user_id=conv.chat_id,
-                    defaults={"created_at": now, **consent},
-                )
-                if not created:  # a new client is created with it: one round trip less
-                    client.update_from_dict(consent)
-                    await client.save(update_fields=list(consent))
-                conv.client_id = client.id
-                log.info("consent", extra={"client": client.id, "policy": version})
+                # a new client is created with its consent, a known one gets it: one statement
+                values = (conv.channel, conv.chat_id, now, version, now)
+                ((conv.client_id,),) = await raw_sql.fetch(RECORD_CONSENT, values)
+                log.info("consent", extra={"client": conv.client_id, "policy": version})
             case OpenLead(source=source, campaign=campaign):
                 lead = await self._untouched_lead(conv) or await open_lead(
                     channel=conv.channel,
@@ -111,7 +112,8 @@ class DialogEffects:
                     "lead_opened", extra={"lead": lead.id, "source": source, "campaign": campaign}
                 )
             case SaveContact(name=name, phone=phone):
-                await Client.filter(id=conv.client_id).update(name=name, phone=phone)
+                if conv.client_id is not None:  # every confirm repeats it: no queryset
+                    await raw_sql.execute(SAVE_CONTACT, (name, phone, conv.client_id))
             case Book():
                 return await self._book(conv, effect, now, booked)
             case ConfirmVisit(appointment_id=appointment_id):
@@ -206,19 +208,24 @@ class DialogEffects:
             old = await self._own_active(conv, effect.replaces)
             if old is None:
                 return Input.event("cancel_failed", str(effect.replaces))
-        lead_id = old.lead_id if old else conv.lead_id
-        lead = await lead_of(lead_id)
-        client = await Client.get_or_none(id=conv.client_id) if conv.client_id else None
         slot = Slot(effect.start, effect.end, effect.master_id)
-        appointment = found = None
+        appointment = found = lead = client = None
         provider = self.checkout.provider(conv.channel) if old is None else None
-        if service is not None and effect.master_id in service.masters:
+        # A taken (or forged) slot is told by the step's snapshot before any read: most
+        # confirms under load lose their race this way and must stay cheap.
+        if (
+            service is not None
+            and effect.master_id in service.masters
+            and await self.booker.offerable(slot, service, effect.addon_ids)
+        ):
+            lead = await lead_of(old.lead_id if old else conv.lead_id)
+            client = await raw_sql.by_id(Client, conv.client_id) if conv.client_id else None
             price = price_kop(service, effect.addon_ids)
             if provider is not None:
                 found = await quote_for(self.config, service.id, price, slot.start, conv.client_id)
             deposit = found.amount_kop if found else None
             appointment = await self.booker.book(
-                slot, service, effect.addon_ids, client, lead, deposit
+                slot, service, effect.addon_ids, client, lead, deposit, checked=True
             )
         if appointment is None:
             log.info(

@@ -6,7 +6,8 @@ the log rows, the update, COMMIT), where tortoise spends four and builds each st
 anew; on PostgreSQL in one statement (bot.dialog_store_pg). The update is conditional on
 the version read, as always: a step that lost to another process's commit changes nothing
 and is run again. Other databases, and steps that also write other rows, take tortoise's
-transaction (`save`).
+transaction (`save`); on PostgreSQL its log rows and update are that same one statement,
+run on the transaction's connection.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from tortoise import connections
+from tortoise.backends.sqlite.client import SqliteTransactionWrapper
 from tortoise.transactions import in_transaction
 
 from bot.db_postgres import PostgresClient
@@ -61,10 +63,23 @@ class LogRow:
 
 
 async def save(
-    conv: Conversation, version: int, state: dict, now: dt.datetime, logs: list[MessageLog]
+    conv: Conversation,
+    version: int,
+    state: dict,
+    now: dt.datetime,
+    logs: Sequence[LogRow | MessageLog],
 ) -> bool:
-    """Within the step's transaction: the log rows and the update (False: a stale version)."""
-    await MessageLog.bulk_create(logs)
+    """Within the step's transaction: the log rows and the update (False: a stale version).
+    On SQLite one hand-off to aiosqlite's thread, on PostgreSQL one statement."""
+    client = connections.get("default")
+    rows = [_log_values(row) for row in logs]
+    update = _update_values(conv, version, state, now)
+    if isinstance(client, SqliteTransactionWrapper):
+        async with client.acquire_connection() as connection:
+            return await connection._execute(_save_rows, connection._conn, rows, update)
+    if client.capabilities.dialect == "postgres":
+        return await commit_step(client, rows, update)
+    await MessageLog.bulk_create([_model(row) for row in logs])
     saved = await Conversation.filter(id=conv.id, version=version).update(
         state=state,
         version=version + 1,
@@ -73,6 +88,55 @@ async def save(
         lead_id=conv.lead_id,
     )
     return bool(saved)
+
+
+async def save_and_commit(
+    conv: Conversation,
+    version: int,
+    state: dict,
+    now: dt.datetime,
+    logs: Sequence[LogRow | MessageLog],
+) -> bool:
+    """`save` as the step's last act, its COMMIT (or, on a stale version, ROLLBACK) in the
+    same hand-off to aiosqlite's thread on SQLite: the transaction's context then only
+    gives back its lock. Elsewhere, and inside a savepoint, `save`; the context commits."""
+    client = connections.get("default")
+    if not isinstance(client, SqliteTransactionWrapper) or isinstance(
+        client._parent, SqliteTransactionWrapper
+    ):
+        return await save(conv, version, state, now, logs)
+    rows = [_log_values(row) for row in logs]
+    update = _update_values(conv, version, state, now)
+    async with client.acquire_connection() as connection:
+        saved = await connection._execute(_save_and_end, connection._conn, rows, update)
+    client._finalized = True  # committed or rolled back: the context must not again
+    return saved
+
+
+def _save_and_end(db: sqlite3.Connection, rows: Sequence[tuple], update: tuple) -> bool:
+    """Runs in aiosqlite's thread; an error leaves the transaction to the context."""
+    saved = _save_rows(db, rows, update)
+    db.execute("COMMIT" if saved else "ROLLBACK")
+    return saved
+
+
+def _update_values(conv: Conversation, version: int, state: dict, now: dt.datetime) -> tuple:
+    """UPDATE_CONVERSATION's values."""
+    return (
+        _db(Conversation, "state", state),
+        version + 1,
+        _db(Conversation, "updated_at", now),
+        conv.client_id,
+        conv.lead_id,
+        conv.id,
+        version,
+    )
+
+
+def _save_rows(db: sqlite3.Connection, rows: Sequence[tuple], update: tuple) -> bool:
+    """Runs in aiosqlite's thread, inside the step's open transaction."""
+    db.executemany(INSERT_LOG, rows)
+    return db.execute(UPDATE_CONVERSATION, update).rowcount == 1
 
 
 async def commit_alone(
@@ -87,21 +151,13 @@ async def commit_alone(
     if not isinstance(client, ImmediateClient | PostgresClient):
         try:
             async with in_transaction():
-                if not await save(conv, version, state, now, [_model(row) for row in logs]):
+                if not await save(conv, version, state, now, logs):
                     raise _Lost  # roll the log rows back with it
         except _Lost:
             return False
         return True
     rows = [_log_values(row) for row in logs]
-    update = (
-        _db(Conversation, "state", state),
-        version + 1,
-        _db(Conversation, "updated_at", now),
-        conv.client_id,
-        conv.lead_id,
-        conv.id,
-        version,
-    )
+    update = _update_values(conv, version, state, now)
     if isinstance(client, PostgresClient):
         return await commit_step(client, rows, update)
     async with client.acquire_connection() as connection:

@@ -5,7 +5,9 @@ rows, the versioned update, COMMIT), each statement built anew. Here the update 
 log rows are one statement, which PostgreSQL runs atomically: the rows are inserted only
 when the update found the version the step read (a step that lost to another process's
 commit writes nothing and is run again, as on every path). asyncpg prepares it once per
-connection. bot.dialog_store decides when a step is plain and builds the values.
+connection. bot.dialog_store decides when a step is plain and builds the values; a step
+that writes other rows too runs the statement last in its transaction (where a stale
+version writes nothing either, and the step's other writes roll back with the rerun).
 """
 
 from __future__ import annotations

@@ -14,7 +14,8 @@ import datetime as dt
 import logging
 import weakref
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -185,7 +186,7 @@ class DialogService:
         """
         chat_id = str(chat_id)
         lock = self._lock(channel, chat_id)
-        turn = chat_lock.chat_turn(channel, chat_id, self._outdated(channel, chat_id))
+        turn = chat_lock.chat_turn(channel, chat_id, self._saved(channel, chat_id))
         async with metrics.handling(channel), lock, turn:  # turn: across processes
             if receipt is not None and await seen(channel, receipt):
                 log_redelivery(channel, receipt)
@@ -216,15 +217,18 @@ class DialogService:
                 await deliver_now(step.queued, sender, self.clock)
             return step.replies
 
-    def _outdated(self, channel: str, chat_id: str) -> Callable[[int | None], None]:
-        """Drops this process's copy of the conversation if another one has saved since."""
+    def _saved(self, channel: str, chat_id: str) -> Callable[[Mapping[str, Any] | None], None]:
+        """Takes the conversation as saved when the turn began (PostgreSQL reads it with the
+        lock) in place of this process's copy, if another process has saved since."""
 
-        def check(version: int | None) -> None:
+        def keep(row: Mapping[str, Any] | None) -> None:
             cached = self._cache.get((channel, chat_id))
-            if cached is not None and cached.version != version:
-                del self._cache[(channel, chat_id)]
+            if row is None:
+                self._cache.pop((channel, chat_id), None)
+            elif cached is None or cached.version != row["version"]:
+                self._keep(Conversation._init_from_db(**row))
 
-        return check
+        return keep
 
     async def _read_versions(self) -> versions.Versions:
         """The step's snapshot of the cache counters (one query), and the services as offered
@@ -282,8 +286,7 @@ class DialogService:
                     raise self._stale(channel, chat_id) from None
                 logs += self._reply_logs(conv, logs, replies, now)
                 saved = state.to_dict()
-                rows = [row.model() for row in logs]
-                if not await dialog_store.save(conv, version, saved, now, rows):
+                if not await dialog_store.save_and_commit(conv, version, saved, now, logs):
                     raise self._stale(channel, chat_id)  # and every change rolls back
         self._remember(conv, saved, version + 1, now)
         if log.isEnabledFor(logging.INFO):  # the record's fields cost a dict per step
@@ -392,6 +395,9 @@ class DialogService:
     def _remember(self, conv: Conversation, saved: dict, version: int, now: dt.datetime) -> None:
         """The conversation as just committed (`saved`: the state written), for the next step."""
         conv.state, conv.version, conv.updated_at = saved, version, now
+        self._keep(conv)
+
+    def _keep(self, conv: Conversation) -> None:
         self._cache[(conv.channel, conv.chat_id)] = conv
         if len(self._cache) > CACHE_SIZE:
             self._cache.popitem(last=False)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from bot.booking.slots import Slot
 from bot.config import Service
 from scenarios import keyboards as kb
 from scenarios.parsing import TimeWish
@@ -133,16 +135,24 @@ async def slots_reply(state: DialogState, deps: Deps, edit: bool) -> Reply:
     if not page.slots:
         return Reply(t("no_slots", phone=config.business.phone), kb.no_slots(t, wait), edit=edit)
     header = t("slots") if page.matches_wish else t("slots_nearest")
-    labels = [
-        t(
-            "slot_label",
-            when=t.short_day(s.start.astimezone(config.tz).date()),
-            time=f"{s.start.astimezone(config.tz):%H:%M}",
-            master=master_name(s.master_id, deps),
-        )
-        for s in page.slots
-    ]
+    labels = slot_labels(page.slots, deps)
     return Reply(header, kb.slots(t, page.slots, labels, page.has_more, wait), edit=edit)
+
+
+def slot_labels(slots: Sequence[Slot], deps: Deps) -> list[str]:
+    """«Пн 01.06 10:00 · Анна» per slot; a page's slots share a day or two, named once."""
+    t, tz = deps.texts, deps.config.tz
+    day_names: dict[dt.date, str] = {}
+    labels = []
+    for slot in slots:
+        local = slot.start.astimezone(tz)
+        day = local.date()
+        if day not in day_names:
+            day_names[day] = t.short_day(day)
+        time = f"{local.hour:02d}:{local.minute:02d}"
+        master = master_name(slot.master_id, deps)
+        labels.append(t("slot_label", when=day_names[day], time=time, master=master))
+    return labels
 
 
 def can_wait(state: DialogState, deps: Deps) -> bool:

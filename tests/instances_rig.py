@@ -49,6 +49,15 @@ async def fresh_database(server_url: str) -> str:
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
+async def someone_waits_for_a_turn() -> bool:
+    """Whether a connection waits for an advisory lock (bot.chat_lock) on tortoise's database."""
+    from tortoise import Tortoise
+
+    sql = "SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+    _, rows = await Tortoise.get_connection("default").execute_query(sql)
+    return rows[0]["n"] > 0
+
+
 def environment(api: FakeBotApi, database_url: str, redis_url: str, **extra: str) -> dict:
     return {
         **os.environ,
@@ -242,8 +251,19 @@ def _last_seq(api: FakeBotApi) -> int:
     return api.last_seq()
 
 
-async def book(inbox: Inbox, user: FakeUser, rng: random.Random, timeout: float = 20) -> str:
-    """Walk the dialogue by answering what the bot last asked: "booked", or why not."""
+async def book(
+    inbox: Inbox,
+    user: FakeUser,
+    rng: random.Random,
+    timeout: float = 20,
+    browse: bool = False,
+) -> str:
+    """Walk the dialogue by answering what the bot last asked: "booked", or why not.
+
+    By default every client takes the first service and a slot of the first page (the
+    scale test: races on few cells). `browse` behaves like bench/flow_bench.py's clients:
+    the services spread over the clients and "more" pressed on 40 % of the pages, so 200
+    clients do not all fight over one page's slots until they give up."""
     api = inbox.api
     mark = _last_seq(api)
     api.send_command(CLIENT, user, "/start src-scale")
@@ -263,13 +283,14 @@ async def book(inbox: Inbox, user: FakeUser, rng: random.Random, timeout: float 
         elif "consent:yes" in actions:
             _press(api, user, actions["consent:yes"])
         elif svc := [a for a in actions if a.startswith("svc:")]:
-            _press(api, user, actions[svc[0]])
+            _press(api, user, actions[svc[user.id % len(svc) if browse else 0]])
         elif "addon:none" in actions:
             _press(api, user, actions["addon:none"])
         elif "when:week" in actions:
             _press(api, user, actions["when:week"])
         elif slots := [a for a in actions if a.startswith("slot:")]:
-            _press(api, user, actions[rng.choice(slots)])
+            more = browse and "more" in actions and rng.random() < 0.4
+            _press(api, user, actions["more" if more else rng.choice(slots)])
         elif "name:me" in actions:
             _press(api, user, actions["name:me"])
         elif "confirm" in actions:

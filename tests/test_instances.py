@@ -39,6 +39,7 @@ from tests.instances_rig import (
     environment,
     fleet,
     fresh_database,
+    someone_waits_for_a_turn,
 )
 
 CLIENTS = int(os.environ.get("PRIYOM_SCALE_CLIENTS", "10"))
@@ -241,7 +242,7 @@ async def test_one_chat_takes_turns_across_connections(postgres_url):
         async def first() -> None:
             async with chat_lock.chat_turn("telegram", "1"):
                 first_in.set()
-                while "other chat in" not in order or not await _someone_waits():
+                while "other chat in" not in order or not await someone_waits_for_a_turn():
                     await asyncio.sleep(0.01)
                 order.append("first done")
 
@@ -259,14 +260,6 @@ async def test_one_chat_takes_turns_across_connections(postgres_url):
         assert order == ["other chat in", "first done", "second in"]
     finally:
         await close_db()
-
-
-async def _someone_waits() -> bool:
-    from tortoise import Tortoise
-
-    sql = "SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
-    _, rows = await Tortoise.get_connection("default").execute_query(sql)
-    return rows[0]["n"] > 0
 
 
 @pytest.fixture(autouse=True)

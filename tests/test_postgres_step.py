@@ -1,11 +1,14 @@
 """A plain dialogue step on PostgreSQL is one statement (bot.dialog_store_pg) and keeps
-the versioned update's guarantee: a stale step writes nothing and runs again."""
+the versioned update's guarantee: a stale step writes nothing and runs again. A step that
+writes more takes a transaction, whose log rows and update are that same one statement."""
 
 from __future__ import annotations
 
 import pytest
 from tortoise import Tortoise
+from tortoise.transactions import in_transaction
 
+from bot import dialog_store
 from bot.db import close_db, init_db
 from bot.dialogs import DialogService
 from bot.models import Conversation, MessageLog
@@ -49,3 +52,91 @@ async def test_a_stale_plain_step_writes_nothing_and_runs_again(pg_one, config, 
     await step_commit.test_a_plain_step_on_a_stale_copy_runs_again_on_fresh_state(
         pg_one, config, clock
     )
+
+
+async def test_a_copy_outdated_elsewhere_is_replaced_by_the_turns_read(pg_one, config, clock):
+    """The turn reads the conversation with the lock: the step neither reads it again
+    through tortoise nor runs twice (once on the stale copy, once on fresh state)."""
+    here, there = DialogService(config, clock), DialogService(config, clock)
+    await step_commit.begin(here, "c1")  # `here` caches the conversation at version 2
+    await there.handle("test", "c1", Input.button("svc:brows"))  # version 3, elsewhere
+    statements: list[str] = []
+    async with Tortoise.get_connection("default").acquire_connection() as connection:
+        connection.add_query_logger(lambda record: statements.append(record.query))
+    assert await here.handle("test", "c1", Input.button("addon:none"))
+    assert not [s for s in statements if 'FROM "conversation"' in s]
+    assert len([s for s in statements if "message_log" in s]) == 1  # committed once
+    conv = await Conversation.get(chat_id="c1")
+    assert conv.version == 4 and conv.state["step"] == "time"
+
+
+@pytest.fixture
+async def pg(postgres_url: str):
+    """A freshly migrated database with tortoise's usual pool: a write that escaped the
+    step's transaction would commit on another connection rather than wait for this one."""
+    await init_db(await fresh_database(postgres_url))
+    yield
+    await close_db()
+
+
+class _Later(Exception):
+    """A failure after the log rows and the update, within the step's transaction."""
+
+
+def _logs(clock, chat: str, texts: list[str]) -> list[MessageLog]:
+    return [
+        MessageLog(
+            channel="test",
+            chat_id=chat,
+            direction="in",
+            author="client",
+            kind="text",
+            text=text,
+            at=clock.now(),
+        )
+        for text in texts
+    ]
+
+
+async def test_a_steps_transaction_saves_its_log_rows_and_update_as_one_statement(pg, clock):
+    conv = await Conversation.create(channel="test", chat_id="t1", updated_at=clock.now())
+    statements: list[str] = []
+    async with in_transaction() as transaction:
+        async with transaction.acquire_connection() as connection:
+            connection.add_query_logger(lambda record: statements.append(record.query))
+        saved = await dialog_store.save(
+            conv, 0, {"step": "x"}, clock.now(), _logs(clock, "t1", ["a", "b"])
+        )
+    writes = [s for s in statements if "message_log" in s or "conversation" in s]
+    assert saved and len(writes) == 1 and "message_log" in writes[0] and "UPDATE" in writes[0]
+    conv = await Conversation.get(id=conv.id)
+    assert (conv.version, conv.state, conv.updated_at) == (1, {"step": "x"}, clock.now())
+    rows = await MessageLog.filter(chat_id="t1").order_by("id")
+    assert [(r.text, r.at, r.direction) for r in rows] == [
+        ("a", clock.now(), "in"),
+        ("b", clock.now(), "in"),
+    ]
+
+
+async def test_the_log_rows_and_update_roll_back_with_the_steps_transaction(pg, clock):
+    conv = await Conversation.create(channel="test", chat_id="t2", updated_at=clock.now())
+    with pytest.raises(_Later):
+        async with in_transaction():
+            assert await dialog_store.save(
+                conv, 0, {"step": "x"}, clock.now(), _logs(clock, "t2", ["a"])
+            )
+            raise _Later
+    assert (await Conversation.get(id=conv.id)).version == 0
+    assert not await MessageLog.filter(chat_id="t2").exists()
+
+
+async def test_a_stale_version_in_a_transaction_writes_nothing(pg, clock):
+    conv = await Conversation.create(
+        channel="test", chat_id="t3", updated_at=clock.now(), version=4
+    )
+    async with in_transaction():
+        assert not await dialog_store.save(
+            conv, 3, {"step": "x"}, clock.now(), _logs(clock, "t3", ["a"])
+        )
+    assert (await Conversation.get(id=conv.id)).version == 4
+    assert not await MessageLog.filter(chat_id="t3").exists()

@@ -16,19 +16,21 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from bot.booking import master_times, versions, waitlist
+from bot.booking import booking_rows, master_times, versions, waitlist
+from bot.booking.day_slots import DaySlots, Offer, SpanIndex, busy_index, change_index
 from bot.booking.slots import (
     Busy,
     Changes,
     Slot,
+    Span,
     TimeChange,
     is_free,
     is_offerable,
     iter_free_slots,
     occupied_span,
+    visit_minutes,
     working_spans,
 )
 from bot.clock import Clock
@@ -46,6 +48,9 @@ from bot.schedule_models import OverrideKind, ScheduleOverride
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 CACHED_BEFORE = dt.timedelta(days=2)  # the cached window: from now - 2 days ...
 CACHED_AFTER_HORIZONS = 2  # ... to two horizons (and 4 days) ahead: every search's reach
+
+
+SearchInputs = tuple[dict[str, SpanIndex[Span]], dict[str, SpanIndex[TimeChange]], Span]
 
 
 @dataclass(frozen=True)
@@ -74,12 +79,17 @@ class Booker:
         self.config = config
         self.clock = clock
         self._times = master_times.TimesCache()
+        self._days = DaySlots(config)
+
+    def _busy_window(self, since: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+        """Where visits can block a slot from `since` to the end of the booking horizon."""
+        until = since + dt.timedelta(days=self.config.booking.horizon_days + 2)
+        return since - dt.timedelta(minutes=self.config.booking.buffer_minutes), until
 
     async def busy(self, master_ids: Sequence[str], since: dt.datetime) -> Busy:
         """Occupied spans of the masters from `since` to the end of the booking horizon."""
-        until = since + dt.timedelta(days=self.config.booking.horizon_days + 2)
         buffer = self.config.booking.buffer_minutes
-        since -= dt.timedelta(minutes=buffer)
+        since, until = self._busy_window(since)
         cached = await self._cached(master_ids, since, until)
         if cached is not None:
             rows = [
@@ -100,6 +110,29 @@ class Booker:
         for span_list in spans.values():
             span_list.sort()
         return spans
+
+    async def _search_inputs(self, master_ids: Sequence[str], now: dt.datetime) -> SearchInputs:
+        """What a search reads, as `busy(now)` and `changes(now - 1 day)` give it, indexed
+        by start. In a client step both come from one look at the cache, the indexes with
+        the entries (all their visits: those outside the window block no slot of the
+        search), so a warm page builds nothing."""
+        since = now - dt.timedelta(days=1)
+        until = since + dt.timedelta(days=self.config.booking.horizon_days + 2)
+        cached = await self._cached(master_ids, since, self._busy_window(now)[1])
+        if cached is None:
+            busy = await self.busy(master_ids, now)
+            changes = await self._read_changes(master_ids, since, until)
+            return (
+                {m: busy_index(busy.get(m, ())) for m in master_ids},
+                {m: change_index(changes.get(m, ())) for m in master_ids},
+                (since, until),
+            )
+        buffer = self.config.booking.buffer_minutes
+        return (
+            {m: entry.busy_index(buffer) for m, entry in cached.items()},
+            {m: entry.change_index() for m, entry in cached.items()},
+            (since, until),
+        )
 
     async def changes(self, master_ids: Sequence[str], since: dt.datetime) -> Changes:
         """Active overrides of the masters meeting [since, horizon end): ONE query per search
@@ -166,23 +199,26 @@ class Booker:
         offset: int,
         limit: int,
     ) -> SlotPage:
-        """Slots matching a client's wish, nearest first; else the nearest ones after it."""
-        service = self.config.service(service_id)
+        """Slots matching a client's wish, nearest first; else the nearest ones after it.
+        The slots are `free_slots`' own, from the per-day memo (bot.booking.day_slots)."""
+        days = self._day_slots()
+        service = days.services.get(service_id)
         if service is None:
             return SlotPage([], False, False)
-        tz = self.config.tz
-        today = _local_day_of(self.clock.now(), tz)
+        now = self.clock.now()
+        today = _local_day_of(now, self.config.tz)
         horizon_end = today + dt.timedelta(days=self.config.booking.horizon_days)
         if day_from > horizon_end:  # a wish (or a forged slot) past the horizon: from today
             day_from = today
-        changes = await self.changes(service.masters, self.clock.now() - dt.timedelta(days=1))
-        candidates = await self.free_slots(service, addon_ids, day_from, day_to, changes)
-        wanted: Iterable[Slot] = (
-            s for s in candidates if _fits(s.start.astimezone(tz).time(), after, before)
+        busy, changes, within = await self._search_inputs(service.masters, now)
+        minutes = visit_minutes(service, addon_ids)
+        args = (service, minutes, busy, changes, within, now)
+        wanted: Iterable[Offer] = (
+            o for o in days.iter_offers(*args, day_from, day_to) if _fits(o.time, after, before)
         )
         if exact is not None:
-            wanted = sorted(wanted, key=lambda s: (_local_day(s, tz), _distance(s, exact, tz)))
-        page = list(itertools.islice(wanted, offset, offset + limit + 1))
+            wanted = sorted(wanted, key=lambda o: (o.day, _distance(o, exact)))
+        page = [o.slot for o in itertools.islice(wanted, offset, offset + limit + 1)]
         if page:
             return SlotPage(page[:limit], len(page) > limit, True)
         if offset:  # others booked the rest while the client paged on: not "no slots"
@@ -190,13 +226,39 @@ class Booker:
                 service_id, addon_ids, day_from, day_to, after, before, exact, 0, limit
             )
             return dataclasses.replace(first, from_start=True)
-        nearest = await self.free_slots(service, addon_ids, day_from, horizon_end, changes)
-        page = list(itertools.islice(nearest, limit + 1))
+        nearest = days.iter_offers(*args, day_from, horizon_end)
+        page = [o.slot for o in itertools.islice(nearest, limit + 1)]
         return SlotPage(page[:limit], len(page) > limit, False)
+
+    def _day_slots(self) -> DaySlots:
+        """The per-day memo of the current config (a catalog change swaps the config)."""
+        if self._days.config is not self.config:
+            self._days = DaySlots(self.config)
+        return self._days
 
     async def is_free(self, slot: Slot) -> bool:
         busy = await self.busy([slot.master_id], slot.start - dt.timedelta(days=1))
         return is_free(slot, busy, self.config.booking.buffer_minutes)
+
+    async def offerable(self, slot: Slot, service: Service, addon_ids: Sequence[str]) -> bool:
+        """Whether the engine would offer the slot now (a forged or taken one: False). In a
+        client step it costs no query: the snapshot's cached visits and overrides."""
+        now = self.clock.now()
+        since = slot.start - dt.timedelta(days=1)
+        busy = await self._busy_near(slot, since, now)
+        changes = await self.changes([slot.master_id], since)
+        return is_offerable(self.config, service, addon_ids, slot, busy, now, changes)
+
+    async def _busy_near(self, slot: Slot, since: dt.datetime, now: dt.datetime) -> Busy:
+        """The master's occupied spans within a day of the slot: all its check needs (the
+        whole horizon's, sorted, cost a failed confirm more than the rest of its check)."""
+        until = slot.end + dt.timedelta(days=1)
+        cached = await self._cached([slot.master_id], since, until)
+        if cached is None:
+            return await self.busy([slot.master_id], now)
+        buffer = self.config.booking.buffer_minutes
+        visits = cached[slot.master_id].visits_meeting(since, until)
+        return {slot.master_id: [occupied_span(s, e, buffer) for s, e in visits]}
 
     async def book(
         self,
@@ -206,15 +268,15 @@ class Booker:
         client: Client | None,
         lead: Lead | None,
         deposit_kop: int | None = None,
+        checked: bool = False,
     ) -> Appointment | None:
         """Book the slot, or return None when another booking got any part of it first or
-        the slot engine would not offer it (a forged button): every caller gets the check.
-        With `deposit_kop` the booking is a hold (HELD) until the deposit is paid."""
-        now = self.clock.now()
-        busy = await self.busy([slot.master_id], now)
-        changes = await self.changes([slot.master_id], slot.start - dt.timedelta(days=1))
-        if not is_offerable(self.config, service, addon_ids, slot, busy, now, changes):
+        the slot engine would not offer it (a forged button): every caller gets the check
+        (`checked`: the caller has just asked `offerable` in this step's snapshot). With
+        `deposit_kop` the booking is a hold (HELD) until the deposit is paid."""
+        if not checked and not await self.offerable(slot, service, addon_ids):
             return None
+        now = self.clock.now()
         status = (
             AppointmentStatus.HELD
             if deposit_kop
@@ -223,43 +285,37 @@ class Booker:
             else AppointmentStatus.PENDING
         )
         _, held_until = occupied_span(slot.start, slot.end, self.config.booking.buffer_minutes)
-        try:
-            async with in_transaction():
-                appointment = await Appointment.create(
-                    lead=lead,
-                    client=client,
-                    service_id=service.id,
-                    addon_ids=list(addon_ids),
-                    master_id=slot.master_id,
-                    start=slot.start,
-                    end=slot.end,
-                    price_kop=price_kop(service, addon_ids),
-                    deposit_kop=int(service.deposit * 100) if deposit_kop is None else deposit_kop,
-                    status=status,
-                    created_at=now,
-                )
-                await MasterCell.bulk_create(
-                    [
-                        MasterCell(appointment=appointment, master_id=m, cell=c)
-                        for m, c in cells_of(slot.master_id, slot.start, held_until)
-                    ]
-                )
-        except IntegrityError:
+        appointment = Appointment(
+            lead=lead,
+            client=client,
+            service_id=service.id,
+            addon_ids=list(addon_ids),
+            master_id=slot.master_id,
+            start=slot.start,
+            end=slot.end,
+            price_kop=price_kop(service, addon_ids),
+            deposit_kop=int(service.deposit * 100) if deposit_kop is None else deposit_kop,
+            status=status,
+            created_at=now,
+        )
+        cells = cells_of(slot.master_id, slot.start, held_until)
+        since = slot.start - dt.timedelta(days=1)
+        until = since + dt.timedelta(days=self.config.booking.horizon_days + 2)
+        written = await booking_rows.insert(appointment, cells, slot.master_id, since, until)
+        if written is None:
             self._times.taken(slot.master_id, slot.start, slot.end)  # since the snapshot
             return None
-        if await self._overridden(slot):  # an override committed meanwhile: it wins
+        if self._overridden(slot, written):  # an override committed meanwhile: it wins
             await appointment.delete()  # never shown to anyone: as if it lost the race
             self._times.forget([slot.master_id])  # the override is newer than the snapshot
             return None
         return appointment
 
-    async def _overridden(self, slot: Slot) -> bool:
-        """Read after the booking committed: an override committed before this read is seen
-        here, one committed after it sees the booking (bot.booking.schedule reads visits after its
-        own commit), so a booking and a change racing never leave a silent overlap."""
-        since = slot.start - dt.timedelta(days=1)
-        until = since + dt.timedelta(days=self.config.booking.horizon_days + 2)
-        changes = await self._read_changes([slot.master_id], since, until)  # never cached
+    def _overridden(self, slot: Slot, changes: Changes) -> bool:
+        """`changes` were read after the booking was written (bot.booking.booking_rows): an
+        override committed before that read is seen here, one committed after it sees the
+        booking (bot.booking.schedule reads visits after its own commit), so a booking and
+        a change racing never leave a silent overlap."""
         day = slot.start.astimezone(self.config.tz).date()
         master = self.config.master(slot.master_id)
         if master is None:
@@ -288,10 +344,5 @@ def _local_day_of(moment: dt.datetime, tz: dt.tzinfo) -> dt.date:
     return moment.astimezone(tz).date()
 
 
-def _local_day(slot: Slot, tz: dt.tzinfo) -> dt.date:
-    return _local_day_of(slot.start, tz)
-
-
-def _distance(slot: Slot, exact: dt.time, tz: dt.tzinfo) -> int:
-    local = slot.start.astimezone(tz)
-    return abs(local.hour * 60 + local.minute - (exact.hour * 60 + exact.minute))
+def _distance(offer: Offer, exact: dt.time) -> int:
+    return abs(offer.minute - (exact.hour * 60 + exact.minute))

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from tortoise import connections
 from tortoise.backends.base.client import TransactionalDBClient
 
-from bot.booking.slots import Span, TimeChange
+from bot.booking.day_slots import SpanIndex, busy_index, change_index
+from bot.booking.slots import UTC, Span, TimeChange, occupied_span
 from bot.models import OCCUPYING_STATUSES, Appointment
 from bot.schedule_models import OverrideKind, ScheduleOverride
 
@@ -34,12 +35,31 @@ class MasterTimes:
     until: dt.datetime
     visits: tuple[Span, ...]  # (start, end) without the buffer, sorted
     changes: tuple[TimeChange, ...]
+    _indexes: dict[object, SpanIndex] = dataclasses.field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
 
     def covers(self, since: dt.datetime, until: dt.datetime) -> bool:
         return self.since <= since and until <= self.until
 
     def visits_meeting(self, since: dt.datetime, until: dt.datetime) -> list[Span]:
         return [(s, e) for s, e in self.visits if e > since and s < until]
+
+    def busy_index(self, buffer_minutes: int) -> SpanIndex[Span]:
+        """The visits as busy spans (with the buffer) indexed by start: built once per entry,
+        so a warm slot page builds nothing (a replaced entry starts without one)."""
+        index = self._indexes.get(buffer_minutes)
+        if index is None:
+            spans = (occupied_span(s, e, buffer_minutes) for s, e in self.visits)
+            index = self._indexes[buffer_minutes] = busy_index(spans)
+        return index
+
+    def change_index(self) -> SpanIndex[TimeChange]:
+        """The overrides indexed by start, built once per entry like `busy_index`."""
+        index = self._indexes.get("changes")
+        if index is None:
+            index = self._indexes["changes"] = change_index(self.changes)
+        return index
 
     def changes_meeting(self, since: dt.datetime, until: dt.datetime) -> list[TimeChange]:
         return [c for c in self.changes if c.end > since and c.start < until]
@@ -126,12 +146,15 @@ async def load(
     overrides = await ScheduleOverride.filter(
         master_id__in=list(master_ids), undone_at__isnull=True, end__gt=since, start__lt=until
     ).values_list("master_id", "kind", "start", "end")
+    # In datetime.UTC: the driver's own UTC zone is a Python class, and comparing instants
+    # of two zones costs ten times what comparing two of one does (every search compares).
     spans: dict[str, list[Span]] = defaultdict(list)
     for master_id, start, end in visits:
-        spans[master_id].append((start, end))
+        spans[master_id].append((start.astimezone(UTC), end.astimezone(UTC)))
     changes: dict[str, list[TimeChange]] = defaultdict(list)
     for master_id, kind, start, end in overrides:
-        changes[master_id].append(TimeChange(start, end, kind == OverrideKind.EXTRA_SHIFT))
+        adds = kind == OverrideKind.EXTRA_SHIFT
+        changes[master_id].append(TimeChange(start.astimezone(UTC), end.astimezone(UTC), adds))
     return {
         m: MasterTimes(
             versions[m], since, until, tuple(sorted(spans.get(m, ()))), tuple(changes.get(m, ()))

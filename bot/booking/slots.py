@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from bot.config import GRID_MINUTES, BusinessConfig, Master, Service
@@ -35,10 +36,10 @@ Busy = Mapping[str, Sequence[Span]]
 """Per master id: occupied UTC spans [start, end + buffer) of existing appointments."""
 
 
-@dataclass(frozen=True)
-class TimeChange:
+class TimeChange(NamedTuple):
     """A stored change of a master's time on top of the TOML schedule (bot.booking.schedule):
-    `adds` is an extra shift; anything else (day off, sick, vacation, block) removes time."""
+    `adds` is an extra shift; anything else (day off, sick, vacation, block) removes time.
+    A tuple: the slot page's memo (bot.booking.day_slots) hashes a day's changes per look."""
 
     start: dt.datetime  # aware, UTC
     end: dt.datetime
@@ -178,6 +179,36 @@ def _iter_free_slots(
         day += dt.timedelta(days=1)
 
 
+NEVER = dt.datetime.min.replace(tzinfo=UTC)
+
+
+def day_free_spans(
+    config: BusinessConfig,
+    master: Master,
+    day: dt.date,
+    minutes: int,
+    spans: Sequence[Span],
+    changes: Sequence[TimeChange] = (),
+) -> list[Span]:
+    """Every free (start, end) of a master on a local day for a visit of `minutes`, by the
+    rules above but before the lead time (a day's answer then holds all day long): what
+    `iter_free_slots` offers of that master and day, once the starts before now + lead are
+    dropped. `spans`: the master's busy spans, at least those meeting the day."""
+    tz, rules = config.tz, config.booking
+    duration = dt.timedelta(minutes=minutes)
+    buffer = dt.timedelta(minutes=rules.buffer_minutes)
+    step = rules.slot_step_minutes
+    free: list[Span] = []
+    for work in working_spans(config, master, day, changes):
+        free += _interval_slots(tz, day, work, step, duration, buffer, NEVER, spans)
+    return free
+
+
+def day_bounds(tz: ZoneInfo, day: dt.date) -> Span:
+    """The UTC instants where a local day begins and ends (the next day's midnight)."""
+    return _boundary(tz, day, 0), _boundary(tz, day + dt.timedelta(days=1), 0)
+
+
 def working_spans(
     config: BusinessConfig, master: Master, day: dt.date, changes: Sequence[TimeChange] = ()
 ) -> list[Span]:
@@ -191,8 +222,7 @@ def working_spans(
     ]
     if not changes:
         return base
-    day_start = _boundary(tz, day, 0)
-    day_end = _boundary(tz, day + dt.timedelta(days=1), 0)
+    day_start, day_end = day_bounds(tz, day)
     today = [c for c in changes if c.start < day_end and c.end > day_start]
     if not today:
         return base

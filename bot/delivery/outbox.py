@@ -6,7 +6,8 @@ key, so a change that is retried never queues its message twice, and a change th
 rolls back queues nothing. A sender claims a row with a conditional UPDATE
 (`locked_until`) before sending, so two senders — tasks, processes or machines — never
 send one row at the same time. After Telegram accepts the message the row is marked
-sent. The one window for a duplicate: the process dies (or the database is
+sent (a dialogue step's replies: together, once the last is through, `deliver_now`). The
+one window for a duplicate: the process dies (or the database is
 unreachable) after Telegram accepted the message and before that mark commits, or
 the request times out on our side after Telegram accepted it (sendMessage has no
 idempotency key); the row is then sent again — after the claim expires
@@ -35,16 +36,15 @@ from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
-from bot import metrics
+from bot import metrics, raw_sql
 from bot.clock import Clock
 from bot.delivery import freshness
+from bot.delivery.outbox_rows import insert_sql, record_sent, row_values
 from bot.delivery.ratelimit import NO_LIMIT, RateLimiter
 from bot.models import Lead, Outbox, OutboxStatus
 
 log = logging.getLogger("priyom.outbox")
 CLAIM_SECONDS = 90  # longer than a Bot API request may take (see handlers.telegram)
-ERASED_AS = "erased_as"
-"""Payload key: the pseudonym that replaces a row's chat id once the row has been sent."""
 MAX_BACKOFF_SECONDS = 300  # a transient failure is retried at least this often, forever
 
 # [[(text, action), …], …]; a link button is (text, "", url)
@@ -184,20 +184,28 @@ async def to_staff(
     now: dt.datetime,
     lead_id: int | None,
 ) -> int:
-    """Queue one message to several staff chats; each chat's copy is deduplicated apart."""
-    queued = 0
-    for chat_id in chat_ids:
-        row = await enqueue(
+    """Queue one message to several staff chats; each chat's copy is deduplicated apart.
+    One INSERT for them all: a copy queued already is skipped (no savepoint per chat)."""
+    payload = message.payload()
+    rows = [
+        Outbox(
             bot="staff",
-            chat_id=chat_id,
+            channel="telegram",
+            chat_id=chat,
             kind=kind,
-            message=message,
-            dedup_key=f"{kind}:{key}:{chat_id}",
-            now=now,
+            payload=payload,
+            dedup_key=f"{kind}:{key}:{chat}",
             lead_id=lead_id,
+            status=OutboxStatus.PENDING,
+            attempts=0,
+            due_at=now,
+            created_at=now,
         )
-        queued += row is not None
-    return queued
+        for chat in dict.fromkeys(str(c) for c in chat_ids)
+    ]
+    if not rows:
+        return 0
+    return len(await raw_sql.fetch(insert_sql(len(rows), skip_known=True), row_values(rows)))
 
 
 def _unclaimed(now: dt.datetime) -> Q:
@@ -271,28 +279,43 @@ async def still_true(row: Outbox, now: dt.datetime) -> bool:
 
 async def deliver(sender: Sender, row: Outbox, clock: Clock) -> bool:
     """Send one claimed row and record the result; True when it was sent."""
+    message_id = await _attempt(sender, row, clock)
+    if message_id is _FAILED:
+        return False
+    await record_sent([(row, message_id)], clock.now())
+    return True
+
+
+class _Failed:
+    """The send did not happen (skipped, dead or to retry: recorded already)."""
+
+
+_FAILED = _Failed()
+
+
+async def _attempt(sender: Sender, row: Outbox, clock: Clock) -> int | _Failed | None:
+    """Send the row; its message id, or _FAILED with the failure recorded."""
     if not await still_true(row, clock.now()):
         await Outbox.filter(id=row.id).update(status=OutboxStatus.SKIPPED, locked_until=None)
         log.info("outbox_skipped", extra={"outbox": row.id, "appointment": row.appointment_id})
-        return False
+        return _FAILED
     try:
-        message_id = await sender.send(row)
+        return await sender.send(row)
     except Undeliverable as exc:
         await _dead(row, str(exc), clock.now())
-        return False
     except RetryLater as exc:
         await _retry(row, exc, clock.now())
-        return False
-    await Outbox.filter(id=row.id).update(
-        status=OutboxStatus.SENT,
-        sent_at=clock.now(),
-        message_id=message_id,
-        locked_until=None,
-        attempts=row.attempts + 1,
-        **_erased_address(row),
-    )
-    metrics.delivered(row.channel, row.bot, ok=True)
-    return True
+    return _FAILED
+
+
+async def _attempt_safely(sender: Sender, row: Outbox, clock: Clock) -> int | _Failed | None:
+    """`_attempt`, where a sender's bug retries the row later instead of stopping the caller."""
+    try:
+        return await _attempt(sender, row, clock)
+    except Exception as exc:
+        await _retry(row, RetryLater(0, f"unexpected: {exc!r}"), clock.now())
+        log.exception("outbox_send_failed", extra={"outbox": row.id})
+        return _FAILED
 
 
 async def deliver_safely(sender: Sender, row: Outbox, clock: Clock) -> bool:
@@ -303,13 +326,6 @@ async def deliver_safely(sender: Sender, row: Outbox, clock: Clock) -> bool:
         await _retry(row, RetryLater(0, f"unexpected: {exc!r}"), clock.now())
         log.exception("outbox_send_failed", extra={"outbox": row.id})
         return False
-
-
-def _erased_address(row: Outbox) -> dict[str, str]:
-    """The last answer to a chat erased by that very step keeps its real address only
-    until it is sent (bot.delivery.step_outbox.queue_replies)."""
-    alias = (row.payload or {}).get(ERASED_AS)
-    return {"chat_id": alias} if isinstance(alias, str) else {}
 
 
 def backoff_seconds(attempts: int, row_id: int = 0) -> float:
@@ -367,13 +383,17 @@ async def deliver_now(rows: Sequence[Outbox], sender: Sender, clock: Clock) -> i
     The step wrote them already claimed (`claimed_until`), so no tick sends them meanwhile,
     and a process that dies here leaves them to the tick once the claim expires. A row
     that cannot go now (a 5xx, a timeout) stays pending, and the rows after it wait behind
-    it, so the chat still gets its answers once and in order.
+    it, so the chat still gets its answers once and in order. Each send is recorded (one
+    UPDATE) before the next row goes, so a process that dies here sends again only the row
+    it had in flight, never the rows before it.
     """
     sent = 0
     for index, row in enumerate(rows):
-        ok = await deliver_safely(sender, row, clock)
-        sent += ok
-        if not ok and await hold_behind(row.id, [r.id for r in rows[index + 1 :]]):
+        message_id = await _attempt_safely(sender, row, clock)
+        if message_id is not _FAILED:
+            await record_sent([(row, message_id)], clock.now())  # type: ignore[list-item]
+            sent += 1
+        elif await hold_behind(row.id, [r.id for r in rows[index + 1 :]]):
             break
     return sent
 

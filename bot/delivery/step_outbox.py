@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 
 from tortoise.exceptions import IntegrityError
 
-from bot.delivery.outbox import ERASED_AS, Message, claimed_until
-from bot.models import Conversation, InboundMessage, Outbox
+from bot import raw_sql
+from bot.delivery.outbox import Message, claimed_until
+from bot.delivery.outbox_rows import ERASED_AS, insert_sql, row_values
+from bot.models import Conversation, InboundMessage, Outbox, OutboxStatus
 from scenarios.types import Reply
 
 log = logging.getLogger("priyom.dialog")
@@ -73,12 +75,14 @@ async def queue_replies(
     `address` is the chat the client wrote from; when this very step erased the chat
     (/forget), the conversation already holds its pseudonym, so the last answer still
     goes to the real chat and the row takes the pseudonym once it is sent (`ERASED_AS`)."""
+    if not replies:
+        return []
     rows = []
     for index, reply in enumerate(replies):
         payload = reply_message(reply).payload()
         if address != conv.chat_id:
             payload[ERASED_AS] = conv.chat_id
-        row = await Outbox.create(
+        row = Outbox(
             bot="client",
             channel=conv.channel,
             chat_id=address,
@@ -86,9 +90,21 @@ async def queue_replies(
             payload=payload,
             dedup_key=f"{REPLY_KIND}:{conv.id}:{conv.version}:{index}",
             lead_id=conv.lead_id,
+            status=OutboxStatus.PENDING,
+            attempts=0,
             due_at=now,
             created_at=now,
             locked_until=claimed_until(now),
         )
         rows.append(row)
+    await _insert(rows)
     return rows
+
+
+async def _insert(rows: Sequence[Outbox]) -> None:
+    """All the step's replies in one prepared INSERT (a clash of keys: IntegrityError)."""
+    written = await raw_sql.fetch(insert_sql(len(rows)), row_values(rows))
+    ids = {key: row_id for row_id, key in written}
+    for row in rows:
+        row.id = ids[row.dedup_key]
+        row._saved_in_db = True  # as Outbox.create leaves it

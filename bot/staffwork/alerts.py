@@ -170,9 +170,12 @@ async def alert_staff(
     key: str,
     known: Known | None = None,
 ) -> int:
-    """Queue the lead's card to every recipient (in the caller's transaction)."""
-    message = await card(lead, config, t, now, reason, known=known)
+    """Queue the lead's card to every recipient (in the caller's transaction); with nobody
+    to alert, no card is built (its reads are the step's)."""
     chats = await recipients(config, owner_ids, lead.id)
+    if not chats:
+        return 0
+    message = await card(lead, config, t, now, reason, known=known)
     return await to_staff(chats, kind="alert", message=message, key=key, now=now, lead_id=lead.id)
 
 

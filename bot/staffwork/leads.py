@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+from bot import raw_sql
 from bot.crm import queue as crm_queue
 from bot.models import Lead, LeadEvent, LeadStatus
 
@@ -30,8 +31,8 @@ def can_move(current: LeadStatus, target: LeadStatus) -> bool:
 
 
 async def lead_of(lead_id: int | None) -> Lead | None:
-    """The lead a row points to, if it points to one."""
-    return await Lead.get_or_none(id=lead_id) if lead_id else None
+    """The lead a row points to, if it points to one (a prepared SELECT: every booking)."""
+    return await raw_sql.by_id(Lead, lead_id) if lead_id else None
 
 
 async def open_lead(
@@ -43,7 +44,7 @@ async def open_lead(
     now: dt.datetime,
     actor: str = "client",
 ) -> Lead:
-    lead = await Lead.create(
+    lead = Lead(
         channel=channel,
         client_id=client_id,
         source=source,
@@ -52,7 +53,8 @@ async def open_lead(
         created_at=now,
         updated_at=now,
     )
-    await LeadEvent.create(lead=lead, at=now, actor=actor, from_status=None, to_status=lead.status)
+    await raw_sql.insert(lead)
+    await record_event(lead.id, now, actor, None, LeadStatus.NEW)
     await crm_queue.lead_opened(lead, now)  # in the caller's transaction, as the lead
     return lead
 
@@ -70,7 +72,7 @@ async def move_lead(
     fields the caller changed in memory, saved by the same UPDATE (one round trip less)."""
     if lead.status == target:
         if also:
-            await lead.save(update_fields=list(also))
+            await raw_sql.save_fields(lead, also)
         return
     if not can_move(lead.status, target):
         raise StatusError(f"lead {lead.id}: {lead.status} → {target} is not allowed")
@@ -79,12 +81,36 @@ async def move_lead(
     lead.updated_at = now
     if target is LeadStatus.LOST:
         lead.lost_reason = note
-    moved = ["status", "updated_at", "lost_reason"]
-    await lead.save(update_fields=list(dict.fromkeys([*moved, *also])))  # PostgreSQL: once
-    event = await LeadEvent.create(
-        lead=lead, at=now, actor=actor, from_status=previous, to_status=target, note=note
+    await raw_sql.save_fields(lead, ["status", "updated_at", "lost_reason", *also])
+    event_id = await record_event(lead.id, now, actor, previous, target, note)
+    await crm_queue.status_moved(lead, target, actor=actor, event_id=event_id, now=now)
+
+
+INSERT_EVENT = (
+    'INSERT INTO "lead_event" ("lead_id", "at", "actor", "from_status", "to_status", "kind", '
+    '"note") VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING "id"'
+)
+
+
+async def record_event(
+    lead_id: int,
+    now: dt.datetime,
+    actor: str,
+    previous: LeadStatus | None,
+    target: LeadStatus,
+    note: str | None = None,
+    kind: str = "status",
+) -> int:
+    """A status move's event row in one prepared INSERT; its id."""
+    values = (
+        lead_id,
+        now,
+        actor,
+        previous and LeadStatus(previous).value,
+        LeadStatus(target).value,
     )
-    await crm_queue.status_moved(lead, target, actor=actor, event_id=event.id, now=now)
+    ((event_id,),) = await raw_sql.fetch(INSERT_EVENT, (*values, kind, note))
+    return event_id
 
 
 async def flag_for_human(lead: Lead, reason: str, now: dt.datetime) -> None:
