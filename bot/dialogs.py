@@ -207,6 +207,9 @@ class DialogService:
                     log_redelivery(channel, receipt or "")
                     return []
                 except BaseException:
+                    # The step may have changed the cached copy in memory (its state shares
+                    # the copy's lists) before it failed: the next step reads the saved row.
+                    self._cache.pop((channel, chat_id), None)
                     self.booker.forget_cached()
                     raise
             else:
