@@ -72,8 +72,7 @@ async def save(
     """Within the step's transaction: the log rows and the update (False: a stale version).
     On SQLite one hand-off to aiosqlite's thread, on PostgreSQL one statement."""
     client = connections.get("default")
-    rows = [_log_values(row) for row in logs]
-    update = _update_values(conv, version, state, now)
+    rows, update = _values(conv, version, state, now, logs)
     if isinstance(client, SqliteTransactionWrapper):
         async with client.acquire_connection() as connection:
             return await connection._execute(_save_rows, connection._conn, rows, update)
@@ -105,8 +104,7 @@ async def save_and_commit(
         client._parent, SqliteTransactionWrapper
     ):
         return await save(conv, version, state, now, logs)
-    rows = [_log_values(row) for row in logs]
-    update = _update_values(conv, version, state, now)
+    rows, update = _values(conv, version, state, now, logs)
     async with client.acquire_connection() as connection:
         saved = await connection._execute(_save_and_end, connection._conn, rows, update)
     client._finalized = True  # committed or rolled back: the context must not again
@@ -118,6 +116,17 @@ def _save_and_end(db: sqlite3.Connection, rows: Sequence[tuple], update: tuple) 
     saved = _save_rows(db, rows, update)
     db.execute("COMMIT" if saved else "ROLLBACK")
     return saved
+
+
+def _values(
+    conv: Conversation,
+    version: int,
+    state: dict,
+    now: dt.datetime,
+    logs: Sequence[LogRow | MessageLog],
+) -> tuple[list[tuple], tuple]:
+    """The parameters of INSERT_LOG (a row each) and of UPDATE_CONVERSATION."""
+    return [_log_values(row) for row in logs], _update_values(conv, version, state, now)
 
 
 def _update_values(conv: Conversation, version: int, state: dict, now: dt.datetime) -> tuple:
@@ -156,8 +165,7 @@ async def commit_alone(
         except _Lost:
             return False
         return True
-    rows = [_log_values(row) for row in logs]
-    update = _update_values(conv, version, state, now)
+    rows, update = _values(conv, version, state, now, logs)
     if isinstance(client, PostgresClient):
         return await commit_step(client, rows, update)
     async with client.acquire_connection() as connection:

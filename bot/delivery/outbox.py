@@ -27,9 +27,9 @@ import base64
 import datetime as dt
 import logging
 import random
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Awaitable, Collection, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
@@ -42,6 +42,8 @@ from bot.delivery import freshness
 from bot.delivery.outbox_rows import insert_sql, record_sent, row_values
 from bot.delivery.ratelimit import NO_LIMIT, RateLimiter
 from bot.models import Lead, Outbox, OutboxStatus
+
+T = TypeVar("T")
 
 log = logging.getLogger("priyom.outbox")
 CLAIM_SECONDS = 90  # longer than a Bot API request may take (see handlers.telegram)
@@ -310,22 +312,21 @@ async def _attempt(sender: Sender, row: Outbox, clock: Clock) -> int | _Failed |
 
 async def _attempt_safely(sender: Sender, row: Outbox, clock: Clock) -> int | _Failed | None:
     """`_attempt`, where a sender's bug retries the row later instead of stopping the caller."""
-    try:
-        return await _attempt(sender, row, clock)
-    except Exception as exc:
-        await _retry(row, RetryLater(0, f"unexpected: {exc!r}"), clock.now())
-        log.exception("outbox_send_failed", extra={"outbox": row.id})
-        return _FAILED
+    return await _guarded(_attempt(sender, row, clock), row, clock, _FAILED)
 
 
 async def deliver_safely(sender: Sender, row: Outbox, clock: Clock) -> bool:
     """`deliver`, where a sender's bug retries the row later instead of stopping the caller."""
+    return await _guarded(deliver(sender, row, clock), row, clock, False)
+
+
+async def _guarded(send: Awaitable[T], row: Outbox, clock: Clock, failed: T) -> T:
     try:
-        return await deliver(sender, row, clock)
+        return await send
     except Exception as exc:
         await _retry(row, RetryLater(0, f"unexpected: {exc!r}"), clock.now())
         log.exception("outbox_send_failed", extra={"outbox": row.id})
-        return False
+        return failed
 
 
 def backoff_seconds(attempts: int, row_id: int = 0) -> float:
