@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any, TypeVar
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import ExceptionTypeFilter, Filter
 from aiogram.filters.callback_data import CallbackData
@@ -22,6 +22,7 @@ from bot.staffwork.access import Refused
 from bot.staffwork.actions import unpack
 from bot.staffwork.staff import refuse_once, who
 from handlers.telegram import Act
+from handlers.telegram_filters import private_chat
 
 log = logging.getLogger("priyom.staff.access")
 
@@ -150,9 +151,9 @@ async def on_refused(event: ErrorEvent, staff: StaffContext) -> None:
 def refusal_router() -> Router:
     """The catch-all: include it LAST in the staff dispatcher."""
     router = Router(name="staff-refusal")
-    private = F.chat.type == "private"  # in a staff group: stay silent
-    router.message.register(on_staff_unhandled, private, HasRole(*ALL_ROLES))
-    router.message.register(on_stranger, private)
+    # in a staff group: stay silent
+    router.message.register(on_staff_unhandled, private_chat, HasRole(*ALL_ROLES))
+    router.message.register(on_stranger, private_chat)
     router.callback_query.register(on_stale, Stale())
     router.callback_query.register(on_denied_button)
     router.errors.register(on_refused, ExceptionTypeFilter(Refused))

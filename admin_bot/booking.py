@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.filters import Command, Filter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
@@ -20,6 +20,7 @@ from bot.booking.slots import Slot
 from bot.models import StaffMember, StaffRole
 from bot.staffwork import drafts as staff_drafts
 from bot.staffwork.booking import StaffSource, book_for_client, known_client
+from handlers.telegram_filters import private_chat
 from scenarios.parsing import normalize_phone
 
 DRAFT = "book"
@@ -250,7 +251,7 @@ async def on_confirm(
 def booking_router() -> Router:
     """/book for every staff role (a master: their own schedule), checked on each use."""
     router = Router(name="staff-booking")
-    router.message.filter(F.chat.type == "private", HasRole())
+    router.message.filter(private_chat, HasRole())
     router.callback_query.filter(HasRole())
     router.message.register(on_book, Command("book"))
     router.message.register(on_contact, AwaitingContact())

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, Filter
 from aiogram.filters.callback_data import CallbackData
@@ -23,6 +23,7 @@ from bot.booking import catalog
 from bot.config import BusinessConfig, Service
 from bot.i18n import Texts
 from bot.models import StaffAwaiting, StaffRole
+from handlers.telegram_filters import typed_text
 
 log = logging.getLogger("priyom.staff.catalog")
 TYPED = ("price", "duration", "deposit")  # asked as a typed value
@@ -217,6 +218,6 @@ def catalog_router() -> Router:
     router.message.filter(owner)
     router.callback_query.filter(owner)
     router.message.register(on_services, Command("services"))
-    router.message.register(on_value, F.text, ~F.text.startswith("/"), AwaitingValue())
+    router.message.register(on_value, typed_text, AwaitingValue())
     router.callback_query.register(on_button, Svc.filter())
     return router

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, Router
 from aiogram.filters import Command
 from aiogram.types import Message
 
@@ -25,6 +25,7 @@ from bot.staffwork.desk import lead_of_card, pending_question
 from bot.staffwork.lead_actions import close_relay, notify_client, open_relay, relayed_lead
 from bot.staffwork.leads import lead_of
 from handlers.telegram import attachment_ref, content_kind
+from handlers.telegram_filters import not_a_command
 
 log = logging.getLogger("priyom.staff")
 
@@ -102,6 +103,6 @@ def setup() -> Router:
     closing = feature_router("staff-close", *LEAD_ROLES)
     closing.message.register(on_close, Command("close"))
     typed = feature_router("staff-typed", *ALL_ROLES)
-    typed.message.register(on_staff_message, ~F.text.startswith("/"))
+    typed.message.register(on_staff_message, not_a_command)
     router.include_routers(closing, typed)
     return router

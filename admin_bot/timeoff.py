@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
@@ -23,6 +23,7 @@ from bot.booking.schedule_input import COMMANDS, read_change
 from bot.models import StaffMember, StaffRole
 from bot.schedule_models import OverrideKind, ScheduleOverride
 from bot.staffwork import drafts as staff_drafts
+from handlers.telegram_filters import private_chat
 
 DRAFT = "schedule"
 LIST_LIMIT = 15  # overrides shown by /overrides, nearest first
@@ -209,8 +210,7 @@ def _load(data: dict) -> Change:
 def timeoff_router() -> Router:
     """Every handler needs a staff role now; /calls only owners and managers."""
     router = Router(name="staff-schedule")
-    private = F.chat.type == "private"
-    router.message.filter(private, HasRole(*ALL_ROLES))
+    router.message.filter(private_chat, HasRole(*ALL_ROLES))
     router.callback_query.filter(HasRole(*ALL_ROLES))
     router.message.register(on_change, Command(*COMMANDS))
     router.message.register(on_list, Command("overrides"))

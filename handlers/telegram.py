@@ -26,6 +26,7 @@ from bot.delivery.outbox import Sender
 from bot.dialogs import DialogService
 from bot.i18n import Texts
 from handlers.inbound import typed_command
+from handlers.telegram_filters import private_chat
 from handlers.telegram_payments import TelegramPayments
 from scenarios.types import Button, Input, InputKind, Reply
 
@@ -67,12 +68,6 @@ async def act_filter(query: CallbackQuery) -> dict[str, str] | bool:
     aiogram runs a plain function filter in a worker thread."""
     action = unpack_action(query.data)
     return False if action is None else {"action": action}
-
-
-async def private_chat(message: Message) -> bool:
-    """`F.chat.type == "private"` as a coroutine: aiogram runs any other filter, a magic
-    one too, through asyncio.to_thread, a round trip to a worker thread per message."""
-    return message.chat.type == "private"
 
 
 def make_bot(token: str, api_url: str = "") -> Bot:

@@ -203,11 +203,32 @@ def test_no_filter_or_handler_of_the_client_bot_runs_in_a_thread(config, clock):
     from bot.app import build_dispatcher
     from bot.dialogs import DialogService
 
-    dispatcher = build_dispatcher(DialogService(config, clock))
-    routers = [dispatcher, *dispatcher.chain_tail]
-    handlers = [h for r in routers for o in r.observers.values() for h in o.handlers]
-    assert handlers
-    for handler in handlers:
-        assert handler.awaitable, handler.callback
-        for check in handler.filters or ():
-            assert check.awaitable, check.callback
+    assert_nothing_in_threads(build_dispatcher(DialogService(config, clock)))
+
+
+def test_no_filter_or_handler_of_the_staff_bot_runs_in_a_thread(config, clock):
+    from admin_bot.context import StaffContext
+    from bot.app import build_staff_dispatcher
+
+    assert_nothing_in_threads(build_staff_dispatcher(StaffContext.create(config, clock, [1])))
+
+
+def assert_nothing_in_threads(router) -> None:
+    """Every handler, its filters and each router's own filters are coroutines."""
+    seen = 0
+    for each in _routers(router):
+        for observer in each.observers.values():
+            for check in observer._handler.filters or ():  # router.message.filter(...)
+                assert check.awaitable, (each.name, check.callback)
+            for handler in observer.handlers:
+                seen += 1
+                assert handler.awaitable, (each.name, handler.callback)
+                for check in handler.filters or ():
+                    assert check.awaitable, (each.name, check.callback)
+    assert seen
+
+
+def _routers(router):
+    yield router
+    for sub in router.sub_routers:
+        yield from _routers(sub)
