@@ -17,9 +17,7 @@ lock (bot.dialogs) keeps a process's own tasks in order: nothing is taken here.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import contextvars
 import hashlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -48,11 +46,6 @@ on a lock connection's first turn (the table exists by then), no migration, noth
 behind; its rows follow the table's columns."""
 TURN_SQL = "SELECT * FROM pg_temp.priyom_chat_turn($1, $2, $3)"
 Take = Callable[[Any], Awaitable[None]] | None
-
-turn_taken: contextvars.ContextVar[asyncio.Event | None] = contextvars.ContextVar(
-    "turn_taken", default=None
-)
-"""Set by a webhook for the update it starts: told once the update's step has its turn."""
 
 _pools: dict[int, Any] = {}  # id(tortoise client) → asyncpg pool for locks
 
@@ -104,7 +97,6 @@ async def advisory(key: int, take: Take = None) -> AsyncIterator[None]:
     `take` takes it on that connection (default: the lock alone)."""
     client = _postgres_client()
     if client is None:
-        _tell_turn_taken()
         yield
         return
     pool = await _pool(client)
@@ -115,14 +107,7 @@ async def advisory(key: int, take: Take = None) -> AsyncIterator[None]:
             await connection.execute("SELECT pg_advisory_lock($1)", key)
         else:
             await take(connection)
-        _tell_turn_taken()
         yield
-
-
-def _tell_turn_taken() -> None:
-    event = turn_taken.get()
-    if event is not None:
-        event.set()
 
 
 async def _release(connection: Any) -> None:

@@ -7,10 +7,13 @@ is required. With `handle_in_background` Telegram gets its 200 at once and the u
 as a task that aiogram's `close()` does not await: `close()` here drains those tasks first,
 so a shutdown never cuts a booking in half.
 
-Telegram posts a chat's next update once the previous one is acknowledged, possibly to
-another instance. So the 200 waits until the update has its chat's turn (bot.chat_lock) —
-queued in order behind the chat's earlier updates — or is done, at most ACK_WAIT seconds:
-then the next update of the chat can only come after it.
+Acknowledged only once handled: the 200 waits until the update's step has committed and
+sent its answers (at most ACK_WAIT seconds), so an instance killed mid-step leaves the
+update to Telegram, which delivers it again (possibly to another instance), and a step that
+failed gets a 503 for the same reason. Telegram posts a chat's next update once the
+previous one is acknowledged, so this also keeps a chat's updates in order across
+instances. The price: a webhook connection is held for the step (Telegram's
+`max_connections`, 40 by default, bounds the steps in flight per bot).
 """
 
 from __future__ import annotations
@@ -24,11 +27,10 @@ from aiogram import Bot, Dispatcher
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
-from bot import chat_lock
 from bot.settings import Settings
 
 log = logging.getLogger("priyom.telegram")
-ACK_WAIT = 10.0  # seconds: a chat's earlier step still running this long → acknowledged anyway
+ACK_WAIT = 10.0  # seconds: a step still running this long (behind a slow one) → acknowledged
 
 
 def webhook_path(name: str) -> str:
@@ -50,17 +52,14 @@ class SecretCheckedHandler(SimpleRequestHandler):
 
     async def _handle_request_background(self, bot: Bot, request: web.Request) -> web.Response:
         update = await request.json(loads=bot.session.json_loads)
-        turn = asyncio.Event()
-        token = chat_lock.turn_taken.set(turn)  # the task copies it: it says when it has its turn
-        try:
-            task = asyncio.create_task(self._background_feed_update(bot=bot, update=update))
-        finally:
-            chat_lock.turn_taken.reset(token)
+        task = asyncio.create_task(self._background_feed_update(bot=bot, update=update))
         self._background_feed_update_tasks.add(task)
         task.add_done_callback(self._background_feed_update_tasks.discard)
-        waiting = asyncio.ensure_future(turn.wait())
-        await asyncio.wait({task, waiting}, timeout=ACK_WAIT, return_when=asyncio.FIRST_COMPLETED)
-        waiting.cancel()
+        # shielded: a dropped connection must not cancel the step; a slow one is acknowledged
+        done, _ = await asyncio.wait({task}, timeout=ACK_WAIT)
+        if done and (task.cancelled() or task.exception() is not None):
+            log.warning("webhook_update_failed", extra={"update": update.get("update_id")})
+            return web.json_response({"ok": False}, status=503)  # Telegram delivers it again
         return web.json_response({}, dumps=bot.session.json_dumps)
 
     async def drain(self) -> None:

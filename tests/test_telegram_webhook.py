@@ -16,6 +16,7 @@ from aiogram import Dispatcher
 from aiohttp import web
 
 from admin_bot.context import StaffContext
+from bot import dialog_store
 from bot.app import build_dispatcher, build_staff_dispatcher
 from bot.delivery.channel import ChannelSet
 from bot.dialogs import DialogService
@@ -96,6 +97,10 @@ async def test_set_webhook_records_url_secret_and_the_routers_update_types(rig: 
 async def test_an_update_with_the_right_secret_is_answered(rig: Rig):
     rig.api.send_command(CLIENT, OLGA, "/start src-vk")  # the fake POSTs it to the webhook
     await rig.api.wait_for_message(CLIENT, OLGA.id, has("152-ФЗ"))
+    for _ in range(500):  # the 200 follows the step's answer (acknowledged once handled)
+        if rig.api.webhook_statuses(CLIENT):
+            break
+        await asyncio.sleep(0.01)
     assert rig.api.webhook_statuses(CLIENT) == [200]
     owner = FakeUser(9001, "Владелец")
     rig.api.send_command(STAFF, owner, "/help")
@@ -215,3 +220,40 @@ async def test_python_m_bot_serves_both_webhooks_and_drains_on_sigterm(tmp_path)
         )
         assert await asyncio.wait_for(delete.wait(), timeout=30) == 0
         assert api.webhook(CLIENT) is None and api.webhook(STAFF) is None
+
+
+async def test_the_update_is_acknowledged_only_once_its_step_committed(rig: Rig, monkeypatch):
+    """An instance killed before the 200 leaves the update to Telegram, which delivers it
+    again: so the 200 must not come before the step's changes are in the database (the
+    step here has its chat's turn and waits at its commit)."""
+    release = asyncio.Event()
+    commits = {name: getattr(dialog_store, name) for name in ("commit_alone", "save_and_commit")}
+
+    def held(commit):
+        async def wait_then_commit(*args, **kwargs):
+            await release.wait()
+            return await commit(*args, **kwargs)
+
+        return wait_then_commit
+
+    for name, commit in commits.items():
+        monkeypatch.setattr(dialog_store, name, held(commit))
+    update = {"update_id": 8, "message": _message("/start src-vk")}
+    posted = asyncio.create_task(rig.api.post_webhook(CLIENT, update, CLIENT_SECRET))
+    for _ in range(300):
+        await asyncio.sleep(0)
+    assert not posted.done()  # not acknowledged while the step has not committed
+    release.set()
+    assert await posted == 200
+    assert await Conversation.filter(chat_id=str(OLGA.id)).exists()  # committed by then
+
+
+async def test_a_step_that_failed_is_not_acknowledged(rig: Rig):
+    """A 503 makes Telegram deliver the update again instead of losing it."""
+
+    async def fail(handler, event, data):
+        raise ConnectionError("database unreachable")
+
+    rig.client.update.outer_middleware(fail)
+    update = {"update_id": 9, "message": _message("/start src-vk")}
+    assert await rig.api.post_webhook(CLIENT, update, CLIENT_SECRET) == 503
