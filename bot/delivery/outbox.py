@@ -6,8 +6,7 @@ key, so a change that is retried never queues its message twice, and a change th
 rolls back queues nothing. A sender claims a row with a conditional UPDATE
 (`locked_until`) before sending, so two senders — tasks, processes or machines — never
 send one row at the same time. After Telegram accepts the message the row is marked
-sent (a dialogue step's replies: together, once the last is through, `deliver_now`). The
-one window for a duplicate: the process dies (or the database is
+sent. The one window for a duplicate: the process dies (or the database is
 unreachable) after Telegram accepted the message and before that mark commits, or
 the request times out on our side after Telegram accepted it (sendMessage has no
 idempotency key); the row is then sent again — after the claim expires
@@ -27,9 +26,9 @@ import base64
 import datetime as dt
 import logging
 import random
-from collections.abc import Awaitable, Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import Protocol
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
@@ -42,8 +41,6 @@ from bot.delivery import freshness
 from bot.delivery.outbox_rows import insert_sql, record_sent, row_values
 from bot.delivery.ratelimit import NO_LIMIT, RateLimiter
 from bot.models import Lead, Outbox, OutboxStatus
-
-T = TypeVar("T")
 
 log = logging.getLogger("priyom.outbox")
 CLAIM_SECONDS = 90  # longer than a Bot API request may take (see handlers.telegram)
@@ -281,52 +278,30 @@ async def still_true(row: Outbox, now: dt.datetime) -> bool:
 
 async def deliver(sender: Sender, row: Outbox, clock: Clock) -> bool:
     """Send one claimed row and record the result; True when it was sent."""
-    message_id = await _attempt(sender, row, clock)
-    if message_id is _FAILED:
-        return False
-    await record_sent([(row, message_id)], clock.now())
-    return True
-
-
-class _Failed:
-    """The send did not happen (skipped, dead or to retry: recorded already)."""
-
-
-_FAILED = _Failed()
-
-
-async def _attempt(sender: Sender, row: Outbox, clock: Clock) -> int | _Failed | None:
-    """Send the row; its message id, or _FAILED with the failure recorded."""
     if not await still_true(row, clock.now()):
         await Outbox.filter(id=row.id).update(status=OutboxStatus.SKIPPED, locked_until=None)
         log.info("outbox_skipped", extra={"outbox": row.id, "appointment": row.appointment_id})
-        return _FAILED
+        return False
     try:
-        return await sender.send(row)
+        message_id = await sender.send(row)
     except Undeliverable as exc:
         await _dead(row, str(exc), clock.now())
+        return False
     except RetryLater as exc:
         await _retry(row, exc, clock.now())
-    return _FAILED
-
-
-async def _attempt_safely(sender: Sender, row: Outbox, clock: Clock) -> int | _Failed | None:
-    """`_attempt`, where a sender's bug retries the row later instead of stopping the caller."""
-    return await _guarded(_attempt(sender, row, clock), row, clock, _FAILED)
+        return False
+    await record_sent(row, message_id, clock.now())
+    return True
 
 
 async def deliver_safely(sender: Sender, row: Outbox, clock: Clock) -> bool:
     """`deliver`, where a sender's bug retries the row later instead of stopping the caller."""
-    return await _guarded(deliver(sender, row, clock), row, clock, False)
-
-
-async def _guarded(send: Awaitable[T], row: Outbox, clock: Clock, failed: T) -> T:
     try:
-        return await send
+        return await deliver(sender, row, clock)
     except Exception as exc:
         await _retry(row, RetryLater(0, f"unexpected: {exc!r}"), clock.now())
         log.exception("outbox_send_failed", extra={"outbox": row.id})
-        return failed
+        return False
 
 
 def backoff_seconds(attempts: int, row_id: int = 0) -> float:
@@ -390,9 +365,7 @@ async def deliver_now(rows: Sequence[Outbox], sender: Sender, clock: Clock) -> i
     """
     sent = 0
     for index, row in enumerate(rows):
-        message_id = await _attempt_safely(sender, row, clock)
-        if message_id is not _FAILED:
-            await record_sent([(row, message_id)], clock.now())  # type: ignore[list-item]
+        if await deliver_safely(sender, row, clock):
             sent += 1
         elif await hold_behind(row.id, [r.id for r in rows[index + 1 :]]):
             break

@@ -1,12 +1,12 @@
-"""The outbox's rows in prepared SQL (bot.raw_sql): a batch queued in one INSERT, a batch
-sent recorded in one UPDATE, each row with its own message id and address."""
+"""The outbox's rows in prepared SQL (bot.raw_sql): a batch queued in one INSERT, a send
+recorded in one UPDATE with its message id and address."""
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 from bot import metrics, raw_sql
 from bot.models import Outbox, OutboxStatus
@@ -42,29 +42,18 @@ def _plain(value: object) -> object:
     return value.value if isinstance(value, enum.Enum) else value
 
 
-@functools.lru_cache(maxsize=32)
-def _mark_sent_sql(count: int) -> str:
-    """One UPDATE for `count` sent rows, each with its own message id and address."""
-    each = " ".join(["WHEN ? THEN CAST(? AS BIGINT)"] * count)
-    address = " ".join(["WHEN ? THEN CAST(? AS VARCHAR(64))"] * count)
-    return (
-        'UPDATE "outbox" SET "status" = ?, "sent_at" = ?, "locked_until" = NULL, '
-        f'"attempts" = "attempts" + 1, "message_id" = CASE "id" {each} END, '
-        f'"chat_id" = CASE "id" {address} END WHERE "id" IN ({", ".join("?" * count)})'
-    )
+MARK_SENT = (
+    'UPDATE "outbox" SET "status" = ?, "sent_at" = ?, "locked_until" = NULL, '
+    '"attempts" = "attempts" + 1, "message_id" = ?, "chat_id" = ? WHERE "id" = ?'
+)
 
 
-async def record_sent(sent: Sequence[tuple[Outbox, int | None]], now: dt.datetime) -> None:
-    """Mark rows sent with their message ids: one prepared statement for the batch."""
-    values: list = [OutboxStatus.SENT.value, now]
-    for row, message_id in sent:
-        values += (row.id, message_id)
-    for row, _ in sent:
-        values += (row.id, erased_address(row).get("chat_id", row.chat_id))
-    values += [row.id for row, _ in sent]
-    await raw_sql.execute(_mark_sent_sql(len(sent)), values)
-    for row, _ in sent:
-        metrics.delivered(row.channel, row.bot, ok=True)
+async def record_sent(row: Outbox, message_id: int | None, now: dt.datetime) -> None:
+    """Mark a row sent with its message id (and, for an erased chat, its pseudonym)."""
+    address = erased_address(row).get("chat_id", row.chat_id)
+    values = [OutboxStatus.SENT.value, now, message_id, address, row.id]
+    await raw_sql.execute(MARK_SENT, values)
+    metrics.delivered(row.channel, row.bot, ok=True)
 
 
 def erased_address(row: Outbox) -> dict[str, str]:
