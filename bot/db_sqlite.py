@@ -10,7 +10,6 @@ where nothing has been done yet. Used as the engine of `sqlite://` URLs by bot.d
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sqlite3
 from typing import Any
@@ -36,16 +35,21 @@ def is_locked(exc: BaseException) -> bool:
 
 
 async def begin_immediate(connection: Any) -> None:
-    """Take the write lock now; retry when another process held it past the timeout."""
+    """Take the write lock now (one hand-off to aiosqlite's thread)."""
+    await connection._execute(begin_immediate_in_thread, connection._conn)
+
+
+def begin_immediate_in_thread(db: sqlite3.Connection) -> None:
+    """BEGIN IMMEDIATE, in aiosqlite's thread: the busy timeout waits, and a lock another
+    process held past it is tried again."""
     for attempt in range(1, BEGIN_ATTEMPTS + 1):
         try:
-            await connection.execute("BEGIN IMMEDIATE")
+            db.execute("BEGIN IMMEDIATE")
             return
         except sqlite3.OperationalError as exc:
             if not is_locked(exc) or attempt == BEGIN_ATTEMPTS:
                 raise
             log.warning("sqlite_begin_locked", extra={"attempt": attempt})
-            await asyncio.sleep(0)
 
 
 class ImmediateClient(SqliteClient):

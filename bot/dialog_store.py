@@ -23,7 +23,7 @@ from tortoise.backends.sqlite.client import SqliteTransactionWrapper
 from tortoise.transactions import in_transaction
 
 from bot.db_postgres import PostgresClient
-from bot.db_sqlite import BEGIN_ATTEMPTS, ImmediateClient, is_locked
+from bot.db_sqlite import ImmediateClient, begin_immediate_in_thread
 from bot.dialog_store_pg import commit_step
 from bot.models import Conversation, MessageLog
 
@@ -191,26 +191,10 @@ def _log_values(row: LogRow | MessageLog) -> tuple:
 
 def _commit(db: sqlite3.Connection, rows: Sequence[tuple], update: tuple) -> bool:
     """Runs in aiosqlite's thread, holding tortoise's connection lock."""
-    _begin_immediate(db)
+    begin_immediate_in_thread(db)
     try:
-        db.executemany(INSERT_LOG, rows)
-        if db.execute(UPDATE_CONVERSATION, update).rowcount != 1:
-            db.execute("ROLLBACK")
-            return False
-        db.execute("COMMIT")
-        return True
+        return _save_and_end(db, rows, update)
     except BaseException:
         if db.in_transaction:
             db.execute("ROLLBACK")
         raise
-
-
-def _begin_immediate(db: sqlite3.Connection) -> None:
-    """As bot.db_sqlite.begin_immediate: the busy timeout waits, a lock past it is retried."""
-    for attempt in range(1, BEGIN_ATTEMPTS + 1):
-        try:
-            db.execute("BEGIN IMMEDIATE")
-            return
-        except sqlite3.OperationalError as exc:
-            if not is_locked(exc) or attempt == BEGIN_ATTEMPTS:
-                raise
