@@ -58,6 +58,30 @@ class LogRow:
     text: str | None
     at: dt.datetime
 
+    @classmethod
+    def of(
+        cls,
+        conv: Conversation,
+        direction: str,
+        author: str,
+        kind: str,
+        text: str | None,
+        now: dt.datetime,
+    ) -> LogRow:
+        """A row of the conversation's chat; its text only once the client has consented."""
+        text = text if conv.client_id is not None else None
+        return cls(
+            conv.channel,
+            conv.chat_id,
+            conv.client_id,
+            conv.lead_id,
+            direction,
+            author,
+            kind,
+            text,
+            now,
+        )
+
     def model(self) -> MessageLog:
         return MessageLog(**{column: getattr(self, column) for column in LOG_COLUMNS})
 

@@ -259,7 +259,7 @@ class DialogService:
         conv = await self._conversation(channel, chat_id, now)
         version = conv.version
         state = DialogState.from_dict(conv.state)
-        logs = [_log_row(conv, "in", "client", inp.kind.value, _inbound_text(inp), now)]
+        logs = [LogRow.of(conv, "in", "client", inp.kind.value, _inbound_text(inp), now)]
         relay = conv.relay_staff_id is not None and inp.kind in RELAYED
         if not relay:
             inp = await self._understand(state, inp, now)
@@ -344,7 +344,7 @@ class DialogService:
         """The replies' log rows; an erased (or never consenting) chat keeps no text at all."""
         if conv.client_id is None:
             logs[0].text, logs[0].chat_id = None, conv.chat_id  # erased: its pseudonym
-        return [_log_row(conv, "out", "bot", "text", r.text, now) for r in replies]
+        return [LogRow.of(conv, "out", "bot", "text", r.text, now) for r in replies]
 
     async def _understand(self, state: DialogState, inp: Input, now: dt.datetime) -> Input:
         """Free text read by the understander (maybe a model) before the scenario and
@@ -450,16 +450,6 @@ class DialogService:
     async def conversation_state(self, channel: str, chat_id: str | int) -> DialogState | None:
         conv = await Conversation.get_or_none(channel=channel, chat_id=str(chat_id))
         return DialogState.from_dict(conv.state) if conv else None
-
-
-def _log_row(
-    conv: Conversation, direction: str, author: str, kind: str, text: str | None, now: dt.datetime
-) -> LogRow:
-    """A message-log row; its text only once the client has consented."""
-    text = text if conv.client_id is not None else None
-    return LogRow(
-        conv.channel, conv.chat_id, conv.client_id, conv.lead_id, direction, author, kind, text, now
-    )
 
 
 def _first_queued(count: int, caused: int, queue_caused: bool, queue_all: bool) -> int:
