@@ -9,6 +9,7 @@ numbered (`$1`…) once and cached. They run on the connection of the caller's t
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import re
 from collections.abc import Sequence
@@ -39,10 +40,22 @@ def _for(client: Any, sql: str) -> str:
     return _numbered(sql) if is_postgres(client) else sql
 
 
+def db_values(values: Sequence[Any]) -> list[Any]:
+    """Parameters as tortoise writes them: an aware datetime in UTC. SQLite keeps datetimes
+    as text and compares them as text, so an instant with another offset would sort wrong
+    against every row tortoise wrote."""
+    return [
+        value.astimezone(dt.UTC)
+        if isinstance(value, dt.datetime) and value.tzinfo is not None
+        else value
+        for value in values
+    ]
+
+
 async def execute(sql: str, values: Sequence[Any] = ()) -> int:
     """Run a write; the number of rows it changed."""
     client = _client()
-    changed, _ = await client.execute_query(_for(client, sql), list(values))
+    changed, _ = await client.execute_query(_for(client, sql), db_values(values))
     return changed
 
 
@@ -50,9 +63,9 @@ async def fetch(sql: str, values: Sequence[Any] = ()) -> list[Any]:
     """Rows of a query (or of a write's RETURNING), indexable by position."""
     client = _client()
     if is_postgres(client):  # its execute_query returns no rows for a write's RETURNING
-        rows = await client.execute_query_dict(_for(client, sql), list(values))
+        rows = await client.execute_query_dict(_for(client, sql), db_values(values))
         return [tuple(row.values()) for row in rows]
-    _, rows = await client.execute_query(sql, list(values))
+    _, rows = await client.execute_query(sql, db_values(values))
     return list(rows)
 
 
@@ -60,7 +73,7 @@ async def execute_many(sql: str, rows: Sequence[Sequence[Any]]) -> None:
     """One statement for many rows, in the caller's transaction (one round trip)."""
     if rows:
         client = _client()
-        await client.execute_many(_for(client, sql), [list(r) for r in rows])
+        await client.execute_many(_for(client, sql), [db_values(r) for r in rows])
 
 
 def as_json(value: Any) -> str:

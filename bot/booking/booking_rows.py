@@ -48,8 +48,8 @@ async def insert(
 ) -> Changes | None:
     """Write the visit (its id is set) and its cells; None when a cell is taken. Then the
     master's active overrides meeting [since, until), read after the write."""
-    values = [_value(appointment, c) for c in COLUMNS]
-    window = (master_id, since, until)
+    values = raw_sql.db_values([_value(appointment, c) for c in COLUMNS])
+    window = tuple(raw_sql.db_values((master_id, since, until)))
     client = connections.get("default")
     if isinstance(client, SqliteClient):
         async with client.acquire_connection() as connection:
