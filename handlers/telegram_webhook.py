@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from aiogram import Bot, Dispatcher
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
+from pydantic import ValidationError
 
 from bot.settings import Settings
 
@@ -51,12 +52,17 @@ class SecretCheckedHandler(SimpleRequestHandler):
         return hmac.compare_digest(telegram_secret_token.encode("utf-8", "replace"), expected)
 
     async def _handle_request_background(self, bot: Bot, request: web.Request) -> web.Response:
-        update = await request.json(loads=bot.session.json_loads)
+        try:
+            update = await request.json(loads=bot.session.json_loads)
+        except ValueError:
+            return _refused("the body is not JSON")
         task = asyncio.create_task(self._background_feed_update(bot=bot, update=update))
         self._background_feed_update_tasks.add(task)
         task.add_done_callback(self._background_feed_update_tasks.discard)
         # shielded: a dropped connection must not cancel the step; a slow one is acknowledged
         done, _ = await asyncio.wait({task}, timeout=ACK_WAIT)
+        if done and not task.cancelled() and _not_an_update(task.exception()):
+            return _refused("the body is not a Telegram update")
         if done and (task.cancelled() or task.exception() is not None):
             log.warning("webhook_update_failed", extra={"update": update.get("update_id")})
             return web.json_response({"ok": False}, status=503)  # Telegram delivers it again
@@ -71,6 +77,16 @@ class SecretCheckedHandler(SimpleRequestHandler):
     async def close(self) -> None:
         await self.drain()
         await super().close()
+
+
+def _not_an_update(exc: BaseException | None) -> bool:
+    """aiogram refused the body itself (not a model our own code built)."""
+    return isinstance(exc, ValidationError) and exc.title == "Update"
+
+
+def _refused(reason: str) -> web.Response:
+    """A malformed body: a 400 naming the problem (Telegram does not send it again)."""
+    return web.json_response({"ok": False, "description": reason}, status=400)
 
 
 @dataclass

@@ -257,3 +257,18 @@ async def test_a_step_that_failed_is_not_acknowledged(rig: Rig):
     rig.client.update.outer_middleware(fail)
     update = {"update_id": 9, "message": _message("/start src-vk")}
     assert await rig.api.post_webhook(CLIENT, update, CLIENT_SECRET) == 503
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"{not json", "the body is not JSON"),
+        (b'{"update_id": "first", "message": 5}', "the body is not a Telegram update"),
+    ],
+)
+async def test_a_malformed_body_with_the_right_secret_gets_a_400(rig: Rig, body, reason):
+    url = f"{rig.webhooks.base_url}/telegram/client"
+    headers = {"X-Telegram-Bot-Api-Secret-Token": CLIENT_SECRET}
+    async with aiohttp.ClientSession() as http, http.post(url, data=body, headers=headers) as r:
+        assert (r.status, (await r.json())["description"]) == (400, reason)
+    assert await Conversation.all().count() == 0
