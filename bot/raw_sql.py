@@ -12,12 +12,16 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
+import sqlite3
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from tortoise import connections
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.fields.data import JSON_DUMPS
 from tortoise.models import Model
+
+from bot.db_sqlite import ImmediateClient
 
 M = TypeVar("M", bound=Model)
 
@@ -67,6 +71,28 @@ async def fetch(sql: str, values: Sequence[Any] = ()) -> list[Any]:
         return [tuple(row.values()) for row in rows]
     _, rows = await client.execute_query(sql, db_values(values))
     return list(rows)
+
+
+async def fetch_committed(sql: str, values: Sequence[Any] = ()) -> list[Any]:
+    """Rows of a read that needs only what is committed (a cache's load, tagged with a
+    snapshot taken before it): on SQLite in WAL mode read right in the loop's thread by
+    the query-only reader (bot.db_sqlite), skipping the hand-off to aiosqlite's thread,
+    even inside a transaction (whose own uncommitted rows it does not see); elsewhere,
+    or when that reader is busy, as `fetch`."""
+    reader = _reader()
+    if reader is not None:
+        try:
+            return reader.execute(sql, db_values(values)).fetchall()
+        except sqlite3.OperationalError:  # busy past its short timeout: the usual way
+            pass
+    return await fetch(sql, values)
+
+
+def _reader() -> sqlite3.Connection | None:
+    client = _client()
+    while isinstance(getattr(client, "_parent", None), BaseDBAsyncClient):
+        client = client._parent  # a transaction's wrapper: the client it was opened on
+    return client.reader() if isinstance(client, ImmediateClient) else None
 
 
 async def execute_many(sql: str, rows: Sequence[Sequence[Any]]) -> None:
