@@ -386,4 +386,3 @@ def load_config(path: str | Path) -> BusinessConfig:
         return parse_config(data)
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
-

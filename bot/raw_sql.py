@@ -146,18 +146,26 @@ async def insert(instance: Model) -> None:
 
 
 @functools.lru_cache(maxsize=64)
-def _by_id_sql(table: str) -> str:
-    return f'SELECT * FROM "{table}" WHERE "id" = ?'
+def _select_sql(table: str, columns: tuple[str, ...]) -> str:
+    where = " AND ".join(f'"{c}" = ?' for c in columns)
+    return f'SELECT * FROM "{table}" WHERE {where}'
 
 
 async def by_id(model: type[M], row_id: int) -> M | None:
-    """`model.get_or_none(id=row_id)` as one prepared SELECT: the instance is built from
-    the row as tortoise builds it (its conversions), without a queryset."""
+    """`model.get_or_none(id=row_id)` as one prepared SELECT."""
+    return await get_by(model, id=row_id)
+
+
+async def get_by(model: type[M], **columns: Any) -> M | None:
+    """`model.get_or_none(**columns)` (plain column values, a unique set) as one prepared
+    SELECT: the instance is built from the row as tortoise builds it (its conversions),
+    without a queryset."""
     client = _client()
-    sql = _for(client, _by_id_sql(model._meta.db_table))
+    sql = _for(client, _select_sql(model._meta.db_table, tuple(columns)))
+    values = db_values(list(columns.values()))
     if is_postgres(client):
-        rows = await client.execute_query_dict(sql, [row_id])
+        rows = await client.execute_query_dict(sql, values)
     else:
-        _, found = await client.execute_query(sql, [row_id])
+        _, found = await client.execute_query(sql, values)
         rows = [dict(row) for row in found]
     return model._init_from_db(**rows[0]) if rows else None
