@@ -13,7 +13,7 @@ import datetime as dt
 import functools
 import re
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
 from tortoise import connections
@@ -160,12 +160,16 @@ async def get_by(model: type[M], **columns: Any) -> M | None:
     """`model.get_or_none(**columns)` (plain column values, a unique set) as one prepared
     SELECT: the instance is built from the row as tortoise builds it (its conversions),
     without a queryset."""
+    return await first(model, _select_sql(model._meta.db_table, tuple(columns)), columns.values())
+
+
+async def first(model: type[M], sql: str, values: Iterable[Any]) -> M | None:
+    """The first row of a prepared `SELECT *` of the model's table, as tortoise builds it."""
     client = _client()
-    sql = _for(client, _select_sql(model._meta.db_table, tuple(columns)))
-    values = db_values(list(columns.values()))
+    sql, params = _for(client, sql), db_values(list(values))
     if is_postgres(client):
-        rows = await client.execute_query_dict(sql, values)
+        rows = await client.execute_query_dict(sql, params)
     else:
-        _, found = await client.execute_query(sql, values)
-        rows = [dict(row) for row in found]
+        _, found = await client.execute_query(sql, params)
+        rows = [dict(row) for row in found[:1]]
     return model._init_from_db(**rows[0]) if rows else None

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 
 from bot.dialogs import DialogService
-from bot.models import Conversation, MessageLog
+from bot.models import Conversation, Lead, MessageLog
 from scenarios.types import Input
 from tests import test_no_double_booking as races
 from tests.test_slot_cache import slot_page
@@ -50,3 +50,21 @@ async def test_a_page_after_a_booking_elsewhere_reloads_without_a_round_trip(db,
     offered = [b.action for row in replies[-1].buttons for b in row]
     assert page[0] not in offered and any(a.startswith("slot:") for a in offered)
     assert len(calls) == 1, calls  # the step's commit alone
+
+
+async def test_a_start_mid_flow_keeps_its_lead_until_it_has_a_visit(db, config, clock):
+    dialogs = DialogService(config, clock)
+    await dialogs.handle("test", "c1", Input.command("start"))
+    await dialogs.handle("test", "c1", Input.button("consent:yes"))
+    first = await Conversation.get(chat_id="c1")
+    assert first.lead_id is not None
+    await dialogs.handle("test", "c1", Input.command("start"))  # mid-flow: the same lead
+    assert (await Conversation.get(chat_id="c1")).lead_id == first.lead_id
+    assert await Lead.all().count() == 1
+    await races.drive_to_summary(dialogs, "c2")
+    await dialogs.handle("test", "c2", Input.button("confirm"))
+    booked = (await Conversation.get(chat_id="c2")).lead_id
+    await dialogs.handle("test", "c2", Input.command("start"))  # its lead has a visit now
+    again = (await Conversation.get(chat_id="c2")).lead_id
+    assert booked is not None and again is not None and again != booked
+    assert await Lead.all().count() == 3
