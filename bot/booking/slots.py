@@ -332,6 +332,7 @@ def _local_start(tz: ZoneInfo, day: dt.date, minute: int) -> dt.datetime | None:
     return instant
 
 
+@functools.lru_cache(maxsize=4096)  # pure; a master-day's hours are looked up on every check
 def _boundary(tz: ZoneInfo, day: dt.date, minute: int) -> dt.datetime:
     """The UTC instant where a working interval starts or ends at a local wall time.
 
