@@ -15,8 +15,6 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from tortoise.exceptions import IntegrityError
-
 from bot import raw_sql
 from bot.delivery.outbox import Message, claimed_until
 from bot.delivery.outbox_rows import ERASED_AS, insert_sql, row_values
@@ -25,10 +23,8 @@ from scenarios.types import Reply
 
 log = logging.getLogger("priyom.dialog")
 REPLY_KIND = "reply"
-
-
-class Redelivered(Exception):
-    """This message id was processed before: the step must change nothing."""
+RECEIPT_RETENTION = dt.timedelta(days=3)  # Telegram gives up on an update after 24 hours
+PRUNED_CHANNELS = ("telegram", "vk", "max")  # whose receipts only stop redeliveries
 
 
 @dataclass
@@ -39,16 +35,17 @@ class StepResult:
 
 
 async def seen(channel: str, receipt: str) -> bool:
-    """A cheap look before the step (the insert in the transaction is what decides)."""
+    """A look before a step's effects run (the insert in its commit is what decides:
+    bot.dialog_store)."""
     return await InboundMessage.exists(channel=channel, message_id=receipt)
 
 
-async def record_receipt(channel: str, chat_id: str, receipt: str, now: dt.datetime) -> None:
-    """Record the message id inside the step's transaction; Redelivered if it is there."""
-    try:
-        await InboundMessage.create(channel=channel, chat_id=chat_id, message_id=receipt, at=now)
-    except IntegrityError as exc:
-        raise Redelivered from exc
+async def prune_receipts(now: dt.datetime) -> int:
+    """Receipts past any redelivery (Telegram keeps an update 24 hours), of the channels
+    that read them for nothing else: WhatsApp's stay (its 24-hour window and first-contact
+    check read them)."""
+    cutoff = now - RECEIPT_RETENTION
+    return await InboundMessage.filter(channel__in=PRUNED_CHANNELS, at__lt=cutoff).delete()
 
 
 def log_redelivery(channel: str, receipt: str) -> None:
