@@ -9,14 +9,18 @@ import datetime as dt
 
 import pytest
 from tortoise import Tortoise
+from tortoise.transactions import in_transaction
 
+from bot import dialog_store
 from bot import dialogs as dialogs_module
-from bot.delivery.step_outbox import RECEIPT_RETENTION, prune_receipts
+from bot.delivery.step_outbox import RECEIPT_RETENTION, prune_receipts, seen
+from bot.dialog_store import LogRow, Redelivered
 from bot.dialogs import DialogService
-from bot.models import Client, Conversation, InboundMessage, MessageLog
+from bot.models import ChannelMenu, Client, Conversation, InboundMessage, MessageLog
 from scenarios.types import Input
 from tests import test_step_commit as step_commit
-from tests.test_postgres_step import pg_one as pg_one  # the fixture
+from tests.test_postgres_step import pg as pg  # the fixtures
+from tests.test_postgres_step import pg_one as pg_one
 
 CHANNEL = "telegram"
 
@@ -70,17 +74,58 @@ async def test_a_stale_step_leaves_no_receipt_and_runs_again(db, config, clock):
     assert await InboundMessage.filter(message_id="c1:4").count() == 1
 
 
-async def test_a_redelivered_step_with_effects_rolls_back_in_its_commit(db, dialogs, monkeypatch):
-    """The look before the effects missed it (another process committing meanwhile): the
-    consent's client row and every other write roll back with the receipt's clash."""
-    await dialogs.handle(CHANNEL, "c1", Input.command("start"), receipt="c1:1")
-    await dialogs.handle(CHANNEL, "c1", Input.button("consent:yes"), receipt="c1:2")
+async def test_a_redelivered_step_with_effects_runs_none_of_them(db, config, clock, monkeypatch):
+    """Two processes hold the chat at the consent question; one applies the consent. The
+    other gets the redelivery: its look before the effects stops it; and where that look
+    came too late (the first committing meanwhile), the receipt's clash in the commit rolls
+    the consent's client row and every other write back."""
+    here = DialogService(config, clock)
+    await here.handle(CHANNEL, "c1", Input.command("start"), receipt="c1:1")
+    late, later = DialogService(config, clock), DialogService(config, clock)
+    for there in (late, later):  # their copies: at the consent question
+        there._keep(await Conversation.get(chat_id="c1"))
+    await here.handle(CHANNEL, "c1", Input.button("consent:yes"), receipt="c1:2")
     before = await written("c1")
+    assert await seen(CHANNEL, "c1:2") and not await seen(CHANNEL, "c1:3")
+    applied = {late: [], later: []}
+    for there in (late, later):
+        monkeypatch.setattr(there.effects, "apply", _counted(there.effects.apply, applied[there]))
+    assert await late.handle(CHANNEL, "c1", Input.button("consent:yes"), receipt="c1:2") == []
+    assert applied[late] == []  # looked before the effects: none ran
     monkeypatch.setattr(dialogs_module, "seen", _never_seen)
-    again = await dialogs.handle(CHANNEL, "c1", Input.button("consent:yes"), receipt="c1:2")
-    assert again == []
+    assert await later.handle(CHANNEL, "c1", Input.button("consent:yes"), receipt="c1:2") == []
+    assert applied[later]  # the effects ran, and rolled back
     assert await written("c1") == before
     assert await Client.all().count() == 1
+
+
+def _counted(apply, applied: list):
+    async def counted(*args, **kwargs):
+        applied.append(args[1])
+        return await apply(*args, **kwargs)
+
+    return counted
+
+
+async def _a_clash_rolls_back_the_transaction(clock) -> None:
+    now = clock.now()
+    conv = await Conversation.create(channel=CHANNEL, chat_id="t1", updated_at=now)
+    await InboundMessage.create(channel=CHANNEL, chat_id="t1", message_id="7:5", at=now)
+    logs = [LogRow(CHANNEL, "t1", None, None, "in", "client", "text", "a", now)]
+    with pytest.raises(Redelivered):
+        async with in_transaction():
+            await ChannelMenu.create(channel=CHANNEL, chat_id="t1", actions=["x"], at=now)
+            await dialog_store.save_and_commit(conv, 0, {"step": "x"}, now, logs, "7:5")
+    assert (await Conversation.get(id=conv.id)).version == 0
+    assert not await MessageLog.exists() and not await ChannelMenu.exists()
+
+
+async def test_a_receipts_clash_rolls_back_the_steps_transaction(db, clock):
+    await _a_clash_rolls_back_the_transaction(clock)
+
+
+async def test_on_postgres_a_receipts_clash_rolls_back_the_steps_transaction(pg, clock):
+    await _a_clash_rolls_back_the_transaction(clock)
 
 
 async def test_on_postgres_the_receipt_is_in_the_plain_steps_one_statement(pg_one, config, clock):
@@ -104,14 +149,6 @@ async def test_on_postgres_the_receipt_is_in_the_plain_steps_one_statement(pg_on
 
 async def test_on_postgres_a_stale_step_leaves_no_receipt(pg_one, config, clock):
     await test_a_stale_step_leaves_no_receipt_and_runs_again(pg_one, config, clock)
-
-
-async def test_on_postgres_a_step_with_effects_rolls_back_on_the_clash(
-    pg_one, config, clock, monkeypatch
-):
-    await test_a_redelivered_step_with_effects_rolls_back_in_its_commit(
-        pg_one, DialogService(config, clock), monkeypatch
-    )
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,10 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from tortoise import connections
+
 from bot import raw_sql
+from bot.db_sqlite import ImmediateClient
 from bot.delivery.outbox import Message, claimed_until
 from bot.delivery.outbox_rows import ERASED_AS, insert_sql, row_values
 from bot.models import Conversation, InboundMessage, Outbox, OutboxStatus
@@ -25,6 +28,7 @@ log = logging.getLogger("priyom.dialog")
 REPLY_KIND = "reply"
 RECEIPT_RETENTION = dt.timedelta(days=3)  # Telegram gives up on an update after 24 hours
 PRUNED_CHANNELS = ("telegram", "vk", "max")  # whose receipts only stop redeliveries
+SEEN = 'SELECT 1 FROM "inbound_message" WHERE "channel" = ? AND "message_id" = ?'
 
 
 @dataclass
@@ -36,7 +40,12 @@ class StepResult:
 
 async def seen(channel: str, receipt: str) -> bool:
     """A look before a step's effects run (the insert in its commit is what decides:
-    bot.dialog_store)."""
+    bot.dialog_store). On SQLite in the loop's thread, without a round trip."""
+    client = connections.get("default")
+    if isinstance(client, ImmediateClient):
+        rows = client.read_now(SEEN, (channel, receipt))
+        if rows is not None:
+            return bool(rows)
     return await InboundMessage.exists(channel=channel, message_id=receipt)
 
 
