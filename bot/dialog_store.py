@@ -52,6 +52,7 @@ INSERT_RECEIPT = (
     'INSERT INTO "inbound_message" ("channel", "chat_id", "message_id", "at") '
     'VALUES (?, ?, ?, ?) ON CONFLICT ("channel", "message_id") DO NOTHING'
 )
+UPDATED_AT = 2  # the position of "updated_at" among UPDATE_CONVERSATION's values
 UPDATE_CONVERSATION = (
     'UPDATE "conversation" SET "state" = ?, "version" = ?, "updated_at" = ?, "client_id" = ?, '
     '"lead_id" = ? WHERE "id" = ? AND "version" = ?'
@@ -114,7 +115,7 @@ async def save(
     On SQLite one hand-off to aiosqlite's thread, on PostgreSQL one statement."""
     client = connections.get("default")
     rows, update = _values(conv, version, state, now, logs)
-    received = _receipt_values(conv, receipt, now)
+    received = _receipt_values(conv, receipt, update)
     if isinstance(client, SqliteTransactionWrapper):
         async with client.acquire_connection() as connection:
             return await connection._execute(_save_rows, connection._conn, rows, update, received)
@@ -150,7 +151,7 @@ async def save_and_commit(
     ):
         return await save(conv, version, state, now, logs, receipt)
     rows, update = _values(conv, version, state, now, logs)
-    received = _receipt_values(conv, receipt, now)
+    received = _receipt_values(conv, receipt, update)
     async with client.acquire_connection() as connection:
         saved = await connection._execute(_save_and_end, connection._conn, rows, update, received)
     client._finalized = True  # committed or rolled back: the context must not again
@@ -191,12 +192,13 @@ def _update_values(conv: Conversation, version: int, state: dict, now: dt.dateti
     )
 
 
-def _receipt_values(conv: Conversation, receipt: str | None, now: dt.datetime) -> tuple | None:
+def _receipt_values(conv: Conversation, receipt: str | None, update: tuple) -> tuple | None:
     """INSERT_RECEIPT's values, under the chat as the step leaves it (a step that erased
-    the chat, /forget, records its receipt under the pseudonym)."""
+    the chat, /forget, records its receipt under the pseudonym), at the update's time as
+    stored (the same `now`, converted once)."""
     if receipt is None:
         return None
-    return (conv.channel, conv.chat_id, receipt, _db(InboundMessage, "at", now))
+    return (conv.channel, conv.chat_id, receipt, update[UPDATED_AT])
 
 
 def _save_rows(
@@ -250,7 +252,7 @@ async def commit_alone(
             return False
         return True
     rows, update = _values(conv, version, state, now, logs)
-    received = _receipt_values(conv, receipt, now)
+    received = _receipt_values(conv, receipt, update)
     if isinstance(client, PostgresClient):
         return await _commit_pg(client, rows, update, received)
     async with client.acquire_connection() as connection:
