@@ -24,7 +24,15 @@ from handlers.telegram import pack_action
 from tests.fakes.bot_api import FakeBotApi, FakeUser
 from tests.flows import CLIENT_TOKEN, has
 from tests.instances_rig import environment, fleet, fresh_database
-from tests.test_telegram_webhook import CLIENT, CLIENT_SECRET, OLGA, Rig, _message
+from tests.test_telegram_webhook import (
+    CLIENT,
+    CLIENT_SECRET,
+    OLGA,
+    STAFF,
+    STAFF_SECRET,
+    Rig,
+    _message,
+)
 from tests.test_telegram_webhook import rig as rig  # the fixture
 
 CONSENT = pack_action("consent:yes")
@@ -153,3 +161,28 @@ async def test_a_redelivery_to_the_other_instance_on_postgres_is_applied_once(
         assert await connection.fetchval(receipts) == 2
     finally:
         await connection.close()
+
+
+async def test_a_redelivered_staff_update_is_not_handled_again(rig: Rig):
+    """The staff bot records an update's receipt once its handler returned (its actions
+    commit on their own: admin_bot.receipts); a failed one records nothing."""
+    owner = FakeUser(9001, "Владелец")
+    message = {**_message("/help"), "from": owner.to_dict(), "chat": owner.chat()}
+    update = {"update_id": 77, "message": message}
+    assert await rig.api.post_webhook(STAFF, update, STAFF_SECRET) == 200
+    assert len(rig.api.sent(STAFF, owner.id)) == 1
+    assert await rig.api.post_webhook(STAFF, update, STAFF_SECRET) == 200
+    assert len(rig.api.sent(STAFF, owner.id)) == 1
+    receipt = await InboundMessage.get(message_id="271828:77")
+    assert receipt.chat_id == str(owner.id)
+
+
+async def test_a_staff_update_that_failed_is_handled_when_delivered_again(rig: Rig):
+    owner = FakeUser(9001, "Владелец")
+    message = {**_message("/help"), "from": owner.to_dict(), "chat": owner.chat()}
+    update = {"update_id": 78, "message": message}
+    rig.api.fail_next("sendMessage", 500, token=STAFF)  # the answer fails: so does the update
+    assert await rig.api.post_webhook(STAFF, update, STAFF_SECRET) == 503
+    assert not await InboundMessage.exists(message_id="271828:78")
+    assert await rig.api.post_webhook(STAFF, update, STAFF_SECRET) == 200
+    assert any(m.get("text") for m in rig.api.sent(STAFF, owner.id))

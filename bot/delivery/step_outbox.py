@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from tortoise import connections
+from tortoise.exceptions import IntegrityError
 
 from bot import raw_sql
 from bot.db_sqlite import ImmediateClient
@@ -47,6 +48,16 @@ async def seen(channel: str, receipt: str) -> bool:
         if rows is not None:
             return bool(rows)
     return await InboundMessage.exists(channel=channel, message_id=receipt)
+
+
+async def record_receipt(channel: str, chat_id: str, receipt: str, now: dt.datetime) -> bool:
+    """A receipt recorded on its own, where no step's transaction can take it (the staff
+    bot: admin_bot.receipts). False: it was there already."""
+    try:
+        await InboundMessage.create(channel=channel, chat_id=chat_id, message_id=receipt, at=now)
+    except IntegrityError:
+        return False
+    return True
 
 
 async def prune_receipts(now: dt.datetime) -> int:
