@@ -29,6 +29,7 @@ from tortoise.backends.sqlite.client import SqliteTransactionWrapper
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from bot import privacy
 from bot.db_postgres import PostgresClient
 from bot.db_sqlite import ImmediateClient, begin_immediate_in_thread
 from bot.dialog_store_pg import commit_step
@@ -193,11 +194,14 @@ def _update_values(conv: Conversation, version: int, state: dict, now: dt.dateti
 
 
 def _receipt_values(conv: Conversation, receipt: str | None, update: tuple) -> tuple | None:
-    """INSERT_RECEIPT's values, under the chat as the step leaves it (a step that erased
-    the chat, /forget, records its receipt under the pseudonym), at the update's time as
-    stored (the same `now`, converted once)."""
+    """INSERT_RECEIPT's values, at the update's time as stored (the same `now`, converted
+    once), under the chat as the step leaves it: a step that erased the chat (/forget)
+    records its receipt under the pseudonyms erasure gives the older ones (a WhatsApp
+    message id encodes the number)."""
     if receipt is None:
         return None
+    if privacy.is_erased(conv.chat_id):
+        receipt = privacy.erased_id(conv.channel, receipt)
     return (conv.channel, conv.chat_id, receipt, update[UPDATED_AT])
 
 

@@ -11,7 +11,7 @@ import pytest
 from tortoise import Tortoise
 from tortoise.transactions import in_transaction
 
-from bot import dialog_store
+from bot import dialog_store, privacy
 from bot import dialogs as dialogs_module
 from bot.delivery.step_outbox import RECEIPT_RETENTION, prune_receipts, seen
 from bot.dialog_store import LogRow, Redelivered
@@ -149,6 +149,20 @@ async def test_on_postgres_the_receipt_is_in_the_plain_steps_one_statement(pg_on
 
 async def test_on_postgres_a_stale_step_leaves_no_receipt(pg_one, config, clock):
     await test_a_stale_step_leaves_no_receipt_and_runs_again(pg_one, config, clock)
+
+
+async def test_the_step_that_erases_the_chat_keeps_no_id_of_it(db, dialogs):
+    """/forget: the older receipts are pseudonymised by erasure, and the erasing step's own
+    one is recorded that way too (a WhatsApp message id encodes the number)."""
+    await begin(dialogs, "c1")
+    await dialogs.handle(CHANNEL, "c1", Input.command("forget"), receipt="c1:3")
+    replies = await dialogs.handle(CHANNEL, "c1", Input.button("forget:yes"), receipt="c1:4")
+    assert replies
+    alias = privacy.erased_id(CHANNEL, "c1")
+    rows = await InboundMessage.filter(channel=CHANNEL).values_list("chat_id", "message_id")
+    assert len(rows) == 4
+    assert all(chat == alias and privacy.is_erased(message) for chat, message in rows)
+    assert (alias, privacy.erased_id(CHANNEL, "c1:4")) in rows
 
 
 @pytest.mark.parametrize(
