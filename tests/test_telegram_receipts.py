@@ -148,19 +148,31 @@ async def test_a_redelivery_to_the_other_instance_on_postgres_is_applied_once(
             said = _bot_calls(api, CLIENT)
             assert await api.post_webhook(CLIENT, pressed, CLIENT_SECRET) == 200  # instance 1
             assert _bot_calls(api, CLIENT) == said
-            assert api.webhook_statuses(CLIENT) == [200, 200]
+            # delivered again before the first delivery's step has even finished: both at
+            # once, to the two instances (the chat's turn orders them, the receipt decides)
+            pressed = api.press_button(CLIENT, OLGA, _first_button(api))  # instance 0
+            assert await api.post_webhook(CLIENT, pressed, CLIENT_SECRET) == 200  # instance 1
+            await _acknowledged(api, 3)
+            assert api.webhook_statuses(CLIENT) == [200, 200, 200]
     connection = await asyncpg.connect(database.replace("postgres://", "postgresql://", 1))
     try:
         chat = str(OLGA.id)
         version = await connection.fetchval("SELECT version FROM conversation")
         inbound = "SELECT count(*) FROM message_log WHERE chat_id = $1 AND direction = 'in'"
         receipts = "SELECT count(*) FROM inbound_message WHERE channel = 'telegram'"
-        assert version == 2
-        assert await connection.fetchval(inbound, chat) == 2
+        assert version == 3
+        assert await connection.fetchval(inbound, chat) == 3
         assert await connection.fetchval("SELECT count(*) FROM client") == 1
-        assert await connection.fetchval(receipts) == 2
+        assert await connection.fetchval(receipts) == 3
     finally:
         await connection.close()
+
+
+def _first_button(api: FakeBotApi) -> str:
+    """The callback data of the first button the client was last shown (a service)."""
+    message = api.last_message(CLIENT, OLGA.id)
+    assert message is not None
+    return message["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
 
 
 async def test_a_redelivered_staff_update_is_not_handled_again(rig: Rig):
