@@ -16,11 +16,13 @@ from bot import dialogs as dialogs_module
 from bot.delivery.step_outbox import RECEIPT_RETENTION, prune_receipts, seen
 from bot.dialog_store import LogRow, Redelivered
 from bot.dialogs import DialogService
+from bot.i18n import Texts
 from bot.models import ChannelMenu, Client, Conversation, InboundMessage, MessageLog
 from scenarios.types import Input
 from tests import test_step_commit as step_commit
 from tests.test_postgres_step import pg as pg  # the fixtures
 from tests.test_postgres_step import pg_one as pg_one
+from workers.timed import TimedWork
 
 CHANNEL = "telegram"
 
@@ -180,3 +182,15 @@ async def test_receipts_past_any_redelivery_are_pruned(db, clock, channel, age, 
     await InboundMessage.create(channel=channel, chat_id="c1", message_id="1", at=now - age)
     assert await prune_receipts(now) == (0 if kept else 1)
     assert await InboundMessage.exists(channel=channel, message_id="1") == kept
+
+
+async def test_the_timed_work_prunes_old_receipts_hourly(db, config, clock):
+    work = TimedWork(config, Texts("ru"), clock, frozenset())
+    old = clock.now() - RECEIPT_RETENTION - dt.timedelta(minutes=1)
+    await InboundMessage.create(channel=CHANNEL, chat_id="c1", message_id="1", at=old)
+    assert (await work.run())["receipts_pruned"] == 1
+    await InboundMessage.create(channel=CHANNEL, chat_id="c1", message_id="2", at=old)
+    clock.advance(minutes=30)
+    assert (await work.run())["receipts_pruned"] == 0  # within the hour: not looked at
+    clock.advance(minutes=31)
+    assert (await work.run())["receipts_pruned"] == 1
