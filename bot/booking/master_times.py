@@ -182,7 +182,10 @@ EXTRA_SHIFT = OverrideKind.EXTRA_SHIFT.value
 
 
 def _instant(value: str | dt.datetime) -> dt.datetime:
-    """SQLite hands back the text tortoise wrote (UTC), PostgreSQL a datetime."""
+    """SQLite hands back the text tortoise wrote (UTC), PostgreSQL a datetime; a naive one
+    (written by hand) is UTC, as tortoise reads it."""
     if isinstance(value, str):
         value = dt.datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
