@@ -130,9 +130,10 @@ def inline_markup(reply: Reply) -> InlineKeyboardMarkup | None:
 
 @functools.lru_cache(maxsize=4096)
 def inline_keyboard(buttons: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | None:
-    """The buttons as aiogram's keyboard, built once per distinct set of buttons (a frozen
-    model, about 10 µs to validate): the key is every button's text and action, so a
-    keyboard only ever goes out with the very buttons it was built from."""
+    """The buttons as aiogram's keyboard, built once per distinct set of buttons (about
+    10 µs to validate): the key is every button's text, action and link, so a keyboard
+    only ever goes out with the very buttons it was built from. Shared by every reply
+    showing those buttons: nothing changes a keyboard once built."""
     if not buttons:
         return None
     return InlineKeyboardMarkup(
