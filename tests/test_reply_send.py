@@ -7,19 +7,21 @@ Telegram refuses ("message is not modified") is sent anew, as before."""
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from collections.abc import AsyncIterator
 from types import SimpleNamespace
 
 import pytest
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
+from aiogram.methods.base import Response
 from aiogram.types import CallbackQuery, Message
 
 from bot.clock import FakeClock
 from bot.i18n import Texts
 from handlers.telegram import TelegramClientBot, contact_markup, inline_keyboard, inline_markup
 from handlers.telegram_outbox import markup
-from handlers.telegram_send import answer_button, edit_text, send_text
+from handlers.telegram_send import KEPT, SentMessage, answer_button, edit_text, send_text
 from scenarios.types import Button, Reply
 from tests.fakes.bot_api import FakeBotApi, FakeUser
 
@@ -153,3 +155,14 @@ def test_the_contact_keyboard_is_built_per_label_and_buttons():
     assert keyboard.keyboard[0][0].request_contact
     en = contact_markup(Texts("en"), Reply("phone?", back, ask_contact=True))
     assert en.keyboard[0][0].text == Texts("en")("btn.share_phone") != texts("btn.share_phone")
+
+
+def test_the_answer_types_outlive_a_garbage_collection():
+    """aiogram reads every answer as `Response[method.__returning__]`; pydantic caches that
+    generic weakly, so ours are kept, or each collection would have them built again."""
+    kept = [Response[t] for t in (SentMessage, SentMessage | bool, bool)]
+    del kept
+    gc.collect()
+    assert Response[SentMessage] is KEPT[0]
+    assert Response[SentMessage | bool] is KEPT[1]
+    assert Response[bool] is KEPT[2]
