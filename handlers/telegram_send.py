@@ -38,10 +38,12 @@ class EditText(EditMessageText):
     __returning__ = SentMessage | bool
 
 
-KEPT = (Response[SentMessage], Response[SentMessage | bool], Response[bool])
+KEPT = tuple(
+    Response[answer] for answer in (SentMessage, SentMessage | bool, bool, Message, Message | bool)
+)
 """The answers' types, kept alive: aiogram's session reads every answer as
-`Response[method.__returning__]`, a generic that pydantic caches only weakly, so it was
-built again (about 30 µs) whenever the garbage collector had dropped it."""
+`Response[method.__returning__]`, a generic that pydantic caches only weakly, so each was
+built anew (its schema too) whenever the garbage collector had dropped it."""
 
 
 async def send_text(

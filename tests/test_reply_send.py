@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import weakref
 from collections.abc import AsyncIterator
 from types import SimpleNamespace
 
@@ -160,9 +161,9 @@ def test_the_contact_keyboard_is_built_per_label_and_buttons():
 def test_the_answer_types_outlive_a_garbage_collection():
     """aiogram reads every answer as `Response[method.__returning__]`; pydantic caches that
     generic weakly, so ours are kept, or each collection would have them built again."""
-    kept = [Response[t] for t in (SentMessage, SentMessage | bool, bool)]
-    del kept
+    answers = (SentMessage, SentMessage | bool, bool, Message, Message | bool)
+    refs = [weakref.ref(Response[t]) for t in answers]
     gc.collect()
-    assert Response[SentMessage] is KEPT[0]
-    assert Response[SentMessage | bool] is KEPT[1]
-    assert Response[bool] is KEPT[2]
+    assert [Response[t] for t in answers] == [ref() for ref in refs]
+    assert all(ref() is not None for ref in refs)
+    assert len(KEPT) == len(answers)
