@@ -186,11 +186,12 @@ class TelegramClientBot:
 
     def outbox_sender(self, bot: Bot) -> Sender:
         """Sends the rows a step queued (a booking's confirmation) right after its commit."""
-        from handlers.telegram_outbox import TelegramChannel  # it imports Act from here
+        sender = self._senders.get(bot.id)
+        if sender is None:
+            from handlers.telegram_outbox import TelegramChannel  # it imports Act from here
 
-        if bot.id not in self._senders:
-            self._senders[bot.id] = TelegramChannel(CHANNEL, bot)
-        return self._senders[bot.id]
+            sender = self._senders[bot.id] = TelegramChannel(CHANNEL, bot)
+        return sender
 
     async def on_message(self, message: Message, bot: Bot) -> None:
         chat_id = message.chat.id

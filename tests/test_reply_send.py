@@ -15,6 +15,7 @@ from types import SimpleNamespace
 import pytest
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
+from aiogram.methods import AnswerCallbackQuery, SendMessage
 from aiogram.methods.base import Response
 from aiogram.types import CallbackQuery, Message
 
@@ -22,7 +23,16 @@ from bot.clock import FakeClock
 from bot.i18n import Texts
 from handlers.telegram import TelegramClientBot, contact_markup, inline_keyboard, inline_markup
 from handlers.telegram_outbox import markup
-from handlers.telegram_send import KEPT, SentMessage, answer_button, edit_text, send_text
+from handlers.telegram_pace import Pace
+from handlers.telegram_send import (
+    KEPT,
+    EditText,
+    SendText,
+    SentMessage,
+    answer_button,
+    edit_text,
+    send_text,
+)
 from scenarios.types import Button, Reply
 from tests.fakes.bot_api import FakeBotApi, FakeUser
 
@@ -167,3 +177,24 @@ def test_the_answer_types_outlive_a_garbage_collection():
     assert [Response[t] for t in answers] == [ref() for ref in refs]
     assert all(ref() is not None for ref in refs)
     assert len(KEPT) == len(answers)
+
+
+async def test_the_lighter_methods_keep_their_place_in_the_sending_pace():
+    """handlers.telegram_pace paces what puts a new message into a chat, by the method's
+    class name: a lighter send waits its turn as sendMessage did; an edit and a button's
+    answer still do not."""
+    paced: list[str] = []
+
+    class Limiter:
+        async def pace(self, name: str, chat: str) -> None:
+            paced.append(chat)
+
+    async def request(bot, method):
+        return True
+
+    pace = Pace(Limiter(), "client")
+    await pace(request, None, SendText(chat_id=7, text="hi"))
+    await pace(request, None, EditText(chat_id=8, message_id=1, text="hi"))
+    await pace(request, None, AnswerCallbackQuery(callback_query_id="q"))
+    await pace(request, None, SendMessage(chat_id=9, text="hi"))
+    assert paced == ["7", "9"]
