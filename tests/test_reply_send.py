@@ -18,7 +18,9 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.methods import AnswerCallbackQuery, SendMessage
 from aiogram.methods.base import Response
 from aiogram.types import CallbackQuery, Message
+from prometheus_client import REGISTRY
 
+from bot import metrics
 from bot.clock import FakeClock
 from bot.i18n import Texts
 from handlers.telegram import TelegramClientBot, contact_markup, inline_keyboard, inline_markup
@@ -198,3 +200,19 @@ async def test_the_lighter_methods_keep_their_place_in_the_sending_pace():
     await pace(request, None, AnswerCallbackQuery(callback_query_id="q"))
     await pace(request, None, SendMessage(chat_id=9, text="hi"))
     assert paced == ["7", "9"]
+
+
+def test_each_send_is_counted_on_its_channels_and_bots_counter():
+    def sample(name: str, channel: str, bot: str) -> float:
+        labels = {"channel": channel, "bot": bot}
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    sent = "priyom_messages_sent_total"
+    before = [sample(sent, "telegram", "client"), sample(sent, "telegram", "staff")]
+    dead = sample("priyom_messages_failed_total", "telegram", "client")
+    for ok in (True, True, False):
+        metrics.delivered("telegram", "client", ok)
+    metrics.delivered("telegram", "staff", True)
+    assert sample(sent, "telegram", "client") == before[0] + 2
+    assert sample(sent, "telegram", "staff") == before[1] + 1
+    assert sample("priyom_messages_failed_total", "telegram", "client") == dead + 1
