@@ -11,6 +11,7 @@ the request makes a row dead; anything that may pass (no connection, a timeout, 
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import logging
 from collections.abc import Awaitable, Callable
@@ -60,6 +61,12 @@ def verdict(exc: AiogramError) -> RetryLater | Undeliverable:
 
 def markup(rows: list[list[list[str]]]) -> InlineKeyboardMarkup | None:
     """[[text, action] or [text, "", url], …] rows (an outbox payload's) as an inline keyboard."""
+    return _keyboard(tuple(tuple(tuple(button) for button in row) for row in rows))
+
+
+@functools.lru_cache(maxsize=1024)
+def _keyboard(rows: tuple[tuple[tuple[str, ...], ...], ...]) -> InlineKeyboardMarkup | None:
+    """`markup`, once per distinct payload keyboard (its every text, action and link)."""
     return inline_keyboard(queued_buttons(rows))
 
 
