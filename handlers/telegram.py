@@ -20,6 +20,7 @@ from aiogram.types import (
     KeyboardButton,
     Message,
     ReplyKeyboardMarkup,
+    Update,
 )
 
 from bot.delivery.outbox import Sender
@@ -85,6 +86,13 @@ def client_commands(texts: Texts) -> list[BotCommand]:
         if sep and name.startswith("/"):
             commands.append(BotCommand(command=name[1:], description=description))
     return commands
+
+
+def receipt_of(bot: Bot, update: Update) -> str:
+    """The update's receipt: Telegram numbers updates per bot, and delivers one again
+    (webhook or getUpdates) until it is acknowledged, which a process killed between its
+    step's commit and the acknowledgement never did (bot.dialogs applies it once)."""
+    return f"{bot.id}:{update.update_id}"
 
 
 def to_input(message: Message) -> Input:
@@ -193,17 +201,24 @@ class TelegramClientBot:
             sender = self._senders[bot.id] = TelegramChannel(CHANNEL, bot)
         return sender
 
-    async def on_message(self, message: Message, bot: Bot) -> None:
+    async def on_message(self, message: Message, bot: Bot, event_update: Update) -> None:
         chat_id = message.chat.id
 
         async def deliver(replies: Sequence[Reply]) -> None:
             await self.send(bot, chat_id, replies)
 
         await self.dialogs.handle(
-            CHANNEL, chat_id, to_input(message), deliver, sender=self.outbox_sender(bot)
+            CHANNEL,
+            chat_id,
+            to_input(message),
+            deliver,
+            receipt=receipt_of(bot, event_update),
+            sender=self.outbox_sender(bot),
         )
 
-    async def on_button(self, query: CallbackQuery, action: str, bot: Bot) -> None:
+    async def on_button(
+        self, query: CallbackQuery, action: str, bot: Bot, event_update: Update
+    ) -> None:
         await answer_button(bot, query)
         message = query.message
         if not isinstance(message, Message):  # too old for Telegram to show us
@@ -215,7 +230,12 @@ class TelegramClientBot:
 
         inp = Input(InputKind.BUTTON, action, name=name)
         await self.dialogs.handle(
-            CHANNEL, message.chat.id, inp, deliver, sender=self.outbox_sender(bot)
+            CHANNEL,
+            message.chat.id,
+            inp,
+            deliver,
+            receipt=receipt_of(bot, event_update),
+            sender=self.outbox_sender(bot),
         )
 
     async def on_stale_button(self, query: CallbackQuery) -> None:
