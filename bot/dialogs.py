@@ -20,7 +20,7 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from bot import chat_lock, dialog_store, metrics
+from bot import chat_lock, dialog_store, metrics, raw_sql
 from bot.ai import intel as ai_intel
 from bot.booking import versions
 from bot.booking.booker import Booker
@@ -382,15 +382,16 @@ class DialogService:
         if cached is not None:
             self._cache.move_to_end((channel, chat_id))
             return cached
-        conv = await Conversation.get_or_none(channel=channel, chat_id=chat_id)
+        # Prepared SQL: a new chat (every client's first message) costs no queryset.
+        conv = await raw_sql.get_by(Conversation, channel=channel, chat_id=chat_id)
         if conv is not None:
             return conv
+        conv = Conversation(channel=channel, chat_id=chat_id, updated_at=now, state={})
         try:
-            return await Conversation.create(
-                channel=channel, chat_id=chat_id, updated_at=now, state={}
-            )
+            await raw_sql.insert(conv)
         except IntegrityError:  # another process created it a moment ago
             return await Conversation.get(channel=channel, chat_id=chat_id)
+        return conv
 
     def _remember(self, conv: Conversation, saved: dict, version: int, now: dt.datetime) -> None:
         """The conversation as just committed (`saved`: the state written), for the next step."""
