@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import functools
 import itertools
 import random
 import resource
@@ -154,7 +155,7 @@ class StubSession(BaseSession):
     def _remember(self, chat_id: int, message_id: int, text: str, markup: object) -> None:
         if isinstance(markup, InlineKeyboardMarkup):
             actions = [
-                Act.unpack(b.callback_data).v
+                _action(b.callback_data)
                 for row in markup.inline_keyboard
                 for b in row
                 if b.callback_data
@@ -163,6 +164,13 @@ class StubSession(BaseSession):
         elif isinstance(markup, ReplyKeyboardMarkup):
             contact = any(b.request_contact for row in markup.keyboard for b in row)
             self.prompts[chat_id] = Prompt(message_id, text, ask_contact=contact)
+
+
+@functools.lru_cache(maxsize=4096)
+def _action(callback_data: str) -> str:
+    """The client reads a button once per distinct button: the person pressing it is not
+    the bot's cost (aiogram's unpacking was 2.5 % of the flow's samples)."""
+    return Act.unpack(callback_data).v
 
 
 @dataclass
