@@ -196,6 +196,25 @@ class DialogEffects:
             return None
         return await raw_sql.first(Lead, UNTOUCHED_LEAD, (conv.lead_id,))
 
+    async def bookable(self, effect: Book) -> bool:
+        """Whether the step's snapshot offers the slot. A taken (or forged) slot is told
+        before any read: most confirms under load lose their race this way and must stay
+        cheap. The unique cells still decide a booking that passes."""
+        service = self.config.service(effect.service_id)
+        if service is None or effect.master_id not in service.masters:
+            return False
+        slot = Slot(effect.start, effect.end, effect.master_id)
+        return await self.booker.offerable(slot, service, effect.addon_ids)
+
+    @staticmethod
+    def slot_taken(conv: Conversation, effect: Book) -> Input:
+        """What the scenario hears when the slot went to someone else (logged)."""
+        start = effect.start.isoformat()
+        log.info(
+            "slot_taken", extra={"lead": conv.lead_id, "master": effect.master_id, "start": start}
+        )
+        return Input.event("slot_taken")
+
     async def _book(
         self,
         conv: Conversation,
@@ -212,13 +231,7 @@ class DialogEffects:
         slot = Slot(effect.start, effect.end, effect.master_id)
         appointment = found = lead = client = None
         provider = self.checkout.provider(conv.channel) if old is None else None
-        # A taken (or forged) slot is told by the step's snapshot before any read: most
-        # confirms under load lose their race this way and must stay cheap.
-        if (
-            service is not None
-            and effect.master_id in service.masters
-            and await self.booker.offerable(slot, service, effect.addon_ids)
-        ):
+        if service is not None and await self.bookable(effect):
             lead = await lead_of(old.lead_id if old else conv.lead_id)
             client = await raw_sql.by_id(Client, conv.client_id) if conv.client_id else None
             price = price_kop(service, effect.addon_ids)
@@ -229,15 +242,7 @@ class DialogEffects:
                 slot, service, effect.addon_ids, client, lead, deposit, checked=True
             )
         if appointment is None:
-            log.info(
-                "slot_taken",
-                extra={
-                    "lead": conv.lead_id,
-                    "master": effect.master_id,
-                    "start": effect.start.isoformat(),
-                },
-            )
-            return Input.event("slot_taken")
+            return self.slot_taken(conv, effect)
         if booked is not None:
             booked[appointment.id] = appointment  # as `_moved` may still change it
         if old is None and client is not None:  # waits no more for what it has now

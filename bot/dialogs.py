@@ -43,6 +43,7 @@ from scenarios import booking_flow
 from scenarios.ports import BookingInfo, Deps, Understander
 from scenarios.state import DialogState, Step
 from scenarios.types import (
+    Book,
     Input,
     InputKind,
     Outcome,
@@ -261,6 +262,8 @@ class DialogService:
         # The scenario only reads, so it runs outside the write transaction: on SQLite
         # that transaction serialises every chat, and it must stay short.
         decided = None if relay else await self._decide(conv, state, inp, now)
+        if decided is not None and decided.effects:
+            decided = await self._refused_booking(conv, state, decided, now)
         intel = None if decided is None else self._intel(state, inp)
         if decided is not None and self._alone(decided, queue_all, state, intel):
             replies, split, queued = list(decided.replies), len(decided.replies), []
@@ -302,6 +305,20 @@ class DialogService:
                 },
             )
         return StepResult(replies, replies[:split], queued)
+
+    async def _refused_booking(
+        self, conv: Conversation, state: DialogState, decided: Outcome, now: dt.datetime
+    ) -> Outcome:
+        """A step ending in a booking the snapshot refuses (the slot went to someone else a
+        moment ago: most confirms under load) hears «slot_taken» before it writes: a repeat
+        confirm then writes nothing but itself (no write transaction, no outbox rows)."""
+        match decided.effects:
+            case [*before, Book(replaces=None) as book] if not await self.effects.bookable(book):
+                taken = self.effects.slot_taken(conv, book)
+            case _:
+                return decided
+        step = await booking_flow.handle(state, taken, self._deps(conv, now, {}))
+        return Outcome(list(decided.replies) + step.replies, [*before, *step.effects])
 
     def _stale(self, channel: str, chat_id: str) -> _StaleState:
         """Another process saved this conversation first: forget our copy, run again."""

@@ -50,6 +50,7 @@ class DialogState:
     moving: int | None = None  # the appointment being moved from its reminder
     intel: list[str] | None = None  # the lead intelligence last written: intent, warmth, summary
     wait_wish: dict | None = None  # the wish nothing fit, kept for «Лист ожидания»
+    saved_contact: list[str] | None = None  # the name and phone last written to the client
 
     def to_dict(self) -> dict:
         # A shallow copy with fresh lists: dataclasses.asdict deep-copies, and this runs
@@ -59,6 +60,7 @@ class DialogState:
         data["choices"] = list(self.choices)
         data["wish"] = dict(self.wish) if self.wish else None
         data["wait_wish"] = dict(self.wait_wish) if self.wait_wish else None
+        data["saved_contact"] = list(self.saved_contact) if self.saved_contact else None
         return data
 
     @classmethod

@@ -314,7 +314,10 @@ async def _on_summary(state: DialogState, inp: Input, deps: Deps, out: Outcome) 
         return True
     if not state.lead_open and state.moving is None:
         open_lead(state, out)
-    out.effects.append(SaveContact(name=state.name or "", phone=state.phone or ""))
+    contact = [state.name or "", state.phone or ""]
+    if contact != state.saved_contact:  # a confirm again after a lost race: written already
+        out.effects.append(SaveContact(name=contact[0], phone=contact[1]))
+        state.saved_contact = contact
     out.effects.append(
         Book(
             state.service_id,
