@@ -12,6 +12,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters.callback_data import MAX_CALLBACK_LENGTH, CallbackData
+from aiogram.methods import AnswerCallbackQuery
 from aiogram.types import (
     BotCommand,
     CallbackQuery,
@@ -186,11 +187,12 @@ class TelegramClientBot:
             CHANNEL, chat_id, to_input(message), deliver, sender=self.outbox_sender(bot)
         )
 
-    async def on_button(self, query: CallbackQuery, action: str, bot: Bot) -> None:
-        await query.answer()
+    async def on_button(self, query: CallbackQuery, action: str, bot: Bot) -> AnswerCallbackQuery:
+        """The press's step; its answer (the spinner off) is returned, not called: a webhook
+        carries it in its 200 after the step (handlers.telegram_webhook), polling calls it."""
         message = query.message
         if not isinstance(message, Message):  # too old for Telegram to show us
-            return
+            return query.answer()
         name = query.from_user.first_name if query.from_user else ""
 
         async def deliver(replies: Sequence[Reply]) -> None:
@@ -200,9 +202,10 @@ class TelegramClientBot:
         await self.dialogs.handle(
             CHANNEL, message.chat.id, inp, deliver, sender=self.outbox_sender(bot)
         )
+        return query.answer()
 
-    async def on_stale_button(self, query: CallbackQuery) -> None:
-        await query.answer()
+    async def on_stale_button(self, query: CallbackQuery) -> AnswerCallbackQuery:
+        return query.answer()
 
     async def send(
         self, bot: Bot, chat_id: int, replies: Sequence[Reply], edit: Message | None = None
