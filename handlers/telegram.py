@@ -8,8 +8,7 @@ from collections.abc import Sequence
 
 from aiogram import Bot, Router
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
+from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters.callback_data import MAX_CALLBACK_LENGTH, CallbackData
 from aiogram.methods import AnswerCallbackQuery
@@ -29,6 +28,7 @@ from bot.i18n import Texts
 from handlers.inbound import typed_command
 from handlers.telegram_filters import private_chat
 from handlers.telegram_payments import TelegramPayments
+from handlers.telegram_session import TelegramSession
 from scenarios.types import Button, Input, InputKind, Reply
 
 CHANNEL = "telegram"
@@ -73,7 +73,8 @@ async def act_filter(query: CallbackQuery) -> dict[str, str] | bool:
 
 def make_bot(token: str, api_url: str = "") -> Bot:
     """A Bot that talks to Telegram, or to a local Bot API server when `api_url` is set."""
-    session = AiohttpSession(api=TelegramAPIServer.from_base(api_url)) if api_url else None
+    api = TelegramAPIServer.from_base(api_url) if api_url else PRODUCTION
+    session = TelegramSession(api=api)
     return Bot(token, session=session, default=DefaultBotProperties(parse_mode=None))
 
 
