@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import functools
 import itertools
 import random
 import resource
@@ -48,14 +49,12 @@ from zoneinfo import ZoneInfo
 from aiogram import Bot, Dispatcher, Router
 from aiogram.client.session.base import BaseSession
 from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage, TelegramMethod
-from aiogram.methods.base import TelegramType
+from aiogram.methods.base import Response, TelegramType
 from aiogram.types import (
-    Chat,
     InlineKeyboardMarkup,
     Message,
     ReplyKeyboardMarkup,
     Update,
-    User,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,6 +74,7 @@ BOT_USER = {"id": 123456, "is_bot": True, "first_name": "Priyom"}
 # Monday 23 November 2026, 09:00 in Samara: the salon opens at 10:00, the week is free.
 START = dt.datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Europe/Samara"))
 NAMES = ("Ольга", "Анна", "Мария", "Елена", "Ирина", "Светлана", "Иван", "Пётр")
+ANSWERS: dict[Any, Any] = {}  # `Response[...]` per method's `__returning__`
 MAX_STEPS = 60  # a client that hasn't booked by then is counted as stuck
 
 
@@ -129,19 +129,33 @@ class StubSession(BaseSession):
                 else next(self._ids)
             )
             self._remember(chat_id, message_id, method.text, method.reply_markup)
-            return Message(  # type: ignore[return-value]
-                message_id=message_id,
-                date=self._date,
-                chat=Chat(id=chat_id, type="private"),
-                from_user=User(**BOT_USER),
-                text=method.text,
-            )
+            sent = {
+                "message_id": message_id,
+                "date": self._date,
+                "chat": {"id": chat_id, "type": "private"},
+                "from": BOT_USER,
+                "text": method.text,
+            }
+            return self._answer(bot, method, sent)
         raise NotImplementedError(f"the benchmark stub does not answer {name}")
+
+    @staticmethod
+    def _answer(bot: Bot, method: TelegramMethod[TelegramType], result: Any) -> TelegramType:
+        """Telegram's answer read as the method declares it, as `BaseSession.check_response`
+        reads a real one (less the JSON decoding): a method whose `__returning__` is the
+        message id alone pays for the id, one returning `Message` for the whole message."""
+        returning = method.__returning__
+        if returning not in ANSWERS:  # a weakly cached generic, built once for both runs
+            ANSWERS[returning] = Response[returning]
+        response = ANSWERS[returning].model_validate(
+            {"ok": True, "result": result}, context={"bot": bot}
+        )
+        return response.result  # type: ignore[return-value]
 
     def _remember(self, chat_id: int, message_id: int, text: str, markup: object) -> None:
         if isinstance(markup, InlineKeyboardMarkup):
             actions = [
-                Act.unpack(b.callback_data).v
+                _action(b.callback_data)
                 for row in markup.inline_keyboard
                 for b in row
                 if b.callback_data
@@ -150,6 +164,13 @@ class StubSession(BaseSession):
         elif isinstance(markup, ReplyKeyboardMarkup):
             contact = any(b.request_contact for row in markup.keyboard for b in row)
             self.prompts[chat_id] = Prompt(message_id, text, ask_contact=contact)
+
+
+@functools.lru_cache(maxsize=4096)
+def _action(callback_data: str) -> str:
+    """The client reads a button once per distinct button: the person pressing it is not
+    the bot's cost (aiogram's unpacking was 2.5 % of the flow's samples)."""
+    return Act.unpack(callback_data).v
 
 
 @dataclass

@@ -3,7 +3,10 @@ vacations, extra shifts) and 2,000 visits in the booking horizon, against the sa
 with no overrides, measured in the same run on one SQLite file through the real code
 (`Booker.find` for the first page, and every free slot of the horizon).
 
-Then the slot page as a client step pays for it (inside a step's version snapshot, so the
+Then the reload of the masters' visits and overrides that follows every booking (the
+cached window, all masters of the service): the prepared read of bot.booking.master_times
+next to the two ORM queries it replaced, in the same run. And the slot page as a client
+step pays for it (inside a step's version snapshot, so the
 masters' times come from the process's cache): the week's first and second pages of an
 unchanged calendar, and the first page right after another visit was booked (one master's
 counter moved), in microseconds per call.
@@ -26,12 +29,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.booking import versions  # noqa: E402
-from bot.booking.booker import Booker  # noqa: E402
+from bot.booking import master_times, versions  # noqa: E402
+from bot.booking.booker import CACHED_BEFORE, Booker  # noqa: E402
+from bot.booking.slots import TimeChange  # noqa: E402
 from bot.clock import FakeClock  # noqa: E402
 from bot.config import load_config  # noqa: E402
 from bot.db import close_db, init_db  # noqa: E402
-from bot.models import Appointment, AppointmentStatus  # noqa: E402
+from bot.models import OCCUPYING_STATUSES, Appointment, AppointmentStatus  # noqa: E402
 from bot.schedule_models import OverrideKind, ScheduleOverride  # noqa: E402
 
 NOW = dt.datetime(2026, 11, 23, 5, 0, tzinfo=dt.UTC)  # Monday 09:00 in Samara
@@ -115,6 +119,10 @@ async def step_pages(booker: Booker, calls: int) -> dict[str, float]:
     week = (today, today + dt.timedelta(days=6 - today.weekday()))
     rng = random.Random(7)
     spent = {"unchanged, page 1": 0.0, "unchanged, page 2": 0.0, "after a booking": 0.0}
+    spent |= {"reload, two ORM queries": 0.0, "reload, one prepared read": 0.0}
+    now = booker.clock.now()
+    window = (now - CACHED_BEFORE, now + dt.timedelta(days=2 * config.booking.horizon_days + 4))
+    masters = ["anna", "olga"]
     for _ in range(calls):
         with versions.snapshot(await versions.read()):
             for offset, key in ((0, "unchanged, page 1"), (6, "unchanged, page 2")):
@@ -122,12 +130,37 @@ async def step_pages(booker: Booker, calls: int) -> dict[str, float]:
                 await booker.find("manicure", [], *week, None, None, None, offset, 6)
                 spent[key] += time.perf_counter() - t0
         await fill_visits(config, 1, rng)  # a trigger moves that master's counter
+        t0 = time.perf_counter()
+        before = await orm_load(masters, *window)
+        spent["reload, two ORM queries"] += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        after = await master_times.load(masters, *window, dict.fromkeys(masters, 0))
+        spent["reload, one prepared read"] += time.perf_counter() - t0
+        assert before == {m: (t.visits, sorted(t.changes)) for m, t in after.items()}
         with versions.snapshot(await versions.read()):
             await booker.busy(["anna", "olga"], booker.clock.now())  # the reload, not timed
             t0 = time.perf_counter()
             await booker.find("manicure", [], *week, None, None, None, 0, 6)
             spent["after a booking"] += time.perf_counter() - t0
     return {key: total / calls * 1e6 for key, total in spent.items()}
+
+
+async def orm_load(masters: list[str], since: dt.datetime, until: dt.datetime) -> dict:
+    """The masters' visits and overrides as bot.booking.master_times read them before: two
+    ORM queries, the driver's datetimes moved to datetime.UTC."""
+    visits = await Appointment.filter(
+        master_id__in=masters, status__in=OCCUPYING_STATUSES, end__gt=since, start__lt=until
+    ).values_list("master_id", "start", "end")
+    overrides = await ScheduleOverride.filter(
+        master_id__in=masters, undone_at__isnull=True, end__gt=since, start__lt=until
+    ).values_list("master_id", "kind", "start", "end")
+    found: dict = {m: ([], []) for m in masters}
+    for m, start, end in visits:
+        found[m][0].append((start.astimezone(dt.UTC), end.astimezone(dt.UTC)))
+    for m, kind, start, end in overrides:
+        adds = kind == OverrideKind.EXTRA_SHIFT
+        found[m][1].append(TimeChange(start.astimezone(dt.UTC), end.astimezone(dt.UTC), adds))
+    return {m: (tuple(sorted(v)), sorted(c)) for m, (v, c) in found.items()}
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -157,7 +190,7 @@ async def main(args: argparse.Namespace) -> None:
     for key, title in (("page", "first page (find)"), ("horizon", "every slot, all services")):
         b, c = statistics.median(base[key]), statistics.median(changed[key])
         print(f"{title:<28}{b:>14.1f}{c:>16.1f}{c / b:>7.2f}x")
-    print(f"slot page in a client step, {args.overrides} overrides, µs per call (manicure, week)")
+    print(f"a client step, {args.overrides} overrides, µs per call (slot page: manicure, week)")
     for key, micros in step.items():
         print(f"{key:<28}{micros:>14.0f}")
 

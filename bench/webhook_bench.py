@@ -39,6 +39,7 @@ from tests.conftest import _free_port
 from tests.fakes.bot_api import FakeBotApi, FakeUser
 
 TOKEN, SECRET = "314159:bench", "bench-secret"
+DIRECT_IDS = 1_000_000  # update ids of the direct feed: each update is applied once per id
 
 
 def start_update(user: FakeUser, update_id: int) -> dict:
@@ -100,7 +101,8 @@ async def main(clients: int, outbox: int) -> None:
             for i in range(clients):
                 user = FakeUser(10_000 + i, "Клиент")
                 started = time.perf_counter()
-                await dispatcher.feed_update(bot, Update.model_validate(start_update(user, i)))
+                update = Update.model_validate(start_update(user, DIRECT_IDS + i))  # not the fake's
+                await dispatcher.feed_update(bot, update)
                 direct.append(time.perf_counter() - started)
                 user = FakeUser(50_000 + i, "Клиент")
                 started = time.perf_counter()

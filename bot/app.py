@@ -76,6 +76,7 @@ def build_staff_dispatcher(staff: StaffContext) -> Dispatcher:
     from admin_bot.forget import forget_router
     from admin_bot.leads import leads_router
     from admin_bot.money import money_router
+    from admin_bot.receipts import once
     from admin_bot.reports import reports_router
     from admin_bot.schedule import schedule_router
     from admin_bot.team import team_router
@@ -83,6 +84,7 @@ def build_staff_dispatcher(staff: StaffContext) -> Dispatcher:
 
     dispatcher = Dispatcher()
     dispatcher["staff"] = staff
+    dispatcher.update.outer_middleware(once)  # a redelivered update is not handled again
     dispatcher.include_routers(
         team_router(),
         schedule_router(),  # before leads_router: its /today picture comes first

@@ -314,11 +314,19 @@ class BusinessConfig(_Strict):
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.business.timezone)
 
+    # Plain loops (no generator, no index to keep in step with `model_copy`): several
+    # lookups a step, over a handful of items.
     def service(self, service_id: str) -> Service | None:
-        return next((s for s in self.services if s.id == service_id), None)
+        for service in self.services:
+            if service.id == service_id:
+                return service
+        return None
 
     def master(self, master_id: str) -> Master | None:
-        return next((m for m in self.masters if m.id == master_id), None)
+        for master in self.masters:
+            if master.id == master_id:
+                return master
+        return None
 
     def master_hours(self, master: Master, day: dt.date) -> list[Interval]:
         """A master's working intervals on a local date: own schedule within business hours."""

@@ -76,6 +76,17 @@ class ImmediateClient(SqliteClient):
             self._reader = self._open_reader()
         return self._reader
 
+    def read_now(self, sql: str, params: tuple = ()) -> list[tuple] | None:
+        """A tiny read by the reader, in the loop's thread; None where it cannot be (no
+        reader, or busy past its short timeout): the caller then reads the usual way."""
+        reader = self.reader()
+        if reader is None:
+            return None
+        try:
+            return reader.execute(sql, params).fetchall()
+        except sqlite3.OperationalError:
+            return None
+
     def _open_reader(self) -> sqlite3.Connection | None:
         if self.filename == ":memory:" or self.filename.startswith("file::memory:"):
             return None

@@ -53,6 +53,10 @@ from scenarios.types import (
 )
 
 log = logging.getLogger("priyom.dialog")
+UNTOUCHED_LEAD = (  # a new lead with no visit, one prepared SELECT
+    f'SELECT * FROM "lead" WHERE "id" = ? AND "status" = \'{LeadStatus.NEW.value}\' '
+    'AND NOT EXISTS (SELECT 1 FROM "appointment" WHERE "lead_id" = "lead"."id")'
+)
 SAVE_CONTACT = 'UPDATE "client" SET "name" = ?, "phone" = ? WHERE "id" = ?'
 RECORD_CONSENT = (
     'INSERT INTO "client" ("channel", "channel_user_id", "consent_at", '
@@ -190,10 +194,7 @@ class DialogEffects:
         """A /start mid-flow goes on with the lead it had, so leads are not counted twice."""
         if conv.lead_id is None:
             return None
-        lead = await Lead.get_or_none(id=conv.lead_id, status=LeadStatus.NEW)
-        if lead is None or await Appointment.filter(lead_id=lead.id).exists():
-            return None
-        return lead
+        return await raw_sql.first(Lead, UNTOUCHED_LEAD, (conv.lead_id,))
 
     async def _book(
         self,

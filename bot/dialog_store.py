@@ -8,6 +8,11 @@ the version read, as always: a step that lost to another process's commit change
 and is run again. Other databases, and steps that also write other rows, take tortoise's
 transaction (`save`); on PostgreSQL its log rows and update are that same one statement,
 run on the transaction's connection.
+
+A step may carry a receipt (the id of the delivery that caused it: a webhook's message id,
+a Telegram bot's update id). Its row is inserted in the same round trip, in the same
+transaction as the change: a delivery already recorded makes the commit roll back and
+raise `Redelivered`, so a redelivered update changes nothing and nothing is sent for it.
 """
 
 from __future__ import annotations
@@ -18,18 +23,25 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+from asyncpg.exceptions import UniqueViolationError
 from tortoise import connections
 from tortoise.backends.sqlite.client import SqliteTransactionWrapper
+from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from bot import privacy
 from bot.db_postgres import PostgresClient
 from bot.db_sqlite import ImmediateClient, begin_immediate_in_thread
 from bot.dialog_store_pg import commit_step
-from bot.models import Conversation, MessageLog
+from bot.models import Conversation, InboundMessage, MessageLog
 
 
 class _Lost(Exception):
     """The versioned update found a newer version: nothing of the step may stay."""
+
+
+class Redelivered(Exception):
+    """The step's receipt is recorded already: it was applied before, nothing may stay."""
 
 
 LOG_COLUMNS = ("channel", "chat_id", "client_id", "lead_id", "direction", "author", "kind")
@@ -37,6 +49,11 @@ LOG_COLUMNS += ("text", "at")
 INSERT_LOG = 'INSERT INTO "message_log" ({}) VALUES ({})'.format(
     ", ".join(f'"{c}"' for c in LOG_COLUMNS), ", ".join("?" * len(LOG_COLUMNS))
 )
+INSERT_RECEIPT = (
+    'INSERT INTO "inbound_message" ("channel", "chat_id", "message_id", "at") '
+    'VALUES (?, ?, ?, ?) ON CONFLICT ("channel", "message_id") DO NOTHING'
+)
+UPDATED_AT = 2  # the position of "updated_at" among UPDATE_CONVERSATION's values
 UPDATE_CONVERSATION = (
     'UPDATE "conversation" SET "state" = ?, "version" = ?, "updated_at" = ?, "client_id" = ?, '
     '"lead_id" = ? WHERE "id" = ? AND "version" = ?'
@@ -92,16 +109,21 @@ async def save(
     state: dict,
     now: dt.datetime,
     logs: Sequence[LogRow | MessageLog],
+    receipt: str | None = None,
 ) -> bool:
-    """Within the step's transaction: the log rows and the update (False: a stale version).
+    """Within the step's transaction: the receipt, the log rows and the update (False: a
+    stale version; Redelivered: the receipt is there already, the caller rolls back).
     On SQLite one hand-off to aiosqlite's thread, on PostgreSQL one statement."""
     client = connections.get("default")
     rows, update = _values(conv, version, state, now, logs)
+    received = _receipt_values(conv, receipt, update)
     if isinstance(client, SqliteTransactionWrapper):
         async with client.acquire_connection() as connection:
-            return await connection._execute(_save_rows, connection._conn, rows, update)
+            return await connection._execute(_save_rows, connection._conn, rows, update, received)
     if client.capabilities.dialect == "postgres":
-        return await commit_step(client, rows, update)
+        return await _commit_pg(client, rows, update, received)
+    if receipt is not None:
+        await _record(conv.channel, conv.chat_id, receipt, now)
     await MessageLog.bulk_create([_model(row) for row in logs])
     saved = await Conversation.filter(id=conv.id, version=version).update(
         state=state,
@@ -119,6 +141,7 @@ async def save_and_commit(
     state: dict,
     now: dt.datetime,
     logs: Sequence[LogRow | MessageLog],
+    receipt: str | None = None,
 ) -> bool:
     """`save` as the step's last act, its COMMIT (or, on a stale version, ROLLBACK) in the
     same hand-off to aiosqlite's thread on SQLite: the transaction's context then only
@@ -127,17 +150,21 @@ async def save_and_commit(
     if not isinstance(client, SqliteTransactionWrapper) or isinstance(
         client._parent, SqliteTransactionWrapper
     ):
-        return await save(conv, version, state, now, logs)
+        return await save(conv, version, state, now, logs, receipt)
     rows, update = _values(conv, version, state, now, logs)
+    received = _receipt_values(conv, receipt, update)
     async with client.acquire_connection() as connection:
-        saved = await connection._execute(_save_and_end, connection._conn, rows, update)
+        saved = await connection._execute(_save_and_end, connection._conn, rows, update, received)
     client._finalized = True  # committed or rolled back: the context must not again
     return saved
 
 
-def _save_and_end(db: sqlite3.Connection, rows: Sequence[tuple], update: tuple) -> bool:
-    """Runs in aiosqlite's thread; an error leaves the transaction to the context."""
-    saved = _save_rows(db, rows, update)
+def _save_and_end(
+    db: sqlite3.Connection, rows: Sequence[tuple], update: tuple, received: tuple | None
+) -> bool:
+    """Runs in aiosqlite's thread; an error (Redelivered too) leaves the transaction to
+    the context, which rolls it back."""
+    saved = _save_rows(db, rows, update, received)
     db.execute("COMMIT" if saved else "ROLLBACK")
     return saved
 
@@ -166,10 +193,46 @@ def _update_values(conv: Conversation, version: int, state: dict, now: dt.dateti
     )
 
 
-def _save_rows(db: sqlite3.Connection, rows: Sequence[tuple], update: tuple) -> bool:
+def _receipt_values(conv: Conversation, receipt: str | None, update: tuple) -> tuple | None:
+    """INSERT_RECEIPT's values, at the update's time as stored (the same `now`, converted
+    once), under the chat as the step leaves it: a step that erased the chat (/forget)
+    records its receipt under the pseudonyms erasure gives the older ones (a WhatsApp
+    message id encodes the number)."""
+    if receipt is None:
+        return None
+    if privacy.is_erased(conv.chat_id):
+        receipt = privacy.erased_id(conv.channel, receipt)
+    return (conv.channel, conv.chat_id, receipt, update[UPDATED_AT])
+
+
+def _save_rows(
+    db: sqlite3.Connection, rows: Sequence[tuple], update: tuple, received: tuple | None
+) -> bool:
     """Runs in aiosqlite's thread, inside the step's open transaction."""
+    if received is not None and db.execute(INSERT_RECEIPT, received).rowcount != 1:
+        raise Redelivered
     db.executemany(INSERT_LOG, rows)
     return db.execute(UPDATE_CONVERSATION, update).rowcount == 1
+
+
+async def _record(channel: str, chat_id: str, receipt: str, now: dt.datetime) -> None:
+    """The receipt through the ORM (databases with no one-round-trip path)."""
+    try:
+        await InboundMessage.create(channel=channel, chat_id=chat_id, message_id=receipt, at=now)
+    except IntegrityError as exc:
+        raise Redelivered from exc
+
+
+async def _commit_pg(
+    client: Any, rows: Sequence[tuple], update: tuple, received: tuple | None
+) -> bool:
+    """The PostgreSQL statement; the unique receipt's violation aborts all of it."""
+    try:
+        return await commit_step(client, rows, update, received)
+    except UniqueViolationError as exc:
+        if exc.table_name != InboundMessage._meta.db_table:
+            raise
+        raise Redelivered from exc
 
 
 async def commit_alone(
@@ -178,23 +241,27 @@ async def commit_alone(
     state: dict,
     now: dt.datetime,
     logs: Sequence[LogRow | MessageLog],
+    receipt: str | None = None,
 ) -> bool:
-    """A step that writes nothing else, committed on its own (False: a stale version)."""
+    """A step that writes nothing else (but its receipt), committed on its own (False: a
+    stale version; Redelivered: the receipt is recorded already; either way nothing
+    stays)."""
     client = connections.get("default")
     if not isinstance(client, ImmediateClient | PostgresClient):
         try:
             async with in_transaction():
-                if not await save(conv, version, state, now, logs):
+                if not await save(conv, version, state, now, logs, receipt):
                     raise _Lost  # roll the log rows back with it
         except _Lost:
             return False
         return True
     rows, update = _values(conv, version, state, now, logs)
+    received = _receipt_values(conv, receipt, update)
     if isinstance(client, PostgresClient):
-        return await commit_step(client, rows, update)
+        return await _commit_pg(client, rows, update, received)
     async with client.acquire_connection() as connection:
         # aiosqlite runs the function in its thread: the whole transaction is one hand-off.
-        return await connection._execute(_commit, connection._conn, rows, update)
+        return await connection._execute(_commit, connection._conn, rows, update, received)
 
 
 def _db(model: Any, field: str, value: Any) -> Any:
@@ -213,11 +280,13 @@ def _log_values(row: LogRow | MessageLog) -> tuple:
     )
 
 
-def _commit(db: sqlite3.Connection, rows: Sequence[tuple], update: tuple) -> bool:
+def _commit(
+    db: sqlite3.Connection, rows: Sequence[tuple], update: tuple, received: tuple | None
+) -> bool:
     """Runs in aiosqlite's thread, holding tortoise's connection lock."""
     begin_immediate_in_thread(db)
     try:
-        return _save_and_end(db, rows, update)
+        return _save_and_end(db, rows, update, received)
     except BaseException:
         if db.in_transaction:
             db.execute("ROLLBACK")

@@ -8,6 +8,10 @@ commit writes nothing and is run again, as on every path). asyncpg prepares it o
 connection. bot.dialog_store decides when a step is plain and builds the values; a step
 that writes other rows too runs the statement last in its transaction (where a stale
 version writes nothing either, and the step's other writes roll back with the rerun).
+
+A step with a receipt inserts it in the same statement, only when the update found its
+version; a receipt recorded before (a redelivered update, maybe applied by another
+instance) violates its unique key, which aborts the whole statement: nothing is written.
 """
 
 from __future__ import annotations
@@ -31,13 +35,28 @@ WITH saved AS (
 )
 SELECT count(*) FROM saved
 """
+RECEIVED = """, received AS (
+    INSERT INTO "inbound_message" ("channel", "chat_id", "message_id", "at")
+    SELECT $17::text, $18::text, $19::text, $20::timestamptz WHERE EXISTS (SELECT 1 FROM saved)
+    RETURNING 1
+)
+SELECT count(*) FROM saved"""
+COMMIT_RECEIVED = COMMIT.replace("\nSELECT count(*) FROM saved", RECEIVED)
+"""COMMIT with the step's receipt (no ON CONFLICT: a duplicate must fail the statement)."""
 LOG_ARRAYS = 9  # the columns of a log row, in bot.dialog_store.LOG_COLUMNS order
 
 
-async def commit_step(client: Any, rows: Sequence[tuple], update: tuple) -> bool:
-    """`update`: the values of bot.dialog_store.UPDATE_CONVERSATION; `rows`: the log rows.
-    False when the version was not the one read (nothing written)."""
+async def commit_step(
+    client: Any, rows: Sequence[tuple], update: tuple, received: tuple | None = None
+) -> bool:
+    """`update`: the values of bot.dialog_store.UPDATE_CONVERSATION; `rows`: the log rows;
+    `received`: INSERT_RECEIPT's, or None. False when the version was not the one read
+    (nothing written); asyncpg's UniqueViolationError for a receipt recorded before."""
     columns = list(zip(*rows, strict=True)) if rows else [()] * LOG_ARRAYS
+    arrays = (list(c) for c in columns)
     async with client.acquire_connection() as connection:
-        saved = await connection.fetchval(COMMIT, *update, *(list(c) for c in columns))
+        if received is None:
+            saved = await connection.fetchval(COMMIT, *update, *arrays)
+        else:
+            saved = await connection.fetchval(COMMIT_RECEIVED, *update, *arrays, *received)
     return saved == 1

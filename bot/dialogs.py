@@ -20,7 +20,7 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from bot import chat_lock, dialog_store, metrics
+from bot import chat_lock, dialog_store, metrics, raw_sql
 from bot.ai import intel as ai_intel
 from bot.booking import versions
 from bot.booking.booker import Booker
@@ -28,16 +28,9 @@ from bot.booking.catalog import effective_config
 from bot.clock import Clock
 from bot.config import BusinessConfig
 from bot.delivery.outbox import Sender, deliver_now
-from bot.delivery.step_outbox import (
-    Redelivered,
-    StepResult,
-    log_redelivery,
-    queue_replies,
-    record_receipt,
-    seen,
-)
+from bot.delivery.step_outbox import StepResult, log_redelivery, queue_replies, seen
 from bot.dialog_effects import DialogEffects
-from bot.dialog_store import LogRow
+from bot.dialog_store import LogRow, Redelivered
 from bot.i18n import Texts
 from bot.models import (
     ACTIVE_APPOINTMENT_STATUSES,
@@ -177,20 +170,20 @@ class DialogService:
     ) -> list[Reply]:
         """One inbound message → the replies, with all its changes committed.
 
-        `receipt` (a webhook's message id) is committed with the step: a redelivery of a
-        processed message changes nothing and gets no replies. With a `sender`, the replies
-        a state change caused (a booking's confirmation) — and, without `deliver`, all of
-        them — go through the outbox, written in the step's transaction and sent by
-        `sender` right after the commit. `deliver` sends the rest. Both run while this chat
-        is still locked, so the answers to two quick messages keep their order.
+        `receipt` (a webhook's message id, a Telegram update's id) is committed with the
+        step: a redelivery of a processed message changes nothing and gets no replies. The
+        insert in the commit decides; a step with effects looks first (they are dear to
+        redo for nothing), a plain one does not (its commit stays one round trip). With a
+        `sender`, the replies a state change caused (a booking's confirmation) — and,
+        without `deliver`, all of them — go through the outbox, written in the step's
+        transaction and sent by `sender` right after the commit. `deliver` sends the rest.
+        Both run while this chat is still locked, so the answers to two quick messages
+        keep their order.
         """
         chat_id = str(chat_id)
         lock = self._lock(channel, chat_id)
         turn = chat_lock.chat_turn(channel, chat_id, self._saved(channel, chat_id))
         async with metrics.handling(channel), lock, turn:  # turn: across processes
-            if receipt is not None and await seen(channel, receipt):
-                log_redelivery(channel, receipt)
-                return []
             queue_all = sender is not None and deliver is None
             for _ in range(MAX_VERSION_RETRIES):
                 try:
@@ -203,7 +196,9 @@ class DialogService:
                 except _StaleState:
                     self.booker.forget_cached()  # it may hold what the rollback undid
                     continue
-                except Redelivered:  # another process committed it a moment ago
+                except Redelivered:  # applied before, here or by another process
+                    self._cache.pop((channel, chat_id), None)  # the step changed our copy
+                    self.booker.forget_cached()
                     log_redelivery(channel, receipt or "")
                     return []
                 except BaseException:
@@ -267,16 +262,16 @@ class DialogService:
         # that transaction serialises every chat, and it must stay short.
         decided = None if relay else await self._decide(conv, state, inp, now)
         intel = None if decided is None else self._intel(state, inp)
-        if decided is not None and self._alone(decided, receipt, queue_all, state, intel):
+        if decided is not None and self._alone(decided, queue_all, state, intel):
             replies, split, queued = list(decided.replies), len(decided.replies), []
             logs += self._reply_logs(conv, logs, replies, now)
             saved = state.to_dict()
-            if not await dialog_store.commit_alone(conv, version, saved, now, logs):
+            if not await dialog_store.commit_alone(conv, version, saved, now, logs, receipt):
                 raise self._stale(channel, chat_id)
         else:
+            if receipt is not None and await seen(channel, receipt):
+                raise Redelivered  # known before the effects run: they are dear to redo
             async with in_transaction():
-                if receipt is not None:
-                    await record_receipt(channel, chat_id, receipt, now)
                 if decided is None:
                     await self.effects.relay_to_staff(conv, inp, now)
                     replies, caused = [], 0
@@ -289,7 +284,10 @@ class DialogService:
                     raise self._stale(channel, chat_id) from None
                 logs += self._reply_logs(conv, logs, replies, now)
                 saved = state.to_dict()
-                if not await dialog_store.save_and_commit(conv, version, saved, now, logs):
+                committed = await dialog_store.save_and_commit(
+                    conv, version, saved, now, logs, receipt
+                )
+                if not committed:
                     raise self._stale(channel, chat_id)  # and every change rolls back
         self._remember(conv, saved, version + 1, now)
         if log.isEnabledFor(logging.INFO):  # the record's fields cost a dict per step
@@ -329,14 +327,13 @@ class DialogService:
     def _alone(
         self,
         decided: Outcome,
-        receipt: str | None,
         queue_all: bool,
         state: DialogState,
         intel: list[str] | None,
     ) -> bool:
-        """Whether the step writes nothing but its log rows and the conversation."""
+        """Whether the step writes nothing but its log rows, its receipt and the conversation."""
         unchanged_intel = intel is None or intel == state.intel
-        return not decided.effects and receipt is None and not queue_all and unchanged_intel
+        return not decided.effects and not queue_all and unchanged_intel
 
     def _reply_logs(
         self, conv: Conversation, logs: list[LogRow], replies: list[Reply], now: dt.datetime
@@ -385,15 +382,16 @@ class DialogService:
         if cached is not None:
             self._cache.move_to_end((channel, chat_id))
             return cached
-        conv = await Conversation.get_or_none(channel=channel, chat_id=chat_id)
+        # Prepared SQL: a new chat (every client's first message) costs no queryset.
+        conv = await raw_sql.get_by(Conversation, channel=channel, chat_id=chat_id)
         if conv is not None:
             return conv
+        conv = Conversation(channel=channel, chat_id=chat_id, updated_at=now, state={})
         try:
-            return await Conversation.create(
-                channel=channel, chat_id=chat_id, updated_at=now, state={}
-            )
+            await raw_sql.insert(conv)
         except IntegrityError:  # another process created it a moment ago
             return await Conversation.get(channel=channel, chat_id=chat_id)
+        return conv
 
     def _remember(self, conv: Conversation, saved: dict, version: int, now: dt.datetime) -> None:
         """The conversation as just committed (`saved`: the state written), for the next step."""

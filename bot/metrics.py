@@ -61,7 +61,13 @@ def _per_channel(channel: str) -> tuple[Counter, Histogram]:
 
 
 def delivered(channel: str, bot: str, ok: bool) -> None:
-    (SENT if ok else FAILED).labels(channel, bot).inc()
+    _delivered(channel, bot, ok).inc()
+
+
+@functools.cache
+def _delivered(channel: str, bot: str, ok: bool) -> Counter:
+    """A channel's and bot's sent (or dead) counter, looked up once, as `_per_channel`."""
+    return (SENT if ok else FAILED).labels(channel, bot)
 
 
 def model_call(purpose: str, outcome: str, fell_back: bool) -> None:

@@ -41,6 +41,9 @@ def key_material(settings: BaseModel) -> list[str]:
     return [own] if own else secret_values(settings)
 
 
+ERASED = "erased:"
+
+
 def _digest(value: str) -> str:
     return hmac.new(_key, value.encode(), hashlib.sha256).hexdigest()
 
@@ -52,7 +55,12 @@ def log_id(value: object) -> str:
 
 def erased_id(channel: str, value: str) -> str:
     """What replaces a chat or message id of an erased client in the database."""
-    return "erased:" + _digest(f"{channel}\0{value}")[:24]
+    return ERASED + _digest(f"{channel}\0{value}")[:24]
+
+
+def is_erased(value: str) -> bool:
+    """Whether an id is an erased client's stand-in (`erased_id`)."""
+    return value.startswith(ERASED)
 
 
 def secret_values(settings: BaseModel) -> list[str]:

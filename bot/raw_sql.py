@@ -12,12 +12,16 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from collections.abc import Sequence
+import sqlite3
+from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
 from tortoise import connections
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.fields.data import JSON_DUMPS
 from tortoise.models import Model
+
+from bot.db_sqlite import ImmediateClient
 
 M = TypeVar("M", bound=Model)
 
@@ -67,6 +71,28 @@ async def fetch(sql: str, values: Sequence[Any] = ()) -> list[Any]:
         return [tuple(row.values()) for row in rows]
     _, rows = await client.execute_query(sql, db_values(values))
     return list(rows)
+
+
+async def fetch_committed(sql: str, values: Sequence[Any] = ()) -> list[Any]:
+    """Rows of a read that needs only what is committed (a cache's load, tagged with a
+    snapshot taken before it): on SQLite in WAL mode read right in the loop's thread by
+    the query-only reader (bot.db_sqlite), skipping the hand-off to aiosqlite's thread,
+    even inside a transaction (whose own uncommitted rows it does not see); elsewhere,
+    or when that reader is busy, as `fetch`."""
+    reader = _reader()
+    if reader is not None:
+        try:
+            return reader.execute(sql, db_values(values)).fetchall()
+        except sqlite3.OperationalError:  # busy past its short timeout: the usual way
+            pass
+    return await fetch(sql, values)
+
+
+def _reader() -> sqlite3.Connection | None:
+    client = _client()
+    while isinstance(getattr(client, "_parent", None), BaseDBAsyncClient):
+        client = client._parent  # a transaction's wrapper: the client it was opened on
+    return client.reader() if isinstance(client, ImmediateClient) else None
 
 
 async def execute_many(sql: str, rows: Sequence[Sequence[Any]]) -> None:
@@ -120,18 +146,30 @@ async def insert(instance: Model) -> None:
 
 
 @functools.lru_cache(maxsize=64)
-def _by_id_sql(table: str) -> str:
-    return f'SELECT * FROM "{table}" WHERE "id" = ?'
+def _select_sql(table: str, columns: tuple[str, ...]) -> str:
+    where = " AND ".join(f'"{c}" = ?' for c in columns)
+    return f'SELECT * FROM "{table}" WHERE {where}'
 
 
 async def by_id(model: type[M], row_id: int) -> M | None:
-    """`model.get_or_none(id=row_id)` as one prepared SELECT: the instance is built from
-    the row as tortoise builds it (its conversions), without a queryset."""
+    """`model.get_or_none(id=row_id)` as one prepared SELECT."""
+    return await get_by(model, id=row_id)
+
+
+async def get_by(model: type[M], **columns: Any) -> M | None:
+    """`model.get_or_none(**columns)` (plain column values, a unique set) as one prepared
+    SELECT: the instance is built from the row as tortoise builds it (its conversions),
+    without a queryset."""
+    return await first(model, _select_sql(model._meta.db_table, tuple(columns)), columns.values())
+
+
+async def first(model: type[M], sql: str, values: Iterable[Any]) -> M | None:
+    """The first row of a prepared `SELECT *` of the model's table, as tortoise builds it."""
     client = _client()
-    sql = _for(client, _by_id_sql(model._meta.db_table))
+    sql, params = _for(client, sql), db_values(list(values))
     if is_postgres(client):
-        rows = await client.execute_query_dict(sql, [row_id])
+        rows = await client.execute_query_dict(sql, params)
     else:
-        _, found = await client.execute_query(sql, [row_id])
-        rows = [dict(row) for row in found]
+        _, found = await client.execute_query(sql, params)
+        rows = [dict(row) for row in found[:1]]
     return model._init_from_db(**rows[0]) if rows else None

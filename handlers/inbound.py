@@ -10,6 +10,7 @@ import contextlib
 import hmac
 import json
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -52,7 +53,7 @@ def log_malformed(channel: str, problem: Exception) -> None:
     )
 
 
-def queued_buttons(rows: list[list[list[str]]]) -> tuple[tuple[Button, ...], ...]:
+def queued_buttons(rows: Sequence[Sequence[Sequence[str]]]) -> tuple[tuple[Button, ...], ...]:
     """An outbox payload's buttons ([[text, action] or [text, "", url], …] rows) as a Reply's."""
     return tuple(tuple(Button(b[0], b[1], b[2] if len(b) > 2 else "") for b in r) for r in rows)
 

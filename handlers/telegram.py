@@ -20,6 +20,7 @@ from aiogram.types import (
     KeyboardButton,
     Message,
     ReplyKeyboardMarkup,
+    Update,
 )
 
 from bot.delivery.outbox import Sender
@@ -28,6 +29,7 @@ from bot.i18n import Texts
 from handlers.inbound import typed_command
 from handlers.telegram_filters import private_chat
 from handlers.telegram_payments import TelegramPayments
+from handlers.telegram_send import edit_text, send_text
 from handlers.telegram_session import TelegramSession
 from scenarios.types import Button, Input, InputKind, Reply
 
@@ -88,6 +90,18 @@ def client_commands(texts: Texts) -> list[BotCommand]:
     return commands
 
 
+def answered(query: CallbackQuery) -> AnswerCallbackQuery:
+    """The press's answer without text (`query.answer()` without its defaults), to return."""
+    return AnswerCallbackQuery(callback_query_id=query.id)
+
+
+def receipt_of(bot: Bot, update: Update) -> str:
+    """The update's receipt: Telegram numbers updates per bot, and delivers one again
+    (webhook or getUpdates) until it is acknowledged, which a process killed between its
+    step's commit and the acknowledgement never did (bot.dialogs applies it once)."""
+    return f"{bot.id}:{update.update_id}"
+
+
 def to_input(message: Message) -> Input:
     name = message.from_user.first_name if message.from_user else ""
     if message.contact is not None:
@@ -126,10 +140,19 @@ def attachment_ref(message: Message) -> str:
 
 
 def inline_markup(reply: Reply) -> InlineKeyboardMarkup | None:
-    if not reply.buttons:
+    return inline_keyboard(reply.buttons)
+
+
+@functools.lru_cache(maxsize=4096)
+def inline_keyboard(buttons: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | None:
+    """The buttons as aiogram's keyboard, built once per distinct set of buttons (about
+    10 µs to validate): the key is every button's text, action and link, so a keyboard
+    only ever goes out with the very buttons it was built from. Shared by every reply
+    showing those buttons: nothing changes a keyboard once built."""
+    if not buttons:
         return None
     return InlineKeyboardMarkup(
-        inline_keyboard=[[inline_button(b) for b in row] for row in reply.buttons]
+        inline_keyboard=[[inline_button(b) for b in row] for row in buttons]
     )
 
 
@@ -146,10 +169,16 @@ def inline_button(button: Button) -> InlineKeyboardButton:
 def contact_markup(texts: Texts, reply: Reply) -> ReplyKeyboardMarkup:
     """Share-my-phone, and the reply's own buttons as keyboard text (a message has one
     markup): «◂ Назад» comes back as typed text, which the scenario understands."""
-    rows = [[KeyboardButton(text=b.text) for b in row if not b.url] for row in reply.buttons]
+    return contact_keyboard(texts("btn.share_phone"), reply.buttons)
+
+
+@functools.lru_cache(maxsize=256)
+def contact_keyboard(share: str, buttons: tuple[tuple[Button, ...], ...]) -> ReplyKeyboardMarkup:
+    """`contact_markup`'s keyboard, built once per label and buttons."""
+    rows = [[KeyboardButton(text=b.text) for b in row if not b.url] for row in buttons]
     return ReplyKeyboardMarkup(
         keyboard=[
-            [KeyboardButton(text=texts("btn.share_phone"), request_contact=True)],
+            [KeyboardButton(text=share, request_contact=True)],
             *filter(None, rows),
         ],
         resize_keyboard=True,
@@ -172,28 +201,36 @@ class TelegramClientBot:
 
     def outbox_sender(self, bot: Bot) -> Sender:
         """Sends the rows a step queued (a booking's confirmation) right after its commit."""
-        from handlers.telegram_outbox import TelegramChannel  # it imports Act from here
+        sender = self._senders.get(bot.id)
+        if sender is None:
+            from handlers.telegram_outbox import TelegramChannel  # it imports Act from here
 
-        if bot.id not in self._senders:
-            self._senders[bot.id] = TelegramChannel(CHANNEL, bot)
-        return self._senders[bot.id]
+            sender = self._senders[bot.id] = TelegramChannel(CHANNEL, bot)
+        return sender
 
-    async def on_message(self, message: Message, bot: Bot) -> None:
+    async def on_message(self, message: Message, bot: Bot, event_update: Update) -> None:
         chat_id = message.chat.id
 
         async def deliver(replies: Sequence[Reply]) -> None:
             await self.send(bot, chat_id, replies)
 
         await self.dialogs.handle(
-            CHANNEL, chat_id, to_input(message), deliver, sender=self.outbox_sender(bot)
+            CHANNEL,
+            chat_id,
+            to_input(message),
+            deliver,
+            receipt=receipt_of(bot, event_update),
+            sender=self.outbox_sender(bot),
         )
 
-    async def on_button(self, query: CallbackQuery, action: str, bot: Bot) -> AnswerCallbackQuery:
+    async def on_button(
+        self, query: CallbackQuery, action: str, bot: Bot, event_update: Update
+    ) -> AnswerCallbackQuery:
         """The press's step; its answer (the spinner off) is returned, not called: a webhook
         carries it in its 200 after the step (handlers.telegram_webhook), polling calls it."""
         message = query.message
         if not isinstance(message, Message):  # too old for Telegram to show us
-            return query.answer()
+            return answered(query)
         name = query.from_user.first_name if query.from_user else ""
 
         async def deliver(replies: Sequence[Reply]) -> None:
@@ -201,27 +238,37 @@ class TelegramClientBot:
 
         inp = Input(InputKind.BUTTON, action, name=name)
         await self.dialogs.handle(
-            CHANNEL, message.chat.id, inp, deliver, sender=self.outbox_sender(bot)
+            CHANNEL,
+            message.chat.id,
+            inp,
+            deliver,
+            receipt=receipt_of(bot, event_update),
+            sender=self.outbox_sender(bot),
         )
-        return query.answer()
+        return answered(query)
 
     async def on_stale_button(self, query: CallbackQuery) -> AnswerCallbackQuery:
-        return query.answer()
+        return answered(query)
 
     async def send(
         self, bot: Bot, chat_id: int, replies: Sequence[Reply], edit: Message | None = None
     ) -> None:
         for index, reply in enumerate(replies):
-            if edit is not None and index == 0 and reply.edit and await self._edit(edit, reply):
+            if (
+                edit is not None
+                and index == 0
+                and reply.edit
+                and await self._edit(bot, edit, reply)
+            ):
                 continue
             markup = (
                 contact_markup(self.texts, reply) if reply.ask_contact else inline_markup(reply)
             )
-            await bot.send_message(chat_id, reply.text, reply_markup=markup)
+            await send_text(bot, chat_id, reply.text, markup)
 
-    async def _edit(self, message: Message, reply: Reply) -> bool:
+    async def _edit(self, bot: Bot, message: Message, reply: Reply) -> bool:
         try:
-            await message.edit_text(reply.text, reply_markup=inline_markup(reply))
+            await edit_text(bot, message, reply.text, inline_markup(reply))
         except TelegramBadRequest as exc:  # unchanged, or too old to edit: send anew
             log.debug("edit_failed", extra={"reason": exc.message})
             return False

@@ -11,6 +11,7 @@ the request makes a row dead; anything that may pass (no connection, a timeout, 
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import logging
 from collections.abc import Awaitable, Callable
@@ -30,8 +31,8 @@ from aiogram.types import BufferedInputFile, InlineKeyboardMarkup, LabeledPrice
 from bot.delivery.channel import Files, Routes
 from bot.delivery.outbox import RetryLater, Undeliverable
 from handlers.inbound import queued_buttons
-from handlers.telegram import inline_markup
-from scenarios.types import Reply
+from handlers.telegram import inline_keyboard
+from handlers.telegram_send import send_text
 
 log = logging.getLogger("priyom.telegram.outbox")
 
@@ -60,7 +61,13 @@ def verdict(exc: AiogramError) -> RetryLater | Undeliverable:
 
 def markup(rows: list[list[list[str]]]) -> InlineKeyboardMarkup | None:
     """[[text, action] or [text, "", url], …] rows (an outbox payload's) as an inline keyboard."""
-    return inline_markup(Reply("", queued_buttons(rows)))
+    return _keyboard(tuple(tuple(tuple(button) for button in row) for row in rows))
+
+
+@functools.lru_cache(maxsize=1024)
+def _keyboard(rows: tuple[tuple[tuple[str, ...], ...], ...]) -> InlineKeyboardMarkup | None:
+    """`markup`, once per distinct payload keyboard (its every text, action and link)."""
+    return inline_keyboard(queued_buttons(rows))
 
 
 async def download(bot: Bot, file_id: str) -> bytes:
@@ -138,7 +145,7 @@ async def send_row(bot: Bot, row: Outbox, fetch: Fetch, provider_token: str = ""
         send = bot.send_photo if kind == "photo" else bot.send_document
         message = await send(row.chat_id, upload, caption=text[:1024], reply_markup=keyboard)
     else:
-        message = await bot.send_message(row.chat_id, text, reply_markup=keyboard)
+        return await send_text(bot, row.chat_id, text, keyboard)
     return message.message_id
 
 

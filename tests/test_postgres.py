@@ -17,6 +17,7 @@ from scenarios.types import Input
 from tests import test_no_double_booking as races
 from tests import test_slot_cache as slot_cache
 from tests import test_step_commit as step_commit
+from tests import test_step_reads as step_reads
 
 
 @pytest.fixture
@@ -67,3 +68,11 @@ async def test_the_slot_cache_sees_a_block_and_a_cancel_in_sql(pg, config, clock
 async def test_a_plain_step_on_a_stale_copy_runs_again(pg, config, clock):
     """bot.dialog_store's path for other databases keeps the versioned update."""
     await step_commit.test_a_plain_step_on_a_stale_copy_runs_again_on_fresh_state(pg, config, clock)
+
+
+async def test_the_step_reads_in_prepared_sql(pg, config, clock):
+    """tests/test_step_reads.py's prepared reads, in PostgreSQL's dialect."""
+    await step_reads.test_two_processes_opening_one_new_chat_make_one_conversation(
+        pg, config, clock
+    )
+    await step_reads.test_a_start_mid_flow_keeps_its_lead_until_it_has_a_visit(pg, config, clock)

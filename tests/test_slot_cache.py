@@ -5,6 +5,7 @@ process's booking, a staff block, a change made in SQL) is seen by the next step
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 
 from tortoise import Tortoise
 
@@ -73,6 +74,43 @@ async def test_a_warm_slot_page_reads_neither_visits_nor_overrides(db, dialogs):
     reads = [s for s in statements if '"appointment"' in s or '"schedule_override"' in s]
     assert reads == []
     assert any('"cache_version"' in s for s in statements)
+
+
+def _start_of(action: str) -> tuple[str, dt.datetime]:
+    master, minute = action.split(":")[1:]
+    return master, dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(minutes=int(minute))
+
+
+async def test_another_connections_commits_show_on_the_next_page(db, config, clock):
+    """A cache load reads what is committed through the loop-thread reader: a visit and a
+    block committed by another connection to the file (as another process's), and the
+    visit's cancellation, each show on this process's next page, read by that reader."""
+    here, _ = two_processes(config, clock)
+    page = await slot_page(here, "here-1")  # warm
+    (blocked_master, blocked), (busy_master, busy) = _start_of(page[0]), _start_of(page[1])
+    hour = dt.timedelta(hours=1)
+    other = sqlite3.connect(db, isolation_level=None)  # another process's connection
+    other.execute(
+        'INSERT INTO schedule_override (master_id, kind, start, "end", created_by, created_at) '
+        "VALUES (?, 'block', ?, ?, 1, ?)",
+        (blocked_master, str(blocked), str(blocked + hour), str(clock.now())),
+    )
+    other.execute(
+        'INSERT INTO appointment (service_id, addon_ids, master_id, start, "end", price_kop, '
+        "deposit_kop, status, created_at) VALUES ('brows', '[]', ?, ?, ?, 0, 0, 'confirmed', ?)",
+        (busy_master, str(busy), str(busy + hour), str(clock.now())),
+    )
+    statements: list[str] = []
+    reader = Tortoise.get_connection("default").reader()
+    reader.set_trace_callback(statements.append)
+    again = await slot_page(here, "here-2")
+    reader.set_trace_callback(None)
+    assert page[0] not in again and page[1] not in again and again
+    assert any('"appointment"' in s and '"schedule_override"' in s for s in statements)
+    other.execute("UPDATE appointment SET status = 'cancelled'")
+    other.execute("UPDATE schedule_override SET undone_at = ?", (str(clock.now()),))
+    other.close()
+    assert (await slot_page(here, "here-3"))[:2] == page[:2]
 
 
 async def test_a_visit_cancelled_in_sql_is_offered_again(db, config, clock):

@@ -30,6 +30,7 @@ from bot.coach.weekly import queue_personal
 from bot.config import BusinessConfig
 from bot.crm.alerts import check_failing as crm_failing
 from bot.delivery.lateness import check_lateness
+from bot.delivery.step_outbox import prune_receipts
 from bot.i18n import Texts
 from bot.numbers.anomalies import queue_anomalies
 from bot.numbers.report_schedule import queue_summary, queue_weekly, weekly_span
@@ -55,6 +56,8 @@ keeps it to one message per metric per week however many processes look)."""
 COACH_SCAN = dt.timedelta(seconds=30)
 """Finished dialogues and newly counted bookings are looked for every 30 s: a tip or a
 bonus note minutes late is fine, and the review scan may wait for a model."""
+RECEIPT_PRUNE = dt.timedelta(hours=1)
+"""Old update receipts go hourly (bot.delivery.step_outbox.prune_receipts keeps 3 days)."""
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,9 @@ class TimedWork:
         released = await release_due(booker, self.texts, self.config, now)
         return released + (await self.payments.run(now) if self.payments else 0)
 
+    async def _receipts(self, now: dt.datetime) -> int:
+        return await prune_receipts(now) if self._due("receipts", RECEIPT_PRUNE, now) else 0
+
     async def urgent(self) -> dict[str, int]:
         """Record and tell SLA breaches (every second, apart from the slower scans)."""
         done = {"sla": await check_sla(self.config, self.texts, self.owner_ids, self.clock.now())}
@@ -140,6 +146,7 @@ class TimedWork:
             "crm": await crm_failing(self.texts, self.owner_ids, now, self.crm_alert_after),
             "waitlist": await waitlist_tick(self.config, self.texts, self.clock),
             "confirm_calls": await flag_unconfirmed(self.config, self.texts, self.owner_ids, now),
+            "receipts_pruned": await self._receipts(now),
         }
         if any(done.values()):
             log.info("timed_work", extra=done)

@@ -22,6 +22,7 @@ from bot.config import BusinessConfig, Master, Service
 
 T = TypeVar("T")
 MEMO_LIMIT = 5_000  # master-days and lengths kept (a few MB): 10 masters, 2 months, 8 lengths
+WALLS_LIMIT = 50_000  # starts' local wall times: two months of 5-minute starts
 
 
 class Offer(NamedTuple):
@@ -93,6 +94,7 @@ class DaySlots:
         self._buffer = dt.timedelta(minutes=config.booking.buffer_minutes)
         self._bounds: dict[dt.date, Span] = {}
         self._memo: dict[tuple, tuple[Offer, ...]] = {}
+        self._walls: dict[dt.datetime, tuple[dt.date, dt.time, int]] = {}
 
     def iter_offers(
         self,
@@ -160,5 +162,11 @@ class DaySlots:
         return bounds
 
     def _offer(self, slot: Slot, order: int) -> Offer:
-        local = slot.start.astimezone(self._tz)
-        return Offer(slot, order, local.date(), local.time(), local.hour * 60 + local.minute)
+        wall = self._walls.get(slot.start)
+        if wall is None:  # a start's local wall time, read once: days are computed anew
+            local = slot.start.astimezone(self._tz)  # after every booking touching them
+            wall = (local.date(), local.time(), local.hour * 60 + local.minute)
+            if len(self._walls) >= WALLS_LIMIT:
+                self._walls.clear()
+            self._walls[slot.start] = wall
+        return Offer(slot, order, *wall)

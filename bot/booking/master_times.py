@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from tortoise import connections
 from tortoise.backends.base.client import TransactionalDBClient
 
+from bot import raw_sql
 from bot.booking.day_slots import SpanIndex, busy_index, change_index
 from bot.booking.slots import UTC, Span, TimeChange, occupied_span
-from bot.models import OCCUPYING_STATUSES, Appointment
-from bot.schedule_models import OverrideKind, ScheduleOverride
+from bot.models import OCCUPYING_STATUSES
+from bot.schedule_models import OverrideKind
 
 
 @dataclass(frozen=True)
@@ -133,31 +134,58 @@ class TimesCache:
             self._entries.pop(master_id, None)
 
 
+def _load_sql(masters: int) -> str:
+    """The masters' active visits (kind NULL) and active overrides, one statement."""
+    marks = ", ".join("?" * masters)
+    statuses = ", ".join(f"'{s.value}'" for s in OCCUPYING_STATUSES)
+    return (
+        f'SELECT "master_id", CAST(NULL AS VARCHAR(16)), "start", "end" FROM "appointment" '
+        f'WHERE "master_id" IN ({marks}) AND "status" IN ({statuses}) '
+        f'AND "end" > ? AND "start" < ? UNION ALL '
+        f'SELECT "master_id", "kind", "start", "end" FROM "schedule_override" '
+        f'WHERE "master_id" IN ({marks}) AND "undone_at" IS NULL AND "end" > ? AND "start" < ?'
+    )
+
+
+_LOAD_SQL = {n: _load_sql(n) for n in range(1, 9)}
+
+
 async def load(
     master_ids: Sequence[str], since: dt.datetime, until: dt.datetime, versions: dict[str, int]
 ) -> dict[str, MasterTimes]:
-    """Two queries for all the masters: their active visits and active overrides."""
-    visits = await Appointment.filter(
-        master_id__in=list(master_ids),
-        status__in=OCCUPYING_STATUSES,
-        end__gt=since,
-        start__lt=until,
-    ).values_list("master_id", "start", "end")
-    overrides = await ScheduleOverride.filter(
-        master_id__in=list(master_ids), undone_at__isnull=True, end__gt=since, start__lt=until
-    ).values_list("master_id", "kind", "start", "end")
+    """One prepared read for all the masters: their active visits and active overrides,
+    as committed (bot.raw_sql.fetch_committed: on SQLite no hand-off to aiosqlite's
+    thread, no queryset, the text parsed by `fromisoformat`). This runs after every
+    booking anywhere (its master's counter moved), so it must stay cheap."""
+    ids = list(master_ids)
+    sql = _LOAD_SQL.get(len(ids)) or _load_sql(len(ids))
+    rows = await raw_sql.fetch_committed(sql, [*ids, since, until, *ids, since, until])
     # In datetime.UTC: the driver's own UTC zone is a Python class, and comparing instants
     # of two zones costs ten times what comparing two of one does (every search compares).
     spans: dict[str, list[Span]] = defaultdict(list)
-    for master_id, start, end in visits:
-        spans[master_id].append((start.astimezone(UTC), end.astimezone(UTC)))
     changes: dict[str, list[TimeChange]] = defaultdict(list)
-    for master_id, kind, start, end in overrides:
-        adds = kind == OverrideKind.EXTRA_SHIFT
-        changes[master_id].append(TimeChange(start.astimezone(UTC), end.astimezone(UTC), adds))
+    for master_id, kind, start, end in rows:
+        start, end = _instant(start), _instant(end)
+        if kind is None:
+            spans[master_id].append((start, end))
+        else:
+            changes[master_id].append(TimeChange(start, end, kind == EXTRA_SHIFT))
     return {
         m: MasterTimes(
             versions[m], since, until, tuple(sorted(spans.get(m, ()))), tuple(changes.get(m, ()))
         )
         for m in master_ids
     }
+
+
+EXTRA_SHIFT = OverrideKind.EXTRA_SHIFT.value
+
+
+def _instant(value: str | dt.datetime) -> dt.datetime:
+    """SQLite hands back the text tortoise wrote (UTC), PostgreSQL a datetime; a naive one
+    (written by hand) is UTC, as tortoise reads it."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)

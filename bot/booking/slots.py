@@ -22,6 +22,7 @@ its buffer).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -273,13 +274,7 @@ def _interval_slots(
     # Only spans that can meet a visit inside this interval (its buffer may pass closing).
     near = [(s, e) for s, e in spans if s < close_at + buffer and e > open_at]
 
-    candidates: set[dt.datetime] = set()
-    for minute in range(_minute_of(tz, day, open_at), 24 * 60, step):
-        start = _local_start(tz, day, minute)
-        if start is not None and start >= close_at:
-            break
-        if start is not None:
-            candidates.add(start)
+    candidates = set(_grid(tz, day, open_at, close_at, step))
     candidates.update(e for _, e in near if open_at <= e < close_at)
 
     for start in sorted(candidates):
@@ -292,6 +287,22 @@ def _interval_slots(
         if any(_overlaps(start, held_until, s, e) for s, e in near):
             continue
         yield start, end
+
+
+@functools.lru_cache(maxsize=2048)  # master-days: 10 masters, 2 months, a few spans
+def _grid(
+    tz: ZoneInfo, day: dt.date, open_at: dt.datetime, close_at: dt.datetime, step: int
+) -> tuple[dt.datetime, ...]:
+    """The starts on the local grid of `step` minutes within one working span: the same for
+    every page, visit length and booking of that day, and each costs two zone conversions."""
+    starts = []
+    for minute in range(_minute_of(tz, day, open_at), 24 * 60, step):
+        start = _local_start(tz, day, minute)
+        if start is not None and start >= close_at:
+            break
+        if start is not None:
+            starts.append(start)
+    return tuple(starts)
 
 
 def _overlaps(
@@ -321,6 +332,7 @@ def _local_start(tz: ZoneInfo, day: dt.date, minute: int) -> dt.datetime | None:
     return instant
 
 
+@functools.lru_cache(maxsize=4096)  # pure; a master-day's hours are looked up on every check
 def _boundary(tz: ZoneInfo, day: dt.date, minute: int) -> dt.datetime:
     """The UTC instant where a working interval starts or ends at a local wall time.
 

@@ -30,6 +30,7 @@ from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
+from bot import raw_sql
 from bot.booking import versions
 from bot.booking.slots import Slot, is_offerable, iter_free_slots, visit_minutes
 from bot.config import BusinessConfig, Service
@@ -144,14 +145,15 @@ async def booked_elsewhere(
     """The client booked the service themselves: a place whose days hold that visit is done
     (its live offers pass on), so nobody is offered what they already have."""
     day = start.astimezone(booker.config.tz).date()
-    ids = await WaitlistEntry.filter(
-        client_id=client_id,
-        service_id=service_id,
-        status=EntryStatus.WAITING,
-        day_from__lte=day,
-        day_to__gte=day,
-    ).values_list("id", flat=True)
-    return sum([await leave(booker, client_id, entry_id, now) for entry_id in ids])
+    # Prepared SQL in the step's transaction (every booking asks; almost always nothing).
+    rows = await raw_sql.fetch(WAITING_FOR, (client_id, service_id, day, day))
+    return sum([await leave(booker, client_id, entry_id, now) for (entry_id,) in rows])
+
+
+WAITING_FOR = (
+    'SELECT "id" FROM "waitlist_entry" WHERE "client_id" = ? AND "service_id" = ? '
+    f'AND "status" = \'{EntryStatus.WAITING.value}\' AND "day_from" <= ? AND "day_to" >= ?'
+)
 
 
 async def _withdraw_offers(booker: Booker, entry_id: int, now: dt.datetime) -> None:

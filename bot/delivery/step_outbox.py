@@ -15,9 +15,11 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from tortoise import connections
 from tortoise.exceptions import IntegrityError
 
 from bot import raw_sql
+from bot.db_sqlite import ImmediateClient
 from bot.delivery.outbox import Message, claimed_until
 from bot.delivery.outbox_rows import ERASED_AS, insert_sql, row_values
 from bot.models import Conversation, InboundMessage, Outbox, OutboxStatus
@@ -25,10 +27,9 @@ from scenarios.types import Reply
 
 log = logging.getLogger("priyom.dialog")
 REPLY_KIND = "reply"
-
-
-class Redelivered(Exception):
-    """This message id was processed before: the step must change nothing."""
+RECEIPT_RETENTION = dt.timedelta(days=3)  # Telegram gives up on an update after 24 hours
+PRUNED_CHANNELS = ("telegram", "vk", "max")  # whose receipts only stop redeliveries
+SEEN = 'SELECT 1 FROM "inbound_message" WHERE "channel" = ? AND "message_id" = ?'
 
 
 @dataclass
@@ -39,16 +40,32 @@ class StepResult:
 
 
 async def seen(channel: str, receipt: str) -> bool:
-    """A cheap look before the step (the insert in the transaction is what decides)."""
+    """A look before a step's effects run (the insert in its commit is what decides:
+    bot.dialog_store). On SQLite in the loop's thread, without a round trip."""
+    client = connections.get("default")
+    if isinstance(client, ImmediateClient):
+        rows = client.read_now(SEEN, (channel, receipt))
+        if rows is not None:
+            return bool(rows)
     return await InboundMessage.exists(channel=channel, message_id=receipt)
 
 
-async def record_receipt(channel: str, chat_id: str, receipt: str, now: dt.datetime) -> None:
-    """Record the message id inside the step's transaction; Redelivered if it is there."""
+async def record_receipt(channel: str, chat_id: str, receipt: str, now: dt.datetime) -> bool:
+    """A receipt recorded on its own, where no step's transaction can take it (the staff
+    bot: admin_bot.receipts). False: it was there already."""
     try:
         await InboundMessage.create(channel=channel, chat_id=chat_id, message_id=receipt, at=now)
-    except IntegrityError as exc:
-        raise Redelivered from exc
+    except IntegrityError:
+        return False
+    return True
+
+
+async def prune_receipts(now: dt.datetime) -> int:
+    """Receipts past any redelivery (Telegram keeps an update 24 hours), of the channels
+    that read them for nothing else: WhatsApp's stay (its 24-hour window and first-contact
+    check read them)."""
+    cutoff = now - RECEIPT_RETENTION
+    return await InboundMessage.filter(channel__in=PRUNED_CHANNELS, at__lt=cutoff).delete()
 
 
 def log_redelivery(channel: str, receipt: str) -> None:

@@ -6,6 +6,7 @@ import datetime as dt
 
 from tortoise.expressions import Subquery
 
+from bot import raw_sql
 from bot.ai.intel import card_line
 from bot.config import BusinessConfig
 from bot.delivery.outbox import Message, to_staff
@@ -17,7 +18,6 @@ from bot.models import (
     Client,
     Lead,
     MessageLog,
-    StaffMember,
     StaffRole,
 )
 from bot.staffwork.actions import CancelAsk, Claim, Confirm, Dialog, Handover, LostAsk, MoveAsk
@@ -26,12 +26,17 @@ DIALOG_LINES = 4
 Known = tuple[Client | None, Appointment | None]  # a lead's client and its newest active visit
 
 
+MANAGERS = (  # prepared: every alert asks, in the step's transaction; staff change elsewhere
+    'SELECT "telegram_id" FROM "staff_member" '
+    f'WHERE "role" = \'{StaffRole.MANAGER.value}\' AND "active" ORDER BY "id"'
+)
+
+
 async def recipients(config: BusinessConfig, owner_ids: frozenset[int], lead_id: int) -> list[int]:
     """Who gets this lead's alert: the staff group, the managers (all or one in turn), owners."""
     if config.staff.group_chat_id is not None:
         return [config.staff.group_chat_id]
-    managers = await StaffMember.filter(role=StaffRole.MANAGER, active=True).order_by("id")
-    ids = [m.telegram_id for m in managers]
+    ids = [telegram_id for (telegram_id,) in await raw_sql.fetch_committed(MANAGERS)]
     if not ids:
         return sorted(owner_ids)
     if config.staff.alerts == "round_robin":

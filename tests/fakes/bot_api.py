@@ -640,6 +640,14 @@ class FakeBotApi:
         self._notify()
         return update
 
+    def redeliver(self, token: str, update: dict[str, Any]) -> None:
+        """Offer an update to ``getUpdates`` again, as Telegram does for one whose offset
+        was never confirmed (the poller died after handling it); same ``update_id``."""
+        state = self._bot(token)
+        state.updates.append(copy.deepcopy(update))
+        state.updates.sort(key=lambda u: u["update_id"])
+        self._notify()
+
     def webhook(self, token: str) -> dict[str, Any] | None:
         """What setWebhook recorded: url, secret_token, allowed_updates (None: not set)."""
         return self._bot(token).webhook
