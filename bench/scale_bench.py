@@ -15,7 +15,10 @@ Telegram's limit) is switched off in the instances here — it would measure Tel
 
 "cpu ms/upd" is the CPU time (Linux /proc) per update of everything serving the run: the
 echo process; the instances, the worker and the PostgreSQL server. It is steadier than
-updates/s on a shared machine, where the rates follow the other jobs' load.
+updates/s on a shared machine, where the rates follow the other jobs' load. The run
+starts once the workers have finished starting (their imports cost seconds of CPU, which
+the run once charged to the updates); "idle cpu ms/s" is what the setup costs a second
+with no update coming, measured just before the run.
 
 Target (issue 16): two processes on PostgreSQL >= 0.3x echo throughput.
 """
@@ -101,6 +104,36 @@ def cpu_parts(running, postmaster: int | None) -> list[float]:
     return [cpu_seconds(bots), cpu_seconds(workers), server_cpu(postmaster)]
 
 
+IDLE_SECONDS = 5.0
+
+
+async def settled(pids: list[int], timeout: float = 120) -> None:
+    """Wait until these processes are done starting (importing aiogram, pydantic's models,
+    openai: seconds of CPU): the workers start after the instances are ready, and their
+    start-up counted in the run would be charged to the updates."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        before = cpu_seconds(pids)
+        await asyncio.sleep(0.5)
+        if cpu_seconds(pids) - before < 0.1 * len(pids):  # under a fifth of a core each
+            return
+    raise AssertionError(f"processes {pids} still busy after {timeout}s")
+
+
+async def idle_cost(running, postmaster: int | None) -> None:
+    """What serving nothing costs a second (the workers' timed scans, mostly): the part of
+    the run's CPU that does not follow the updates."""
+    await settled([p.pid for p in running.workers])
+    before = cpu_parts(running, postmaster)
+    await asyncio.sleep(IDLE_SECONDS)
+    after = cpu_parts(running, postmaster)
+    split = ", ".join(
+        f"{n} {(a - b) * 1000 / IDLE_SECONDS:.1f}"
+        for n, a, b in zip(PARTS, after, before, strict=True)
+    )
+    print(f"  idle cpu ms/s: {split}")
+
+
 async def echo_server(port: int, api_url: str) -> None:
     """The floor: aiogram's webhook handler and a handler that only echoes (subprocess)."""
     from aiogram import Dispatcher, F
@@ -169,6 +202,7 @@ async def run_flow(
             async with fleet(api, Path(folder), env, bots, workers, UNPACED) as running:
                 async with Inbox(api) as inbox:
                     await book(inbox, FakeUser(1, "warm-up"), random.Random(1), browse=True)
+                    await idle_cost(running, postmaster)
                     sent_before = len(api.webhook_statuses(CLIENT))
                     parts = cpu_parts(running, postmaster)
                     began = time.perf_counter()

@@ -25,25 +25,32 @@ from typing import Any
 
 from tortoise import Tortoise
 
+from bot.booking import versions
+
 log = logging.getLogger("priyom.chat_lock")
 POOL_SIZE = 20  # steps of different chats in flight per process; more wait for a connection
 MIGRATION_KEY = 0x5052_4959_4F4D_4D47  # "PRIYOMMG": `python -m bot migrate` and start-up
 
 TURN_FUNCTION = """
-CREATE FUNCTION pg_temp.priyom_chat_turn(bigint, text, text) RETURNS SETOF conversation
+CREATE FUNCTION pg_temp.priyom_chat_turn(bigint, text, text)
+RETURNS TABLE (saved conversation, cache_keys text[], cache_versions bigint[])
 LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
     PERFORM pg_advisory_lock($1);
-    RETURN QUERY SELECT * FROM conversation WHERE channel = $2 AND chat_id = $3;
+    RETURN QUERY SELECT
+        (SELECT c FROM conversation c WHERE c.channel = $2 AND c.chat_id = $3),
+        array_agg(v.key::text), array_agg(v.version)
+    FROM cache_version v;
 END $$
 """
-"""The lock and the conversation as saved, in one round trip. The read must see what the
-lock's previous holder committed: one statement (`SELECT pg_advisory_lock(..), (SELECT
-version ..)`) reads with the snapshot taken when it began, before the wait, so it may miss
-what the holder saved meanwhile. A VOLATILE function takes a fresh snapshot for each
-statement it runs, after the lock is granted. A session's own (pg_temp) function: created
-on a lock connection's first turn (the table exists by then), no migration, nothing left
-behind; its rows follow the table's columns."""
+"""The lock, the conversation as saved and the cache counters (bot.booking.versions), in
+one round trip. The reads must see what the lock's previous holder committed: one
+statement (`SELECT pg_advisory_lock(..), (SELECT version ..)`) reads with the snapshot
+taken when it began, before the wait, so it may miss what the holder saved meanwhile. A
+VOLATILE function takes a fresh snapshot for each statement it runs, after the lock is
+granted. A session's own (pg_temp) function: created on a lock connection's first turn
+(the tables exist by then), no migration, nothing left behind; `saved` is the table's row
+type (NULL: no conversation yet), so it follows the table's columns."""
 TURN_SQL = "SELECT * FROM pg_temp.priyom_chat_turn($1, $2, $3)"
 Take = Callable[[Any], Awaitable[None]] | None
 
@@ -115,23 +122,33 @@ async def _release(connection: Any) -> None:
     await connection.execute("SELECT pg_advisory_unlock_all()")
 
 
-def chat_turn(
+@contextlib.asynccontextmanager
+async def chat_turn(
     channel: str, chat_id: str, saved: Callable[[Mapping[str, Any] | None], None] | None = None
-) -> contextlib.AbstractAsyncContextManager[None]:
+) -> AsyncIterator[None]:
     """The chat's turn across processes: enter before reading its conversation.
 
     `saved` hears the conversation's row (its columns) as committed when the turn began
     (None: no conversation yet), so a process can replace a copy another one has outdated
-    instead of reading it again, or running the step on it and again; the lock and the
-    read are one round trip (TURN_FUNCTION)."""
+    instead of reading it again, or running the step on it and again. The turn's first
+    `versions.read()` gets the cache counters as they were then. The lock and both reads
+    are one round trip (TURN_FUNCTION)."""
     key = key_of(f"chat:{channel}:{chat_id}")
     if saved is None:
-        return advisory(key)
+        async with advisory(key):
+            yield
+        return
+    counters: list[dict[str, int]] = []
 
     async def lock_and_read(connection: Any) -> None:
-        saved(await _turn(connection, key, channel, chat_id))
+        row = await _turn(connection, key, channel, chat_id)
+        saved(row["saved"])
+        keys, counts = row["cache_keys"] or (), row["cache_versions"] or ()
+        counters.append(dict(zip(keys, counts, strict=True)))
 
-    return advisory(key, lock_and_read)
+    async with advisory(key, lock_and_read):
+        with versions.prefetched(counters[0] if counters else None):
+            yield
 
 
 async def _turn(connection: Any, key: int, channel: str, chat_id: str) -> Any:

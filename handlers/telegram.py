@@ -8,10 +8,10 @@ from collections.abc import Sequence
 
 from aiogram import Bot, Router
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
+from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters.callback_data import MAX_CALLBACK_LENGTH, CallbackData
+from aiogram.methods import AnswerCallbackQuery
 from aiogram.types import (
     BotCommand,
     CallbackQuery,
@@ -29,7 +29,8 @@ from bot.i18n import Texts
 from handlers.inbound import typed_command
 from handlers.telegram_filters import private_chat
 from handlers.telegram_payments import TelegramPayments
-from handlers.telegram_send import answer_button, edit_text, send_text
+from handlers.telegram_send import edit_text, send_text
+from handlers.telegram_session import TelegramSession
 from scenarios.types import Button, Input, InputKind, Reply
 
 CHANNEL = "telegram"
@@ -74,7 +75,8 @@ async def act_filter(query: CallbackQuery) -> dict[str, str] | bool:
 
 def make_bot(token: str, api_url: str = "") -> Bot:
     """A Bot that talks to Telegram, or to a local Bot API server when `api_url` is set."""
-    session = AiohttpSession(api=TelegramAPIServer.from_base(api_url)) if api_url else None
+    api = TelegramAPIServer.from_base(api_url) if api_url else PRODUCTION
+    session = TelegramSession(api=api)
     return Bot(token, session=session, default=DefaultBotProperties(parse_mode=None))
 
 
@@ -86,6 +88,11 @@ def client_commands(texts: Texts) -> list[BotCommand]:
         if sep and name.startswith("/"):
             commands.append(BotCommand(command=name[1:], description=description))
     return commands
+
+
+def answered(query: CallbackQuery) -> AnswerCallbackQuery:
+    """The press's answer without text (`query.answer()` without its defaults), to return."""
+    return AnswerCallbackQuery(callback_query_id=query.id)
 
 
 def receipt_of(bot: Bot, update: Update) -> str:
@@ -218,11 +225,12 @@ class TelegramClientBot:
 
     async def on_button(
         self, query: CallbackQuery, action: str, bot: Bot, event_update: Update
-    ) -> None:
-        await answer_button(bot, query)
+    ) -> AnswerCallbackQuery:
+        """The press's step; its answer (the spinner off) is returned, not called: a webhook
+        carries it in its 200 after the step (handlers.telegram_webhook), polling calls it."""
         message = query.message
         if not isinstance(message, Message):  # too old for Telegram to show us
-            return
+            return answered(query)
         name = query.from_user.first_name if query.from_user else ""
 
         async def deliver(replies: Sequence[Reply]) -> None:
@@ -237,9 +245,10 @@ class TelegramClientBot:
             receipt=receipt_of(bot, event_update),
             sender=self.outbox_sender(bot),
         )
+        return answered(query)
 
-    async def on_stale_button(self, query: CallbackQuery) -> None:
-        await query.answer()
+    async def on_stale_button(self, query: CallbackQuery) -> AnswerCallbackQuery:
+        return answered(query)
 
     async def send(
         self, bot: Bot, chat_id: int, replies: Sequence[Reply], edit: Message | None = None

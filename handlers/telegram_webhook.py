@@ -14,6 +14,12 @@ failed gets a 503 for the same reason. Telegram posts a chat's next update once 
 previous one is acknowledged, so this also keeps a chat's updates in order across
 instances. The price: a webhook connection is held for the step (Telegram's
 `max_connections`, 40 by default, bounds the steps in flight per bot).
+
+Since the 200 waits for the step anyway, it carries the one Bot API call Telegram lets a
+webhook answer make: a handler that returns a method (a button press returns its
+answerCallbackQuery) has it made by Telegram instead of by one more HTTP call of ours. An
+update still running at ACK_WAIT, or a method with a file to upload, is called as usual
+once the step is done (aiogram's own `feed_webhook_update` does the same past its timeout).
 """
 
 from __future__ import annotations
@@ -21,9 +27,12 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import urllib.parse
 from dataclasses import dataclass
+from typing import Any
 
 from aiogram import Bot, Dispatcher
+from aiogram.methods import TelegramMethod
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from pydantic import ValidationError
@@ -56,17 +65,51 @@ class SecretCheckedHandler(SimpleRequestHandler):
             update = await request.json(loads=bot.session.json_loads)
         except ValueError:
             return _refused("the body is not JSON")
-        task = asyncio.create_task(self._background_feed_update(bot=bot, update=update))
+        answer = _Answer()
+        task = asyncio.create_task(self._feed(bot, update, answer))
         self._background_feed_update_tasks.add(task)
         task.add_done_callback(self._background_feed_update_tasks.discard)
-        # shielded: a dropped connection must not cancel the step; a slow one is acknowledged
-        done, _ = await asyncio.wait({task}, timeout=ACK_WAIT)
+        try:  # shielded: a dropped connection must not cancel the step
+            done, _ = await asyncio.wait({task}, timeout=ACK_WAIT)
+        except asyncio.CancelledError:  # the server stops: no answer will carry the method
+            answer.awaited = False
+            self._call_later(bot, task)
+            raise
+        answer.awaited = bool(done)  # a slow one is acknowledged, its task makes the call
         if done and not task.cancelled() and _not_an_update(task.exception()):
             return _refused("the body is not a Telegram update")
         if done and (task.cancelled() or task.exception() is not None):
             log.warning("webhook_update_failed", extra={"update": update.get("update_id")})
             return web.json_response({"ok": False}, status=503)  # Telegram delivers it again
+        method = task.result() if done else None
+        fields = None if method is None else _form(bot, method)
+        if fields is not None:
+            return web.Response(body=urllib.parse.urlencode(fields), content_type=FORM)
+        if method is not None:  # a file to upload: called as usual
+            await self.dispatcher.silent_call_request(bot=bot, result=method)
         return web.json_response({}, dumps=bot.session.json_dumps)
+
+    async def _feed(
+        self, bot: Bot, update: dict[str, Any], answer: _Answer
+    ) -> TelegramMethod[Any] | None:
+        """The update through the dispatcher; the method its handler returned is left to
+        the webhook's answer while that waits, and called here once it does not."""
+        result = await self.dispatcher.feed_raw_update(bot=bot, update=update, **self.data)
+        if not isinstance(result, TelegramMethod):
+            return None
+        if answer.awaited:
+            return result
+        await self.dispatcher.silent_call_request(bot=bot, result=result)
+        return None
+
+    def _call_later(self, bot: Bot, task: asyncio.Task[TelegramMethod[Any] | None]) -> None:
+        """The method of an update that finished just as its answer was given up (drained)."""
+        if not task.done() or task.cancelled() or task.exception() is not None:
+            return
+        if (method := task.result()) is not None:
+            call = asyncio.create_task(self.dispatcher.silent_call_request(bot, method))
+            self._background_feed_update_tasks.add(call)
+            call.add_done_callback(self._background_feed_update_tasks.discard)
 
     async def drain(self) -> None:
         """Wait for every update still being handled (new ones may start meanwhile)."""
@@ -77,6 +120,27 @@ class SecretCheckedHandler(SimpleRequestHandler):
     async def close(self) -> None:
         await self.drain()
         await super().close()
+
+
+FORM = "application/x-www-form-urlencoded"
+
+
+class _Answer:
+    """Whether the webhook's answer still waits for the update's task (until ACK_WAIT)."""
+
+    awaited = True
+
+
+def _form(bot: Bot, method: TelegramMethod[Any]) -> dict[str, str] | None:
+    """`method` as the form fields aiogram would send it with, plus its name; None when it
+    uploads a file (a webhook answer carries none of ours)."""
+    files: dict[str, Any] = {}
+    fields = {"method": method.__api_method__}
+    for key, value in method.model_dump(warnings=False).items():
+        prepared = bot.session.prepare_value(value, bot=bot, files=files)
+        if prepared:
+            fields[key] = str(prepared)
+    return None if files else fields
 
 
 def _not_an_update(exc: BaseException | None) -> bool:

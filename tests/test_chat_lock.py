@@ -10,6 +10,7 @@ import pytest
 from tortoise import Tortoise
 
 from bot import chat_lock
+from bot.booking import versions
 from bot.db import close_db, init_db
 from bot.models import Conversation
 from tests.instances_rig import fresh_database, someone_waits_for_a_turn
@@ -71,3 +72,48 @@ async def test_the_turn_hears_the_row_as_tortoise_reads_it(database):
     fields = ("id", "channel", "chat_id", "client_id", "lead_id", "relay_staff_id", "state")
     fields += ("version", "updated_at")
     assert [getattr(heard[0], f) for f in fields] == [getattr(read, f) for f in fields]
+
+
+async def _bump(key: str) -> None:
+    sql = """INSERT INTO cache_version (key, version) VALUES ($1, 1)
+        ON CONFLICT (key) DO UPDATE SET version = cache_version.version + 1"""
+    await Tortoise.get_connection("default").execute_query(sql, [key])
+
+
+async def test_a_waiting_turn_hears_the_cache_counters_committed_while_it_waited(database):
+    """The turn reads bot.booking.versions' counters with its lock: a counter the holder
+    moved while the next turn waited is the one that turn's step reads."""
+    await _bump("master:anna")
+    heard: list[dict[str, int]] = []
+    first_in = asyncio.Event()
+
+    async def first() -> None:
+        async with chat_lock.chat_turn("telegram", "1", lambda row: None):
+            heard.append(await versions.read())
+            first_in.set()
+            while not await someone_waits_for_a_turn():
+                await asyncio.sleep(0.01)
+            await _bump("master:anna")
+            await _bump("catalog")
+
+    async def second() -> None:
+        await first_in.wait()
+        async with chat_lock.chat_turn("telegram", "1", lambda row: None):
+            heard.append(await versions.read())
+
+    await asyncio.gather(first(), second())
+    assert heard == [{"master:anna": 1}, {"master:anna": 2, "catalog": 1}]
+
+
+async def test_the_turns_counters_serve_its_first_read_only(database):
+    """The first read in a turn is the turn's (no query); a step run again reads anew, and
+    outside a turn every read is the database's."""
+    await _bump("catalog")
+    async with chat_lock.chat_turn("telegram", "2", lambda row: None):
+        await _bump("catalog")  # committed after the turn read the counters
+        assert await versions.read() == {"catalog": 1}
+        assert await versions.read() == {"catalog": 2}
+    assert await versions.read() == {"catalog": 2}
+    async with chat_lock.chat_turn("telegram", "2"):  # the lock alone: no counters
+        await _bump("catalog")
+        assert await versions.read() == {"catalog": 3}

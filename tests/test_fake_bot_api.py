@@ -243,3 +243,38 @@ async def test_two_bots_have_separate_queues(api: FakeBotApi) -> None:
     assert len(api.sent(TOKEN, ANNA.id)) == 1
     with pytest.raises(AssertionError, match="recent calls"):
         await api.wait_for_call(TOKEN, "sendDocument", timeout=0.05)
+
+
+@pytest.mark.parametrize("in_background", [False, True])
+async def test_a_method_in_the_webhook_answer_is_made_as_telegram_makes_it(
+    api: FakeBotApi, bot: Bot, in_background: bool
+) -> None:
+    """aiogram's own webhook handler answers with the handler's method as a multipart
+    form (not in the background) or calls it itself: the fake records either once."""
+    from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+    from aiohttp import web
+
+    dp = Dispatcher()
+
+    @dp.callback_query()
+    async def press(query: CallbackQuery):
+        return query.answer("Готово", show_alert=True)
+
+    app = web.Application()
+    SimpleRequestHandler(dp, bot, handle_in_background=in_background).register(app, path="/h")
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        port = runner.addresses[0][1]
+        await bot.set_webhook(f"http://127.0.0.1:{port}/h")
+        api.press_button(TOKEN, ANNA, "x", strict=False)
+        answer = await api.wait_for_call(TOKEN, "answerCallbackQuery")
+        await asyncio.sleep(0.05)  # nothing more comes
+    finally:
+        await runner.cleanup()
+    assert (answer.params["text"], answer.params["show_alert"]) == ("Готово", True)
+    assert answer.in_webhook_response is not in_background
+    assert len(api.calls(TOKEN, "answerCallbackQuery")) == 1
+    assert api.webhook_statuses(TOKEN) == [200]

@@ -272,3 +272,56 @@ async def test_a_malformed_body_with_the_right_secret_gets_a_400(rig: Rig, body,
     async with aiohttp.ClientSession() as http, http.post(url, data=body, headers=headers) as r:
         assert (r.status, (await r.json())["description"]) == (400, reason)
     assert await Conversation.all().count() == 0
+
+
+async def _press_consent(rig: Rig) -> str:
+    """/start, then «Согласен» through the webhook; the press's callback query id."""
+    rig.api.send_command(CLIENT, OLGA, "/start src-vk")
+    await rig.api.wait_for_message(CLIENT, OLGA.id, has("152-ФЗ"))
+    return rig.api.press_button(CLIENT, OLGA, "a|consent:yes")["callback_query"]["id"]
+
+
+async def _answers(rig: Rig, query_id: str) -> list:
+    await rig.api.wait_for_call(CLIENT, "answerCallbackQuery", timeout=10)
+    await rig.webhooks.drain()
+    calls = rig.api.calls(CLIENT, "answerCallbackQuery")
+    return [c for c in calls if c.params.get("callback_query_id") == query_id]
+
+
+async def test_a_button_press_is_answered_in_the_webhook_response(rig: Rig):
+    """The 200 that follows the step carries answerCallbackQuery: Telegram makes the call,
+    the bot saves one HTTP request per press."""
+    query_id = await _press_consent(rig)
+    answers = await _answers(rig, query_id)
+    assert [a.in_webhook_response for a in answers] == [True]
+    assert rig.api.webhook_statuses(CLIENT) == [200, 200]
+    assert (await Conversation.get(chat_id=str(OLGA.id))).state.get("consented")
+
+
+async def test_a_press_acknowledged_before_its_step_ended_is_still_answered_once(
+    rig: Rig, monkeypatch
+):
+    """Past ACK_WAIT the 200 has gone without the answer: the step's task calls it."""
+    query_id = await _press_consent(rig)  # the /start is answered before ACK_WAIT changes
+    # (the press is posted once the test awaits; its step then waits at the commit)
+    release = asyncio.Event()
+    for name in ("commit_alone", "save_and_commit"):
+        monkeypatch.setattr(dialog_store, name, _held(getattr(dialog_store, name), release))
+    monkeypatch.setattr(telegram_webhook, "ACK_WAIT", 0.05)
+    for _ in range(500):
+        if len(rig.api.webhook_statuses(CLIENT)) == 2:
+            break
+        await asyncio.sleep(0.01)
+    assert rig.api.webhook_statuses(CLIENT) == [200, 200]  # acknowledged, step not done
+    assert rig.api.calls(CLIENT, "answerCallbackQuery") == []
+    release.set()
+    answers = await _answers(rig, query_id)
+    assert [a.in_webhook_response for a in answers] == [False]
+
+
+def _held(commit, release: asyncio.Event):
+    async def wait_then_commit(*args, **kwargs):
+        await release.wait()
+        return await commit(*args, **kwargs)
+
+    return wait_then_commit

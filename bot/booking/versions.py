@@ -22,6 +22,9 @@ Versions = Mapping[str, int]
 _SNAPSHOT: contextvars.ContextVar[Versions | None] = contextvars.ContextVar(
     "priyom_versions", default=None
 )
+_PREFETCHED: contextvars.ContextVar[dict[str, int] | None] = contextvars.ContextVar(
+    "priyom_versions_prefetched", default=None
+)
 
 
 def master_key(master_id: str) -> str:
@@ -32,6 +35,10 @@ async def read() -> dict[str, int]:
     """All counters (a row per master and the catalog), raw SQL: this runs on every step.
     On SQLite a few rows are read right in the loop's thread (bot.db_sqlite's reader):
     the same committed state, without the round trip to aiosqlite's thread."""
+    early = _PREFETCHED.get()
+    if early is not None:  # read with the chat's turn (bot.chat_lock, PostgreSQL)
+        _PREFETCHED.set(None)  # once: a step run again reads again
+        return early
     client = connections.get("default")
     reader = client.reader() if isinstance(client, ImmediateClient) else None
     if reader is not None:
@@ -41,6 +48,17 @@ async def read() -> dict[str, int]:
             pass
     rows = await client.execute_query_dict(READ)
     return {row["key"]: int(row["version"]) for row in rows}
+
+
+@contextlib.contextmanager
+def prefetched(counters: dict[str, int] | None) -> Iterator[None]:
+    """Within this block (a chat's turn), the first `read()` returns `counters`, read with
+    the turn's lock: the same committed state, without a round trip of its own."""
+    token = _PREFETCHED.set(counters)
+    try:
+        yield
+    finally:
+        _PREFETCHED.reset(token)
 
 
 @contextlib.contextmanager

@@ -29,6 +29,7 @@ import json
 import mimetypes
 import re
 import time
+import urllib.parse
 from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -156,6 +157,7 @@ class Call:
     status: int = 200
     seq: int = 0
     at: float = 0.0
+    in_webhook_response: bool = False  # carried by the bot's answer to a webhook POST
 
     @property
     def ok(self) -> bool:
@@ -671,8 +673,11 @@ class FakeBotApi:
             aiohttp.ClientSession() as session,
             session.post(_route(state, update), json=update, headers=headers) as response,
         ):
-            await response.read()
-            return response.status
+            params = await _webhook_method(response)
+        if params is not None:  # Telegram makes the call; its result goes nowhere
+            method = str(params.pop("method"))
+            await self._call(token, method, params, {}, in_webhook_response=True)
+        return response.status
 
     async def _deliver(self, state: _BotState, update: dict[str, Any]) -> None:
         assert state.webhook is not None
@@ -855,9 +860,20 @@ class FakeBotApi:
         return state
 
     async def _handle(self, request: web.Request) -> web.Response:
-        token = request.match_info["token"]
-        method = request.match_info["method"]
         params, files = await _read_params(request)
+        token, method = request.match_info["token"], request.match_info["method"]
+        status, payload = await self._call(token, method, params, files)
+        return web.json_response(payload, status=status)
+
+    async def _call(
+        self,
+        token: str,
+        method: str,
+        params: dict[str, Any],
+        files: dict[str, UploadedFile],
+        in_webhook_response: bool = False,
+    ) -> tuple[int, dict[str, Any]]:
+        """One Bot API call, recorded: (HTTP status, Telegram's JSON answer)."""
         call = Call(
             token=token,
             method=method,
@@ -865,6 +881,7 @@ class FakeBotApi:
             files=files,
             seq=next(self._seq),
             at=time.time(),
+            in_webhook_response=in_webhook_response,
         )
         self._calls.append(call)
         self._notify()  # a delayed call can be awaited while it hangs
@@ -887,9 +904,9 @@ class FakeBotApi:
         except TelegramError as e:
             call.status = e.status
             self._notify()
-            return web.json_response(e.payload(), status=e.status)
+            return e.status, e.payload()
         self._notify()
-        return web.json_response({"ok": True, "result": result})
+        return 200, {"ok": True, "result": result}
 
     async def _handle_file(self, request: web.Request) -> web.Response:
         path = request.match_info["path"]
@@ -1324,6 +1341,29 @@ async def _read_params(request: web.Request) -> tuple[dict[str, Any], dict[str, 
             if upload is not None:
                 files[key] = upload
     return params, files
+
+
+async def _webhook_method(response: aiohttp.ClientResponse) -> dict[str, Any] | None:
+    """The method a 200 answer to a webhook POST carries, with its parameters, as Telegram
+    reads it (JSON, a URL-encoded or a multipart form with a "method" field); None: none."""
+    params: dict[str, Any] = {}
+    if response.status != 200:
+        await response.read()
+        return None
+    if response.content_type == "multipart/form-data":  # aiogram's own way
+        reader = aiohttp.MultipartReader.from_response(response)
+        while (part := await reader.next()) is not None:
+            assert isinstance(part, aiohttp.BodyPartReader) and part.name
+            params[part.name] = _decode(part.name, await part.text())
+    elif response.content_type == "application/x-www-form-urlencoded":
+        fields = urllib.parse.parse_qsl(await response.text(), keep_blank_values=True)
+        params = {key: _decode(key, value) for key, value in fields}
+    else:
+        body = await response.read()
+        with contextlib.suppress(ValueError):
+            data = json.loads(body) if body else None
+            params = data if isinstance(data, dict) else {}
+    return params if isinstance(params.get("method"), str) else None
 
 
 def _route(state: _BotState, update: dict[str, Any]) -> str:
