@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from aiogram import Bot
 from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage
-from aiogram.methods.base import Response
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, ReplyMarkupUnion
 from pydantic import BaseModel, ConfigDict
 
@@ -36,14 +35,6 @@ class EditText(EditMessageText):
     """editMessageText, answered with the message's id (True: an inline message's edit)."""
 
     __returning__ = SentMessage | bool
-
-
-KEPT = tuple(
-    Response[answer] for answer in (SentMessage, SentMessage | bool, bool, Message, Message | bool)
-)
-"""The answers' types, kept alive: aiogram's session reads every answer as
-`Response[method.__returning__]`, a generic that pydantic caches only weakly, so each was
-built anew (its schema too) whenever the garbage collector had dropped it."""
 
 
 async def send_text(

@@ -16,6 +16,8 @@ from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.methods import Response, TelegramMethod
 
+from handlers.telegram_answers import LateAnswers
+
 
 @functools.cache
 def _response_model(returning: Any) -> type[Response[Any]]:
@@ -23,7 +25,12 @@ def _response_model(returning: Any) -> type[Response[Any]]:
 
 
 class TelegramSession(AiohttpSession):
-    """AiohttpSession whose answer models stay built (one per return type, a few dozen)."""
+    """AiohttpSession whose answer models stay built (one per return type, a few dozen),
+    and whose late answers to a button press are taken as answered (LateAnswers)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.middleware(LateAnswers())
 
     def check_response(
         self, bot: Bot, method: TelegramMethod[Any], status_code: int, content: str

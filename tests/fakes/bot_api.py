@@ -15,7 +15,8 @@ The fake serves any number of bots at once (one state per token): an update queu
 Realism that catches real bugs: HTML ``parse_mode`` is parsed (tags stripped, entities
 computed, unsupported or unbalanced tags give 400 "can't parse entities"), message length
 and callback_data size limits, "message is not modified" on no-op edits, ``allowed_updates``
-filtering, blocked chats (403), scripted 429/5xx failures, and outages that last until the
+filtering, a callback query answered once (a second answer is a 400), blocked chats
+(403), scripted 429/5xx failures, and outages that last until the
 test ends them (``refuse_connections``; ``fail_all`` answers every call with a 500).
 """
 
@@ -177,6 +178,9 @@ class FastCloseSession(AiohttpSession):
             await self._session.close()
 
 
+QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
+
+
 class TelegramError(Exception):
     """Raised inside the fake to answer with a Telegram-shaped error."""
 
@@ -229,6 +233,7 @@ class _BotState:
     next_message_id: dict[Any, int] = field(default_factory=lambda: defaultdict(lambda: 1))
     # chat_id -> the reply keyboard (ReplyKeyboardMarkup) currently shown there
     reply_keyboards: dict[Any, dict[str, Any]] = field(default_factory=dict)
+    answered_queries: set[str] = field(default_factory=set)  # a callback query is answered once
 
     def user(self) -> dict[str, Any]:
         return {
@@ -969,6 +974,11 @@ class FakeBotApi:
         if name == "deletewebhook":
             state.webhook = None
             return True
+        if name == "answercallbackquery":
+            query = str(params.get("callback_query_id"))
+            if query in state.answered_queries:
+                raise TelegramError(400, QUERY_TOO_OLD)
+            state.answered_queries.add(query)
         if name in self._responses:
             return copy.deepcopy(self._responses[name])
         # deleteWebhook, setMyCommands, deleteMyCommands, answerCallbackQuery,
