@@ -32,8 +32,8 @@ from aiogram import Bot  # noqa: E402
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message  # noqa: E402
 from flow_bench import BOT_USER, TOKEN, StubSession  # noqa: E402
 
-from handlers.telegram import inline_button, inline_markup  # noqa: E402
-from handlers.telegram_send import answer_button, edit_text, send_text  # noqa: E402
+from handlers.telegram import answered, inline_button, inline_markup  # noqa: E402
+from handlers.telegram_send import edit_text, send_text  # noqa: E402
 from scenarios.types import Button, Reply  # noqa: E402
 
 CHAT = 10_001
@@ -66,7 +66,7 @@ def lighter(bot: Bot, shown: Message, query: CallbackQuery) -> dict[str, Call]:
     return {
         "send": lambda: send_text(bot, CHAT, PAGE.text, inline_markup(PAGE)),
         "edit": lambda: edit_text(bot, shown, PAGE.text, inline_markup(PAGE)),
-        "answer": lambda: answer_button(bot, query),
+        "answer": lambda: bot(answered(query)),
     }
 
 

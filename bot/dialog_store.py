@@ -115,8 +115,7 @@ async def save(
     stale version; Redelivered: the receipt is there already, the caller rolls back).
     On SQLite one hand-off to aiosqlite's thread, on PostgreSQL one statement."""
     client = connections.get("default")
-    rows, update = _values(conv, version, state, now, logs)
-    received = _receipt_values(conv, receipt, update)
+    rows, update, received = _values(conv, version, state, now, logs, receipt)
     if isinstance(client, SqliteTransactionWrapper):
         async with client.acquire_connection() as connection:
             return await connection._execute(_save_rows, connection._conn, rows, update, received)
@@ -151,8 +150,7 @@ async def save_and_commit(
         client._parent, SqliteTransactionWrapper
     ):
         return await save(conv, version, state, now, logs, receipt)
-    rows, update = _values(conv, version, state, now, logs)
-    received = _receipt_values(conv, receipt, update)
+    rows, update, received = _values(conv, version, state, now, logs, receipt)
     async with client.acquire_connection() as connection:
         saved = await connection._execute(_save_and_end, connection._conn, rows, update, received)
     client._finalized = True  # committed or rolled back: the context must not again
@@ -175,9 +173,11 @@ def _values(
     state: dict,
     now: dt.datetime,
     logs: Sequence[LogRow | MessageLog],
-) -> tuple[list[tuple], tuple]:
-    """The parameters of INSERT_LOG (a row each) and of UPDATE_CONVERSATION."""
-    return [_log_values(row) for row in logs], _update_values(conv, version, state, now)
+    receipt: str | None,
+) -> tuple[list[tuple], tuple, tuple | None]:
+    """The parameters of INSERT_LOG (a row each), UPDATE_CONVERSATION and INSERT_RECEIPT."""
+    update = _update_values(conv, version, state, now)
+    return [_log_values(row) for row in logs], update, _receipt_values(conv, receipt, update)
 
 
 def _update_values(conv: Conversation, version: int, state: dict, now: dt.datetime) -> tuple:
@@ -255,8 +255,7 @@ async def commit_alone(
         except _Lost:
             return False
         return True
-    rows, update = _values(conv, version, state, now, logs)
-    received = _receipt_values(conv, receipt, update)
+    rows, update, received = _values(conv, version, state, now, logs, receipt)
     if isinstance(client, PostgresClient):
         return await _commit_pg(client, rows, update, received)
     async with client.acquire_connection() as connection:

@@ -12,8 +12,8 @@ its middlewares and error mapping, as every other call.
 from __future__ import annotations
 
 from aiogram import Bot
-from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, ReplyMarkupUnion
+from aiogram.methods import EditMessageText, SendMessage
+from aiogram.types import InlineKeyboardMarkup, Message, ReplyMarkupUnion
 from pydantic import BaseModel, ConfigDict
 
 
@@ -59,8 +59,3 @@ async def edit_text(
             reply_markup=markup,
         )
     )
-
-
-async def answer_button(bot: Bot, query: CallbackQuery) -> None:
-    """Stop the button's spinner (`query.answer()`'s request, without its defaults)."""
-    await bot(AnswerCallbackQuery(callback_query_id=query.id))

@@ -20,13 +20,18 @@ from prometheus_client import REGISTRY
 from bot import metrics
 from bot.clock import FakeClock
 from bot.i18n import Texts
-from handlers.telegram import TelegramClientBot, contact_markup, inline_keyboard, inline_markup
+from handlers.telegram import (
+    TelegramClientBot,
+    answered,
+    contact_markup,
+    inline_keyboard,
+    inline_markup,
+)
 from handlers.telegram_outbox import markup
 from handlers.telegram_pace import Pace
 from handlers.telegram_send import (
     EditText,
     SendText,
-    answer_button,
     edit_text,
     send_text,
 )
@@ -90,7 +95,7 @@ async def test_edit_text_is_edit_text_shortcuts_request(api, bot):
     assert [m["text"] for m in api.sent(TOKEN, ANNA.id)] == ["Шаг 2", "Шаг 2"]
 
 
-async def test_answer_button_is_query_answers_request(api, bot):
+async def test_the_returned_answer_is_query_answers_request(api, bot):
     def pressed(query_id: str) -> CallbackQuery:  # Telegram takes one answer per query
         return CallbackQuery.model_validate(
             {"id": query_id, "from": ANNA.to_dict(), "chat_instance": "1", "data": "a|back"},
@@ -98,7 +103,7 @@ async def test_answer_button_is_query_answers_request(api, bot):
         )
 
     await pressed("q-1").answer()
-    await answer_button(bot, pressed("q-2"))
+    await bot(answered(pressed("q-2")))
     first, second = _params(api, "answerCallbackQuery")
     assert (first, second) == ({"callback_query_id": "q-1"}, {"callback_query_id": "q-2"})
 
