@@ -16,6 +16,7 @@ from bot.models import InboundMessage, Lead, LeadEvent
 from scenarios.types import Input
 from tests import test_no_double_booking as races
 from tests import test_slot_cache as slot_cache
+from tests import test_staff_receipts as staff_receipts
 from tests import test_step_commit as step_commit
 from tests import test_step_reads as step_reads
 from tests import test_step_receipt as step_receipt
@@ -86,3 +87,8 @@ async def test_old_receipts_are_pruned_but_each_chats_newest(pg, clock):
             await step_receipt.pruned_but_the_newest(clock, channel, ages, left)
     await InboundMessage.all().delete()
     await step_receipt.test_receipts_are_pruned_in_batches(pg, clock)
+
+
+async def test_a_staff_receipts_duplicate_rolls_its_change_back(pg, clock):
+    """bot.staffwork.receipt on PostgreSQL, where the failed INSERT aborts the transaction."""
+    await staff_receipts.test_a_duplicate_in_the_transaction_rolls_the_change_back(pg, clock)

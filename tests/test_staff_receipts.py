@@ -23,14 +23,14 @@ from admin_bot import receipts
 from admin_bot.context import StaffContext
 from bot.app import build_staff_dispatcher
 from bot.delivery.channel import ChannelSet
-from bot.models import Appointment, InboundMessage, Invite, LeadEvent, StaffAwaiting
+from bot.models import Appointment, InboundMessage, Invite, Lead, LeadEvent, StaffAwaiting
 from bot.settings import load_settings
 from bot.staff_models import CatalogAudit
 from bot.staffwork import receipt as staff_receipt
 from bot.staffwork.receipt import AlreadyHandled, pending, write_transaction
 from handlers.registry import ChannelDeps, build_channels
 from tests import staff_fixtures
-from tests.staff_fixtures import KSENIA, MASHA, OWNER, STAFF, Desk
+from tests.staff_fixtures import KSENIA, MASHA, OWNER, PETYA, STAFF, Desk
 from tests.test_catalog_edit import open_service
 
 open_desk, desk = staff_fixtures.open_desk, staff_fixtures.desk  # the fixtures
@@ -160,3 +160,24 @@ async def test_a_duplicate_in_the_transaction_rolls_the_change_back(db, clock):
         assert item.taken
     assert await InboundMessage.filter(message_id="9:2").count() == 1
     assert staff_receipt._PENDING.get() is None
+
+
+async def test_a_refused_answer_uses_the_question_up_with_its_receipt(desk: Desk):
+    """Another manager holds the lead by the time Маша types the reason: she is told so,
+    the question is gone (her next words are not refused again), nothing changed, and a
+    redelivery is not refused a second time."""
+    visit = await holding(desk)
+    desk.tap(MASHA, "Потерян", await desk.card(MASHA))
+    desk.tap(MASHA, "другое", await desk.sees(MASHA, "Почему заявка #1 потеряна"))
+    await desk.sees(MASHA, "Напишите причину")
+    await Lead.filter(id=visit.lead_id).update(manager_id=PETYA.id)
+    with receipt_lost():
+        update = desk.api.send_text(STAFF, MASHA, "уезжает в отпуск")
+        await desk.sees(MASHA, "закреплена за другим сотрудником (Петя)")
+        await desk.settle()
+    said = list(desk.texts_to(MASHA))
+    await delivered_again(desk, update)
+    assert desk.texts_to(MASHA) == said
+    assert await StaffAwaiting.all().count() == 0
+    assert (await Lead.get(id=visit.lead_id)).status != "lost"
+    assert await InboundMessage.exists(message_id=f"222222:{update['update_id']}")

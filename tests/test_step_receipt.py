@@ -186,7 +186,7 @@ PRUNE_CASES = [  # the ages of one chat's receipts, oldest first; what is left o
     ((OLD + dt.timedelta(days=400), OLD), ["2"]),  # both past it: the newest stays
     ((OLD,), ["1"]),  # the chat's only one: its newest
     ((FRESH, dt.timedelta(minutes=1)), ["1", "2"]),  # within the retention
-    ((OLD, OLD), ["2"]),  # the same instant: the later row stays
+    ((OLD, OLD), ["1", "2"]),  # the same instant as the newest: both stay
 ]
 
 

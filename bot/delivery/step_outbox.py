@@ -60,16 +60,16 @@ async def record_receipt(channel: str, chat_id: str, receipt: str, now: dt.datet
     return True
 
 
-# A receipt goes once it is past the retention and its chat has a newer one: each chat's
-# newest stays, whatever its age (what ChannelStore.has_written and .last_inbound read; a
-# tie on `at` keeps the higher id). The EXISTS is one seek of idx_inbound_message_chat_at.
+# A receipt goes once it is past the retention and older than its chat's newest: each
+# chat's newest stays, whatever its age (what ChannelStore.has_written and .last_inbound
+# read; rows of that same instant stay with it). The max() is one seek backwards in
+# idx_inbound_message_chat_at per old row, on SQLite and PostgreSQL alike.
 PRUNE = """
 DELETE FROM "inbound_message" WHERE "id" IN (
     SELECT "id" FROM "inbound_message" AS old
-    WHERE old."at" < ? AND EXISTS (
-        SELECT 1 FROM "inbound_message" AS newer
+    WHERE old."at" < ? AND old."at" < (
+        SELECT max(newer."at") FROM "inbound_message" AS newer
         WHERE newer."channel" = old."channel" AND newer."chat_id" = old."chat_id"
-          AND newer."at" >= old."at" AND (newer."at" > old."at" OR newer."id" > old."id")
     )
     LIMIT ?
 )"""
