@@ -2,14 +2,15 @@
 
 Telegram delivers an update again when its acknowledgement was lost (a webhook's 200, a
 poller's next offset). The update's receipt is pending while its handler runs
-(bot.staffwork.receipt): an action that must not happen twice (a typed amount or lost
-reason, whose redelivery would otherwise be relayed to the client once the question was
-used up; a catalog value; an /invite link) commits it in its own transaction, so a process
-killed right after that commit leaves it behind. Other updates (read-only commands, actions
-safe to repeat: a claim is a conditional update, a relay and a staff card have dedup keys)
-are recorded once the handler returned; a failed one records nothing, so its redelivery
-runs. A redelivery that finds the receipt is skipped; one racing another instance's commit
-of the same update is rolled back by the receipt's unique key (AlreadyHandled).
+(bot.staffwork.receipt): an action that must not happen twice commits it in its own
+transaction, so a process killed right after that commit leaves it behind. Those are a
+typed amount or lost reason (whose redelivery, the question used up, would be relayed to
+the client), a catalog value, an /invite link and a call back's outcome. Other updates
+(read-only commands, actions safe to repeat: a claim is a conditional update, a relay and a
+staff card have dedup keys) are recorded once the handler returned; a failed one records
+nothing, so its redelivery runs. A redelivery that finds the receipt is skipped; one racing
+another instance's commit of the same update is rolled back by the receipt's unique key
+(AlreadyHandled).
 """
 
 from __future__ import annotations

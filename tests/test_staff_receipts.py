@@ -29,6 +29,7 @@ from bot.staff_models import CatalogAudit
 from bot.staffwork import receipt as staff_receipt
 from bot.staffwork.receipt import AlreadyHandled, pending, write_transaction
 from handlers.registry import ChannelDeps, build_channels
+from handlers.telegram_answers import LateAnswers
 from tests import staff_fixtures
 from tests.staff_fixtures import KSENIA, MASHA, OWNER, PETYA, STAFF, Desk
 from tests.test_catalog_edit import open_service
@@ -57,6 +58,7 @@ async def delivered_again(desk: Desk, update: dict) -> None:
     """The same update to another instance of the staff bot, on the same database."""
     client_bot = desk.api.make_bot(staff_fixtures.CLIENT, parse_mode=None)
     staff_bot = desk.api.make_bot(STAFF, parse_mode=None)
+    staff_bot.session.middleware(LateAnswers())  # as the product's session: a press answered
     staff = StaffContext.create(desk.config, desk.clock, [OWNER.id], client_bot)
     settings = load_settings(bot_token=staff_fixtures.CLIENT, staff_bot_token=STAFF)
     deps = ChannelDeps(staff.texts, desk.clock, bots={"client": client_bot, "staff": staff_bot})
@@ -131,6 +133,17 @@ async def test_an_invite_delivered_again_makes_one_link(desk: Desk):
     await delivered_again(desk, update)
     assert await Invite.all().count() == 1
     assert sum("t.me/" in t for t in desk.texts_to(OWNER)) == 1
+
+
+async def test_a_call_outcome_delivered_again_is_recorded_once(desk: Desk):
+    """«Перезвонил» → how it ended: one "called" event however often the press arrives."""
+    visit = await holding(desk)
+    with receipt_lost():
+        update = desk.press(MASHA, f"co:{visit.lead_id}:later")
+        await desk.sees(MASHA, "записано")
+        await desk.settle()
+    await delivered_again(desk, update)
+    assert await LeadEvent.filter(lead_id=visit.lead_id, kind="called").count() == 1
 
 
 async def test_a_read_only_command_is_still_recorded_after_its_handler(desk: Desk):

@@ -2,13 +2,13 @@
 
 Telegram delivers an update again when its acknowledgement was lost, maybe to another
 instance. The staff bot's outer middleware (admin_bot.receipts) makes the update's receipt
-pending for its handler; a staff service whose change must not happen twice (a typed answer
-to a pending question, a catalog value, an invite) opens its write transaction with
-`write_transaction()`, whose first row is that receipt. A process killed after that commit
-leaves the receipt behind, so the redelivery is skipped; one that lost the race to another
-delivery of the same update hits the receipt's unique key, its change rolls back and
-`AlreadyHandled` says so. An update no such transaction took (a read-only command, an action
-idempotent on its own) is recorded by the middleware once its handler returned.
+pending for its handler. A staff service whose change must not happen twice (a typed answer
+to a pending question, a catalog value, an invite, a call back's outcome) opens its write
+transaction with `write_transaction()`, whose first row is that receipt. A process killed
+after that commit leaves the receipt behind, so the redelivery is skipped; one that lost the
+race to another delivery of the same update hits the receipt's unique key, its change rolls
+back and `AlreadyHandled` says so. An update no such transaction took (a read-only command,
+an action idempotent on its own) is recorded by the middleware once its handler returned.
 
 Opt-in, not every transaction: a handler that commits twice would have its receipt taken by
 the first, and a crash before the second would lose it for good.
