@@ -16,11 +16,10 @@ from admin_bot.access import StaleButton
 from admin_bot.buttons import LEAD_ROLES, feature_router, keyboard, pressed, show
 from admin_bot.context import StaffContext
 from bot.delivery.outbox import Message as OutMessage
-from bot.models import Client, LeadEvent, LeadStatus
+from bot.models import Client
 from bot.staffwork.access import check_lead_id
 from bot.staffwork.actions import CALL_OUTCOMES, CallBack, CalledAsk, CalledOutcome
-from bot.staffwork.lead_actions import actor, claim
-from bot.staffwork.leads import move_lead
+from bot.staffwork.lead_actions import claim, record_call
 
 log = logging.getLogger("priyom.staff.callbacks")
 
@@ -59,13 +58,7 @@ async def on_outcome(query: CallbackQuery, action: CalledOutcome, staff: StaffCo
     lead = await check_lead_id(lead_id, me, staff.owner_ids)
     if lead is None:
         raise StaleButton()
-    await claim(lead_id, me, now)
-    await LeadEvent.create(
-        lead=lead, at=now, actor=actor(me), kind="called", note=outcome,
-        from_status=lead.status, to_status=lead.status,
-    )  # fmt: skip
-    if outcome == "refused" and lead.status != LeadStatus.LOST:
-        await move_lead(lead, LeadStatus.LOST, actor=actor(me), now=now, note=outcome)
+    await record_call(lead, outcome, me, now)
     await query.answer()
     text = t("intake.outcome_saved", id=lead_id, outcome=t(f"intake.outcome.{outcome}"))
     await show(query.message, OutMessage(text), edit=False)

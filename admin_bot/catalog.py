@@ -23,6 +23,7 @@ from bot.booking import catalog
 from bot.config import BusinessConfig, Service
 from bot.i18n import Texts
 from bot.models import StaffAwaiting, StaffRole
+from bot.staffwork.desk import answer_question
 from handlers.telegram_filters import typed_text
 
 log = logging.getLogger("priyom.staff.catalog")
@@ -194,14 +195,14 @@ async def on_value(message: Message, staff: StaffContext, awaiting: StaffAwaitin
     }[field]
     try:
         value = parse(message.text or "")
-        before, after = await catalog.change(
-            staff.config, service_id, field, value, me, staff.clock.now()
+        before, after = await answer_question(  # the value, the question used up, the receipt
+            me,
+            lambda: catalog.change(staff.config, service_id, field, value, me, staff.clock.now()),
         )
     except catalog.CatalogInputError as exc:  # asked again: the next message is the value
         params = {k: t.money(v) if k in ("price", "deposit") else v for k, v in exc.params.items()}
         await message.answer(t(f"catalog.bad.{exc.key}", **params))
         return
-    await StaffAwaiting.filter(telegram_id=me).delete()
     was, now = catalog.shown(before, field), catalog.shown(after, field)
     if field != "duration":
         was, now = t.money(int(was)), t.money(int(now))

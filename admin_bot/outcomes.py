@@ -22,10 +22,10 @@ from admin_bot.buttons import (
 )
 from admin_bot.context import StaffContext
 from bot.delivery.outbox import Message as OutMessage
-from bot.models import StaffAwaiting
+from bot.models import Lead, StaffAwaiting
 from bot.staffwork.access import check_lead_id, check_outcome
 from bot.staffwork.actions import Came, LostAsk, LostReason, NoShow, Paid
-from bot.staffwork.desk import appointment_of, ask_staff, forget_question
+from bot.staffwork.desk import answer_question, appointment_of, ask_staff
 from bot.staffwork.outcomes import parse_paid
 
 
@@ -42,15 +42,17 @@ async def on_lost_reason(query: CallbackQuery, action: LostReason, staff: StaffC
         await query.answer()
         await show(query.message, OutMessage(t("staff.lost_other_ask")))
         return
-    await mark_lost(query.message, staff, action.id, t(f"staff.lost_reason.{action.reason}"), me)
+    reason = t(f"staff.lost_reason.{action.reason}")
+    actions, now = await actions_of(staff), staff.clock.now()
+    lead = await actions.mark_lost(action.id, reason, me, now)
+    await show_lost(query.message, staff, action.id, reason, lead)
     await query.answer()
 
 
-async def mark_lost(
-    message: Message | None, staff: StaffContext, lead_id: int, reason: str, staff_id: int
+async def show_lost(
+    message: Message | None, staff: StaffContext, lead_id: int, reason: str, lead: Lead | None
 ) -> None:
-    t, actions = staff.texts, await actions_of(staff)
-    lead = await actions.mark_lost(lead_id, reason, staff_id, staff.clock.now())
+    t = staff.texts
     text = t("staff.lost_done", id=lead_id, reason=reason) if lead else t("staff.already_done")
     await show(message, OutMessage(text))
 
@@ -80,9 +82,11 @@ async def on_paid(query: CallbackQuery, action: Paid, staff: StaffContext) -> No
 
 
 async def record_came(staff: StaffContext, staff_id: int, appointment_id: int, kop: int) -> str:
-    t, actions = staff.texts, await actions_of(staff)
-    await forget_question(staff_id)
-    done = await actions.record_visit(appointment_id, True, kop, staff_id, staff.clock.now())
+    """The visit with the amount paid, the amount question used up in its transaction."""
+    t, actions, now = staff.texts, await actions_of(staff), staff.clock.now()
+    done = await answer_question(
+        staff_id, lambda: actions.record_visit(appointment_id, True, kop, staff_id, now)
+    )
     return t("staff.came_done", amount=t.money(kop)) if done else t("staff.already_done")
 
 
@@ -96,7 +100,8 @@ async def on_noshow(query: CallbackQuery, action: NoShow, staff: StaffContext) -
 
 
 async def answer_awaited(message: Message, staff: StaffContext, awaiting: StaffAwaiting) -> None:
-    """A typed amount (validated) or a typed lost reason (cut to 200 characters)."""
+    """A typed amount (validated) or a typed lost reason (cut to 200 characters), each
+    committed with the question used up and the update's receipt (answer_question)."""
     me = message.from_user.id
     if awaiting.what == "amount":
         kopecks = parse_paid(message.text or "")
@@ -105,8 +110,9 @@ async def answer_awaited(message: Message, staff: StaffContext, awaiting: StaffA
             return
         await message.answer(await record_came(staff, me, awaiting.ref, kopecks))
         return
-    await forget_question(me)
-    await mark_lost(message, staff, awaiting.ref, (message.text or "")[:200], me)
+    reason, actions, now = (message.text or "")[:200], await actions_of(staff), staff.clock.now()
+    lead = await answer_question(me, lambda: actions.mark_lost(awaiting.ref, reason, me, now))
+    await show_lost(message, staff, awaiting.ref, reason, lead)
 
 
 def setup() -> Router:

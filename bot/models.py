@@ -375,7 +375,8 @@ class RoiBaseline(Model):
 
 class InboundMessage(Model):
     """A message id a webhook channel delivered: processed once however often it arrives;
-    the newest per chat also opens WhatsApp's 24-hour customer-service window."""
+    the newest per chat also opens WhatsApp's 24-hour customer-service window (the hourly
+    prune keeps it: bot.delivery.step_outbox.prune_receipts)."""
 
     id = fields.IntField(primary_key=True)
     channel = fields.CharField(max_length=16)

@@ -12,12 +12,14 @@ from tortoise import Tortoise
 
 from bot.db import close_db, init_db
 from bot.dialogs import DialogService
-from bot.models import Lead, LeadEvent
+from bot.models import InboundMessage, Lead, LeadEvent
 from scenarios.types import Input
 from tests import test_no_double_booking as races
 from tests import test_slot_cache as slot_cache
+from tests import test_staff_receipts as staff_receipts
 from tests import test_step_commit as step_commit
 from tests import test_step_reads as step_reads
+from tests import test_step_receipt as step_receipt
 
 
 @pytest.fixture
@@ -76,3 +78,17 @@ async def test_the_step_reads_in_prepared_sql(pg, config, clock):
         pg, config, clock
     )
     await step_reads.test_a_start_mid_flow_keeps_its_lead_until_it_has_a_visit(pg, config, clock)
+
+
+async def test_old_receipts_are_pruned_but_each_chats_newest(pg, clock):
+    """The prune's one statement per batch, in PostgreSQL's dialect, on every case."""
+    for channel in step_receipt.CHANNELS:
+        for ages, left in step_receipt.PRUNE_CASES:
+            await step_receipt.pruned_but_the_newest(clock, channel, ages, left)
+    await InboundMessage.all().delete()
+    await step_receipt.test_receipts_are_pruned_in_batches(pg, clock)
+
+
+async def test_a_staff_receipts_duplicate_rolls_its_change_back(pg, clock):
+    """bot.staffwork.receipt on PostgreSQL, where the failed INSERT aborts the transaction."""
+    await staff_receipts.test_a_duplicate_in_the_transaction_rolls_the_change_back(pg, clock)

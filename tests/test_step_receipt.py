@@ -167,30 +167,68 @@ async def test_the_step_that_erases_the_chat_keeps_no_id_of_it(db, dialogs):
     assert (alias, privacy.erased_id(CHANNEL, "c1:4")) in rows
 
 
-@pytest.mark.parametrize(
-    ("channel", "age", "kept"),
-    [
-        ("telegram", RECEIPT_RETENTION + dt.timedelta(minutes=1), False),
-        ("vk", RECEIPT_RETENTION + dt.timedelta(minutes=1), False),
-        ("max", RECEIPT_RETENTION + dt.timedelta(minutes=1), False),
-        ("telegram", RECEIPT_RETENTION - dt.timedelta(minutes=1), True),
-        ("whatsapp", dt.timedelta(days=400), True),  # its first-contact check reads them
-    ],
-)
-async def test_receipts_past_any_redelivery_are_pruned(db, clock, channel, age, kept):
+OLD = RECEIPT_RETENTION + dt.timedelta(minutes=1)
+FRESH = RECEIPT_RETENTION - dt.timedelta(minutes=1)
+
+
+async def receipt(channel: str, chat: str, message_id: str, at: dt.datetime) -> None:
+    await InboundMessage.create(channel=channel, chat_id=chat, message_id=message_id, at=at)
+
+
+async def kept(channel: str) -> list[str]:
+    rows = InboundMessage.filter(channel=channel).order_by("message_id")
+    return await rows.values_list("message_id", flat=True)
+
+
+CHANNELS = ("telegram", "vk", "max", "whatsapp")
+PRUNE_CASES = [  # the ages of one chat's receipts, oldest first; what is left of them
+    ((OLD, dt.timedelta(minutes=1)), ["2"]),  # past the retention, a newer one after it
+    ((OLD + dt.timedelta(days=400), OLD), ["2"]),  # both past it: the newest stays
+    ((OLD,), ["1"]),  # the chat's only one: its newest
+    ((FRESH, dt.timedelta(minutes=1)), ["1", "2"]),  # within the retention
+    ((OLD, OLD), ["1", "2"]),  # the same instant as the newest: both stay
+]
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+@pytest.mark.parametrize(("ages", "left"), PRUNE_CASES)
+async def test_receipts_past_any_redelivery_are_pruned_but_each_chats_newest(
+    db, clock, channel, ages, left
+):
+    await pruned_but_the_newest(clock, channel, ages, left)
+
+
+async def pruned_but_the_newest(
+    clock, channel: str, ages: tuple[dt.timedelta, ...], left: list[str]
+) -> None:
+    """Every channel alike (no channel is named): a receipt past any redelivery goes unless
+    it is its chat's newest, which first-contact and 24-hour checks read."""
+    await InboundMessage.all().delete()
     now = clock.now()
-    await InboundMessage.create(channel=channel, chat_id="c1", message_id="1", at=now - age)
-    assert await prune_receipts(now) == (0 if kept else 1)
-    assert await InboundMessage.exists(channel=channel, message_id="1") == kept
+    for number, age in enumerate(ages, 1):
+        await receipt(channel, "c1", str(number), now - age)
+    await receipt(channel, "c2", "other", now)  # another chat's newer row saves nothing
+    assert await prune_receipts(now) == len(ages) - len(left)
+    assert await kept(channel) == sorted([*left, "other"])
+
+
+async def test_receipts_are_pruned_in_batches(db, clock):
+    now = clock.now()
+    for number in range(7):
+        await receipt(CHANNEL, "c1", f"m{number}", now - OLD - dt.timedelta(minutes=number))
+    assert await prune_receipts(now, batch=2) == 6
+    assert await kept(CHANNEL) == ["m0"]
 
 
 async def test_the_timed_work_prunes_old_receipts_hourly(db, config, clock):
     work = TimedWork(config, Texts("ru"), clock, frozenset())
-    old = clock.now() - RECEIPT_RETENTION - dt.timedelta(minutes=1)
-    await InboundMessage.create(channel=CHANNEL, chat_id="c1", message_id="1", at=old)
+    old = clock.now() - OLD
+    await receipt(CHANNEL, "c1", "1", old)
+    await receipt(CHANNEL, "c1", "newest", clock.now())
     assert (await work.run())["receipts_pruned"] == 1
-    await InboundMessage.create(channel=CHANNEL, chat_id="c1", message_id="2", at=old)
+    await receipt(CHANNEL, "c1", "2", old)
     clock.advance(minutes=30)
     assert (await work.run())["receipts_pruned"] == 0  # within the hour: not looked at
     clock.advance(minutes=31)
     assert (await work.run())["receipts_pruned"] == 1
+    assert await kept(CHANNEL) == ["newest"]

@@ -9,7 +9,9 @@ import aiohttp
 import pytest
 
 from bot.booking.reminders import queue_due_reminders
+from bot.delivery.channel_store import ChannelStore
 from bot.delivery.outbox import Message, deliver_due, enqueue
+from bot.delivery.step_outbox import prune_receipts
 from bot.models import (
     Appointment,
     Client,
@@ -315,3 +317,23 @@ def test_a_half_configured_whatsapp_is_refused_with_the_missing_setting(tmp_path
     assert result.returncode == 2
     assert result.stderr.startswith(f"error: {missing} is not set")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+async def test_a_prune_leaves_first_contact_and_the_window_as_they_were(wa, clock):
+    """Old receipts go (bot.delivery.step_outbox.prune_receipts), a chat's newest stays:
+    Ольга, who wrote days ago, is no first contact (a typed «src-…» is text, not a new
+    start with a source), and the 24-hour window reads the same last message."""
+    await wa.say(OLGA, text(OLGA, "Здравствуйте"))
+    clock.advance(minutes=5)
+    await wa.say(OLGA, text(OLGA, "Добрый день"))
+    store = ChannelStore("whatsapp")
+    last = await store.last_inbound(OLGA)
+    clock.advance(days=4)
+    assert await prune_receipts(clock.now()) == 1
+    assert await store.has_written(OLGA)
+    assert await store.last_inbound(OLGA) == last
+    replies = await wa.say(OLGA, text(OLGA, "src-vk"))
+    assert [text_of(r) for r in replies] == [
+        "Чтобы продолжить, нажмите «Согласен» — или «Не согласен», если не хотите."
+    ]
+    assert (await Conversation.get()).state["source"] is None

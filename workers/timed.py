@@ -57,7 +57,8 @@ COACH_SCAN = dt.timedelta(seconds=30)
 """Finished dialogues and newly counted bookings are looked for every 30 s: a tip or a
 bonus note minutes late is fine, and the review scan may wait for a model."""
 RECEIPT_PRUNE = dt.timedelta(hours=1)
-"""Old update receipts go hourly (bot.delivery.step_outbox.prune_receipts keeps 3 days)."""
+"""Old update receipts go hourly (bot.delivery.step_outbox.prune_receipts keeps 3 days, and
+each chat's newest)."""
 
 
 @dataclass(frozen=True)

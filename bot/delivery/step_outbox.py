@@ -28,7 +28,7 @@ from scenarios.types import Reply
 log = logging.getLogger("priyom.dialog")
 REPLY_KIND = "reply"
 RECEIPT_RETENTION = dt.timedelta(days=3)  # Telegram gives up on an update after 24 hours
-PRUNED_CHANNELS = ("telegram", "vk", "max")  # whose receipts only stop redeliveries
+PRUNE_BATCH = 2000  # rows per DELETE: SQLite's write lock is held for one batch at a time
 SEEN = 'SELECT 1 FROM "inbound_message" WHERE "channel" = ? AND "message_id" = ?'
 
 
@@ -60,12 +60,32 @@ async def record_receipt(channel: str, chat_id: str, receipt: str, now: dt.datet
     return True
 
 
-async def prune_receipts(now: dt.datetime) -> int:
-    """Receipts past any redelivery (Telegram keeps an update 24 hours), of the channels
-    that read them for nothing else: WhatsApp's stay (its 24-hour window and first-contact
-    check read them)."""
-    cutoff = now - RECEIPT_RETENTION
-    return await InboundMessage.filter(channel__in=PRUNED_CHANNELS, at__lt=cutoff).delete()
+# A receipt goes once it is past the retention and older than its chat's newest: each
+# chat's newest stays, whatever its age (what ChannelStore.has_written and .last_inbound
+# read; rows of that same instant stay with it). The max() is one seek backwards in
+# idx_inbound_message_chat_at per old row, on SQLite and PostgreSQL alike.
+PRUNE = """
+DELETE FROM "inbound_message" WHERE "id" IN (
+    SELECT "id" FROM "inbound_message" AS old
+    WHERE old."at" < ? AND old."at" < (
+        SELECT max(newer."at") FROM "inbound_message" AS newer
+        WHERE newer."channel" = old."channel" AND newer."chat_id" = old."chat_id"
+    )
+    LIMIT ?
+)"""
+
+
+async def prune_receipts(now: dt.datetime, batch: int = PRUNE_BATCH) -> int:
+    """Receipts past any redelivery (Telegram keeps an update 24 hours), of every channel,
+    except each chat's newest: a channel may read who wrote first and when last (WhatsApp's
+    first contact and 24-hour window), and that one row answers both. One statement per
+    batch, each committed alone."""
+    cutoff, pruned = now - RECEIPT_RETENTION, 0
+    while True:
+        done = await raw_sql.execute(PRUNE, (cutoff, batch))
+        pruned += done
+        if done < batch:
+            return pruned
 
 
 def log_redelivery(channel: str, receipt: str) -> None:

@@ -7,6 +7,8 @@ query (`select_related`), never one query per row.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from bot.models import (
     OPEN_LEAD_STATUSES,
@@ -19,6 +21,10 @@ from bot.models import (
     StaffAwaiting,
     StaffMember,
 )
+from bot.staffwork.access import Refused
+from bot.staffwork.receipt import write_transaction
+
+T = TypeVar("T")
 
 
 async def staff_name(telegram_id: int, fallback: str) -> str:
@@ -136,3 +142,21 @@ async def pending_question(staff_id: int) -> StaffAwaiting | None:
 
 async def forget_question(staff_id: int) -> None:
     await StaffAwaiting.filter(telegram_id=staff_id).delete()
+
+
+async def answer_question(staff_id: int, change: Callable[[], Awaitable[T]]) -> T:
+    """A typed answer to the person's pending question (an amount, a lost reason, a catalog
+    value): the change it makes, the question used up and the update's receipt commit
+    together, so a redelivery neither repeats the change nor, the question gone, reaches
+    the client as a relay. A refusal (the person may not do this now) uses the question up
+    too, so their next message is not refused again; any other error undoes all three and
+    the question stands (asked again)."""
+    refused: Refused | None = None
+    async with write_transaction():
+        await forget_question(staff_id)
+        try:
+            return await change()
+        except Refused as exc:  # a service refuses before it changes anything
+            refused = exc
+    assert refused is not None
+    raise refused

@@ -33,6 +33,7 @@ from bot.payments.settle import keep_on_no_show, owe_back
 from bot.staffwork.access import BadAmount, check_appointment, check_lead_id, check_outcome
 from bot.staffwork.leads import lead_of, move_lead
 from bot.staffwork.outcomes import MAX_PAID_KOP, valid_paid
+from bot.staffwork.receipt import write_transaction
 from bot.staffwork.staff import owners_of
 
 
@@ -44,6 +45,20 @@ class ClaimResult:
 
 def actor(staff_id: int) -> str:
     return f"staff:{staff_id}"
+
+
+async def record_call(lead: Lead, outcome: str, staff_id: int, now: dt.datetime) -> None:
+    """How a call back ended: the lead taken, a "called" event (it stops the call-back SLA),
+    «отказ» closing the lead as lost. One transaction with the press's receipt: a press
+    delivered again records no second call."""
+    async with write_transaction():
+        await claim(lead.id, staff_id, now)
+        await LeadEvent.create(
+            lead=lead, at=now, actor=actor(staff_id), kind="called", note=outcome,
+            from_status=lead.status, to_status=lead.status,
+        )  # fmt: skip
+        if outcome == "refused" and lead.status != LeadStatus.LOST:
+            await move_lead(lead, LeadStatus.LOST, actor=actor(staff_id), now=now, note=outcome)
 
 
 async def claim(lead_id: int, staff_id: int, now: dt.datetime) -> ClaimResult:

@@ -27,6 +27,7 @@ from bot.models import (
     StaffRefusal,
     StaffRole,
 )
+from bot.staffwork.receipt import write_transaction
 
 TOKEN_BYTES = 24  # token_urlsafe(24) → 32 characters of A-Za-z0-9_-: a valid /start payload
 # Anything else typed after /start is refused before it reaches the database (whose
@@ -86,14 +87,15 @@ async def create_invite(
         raise ValueError("owners come from the config, not from invites")
     if (role is StaffRole.MASTER) != (master_id is not None):
         raise ValueError("a master invite needs a master id, and only a master invite has one")
-    return await Invite.create(
-        token=secrets.token_urlsafe(TOKEN_BYTES),
-        role=role,
-        master_id=master_id,
-        created_by=created_by,
-        created_at=now,
-        expires_at=now + ttl,
-    )
+    async with write_transaction():  # with the /invite's receipt: no second link for a redelivery
+        return await Invite.create(
+            token=secrets.token_urlsafe(TOKEN_BYTES),
+            role=role,
+            master_id=master_id,
+            created_by=created_by,
+            created_at=now,
+            expires_at=now + ttl,
+        )
 
 
 async def redeem_invite(
