@@ -27,6 +27,7 @@ from bot.delivery.outbox import Sender
 from bot.dialogs import DialogService
 from bot.i18n import Texts
 from handlers.inbound import typed_command
+from handlers.telegram_assembled import Assembled
 from handlers.telegram_filters import private_chat
 from handlers.telegram_payments import TelegramPayments
 from handlers.telegram_send import edit_text, send_text
@@ -90,9 +91,12 @@ def client_commands(texts: Texts) -> list[BotCommand]:
     return commands
 
 
+ANSWER = Assembled(AnswerCallbackQuery, {"callback_query_id": (str,)}, callback_query_id="q")
+
+
 def answered(query: CallbackQuery) -> AnswerCallbackQuery:
     """The press's answer without text (`query.answer()` without its defaults), to return."""
-    return AnswerCallbackQuery(callback_query_id=query.id)
+    return ANSWER(callback_query_id=query.id)
 
 
 def receipt_of(bot: Bot, update: Update) -> str:
