@@ -16,7 +16,7 @@ from aiogram.types import CallbackQuery, ErrorEvent, Message, Update
 from bot.app import build_dispatcher
 from bot.clock import FakeClock
 from bot.i18n import Texts
-from handlers.telegram_dispatch import LeanObserver, lean
+from handlers.telegram_dispatch import LeanDispatcher, LeanObserver, LeanRouter, lean
 
 TOKEN = "123456:dispatch"
 USER = {"id": 5, "is_bot": False, "first_name": "Анна"}
@@ -34,6 +34,7 @@ def _updates(bot: Bot) -> list[Update]:
     }
     raw = [{"message": message}, {"callback_query": press}, {"callback_query": {**press}}]
     raw[2]["callback_query"]["data"] = "boom"
+    raw.append({"edited_message": {**message, "text": "правка", "edit_date": 1}})
     return [
         Update.model_validate({"update_id": i, **u}, context={"bot": bot})
         for i, u in enumerate(raw, 1)
@@ -58,8 +59,8 @@ def _dispatcher(log: list[str], make_lean: bool) -> tuple[Dispatcher, Router]:
     async def is_act(query: CallbackQuery) -> bool | dict:
         return {"action": query.data[2:]} if query.data.startswith("a|") else False
 
-    async def on_button(query: CallbackQuery, action: str) -> str:
-        log.append(f"button:{action}")
+    async def on_button(query: CallbackQuery, action: str, event_router: Router) -> str:
+        log.append(f"button:{action}:{event_router.name}")
         return "answered"
 
     async def on_other(query: CallbackQuery) -> str:
@@ -77,7 +78,14 @@ def _dispatcher(log: list[str], make_lean: bool) -> tuple[Dispatcher, Router]:
 
     router.callback_query.register(on_button, is_act)
     router.callback_query.register(on_other)
+    nested = Router(name="nested")  # a level deeper: messages reach it, presses don't
+
+    async def on_edit(message: Message, event_router: Router) -> None:
+        log.append(f"edit:{message.text}:{event_router.name}")
+
+    nested.edited_message.register(on_edit)
     router.message.register(on_message)
+    router.include_router(nested)
     dispatcher = Dispatcher(disable_fsm=True)
     dispatcher.errors.register(on_error)
     dispatcher.include_router(router)
@@ -101,6 +109,8 @@ async def _run(make_lean: bool) -> list:
     dispatcher.callback_query.middleware(_tracer(log, "root-inner"))
     router.callback_query.middleware(_tracer(log, "router-inner", skip=True))
     router.message.middleware(_tracer(log, "message-inner"))
+    dispatcher.edited_message.outer_middleware(_tracer(log, "root-edit-outer"))
+    router.edited_message.middleware(_tracer(log, "router-edit-inner"))
     await feed_all("every level")
     dispatcher.update.outer_middleware.unregister(dispatcher.update.outer_middleware[-1])
     router.callback_query.middleware.unregister(router.callback_query.middleware[0])
@@ -116,6 +126,8 @@ async def test_lean_dispatch_routes_as_aiograms_own_as_middlewares_come_and_go()
     assert "router-inner>CallbackQuery" in stock  # the comparison saw every kind of middleware
     assert "other:a|svc:cut" in stock  # the skipping middleware passed a press on
     assert "error:boom" in stock
+    assert "button:svc:cut:client" in stock
+    assert "router-edit-inner>Message" in stock and "edit:правка:nested" in stock
     every = stock.index("-- every level")
     assert stock.index("update-outer>Update", every) < stock.index("-- some removed")
     assert "update-outer>Update" not in stock[stock.index("-- some removed") :]
@@ -138,6 +150,8 @@ def test_the_client_bots_dispatcher_is_lean():
         texts=Texts("ru"), clock=FakeClock(dt.datetime(2026, 11, 23, tzinfo=dt.UTC))
     )
     dispatcher = build_dispatcher(dialogs)
+    assert type(dispatcher) is LeanDispatcher
+    assert all(type(r) is LeanRouter for r in dispatcher.sub_routers)
     observers = [o for r in dispatcher.chain_tail for o in r.observers.values()]
     assert len(observers) > 20
     assert all(type(o) is LeanObserver for o in observers)
@@ -150,7 +164,7 @@ async def test_an_update_nobody_handles_is_unhandled(make_lean):
     bot = Bot(TOKEN)
     dispatcher, _ = _dispatcher([], make_lean)
     poll = Update.model_validate(
-        {"update_id": 9, "edited_message": {"message_id": 1, "date": 0, "chat": CHAT}},
+        {"update_id": 9, "channel_post": {"message_id": 1, "date": 0, "chat": CHAT}},
         context={"bot": bot},
     )
     assert await dispatcher.feed_update(bot, poll) is UNHANDLED
