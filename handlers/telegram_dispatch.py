@@ -6,14 +6,15 @@ For each update aiogram wraps its handler in the registered middlewares three ti
 handler's inner middlewares): `functools.wraps` and a `partial` per middleware, even
 where there are none, which is every observer of the client bot but the update's
 (ErrorsMiddleware, UserContextMiddleware). And it reaches the handler through fifteen
-coroutine levels, which every resumption of the step (each database round trip) passes
-through again, about 0.35 µs a level. `LeanObserver` calls a callback directly where no
+coroutine levels, each built per update, which every resumption of the step (each
+database round trip) passes through again. `LeanObserver` calls a callback directly where no
 middleware applies, and keeps the update observer's chain while its middlewares and
 callback stay the same: a middleware registered later (or removed) rebuilds it.
 `LeanRouting` hands an event on without the two levels per router (`propagate_event`
 and its `_wrapped`) where no outer middleware applies. Nine levels remain. Routing,
 filters, handlers and middlewares are aiogram's own; tests/test_telegram_dispatch.py
-holds the lean dispatch equal to aiogram's as middlewares come and go."""
+holds the lean dispatch equal to aiogram's as middlewares come and go, and
+bench/dispatch_bench.py measures both (about 30 µs less per update)."""
 
 from __future__ import annotations
 
