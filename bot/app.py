@@ -39,6 +39,7 @@ from handlers.registry import (
     serve,
 )
 from handlers.telegram import TelegramClientBot, client_commands, make_bot
+from handlers.telegram_dispatch import lean
 from handlers.telegram_pace import pace_bots
 from handlers.telegram_start import (
     TRANSIENT,
@@ -57,10 +58,11 @@ log = logging.getLogger("priyom")
 
 def build_dispatcher(dialogs: DialogService) -> Dispatcher:
     """The client bot. Its state lives in the conversation row (bot.dialogs), never in
-    aiogram's FSM: without it no FSM context is resolved per update."""
+    aiogram's FSM: without it no FSM context is resolved per update. Lean: no middleware
+    chain is rebuilt per update (handlers.telegram_dispatch)."""
     dispatcher = Dispatcher(disable_fsm=True)
     dispatcher.include_router(TelegramClientBot(dialogs).router)
-    return dispatcher
+    return lean(dispatcher)
 
 
 def build_staff_dispatcher(staff: StaffContext) -> Dispatcher:

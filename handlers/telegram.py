@@ -27,6 +27,7 @@ from bot.delivery.outbox import Sender
 from bot.dialogs import DialogService
 from bot.i18n import Texts
 from handlers.inbound import typed_command
+from handlers.telegram_assembled import Assembled
 from handlers.telegram_filters import private_chat
 from handlers.telegram_payments import TelegramPayments
 from handlers.telegram_send import edit_text, send_text
@@ -90,9 +91,12 @@ def client_commands(texts: Texts) -> list[BotCommand]:
     return commands
 
 
+ANSWER = Assembled(AnswerCallbackQuery, {"callback_query_id": (str,)}, callback_query_id="q")
+
+
 def answered(query: CallbackQuery) -> AnswerCallbackQuery:
     """The press's answer without text (`query.answer()` without its defaults), to return."""
-    return AnswerCallbackQuery(callback_query_id=query.id)
+    return ANSWER(callback_query_id=query.id)
 
 
 def receipt_of(bot: Bot, update: Update) -> str:
@@ -143,17 +147,33 @@ def inline_markup(reply: Reply) -> InlineKeyboardMarkup | None:
     return inline_keyboard(reply.buttons)
 
 
-@functools.lru_cache(maxsize=4096)
 def inline_keyboard(buttons: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | None:
-    """The buttons as aiogram's keyboard, built once per distinct set of buttons (about
-    10 µs to validate): the key is every button's text, action and link, so a keyboard
-    only ever goes out with the very buttons it was built from. Shared by every reply
-    showing those buttons: nothing changes a keyboard once built."""
-    if not buttons:
-        return None
-    return InlineKeyboardMarkup(
-        inline_keyboard=[[inline_button(b) for b in row] for row in buttons]
-    )
+    """The buttons as aiogram's keyboard, built once per distinct layout (`_keyboard`)."""
+    return _keyboard(layout(buttons)) if buttons else None
+
+
+Layout = tuple[tuple[str, str, str, int] | int, ...]
+
+
+def layout(buttons: tuple[tuple[Button, ...], ...]) -> Layout:
+    """Every button's text, action, link and row, then the number of rows: the keyboard's
+    whole content as a tuple of strings and ints, hashed and compared without a Python
+    call per button (a tuple of dataclasses calls `__hash__` and `__eq__` for each)."""
+    key: list = [(b.text, b.action, b.url, i) for i, row in enumerate(buttons) for b in row]
+    key.append(len(buttons))
+    return tuple(key)
+
+
+@functools.lru_cache(maxsize=4096)
+def _keyboard(layout: Layout) -> InlineKeyboardMarkup:
+    """The keyboard of a layout, built once (about 10 µs to validate) from the layout
+    itself, so a keyboard only ever goes out with the very buttons it was built from.
+    Shared by every reply showing those buttons: nothing changes a keyboard once built."""
+    *buttons, rows = layout
+    keyboard: list[list[InlineKeyboardButton]] = [[] for _ in range(rows)]
+    for text, action, url, row in buttons:
+        keyboard[row].append(inline_button(Button(text, action, url)))
+    return InlineKeyboardMarkup(inline_keyboard=keyboard)
 
 
 @functools.lru_cache(maxsize=8192)

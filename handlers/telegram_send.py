@@ -5,16 +5,26 @@ fields, defaults and request on the wire — whose answer is read as `SentMessag
 message id alone: validating the whole `Message` Telegram answers with (chat, sender,
 text, keyboard) cost about fifteen times that, for an id. They are built from the three
 or four fields a reply sets (`bot.send_message` spells out all twenty, defaults included,
-for pydantic to validate each time) and go out through `bot(method)`: the Bot's session,
-its middlewares and error mapping, as every other call.
+for pydantic to validate each time), assembled without validation where the values are
+plainly valid (handlers.telegram_assembled), and go out through `bot(method)`: the Bot's
+session, its middlewares and error mapping, as every other call.
 """
 
 from __future__ import annotations
 
 from aiogram import Bot
 from aiogram.methods import EditMessageText, SendMessage
-from aiogram.types import InlineKeyboardMarkup, Message, ReplyMarkupUnion
+from aiogram.types import (
+    ForceReply,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    ReplyMarkupUnion,
+)
 from pydantic import BaseModel, ConfigDict
+
+from handlers.telegram_assembled import Assembled
 
 
 class SentMessage(BaseModel):
@@ -37,11 +47,38 @@ class EditText(EditMessageText):
     __returning__ = SentMessage | bool
 
 
+NONE = type(None)
+CHAT_ID = (int, str)
+MARKUP = (NONE, InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboardRemove, ForceReply)
+SEND = Assembled(
+    SendText,
+    {"chat_id": CHAT_ID, "text": (str,), "reply_markup": MARKUP},
+    chat_id=1,
+    text="",
+    reply_markup=None,
+)
+EDIT = Assembled(
+    EditText,
+    {
+        "chat_id": CHAT_ID,
+        "message_id": (int,),
+        "business_connection_id": (NONE, str),
+        "text": (str,),
+        "reply_markup": (NONE, InlineKeyboardMarkup),
+    },
+    chat_id=1,
+    message_id=1,
+    business_connection_id=None,
+    text="",
+    reply_markup=None,
+)
+
+
 async def send_text(
     bot: Bot, chat_id: int | str, text: str, markup: ReplyMarkupUnion | None = None
 ) -> int:
     """Send a text message; its id."""
-    sent = await bot(SendText(chat_id=chat_id, text=text, reply_markup=markup))
+    sent = await bot(SEND(chat_id=chat_id, text=text, reply_markup=markup))
     return sent.message_id
 
 
@@ -51,7 +88,7 @@ async def edit_text(
     """Replace the text and keyboard of one of the bot's messages (`Message.edit_text`'s
     request). TelegramBadRequest when Telegram refuses (unchanged, too old)."""
     await bot(
-        EditText(
+        EDIT(
             chat_id=message.chat.id,
             message_id=message.message_id,
             business_connection_id=message.business_connection_id,

@@ -6,6 +6,7 @@ Telegram refuses ("message is not modified") is sent anew, as before."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import AsyncIterator
 from types import SimpleNamespace
@@ -142,6 +143,23 @@ def test_a_keyboard_is_built_once_per_set_of_buttons_and_carries_only_those():
     assert _actions(first) == [["a|slot:anna:1", "a|slot:anna:2"], ["a|back", "https://x.ru/p"]]
     assert _actions(theirs)[0] == ["a|slot:boris:1", "a|slot:anna:2"]
     assert inline_keyboard(()) is None
+
+
+def test_a_keyboard_is_keyed_by_its_whole_layout():
+    one, two = Button("10:00", "slot:anna:1"), Button("11:00", "slot:anna:2")
+    shapes = [((one, two),), ((one,), (two,)), ((one,), (), (two,)), ((one, two), ()), ((),)]
+    keyboards = [inline_keyboard(shape) for shape in shapes]
+    assert len({id(k) for k in keyboards}) == len(shapes)
+    assert [[len(row) for row in k.inline_keyboard] for k in keyboards] == [
+        [2],
+        [1, 1],
+        [1, 0, 1],
+        [2, 0],
+        [0],
+    ]
+    assert inline_keyboard(((Button("10:00", "slot:anna:1"), two),)) is keyboards[0]
+    # the layout holds every field of a button: a new one must be added to it
+    assert [f.name for f in dataclasses.fields(Button)] == ["text", "action", "url"]
 
 
 def test_an_outbox_rows_keyboard_is_its_own_payloads():
