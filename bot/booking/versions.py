@@ -43,7 +43,7 @@ async def read() -> dict[str, int]:
     reader = client.reader() if isinstance(client, ImmediateClient) else None
     if reader is not None:
         try:
-            return {key: int(version) for key, version in reader.execute(READ).fetchall()}
+            return dict(reader.execute(READ).fetchall())  # (key, version): INTEGER is int
         except sqlite3.OperationalError:  # busy past its short timeout: wait the usual way
             pass
     rows = await client.execute_query_dict(READ)
