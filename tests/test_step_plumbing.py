@@ -11,12 +11,13 @@ from typing import Any
 
 import pytest
 from tortoise import Tortoise
-from tortoise.exceptions import OperationalError
+from tortoise.exceptions import IntegrityError, OperationalError
 from tortoise.transactions import in_transaction
 
 from bot import db_sqlite, dialog_store, raw_sql
 from bot.dialog_store import LogRow
-from bot.models import Conversation, MessageLog
+from bot.models import Client, Conversation, Lead, LeadEvent, LeadStatus, MessageLog
+from bot.staffwork.leads import move_lead, open_lead
 from tests.test_step_commit import count_round_trips
 
 NOW = dt.datetime(2026, 12, 7, 12, tzinfo=dt.UTC)
@@ -151,3 +152,64 @@ def test_the_state_is_written_as_tortoise_writes_it(state: dict[str, Any]):
     update = dialog_store._update_values(conv, 3, state, NOW)
     field = Conversation._meta.fields_map["state"]
     assert update[0] == field.to_db_value(state, Conversation)
+
+
+async def test_rows_read_together_are_what_the_orm_reads(db):
+    """by_ids (a confirm's lead and client) in one round trip, each as tortoise builds it."""
+    client = await Client.create(
+        channel="test", channel_user_id="r1", name="Ольга", phone="+79271234567",
+        consent_at=NOW, created_at=NOW,
+    )  # fmt: skip
+    lead = await Lead.create(
+        channel="test", client_id=client.id, source="vk", status="qualified",
+        needs_human=True, attention_at=NOW, created_at=NOW, updated_at=NOW,
+    )  # fmt: skip
+    calls: list[str] = []
+    restore = count_round_trips(calls)
+    try:
+        read_lead, read_client = await raw_sql.by_ids((Lead, lead.id), (Client, client.id))
+    finally:
+        restore()
+    assert len(calls) == 1
+    for raw, orm in ((read_lead, await Lead.get(id=lead.id)), (read_client, client)):
+        fields = type(orm)._meta.fields_db_projection
+        assert {f: (getattr(raw, f), type(getattr(raw, f))) for f in fields} == {
+            f: (getattr(orm, f), type(getattr(orm, f))) for f in fields
+        }
+    missing = await raw_sql.by_ids((Lead, None), (Client, client.id + 100), (Lead, lead.id))
+    assert missing[:2] == [None, None] and missing[2].id == lead.id
+
+
+async def test_statements_sent_together_run_in_order_in_the_transaction(db):
+    """A later statement's values come from the rows before it; a failing one raises as
+    tortoise's statements do and everything of the transaction rolls back."""
+    insert = INSERT_LOG + ' RETURNING "id"'
+    again = 'INSERT INTO "message_log" ("id", "channel", "chat_id", "direction", "author", '
+    again += "\"kind\", \"at\") VALUES (?, 'test', 'f1', 'in', 'client', 'text', ?)"
+    with pytest.raises(IntegrityError):
+        async with in_transaction():
+            await raw_sql.fetch_each(
+                [(insert, ("f1", NOW)), (again, lambda rows: (rows[0][0][0], NOW))]
+            )
+    assert await logged("f1") == 0
+
+
+async def test_a_lead_opens_with_its_event_in_one_round_trip(db):
+    calls: list[str] = []
+    restore = count_round_trips(calls)
+    try:
+        async with in_transaction():
+            lead = await open_lead(
+                channel="test", client_id=None, source="vk", campaign=None, now=NOW
+            )
+            await move_lead(lead, LeadStatus.QUALIFIED, actor="bot", now=NOW)
+    finally:
+        restore()
+    assert len(calls) == 3, calls  # open, move, COMMIT (BEGIN rides with the first)
+    stored = await Lead.get(id=lead.id)
+    assert (stored.status, stored.created_at, stored.source) == (LeadStatus.QUALIFIED, NOW, "vk")
+    events = await LeadEvent.filter(lead_id=lead.id).order_by("id")
+    assert [(e.from_status, e.to_status, e.actor, e.at) for e in events] == [
+        (None, LeadStatus.NEW, "client", NOW),
+        (LeadStatus.NEW, LeadStatus.QUALIFIED, "bot", NOW),
+    ]
