@@ -23,8 +23,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
-from tortoise import Tortoise
-
+from bot import raw_sql
 from bot.booking import versions
 
 log = logging.getLogger("priyom.chat_lock")
@@ -69,7 +68,7 @@ def key_of(name: str) -> int:
 def _postgres_client() -> Any | None:
     """Tortoise's asyncpg client of the default connection, or None (SQLite, not set up)."""
     try:
-        client = Tortoise.get_connection("default")
+        client = raw_sql.current_client()
     except Exception:
         return None
     kind = type(client)

@@ -25,12 +25,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from asyncpg.exceptions import UniqueViolationError
-from tortoise import connections
 from tortoise.backends.sqlite.client import SqliteTransactionWrapper
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from bot import privacy
+from bot import privacy, raw_sql
 from bot.db_postgres import PostgresClient
 from bot.db_sqlite import ImmediateClient, begin_immediate_in_thread, in_thread
 from bot.dialog_store_pg import commit_step
@@ -120,7 +119,7 @@ async def save(
     """Within the step's transaction: the receipt, the log rows and the update (False: a
     stale version; Redelivered: the receipt is there already, the caller rolls back).
     On SQLite one hand-off to aiosqlite's thread, on PostgreSQL one statement."""
-    client = connections.get("default")
+    client = raw_sql.current_client()
     rows, update, received = _values(conv, version, state, now, logs, receipt)
     if isinstance(client, SqliteTransactionWrapper):
         return await in_thread(client, _save_rows, rows, update, received)
@@ -150,7 +149,7 @@ async def save_and_commit(
     """`save` as the step's last act, its COMMIT (or, on a stale version, ROLLBACK) in the
     same hand-off to aiosqlite's thread on SQLite: the transaction's context then only
     gives back its lock. Elsewhere, and inside a savepoint, `save`; the context commits."""
-    client = connections.get("default")
+    client = raw_sql.current_client()
     if not isinstance(client, SqliteTransactionWrapper) or isinstance(
         client._parent, SqliteTransactionWrapper
     ):
@@ -252,7 +251,7 @@ async def commit_alone(
     """A step that writes nothing else (but its receipt), committed on its own (False: a
     stale version; Redelivered: the receipt is recorded already; either way nothing
     stays)."""
-    client = connections.get("default")
+    client = raw_sql.current_client()
     if not isinstance(client, ImmediateClient | PostgresClient):
         try:
             async with in_transaction():
@@ -278,9 +277,13 @@ def _model(row: LogRow | MessageLog) -> MessageLog:
 
 
 def _log_values(row: LogRow | MessageLog, now: dt.datetime, at: Any) -> tuple:
-    """INSERT_LOG's values; `at`: `now` as stored (most rows are the step's own)."""
+    """INSERT_LOG's values (LOG_COLUMNS' order); `at`: `now` as stored (most rows are the
+    step's own)."""
     when = at if row.at is now else _db(MessageLog, "at", row.at)
-    return tuple(when if column == "at" else getattr(row, column) for column in LOG_COLUMNS)
+    return (
+        row.channel, row.chat_id, row.client_id, row.lead_id, row.direction, row.author,
+        row.kind, row.text, when,
+    )  # fmt: skip
 
 
 def _commit(

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.backends.sqlite.client import SqliteClient
+from tortoise.context import get_current_context
 from tortoise.exceptions import IntegrityError, OperationalError
 from tortoise.fields.data import JSON_DUMPS
 from tortoise.models import Model
@@ -31,8 +32,20 @@ Values = Sequence[Any] | Callable[[list[list[Any]]], Sequence[Any]]
 Statement = tuple[str, Values]
 
 
-def _client() -> Any:
+def current_client() -> Any:
+    """tortoise's `connections.get("default")` (this task's client: a transaction's wrapper
+    inside one), read straight from the current context's storage. tortoise's own way
+    imports a module and goes through a proxy on every call, and a step asks for it at
+    every statement; the loop check is kept, and anything unusual takes tortoise's way."""
+    context = get_current_context()
+    if context is not None:
+        client = context.connections._storage_var.get().get("default")
+        if client is not None and client._check_loop():
+            return client
     return connections.get("default")
+
+
+_client = current_client
 
 
 def is_postgres(client: Any | None = None) -> bool:

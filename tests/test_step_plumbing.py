@@ -10,7 +10,7 @@ import sqlite3
 from typing import Any
 
 import pytest
-from tortoise import Tortoise
+from tortoise import Tortoise, connections
 from tortoise.exceptions import IntegrityError, OperationalError
 from tortoise.transactions import in_transaction
 
@@ -213,3 +213,24 @@ async def test_a_lead_opens_with_its_event_in_one_round_trip(db):
         (None, LeadStatus.NEW, "client", NOW),
         (LeadStatus.NEW, LeadStatus.QUALIFIED, "bot", NOW),
     ]
+
+
+async def test_the_current_client_is_the_one_tortoise_gives(db):
+    """Outside a transaction the client, inside one its wrapper (in a savepoint and in a
+    task started within it too): as `connections.get` answers."""
+    root = connections.get("default")
+    assert raw_sql.current_client() is root
+    elsewhere: list[Any] = []
+    async with in_transaction():
+        outer = raw_sql.current_client()
+        assert outer is connections.get("default") and outer is not root
+        await asyncio.gather(asyncio.create_task(_current(elsewhere)))
+        async with in_transaction():
+            assert raw_sql.current_client() is connections.get("default") is not root
+        assert raw_sql.current_client() is outer
+    assert raw_sql.current_client() is root
+    assert elsewhere == [outer, outer]
+
+
+async def _current(into: list[Any]) -> None:
+    into += [raw_sql.current_client(), connections.get("default")]
