@@ -23,8 +23,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
-from tortoise import Tortoise
-
+from bot import raw_sql
 from bot.booking import versions
 
 log = logging.getLogger("priyom.chat_lock")
@@ -55,6 +54,8 @@ TURN_SQL = "SELECT * FROM pg_temp.priyom_chat_turn($1, $2, $3)"
 Take = Callable[[Any], Awaitable[None]] | None
 
 _pools: dict[int, Any] = {}  # id(tortoise client) → asyncpg pool for locks
+_ASYNCPG_BASED: dict[type, bool] = {}  # tortoise client class → whether it is asyncpg's
+_NOT_HELD = contextlib.nullcontext()  # the turn where nothing is taken (SQLite)
 
 
 def key_of(name: str) -> int:
@@ -67,12 +68,15 @@ def key_of(name: str) -> int:
 def _postgres_client() -> Any | None:
     """Tortoise's asyncpg client of the default connection, or None (SQLite, not set up)."""
     try:
-        client = Tortoise.get_connection("default")
+        client = raw_sql.current_client()
     except Exception:
         return None
-    asyncpg_based = any(
-        kind.__module__.startswith("tortoise.backends.asyncpg") for kind in type(client).__mro__
-    )
+    kind = type(client)
+    asyncpg_based = _ASYNCPG_BASED.get(kind)
+    if asyncpg_based is None:  # once per client class: every step asks
+        asyncpg_based = _ASYNCPG_BASED[kind] = any(
+            k.__module__.startswith("tortoise.backends.asyncpg") for k in kind.__mro__
+        )
     return client if asyncpg_based else None
 
 
@@ -98,14 +102,15 @@ async def _pool(client: Any) -> Any:
     return pool
 
 
-@contextlib.asynccontextmanager
-async def advisory(key: int, take: Take = None) -> AsyncIterator[None]:
+def advisory(key: int, take: Take = None) -> contextlib.AbstractAsyncContextManager[None]:
     """Hold PostgreSQL's advisory lock `key` on a connection of its own (no-op elsewhere);
     `take` takes it on that connection (default: the lock alone)."""
     client = _postgres_client()
-    if client is None:
-        yield
-        return
+    return _NOT_HELD if client is None else _advisory(client, key, take)
+
+
+@contextlib.asynccontextmanager
+async def _advisory(client: Any, key: int, take: Take) -> AsyncIterator[None]:
     pool = await _pool(client)
     # Giving the connection back releases the lock (`_release`), even when the wait for it
     # was cancelled just as it was granted; a connection that fails that is closed.
@@ -122,20 +127,33 @@ async def _release(connection: Any) -> None:
     await connection.execute("SELECT pg_advisory_unlock_all()")
 
 
-@contextlib.asynccontextmanager
-async def chat_turn(
+def chat_turn(
     channel: str, chat_id: str, saved: Callable[[Mapping[str, Any] | None], None] | None = None
-) -> AsyncIterator[None]:
+) -> contextlib.AbstractAsyncContextManager[None]:
     """The chat's turn across processes: enter before reading its conversation.
 
     `saved` hears the conversation's row (its columns) as committed when the turn began
     (None: no conversation yet), so a process can replace a copy another one has outdated
     instead of reading it again, or running the step on it and again. The turn's first
     `versions.read()` gets the cache counters as they were then. The lock and both reads
-    are one round trip (TURN_FUNCTION)."""
+    are one round trip (TURN_FUNCTION). Elsewhere (SQLite) the turn takes nothing and
+    costs nothing: no key is hashed, no generator is run."""
+    client = _postgres_client()
+    if client is None:
+        return _NOT_HELD
+    return _turn_on(client, channel, chat_id, saved)
+
+
+@contextlib.asynccontextmanager
+async def _turn_on(
+    client: Any,
+    channel: str,
+    chat_id: str,
+    saved: Callable[[Mapping[str, Any] | None], None] | None,
+) -> AsyncIterator[None]:
     key = key_of(f"chat:{channel}:{chat_id}")
     if saved is None:
-        async with advisory(key):
+        async with _advisory(client, key, None):
             yield
         return
     counters: list[dict[str, int]] = []
@@ -146,7 +164,7 @@ async def chat_turn(
         keys, counts = row["cache_keys"] or (), row["cache_versions"] or ()
         counters.append(dict(zip(keys, counts, strict=True)))
 
-    async with advisory(key, lock_and_read):
+    async with _advisory(client, key, lock_and_read):
         with versions.prefetched(counters[0] if counters else None):
             yield
 

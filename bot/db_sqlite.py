@@ -10,10 +10,14 @@ where nothing has been done yet. Used as the engine of `sqlite://` URLs by bot.d
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 import sqlite3
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
+import aiosqlite
 from tortoise.backends.base.client import NestedTransactionContext, TransactionContext
 from tortoise.backends.sqlite.client import (
     SqliteClient,
@@ -24,6 +28,7 @@ from tortoise.backends.sqlite.client import (
 from tortoise.connection import get_connections
 from tortoise.exceptions import TransactionManagementError
 
+T = TypeVar("T")
 log = logging.getLogger("priyom.db")
 BUSY_TIMEOUT_MS = 30_000  # a writer waits this long for another process's transaction
 BEGIN_ATTEMPTS = 3  # BEGIN IMMEDIATE tries, each waiting up to the busy timeout
@@ -39,6 +44,20 @@ async def begin_immediate(connection: Any) -> None:
     await connection._execute(begin_immediate_in_thread, connection._conn)
 
 
+async def in_thread(client: Any, work: Callable[..., T], *args: Any) -> T:
+    """`work(sqlite3 connection, *args)` in aiosqlite's thread as one hand-off, in the
+    client's turn (a transaction's wrapper: within it). aiosqlite runs its thread's calls
+    one by one in the order they were queued, so a call queued while tortoise's lock is
+    free cannot interleave with a transaction of this process (one holds that lock from
+    before its BEGIN until after its end): it is queued at once, without the lock's
+    acquire and release; a held lock is waited for, as tortoise does."""
+    connection = client._connection
+    if connection is not None and not client._lock.locked():
+        return await connection._execute(work, connection._conn, *args)
+    async with client.acquire_connection() as connection:
+        return await connection._execute(work, connection._conn, *args)
+
+
 def begin_immediate_in_thread(db: sqlite3.Connection) -> None:
     """BEGIN IMMEDIATE, in aiosqlite's thread: the busy timeout waits, and a lock another
     process held past it is tried again."""
@@ -52,6 +71,46 @@ def begin_immediate_in_thread(db: sqlite3.Connection) -> None:
             log.warning("sqlite_begin_locked", extra={"attempt": attempt})
 
 
+def begin_with_next_call(db: sqlite3.Connection) -> None:
+    """A transaction's BEGIN IMMEDIATE, run just before its first statement (the prelude
+    of PreludeConnection). If it fails, a plain BEGIN still opens the transaction before
+    the error is raised: statements of a caller that swallowed it run inside the
+    transaction its context ends, never each committed on its own."""
+    try:
+        begin_immediate_in_thread(db)
+    except BaseException:
+        if not db.in_transaction:
+            db.execute("BEGIN")
+        raise
+
+
+class PreludeConnection(aiosqlite.Connection):
+    """aiosqlite's connection whose next call into its thread may carry a prelude: the
+    BEGIN of a transaction runs in its first statement's hand-off, not in one of its own
+    (a round trip less per transaction). The prelude is set while the transaction holds
+    tortoise's lock, so the next call on the connection is that transaction's own."""
+
+    prelude: Callable[[sqlite3.Connection], None] | None = None
+
+    async def _execute(self, fn: Callable, *args: Any, **kwargs: Any) -> Any:
+        """aiosqlite 0.22's `_execute`, with the prelude folded into the queued call."""
+        if not self._running or not self._connection:
+            raise ValueError("Connection closed")
+        function = functools.partial(fn, *args, **kwargs)
+        prelude = self.prelude
+        if prelude is not None:
+            self.prelude = None
+            function = functools.partial(_after, prelude, self._connection, function)
+        future = asyncio.get_running_loop().create_future()
+        self._tx.put_nowait((future, function))
+        return await future
+
+
+def _after(prelude: Callable[[sqlite3.Connection], None], db: sqlite3.Connection, call: Any) -> Any:
+    prelude(db)
+    return call()
+
+
 class ImmediateClient(SqliteClient):
     """Autocommit statements wait on the busy timeout; transactions begin IMMEDIATE."""
 
@@ -61,6 +120,11 @@ class ImmediateClient(SqliteClient):
 
         self._reader: sqlite3.Connection | None = None
         self._reader_checked = False
+
+    async def create_connection(self, with_db: bool) -> None:
+        await super().create_connection(with_db)
+        if type(self._connection) is aiosqlite.Connection:  # the same object, one method more
+            self._connection.__class__ = PreludeConnection
 
     def _in_transaction(self) -> TransactionContext:
         return ImmediateTransactionContext(ImmediateTransaction(self), self._lock)
@@ -146,13 +210,36 @@ class ImmediateTransaction(SqliteTransactionWrapper):
     async def begin(self) -> None:
         """tortoise commits before every BEGIN; the connection is in autocommit mode, so that
         COMMIT is a no-op costing a round trip to aiosqlite's thread: only when a transaction
-        was left open (never, short of a bug) is it still committed."""
+        was left open (never, short of a bug) is it still committed. BEGIN IMMEDIATE itself
+        goes with the transaction's first statement (PreludeConnection); a transaction
+        that ends before any is nothing to commit or roll back."""
         try:
             if self._connection.in_transaction:
                 await self._connection.commit()
-            await begin_immediate(self._connection)
+            if isinstance(self._connection, PreludeConnection):
+                self._connection.prelude = begin_with_next_call
+            else:
+                await begin_immediate(self._connection)
         except sqlite3.OperationalError as exc:
             raise TransactionManagementError(exc) from exc
+
+    async def commit(self) -> None:
+        if not self._unbegun():
+            await super().commit()
+
+    async def rollback(self) -> None:
+        if not self._unbegun():
+            await super().rollback()
+
+    def _unbegun(self) -> bool:
+        """Whether the transaction's BEGIN is still waiting for a statement: its end is then
+        only marked (nothing ran, nothing holds the write lock)."""
+        connection = self._connection
+        if self._finalized or getattr(connection, "prelude", None) is not begin_with_next_call:
+            return False
+        connection.prelude = None
+        self._finalized = True
+        return True
 
 
 client_class = ImmediateClient

@@ -232,8 +232,8 @@ class DialogEffects:
         appointment = found = lead = client = None
         provider = self.checkout.provider(conv.channel) if old is None else None
         if service is not None and await self.bookable(effect):
-            lead = await lead_of(old.lead_id if old else conv.lead_id)
-            client = await raw_sql.by_id(Client, conv.client_id) if conv.client_id else None
+            lead_id = old.lead_id if old else conv.lead_id
+            lead, client = await raw_sql.by_ids((Lead, lead_id), (Client, conv.client_id))
             price = price_kop(service, effect.addon_ids)
             if provider is not None:
                 found = await quote_for(self.config, service.id, price, slot.start, conv.client_id)

@@ -19,19 +19,19 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
 from asyncpg.exceptions import UniqueViolationError
-from tortoise import connections
 from tortoise.backends.sqlite.client import SqliteTransactionWrapper
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from bot import privacy
+from bot import privacy, raw_sql
 from bot.db_postgres import PostgresClient
-from bot.db_sqlite import ImmediateClient, begin_immediate_in_thread
+from bot.db_sqlite import ImmediateClient, begin_immediate_in_thread, in_thread
 from bot.dialog_store_pg import commit_step
 from bot.models import Conversation, InboundMessage, MessageLog
 
@@ -58,6 +58,11 @@ UPDATE_CONVERSATION = (
     'UPDATE "conversation" SET "state" = ?, "version" = ?, "updated_at" = ?, "client_id" = ?, '
     '"lead_id" = ? WHERE "id" = ? AND "version" = ?'
 )
+
+
+STATE_JSON = json.JSONEncoder(separators=(",", ":"))
+"""The conversation's state as tortoise's JSONField writes it (`json.dumps` with these
+separators), the encoder built once: tortoise's field validates and builds one per step."""
 
 
 @dataclasses.dataclass(slots=True)
@@ -114,11 +119,10 @@ async def save(
     """Within the step's transaction: the receipt, the log rows and the update (False: a
     stale version; Redelivered: the receipt is there already, the caller rolls back).
     On SQLite one hand-off to aiosqlite's thread, on PostgreSQL one statement."""
-    client = connections.get("default")
+    client = raw_sql.current_client()
     rows, update, received = _values(conv, version, state, now, logs, receipt)
     if isinstance(client, SqliteTransactionWrapper):
-        async with client.acquire_connection() as connection:
-            return await connection._execute(_save_rows, connection._conn, rows, update, received)
+        return await in_thread(client, _save_rows, rows, update, received)
     if client.capabilities.dialect == "postgres":
         return await _commit_pg(client, rows, update, received)
     if receipt is not None:
@@ -145,14 +149,13 @@ async def save_and_commit(
     """`save` as the step's last act, its COMMIT (or, on a stale version, ROLLBACK) in the
     same hand-off to aiosqlite's thread on SQLite: the transaction's context then only
     gives back its lock. Elsewhere, and inside a savepoint, `save`; the context commits."""
-    client = connections.get("default")
+    client = raw_sql.current_client()
     if not isinstance(client, SqliteTransactionWrapper) or isinstance(
         client._parent, SqliteTransactionWrapper
     ):
         return await save(conv, version, state, now, logs, receipt)
     rows, update, received = _values(conv, version, state, now, logs, receipt)
-    async with client.acquire_connection() as connection:
-        saved = await connection._execute(_save_and_end, connection._conn, rows, update, received)
+    saved = await in_thread(client, _save_and_end, rows, update, received)
     client._finalized = True  # committed or rolled back: the context must not again
     return saved
 
@@ -177,13 +180,15 @@ def _values(
 ) -> tuple[list[tuple], tuple, tuple | None]:
     """The parameters of INSERT_LOG (a row each), UPDATE_CONVERSATION and INSERT_RECEIPT."""
     update = _update_values(conv, version, state, now)
-    return [_log_values(row) for row in logs], update, _receipt_values(conv, receipt, update)
+    at = update[UPDATED_AT]  # `now` as stored: the step's log rows are at that time too
+    rows = [_log_values(row, now, at) for row in logs]
+    return rows, update, _receipt_values(conv, receipt, update)
 
 
 def _update_values(conv: Conversation, version: int, state: dict, now: dt.datetime) -> tuple:
-    """UPDATE_CONVERSATION's values."""
+    """UPDATE_CONVERSATION's values: the state as JSON text, as tortoise writes it."""
     return (
-        _db(Conversation, "state", state),
+        STATE_JSON.encode(state) if type(state) is dict else _db(Conversation, "state", state),
         version + 1,
         _db(Conversation, "updated_at", now),
         conv.client_id,
@@ -246,7 +251,7 @@ async def commit_alone(
     """A step that writes nothing else (but its receipt), committed on its own (False: a
     stale version; Redelivered: the receipt is recorded already; either way nothing
     stays)."""
-    client = connections.get("default")
+    client = raw_sql.current_client()
     if not isinstance(client, ImmediateClient | PostgresClient):
         try:
             async with in_transaction():
@@ -258,9 +263,8 @@ async def commit_alone(
     rows, update, received = _values(conv, version, state, now, logs, receipt)
     if isinstance(client, PostgresClient):
         return await _commit_pg(client, rows, update, received)
-    async with client.acquire_connection() as connection:
-        # aiosqlite runs the function in its thread: the whole transaction is one hand-off.
-        return await connection._execute(_commit, connection._conn, rows, update, received)
+    # aiosqlite runs the function in its thread: the whole transaction is one hand-off.
+    return await in_thread(client, _commit, rows, update, received)
 
 
 def _db(model: Any, field: str, value: Any) -> Any:
@@ -272,11 +276,14 @@ def _model(row: LogRow | MessageLog) -> MessageLog:
     return row.model() if isinstance(row, LogRow) else row
 
 
-def _log_values(row: LogRow | MessageLog) -> tuple:
-    return tuple(
-        _db(MessageLog, "at", row.at) if column == "at" else getattr(row, column)
-        for column in LOG_COLUMNS
-    )
+def _log_values(row: LogRow | MessageLog, now: dt.datetime, at: Any) -> tuple:
+    """INSERT_LOG's values (LOG_COLUMNS' order); `at`: `now` as stored (most rows are the
+    step's own)."""
+    when = at if row.at is now else _db(MessageLog, "at", row.at)
+    return (
+        row.channel, row.chat_id, row.client_id, row.lead_id, row.direction, row.author,
+        row.kind, row.text, when,
+    )  # fmt: skip
 
 
 def _commit(

@@ -13,21 +13,39 @@ import datetime as dt
 import functools
 import re
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.sqlite.client import SqliteClient
+from tortoise.context import get_current_context
+from tortoise.exceptions import IntegrityError, OperationalError
 from tortoise.fields.data import JSON_DUMPS
 from tortoise.models import Model
 
-from bot.db_sqlite import ImmediateClient
+from bot.db_sqlite import ImmediateClient, in_thread
 
 M = TypeVar("M", bound=Model)
+Values = Sequence[Any] | Callable[[list[list[Any]]], Sequence[Any]]
+"""A statement's parameters, or a function of the rows of the statements before it."""
+Statement = tuple[str, Values]
 
 
-def _client() -> Any:
+def current_client() -> Any:
+    """tortoise's `connections.get("default")` (this task's client: a transaction's wrapper
+    inside one), read straight from the current context's storage. tortoise's own way
+    imports a module and goes through a proxy on every call, and a step asks for it at
+    every statement; the loop check is kept, and anything unusual takes tortoise's way."""
+    context = get_current_context()
+    if context is not None:
+        client = context.connections._storage_var.get().get("default")
+        if client is not None and client._check_loop():
+            return client
     return connections.get("default")
+
+
+_client = current_client
 
 
 def is_postgres(client: Any | None = None) -> bool:
@@ -102,6 +120,33 @@ async def execute_many(sql: str, rows: Sequence[Sequence[Any]]) -> None:
         await client.execute_many(_for(client, sql), [db_values(r) for r in rows])
 
 
+async def fetch_each(statements: Sequence[Statement]) -> list[list[Any]]:
+    """Statements of the caller's transaction in order, the rows of each (a write's
+    RETURNING): on SQLite ONE hand-off to aiosqlite's thread, elsewhere one after another.
+    A statement's values may be a function of the rows before it (an id just inserted)."""
+    client = _client()
+    if not isinstance(client, SqliteClient):
+        found: list[list[Any]] = []
+        for sql, values in statements:
+            found.append(await fetch(sql, values(found) if callable(values) else values))
+        return found
+    try:
+        return await in_thread(client, _fetch_each, statements)
+    except sqlite3.IntegrityError as exc:  # as tortoise's own statements raise them
+        raise IntegrityError(exc) from exc
+    except sqlite3.OperationalError as exc:
+        raise OperationalError(exc) from exc
+
+
+def _fetch_each(db: sqlite3.Connection, statements: Sequence[Statement]) -> list[list[Any]]:
+    """Runs in aiosqlite's thread, in the caller's transaction."""
+    found: list[list[Any]] = []
+    for sql, values in statements:
+        params = db_values(values(found) if callable(values) else values)
+        found.append(db.execute(sql, params).fetchall())
+    return found
+
+
 def as_json(value: Any) -> str:
     """A JSON column's value as tortoise writes it."""
     return JSON_DUMPS(value)
@@ -115,13 +160,18 @@ def _update_sql(table: str, columns: tuple[str, ...]) -> str:
 
 async def save_fields(instance: Model, names: Sequence[str]) -> int:
     """`instance.save(update_fields=names)` as one prepared UPDATE (no queryset)."""
+    return await execute(*update_of(instance, names))
+
+
+def update_of(instance: Model, names: Sequence[str]) -> Statement:
+    """`save_fields`' UPDATE and its values, for `fetch_each`."""
     meta = instance._meta
     columns, values = [], []
     for name in dict.fromkeys(names):
         field = meta.fields_map[name]
         columns.append(field.source_field or name)
         values.append(field.to_db_value(getattr(instance, name), instance))
-    return await execute(_update_sql(meta.db_table, tuple(columns)), [*values, instance.pk])
+    return _update_sql(meta.db_table, tuple(columns)), [*values, instance.pk]
 
 
 @functools.lru_cache(maxsize=64)
@@ -134,6 +184,12 @@ def _insert_sql(table: str, columns: tuple[str, ...]) -> str:
 async def insert(instance: Model) -> None:
     """`instance.save()` of a new row as one prepared INSERT: every column as tortoise
     would write it (its checks included), the generated id set on the instance."""
+    ((row_id,),) = await fetch(*insert_of(instance))
+    inserted(instance, row_id)
+
+
+def insert_of(instance: Model) -> Statement:
+    """`insert`'s INSERT … RETURNING "id" and its values, for `fetch_each`."""
     meta = instance._meta
     columns, values = [], []
     for name, column in meta.fields_db_projection.items():
@@ -141,7 +197,12 @@ async def insert(instance: Model) -> None:
             continue
         columns.append(column)
         values.append(meta.fields_map[name].to_db_value(getattr(instance, name), instance))
-    ((instance.id,),) = await fetch(_insert_sql(meta.db_table, tuple(columns)), values)
+    return _insert_sql(meta.db_table, tuple(columns)), values
+
+
+def inserted(instance: Model, row_id: int) -> None:
+    """The instance as `insert` leaves it, once its INSERT gave `row_id`."""
+    instance.id = row_id
     instance._saved_in_db = True
 
 
@@ -154,6 +215,21 @@ def _select_sql(table: str, columns: tuple[str, ...]) -> str:
 async def by_id(model: type[M], row_id: int) -> M | None:
     """`model.get_or_none(id=row_id)` as one prepared SELECT."""
     return await get_by(model, id=row_id)
+
+
+async def by_ids(*wanted: tuple[type[Model], int | None]) -> list[Any]:
+    """`by_id` of several rows (None for an id that is None or not found): on SQLite in
+    one hand-off (`fetch_each`), elsewhere one query each."""
+    if not isinstance(_client(), SqliteClient):
+        return [await by_id(model, row_id) if row_id else None for model, row_id in wanted]
+    asked = [(model, row_id) for model, row_id in wanted if row_id]
+    sql = [(_select_sql(m._meta.db_table, ("id",)), (row_id,)) for m, row_id in asked]
+    rows = iter(await fetch_each(sql) if sql else ())
+    found = []
+    for model, row_id in wanted:
+        row = next(rows) if row_id else None
+        found.append(model._init_from_db(**dict(row[0])) if row else None)  # sqlite3.Row
+    return found
 
 
 async def get_by(model: type[M], **columns: Any) -> M | None:

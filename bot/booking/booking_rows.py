@@ -16,13 +16,13 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from tortoise import connections
 from tortoise.backends.sqlite.client import SqliteClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from bot import raw_sql
 from bot.booking.slots import Changes, TimeChange
+from bot.db_sqlite import in_thread
 from bot.models import Appointment
 from bot.schedule_models import OverrideKind
 
@@ -50,10 +50,9 @@ async def insert(
     master's active overrides meeting [since, until), read after the write."""
     values = raw_sql.db_values([_value(appointment, c) for c in COLUMNS])
     window = tuple(raw_sql.db_values((master_id, since, until)))
-    client = connections.get("default")
+    client = raw_sql.current_client()
     if isinstance(client, SqliteClient):
-        async with client.acquire_connection() as connection:
-            found = await connection._execute(_write, connection._conn, values, cells, window)
+        found = await in_thread(client, _write, values, cells, window)
         if found is None:
             return None
         appointment.id, overrides = found

@@ -12,8 +12,7 @@ import contextvars
 import sqlite3
 from collections.abc import Iterator, Mapping
 
-from tortoise import connections
-
+from bot import raw_sql
 from bot.db_sqlite import ImmediateClient
 
 CATALOG = "catalog"
@@ -39,11 +38,11 @@ async def read() -> dict[str, int]:
     if early is not None:  # read with the chat's turn (bot.chat_lock, PostgreSQL)
         _PREFETCHED.set(None)  # once: a step run again reads again
         return early
-    client = connections.get("default")
+    client = raw_sql.current_client()
     reader = client.reader() if isinstance(client, ImmediateClient) else None
     if reader is not None:
         try:
-            return {key: int(version) for key, version in reader.execute(READ).fetchall()}
+            return dict(reader.execute(READ).fetchall())  # (key, version): INTEGER is int
         except sqlite3.OperationalError:  # busy past its short timeout: wait the usual way
             pass
     rows = await client.execute_query_dict(READ)

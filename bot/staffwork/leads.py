@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from bot import raw_sql
 from bot.crm import queue as crm_queue
@@ -53,8 +53,10 @@ async def open_lead(
         created_at=now,
         updated_at=now,
     )
-    await raw_sql.insert(lead)
-    await record_event(lead.id, now, actor, None, LeadStatus.NEW)
+    # the lead and its first event in one round trip (SQLite), the event on the new id
+    event = (INSERT_EVENT, _opening_event(now, actor))
+    (((lead_id,),), _) = await raw_sql.fetch_each([raw_sql.insert_of(lead), event])
+    raw_sql.inserted(lead, lead_id)
     await crm_queue.lead_opened(lead, now)  # in the caller's transaction, as the lead
     return lead
 
@@ -81,8 +83,9 @@ async def move_lead(
     lead.updated_at = now
     if target is LeadStatus.LOST:
         lead.lost_reason = note
-    await raw_sql.save_fields(lead, ["status", "updated_at", "lost_reason", *also])
-    event_id = await record_event(lead.id, now, actor, previous, target, note)
+    update = raw_sql.update_of(lead, ["status", "updated_at", "lost_reason", *also])
+    event = (INSERT_EVENT, _event_values(lead.id, now, actor, previous, target, note))
+    _, ((event_id,),) = await raw_sql.fetch_each([update, event])  # one round trip (SQLite)
     await crm_queue.status_moved(lead, target, actor=actor, event_id=event_id, now=now)
 
 
@@ -102,15 +105,28 @@ async def record_event(
     kind: str = "status",
 ) -> int:
     """A status move's event row in one prepared INSERT; its id."""
-    values = (
-        lead_id,
-        now,
-        actor,
-        previous and LeadStatus(previous).value,
-        LeadStatus(target).value,
-    )
-    ((event_id,),) = await raw_sql.fetch(INSERT_EVENT, (*values, kind, note))
+    values = _event_values(lead_id, now, actor, previous, target, note, kind)
+    ((event_id,),) = await raw_sql.fetch(INSERT_EVENT, values)
     return event_id
+
+
+def _opening_event(now: dt.datetime, actor: str) -> Callable[[list], tuple]:
+    """A new lead's first event's values, on the id its INSERT (the statement before) gave."""
+    return lambda rows: _event_values(rows[0][0][0], now, actor, None, LeadStatus.NEW)
+
+
+def _event_values(
+    lead_id: int,
+    now: dt.datetime,
+    actor: str,
+    previous: LeadStatus | None,
+    target: LeadStatus,
+    note: str | None = None,
+    kind: str = "status",
+) -> tuple:
+    """INSERT_EVENT's values."""
+    before = previous and LeadStatus(previous).value
+    return (lead_id, now, actor, before, LeadStatus(target).value, kind, note)
 
 
 async def flag_for_human(lead: Lead, reason: str, now: dt.datetime) -> None:
