@@ -15,7 +15,7 @@ from scenarios.state import DialogState, wish_to_dict
 from scenarios.types import Reply
 
 if TYPE_CHECKING:
-    from bot.booking.slot_pages import SlotPage
+    from bot.booking.booker import SlotPage
     from bot.payments.rules import Quote
 
 
