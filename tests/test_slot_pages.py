@@ -130,6 +130,20 @@ async def test_the_next_day_shows_on_the_next_page(db, config, clock):
     assert later.slots[0].start.date() == monday + dt.timedelta(days=1)
 
 
+async def test_the_next_day_brings_the_horizons_last_day_onto_a_kept_empty_page(db, config, clock):
+    """Marina's Wednesday off is the horizon's last day: nothing on offer, no lead time to
+    wait for. The next morning Thursday joins the horizon, and the page must show it."""
+    booker = Booker(config, clock)
+    monday = dt.date(2026, 11, 23)
+    wednesday, thursday = monday + dt.timedelta(days=30), monday + dt.timedelta(days=31)
+    wish = ("haircut_w", (), wednesday, thursday, None, None, None, 0, 6)
+    page, again = await find_kept(booker, *wish)
+    assert page.slots == [] and again is page
+    clock.advance(days=1)
+    later, _ = await find_kept(booker, *wish)
+    assert later.slots and {s.start.astimezone(config.tz).date() for s in later.slots} == {thursday}
+
+
 async def test_a_page_for_one_service_or_add_on_never_shows_for_another(db, config, clock):
     booker = Booker(config, clock)
     tuesday = dt.date(2026, 11, 24)
@@ -200,6 +214,30 @@ async def _change_something(
             created_by=1,
             created_at=clock.now(),
         )
+
+
+async def test_a_taken_slot_is_refused_as_the_database_would(db, config, clock):
+    """`offerable` in a step refuses a taken slot by its master's busy index before the
+    rest of its check: every 5-minute start around some visits answers as the check that
+    reads the database does."""
+    booker = Booker(config, clock)
+    service = config.service("manicure")
+    tuesday = dt.datetime(2026, 11, 24, 6, 0, tzinfo=dt.UTC)  # 10:00 local
+    for start, minutes in ((0, 60), (95, 30), (200, 45)):
+        begin = tuesday + dt.timedelta(minutes=start)
+        slot = Slot(begin, begin + dt.timedelta(minutes=minutes), "anna")
+        assert await booker.book(
+            slot, service.model_copy(update={"duration": minutes}), (), None, None
+        )
+    answers = []
+    for step in range(0, 9 * 60, 5):
+        begin = tuesday + dt.timedelta(minutes=step)
+        slot = Slot(begin, begin + dt.timedelta(minutes=60), "anna")
+        with versions.snapshot(await versions.read()):
+            in_step = await booker.offerable(slot, service, ())
+        assert in_step == await Booker(config, clock).offerable(slot, service, ()), begin
+        answers.append(in_step)
+    assert True in answers and False in answers
 
 
 class _OnePage:
