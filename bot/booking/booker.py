@@ -239,23 +239,26 @@ class Booker:
 
     async def offerable(self, slot: Slot, service: Service, addon_ids: Sequence[str]) -> bool:
         """Whether the engine would offer the slot now (a forged or taken one: False). In a
-        client step it costs no query: the snapshot's cached visits and overrides, and a
-        taken slot (most confirms under load) is told by its master's busy index alone."""
+        client step it costs no query and one look at the cache (the snapshot's visits and
+        overrides), and a taken slot (most confirms under load) is told by its master's
+        busy index alone."""
         now = self.clock.now()
         since = slot.start - dt.timedelta(days=1)
         until = slot.end + dt.timedelta(days=1)  # the visits within a day: all it needs
+        reach = since + dt.timedelta(days=self.config.booking.horizon_days + 2)  # `changes`'
         buffer = self.config.booking.buffer_minutes
-        cached = await self._cached([slot.master_id], since, until)
+        cached = await self._cached([slot.master_id], since, max(until, reach))
         if cached is None:
             busy = await self.busy([slot.master_id], now)
-        else:
-            entry = cached[slot.master_id]
-            _, held_until = occupied_span(slot.start, slot.end, buffer)
-            if entry.busy_index(buffer).meets(slot.start, held_until):
-                return False  # not free, whatever else holds
-            visits = entry.visits_meeting(since, until)
-            busy = {slot.master_id: [occupied_span(s, e, buffer) for s, e in visits]}
-        changes = await self.changes([slot.master_id], since)
+            changes = await self.changes([slot.master_id], since)
+            return is_offerable(self.config, service, addon_ids, slot, busy, now, changes)
+        entry = cached[slot.master_id]
+        _, held_until = occupied_span(slot.start, slot.end, buffer)
+        if entry.busy_index(buffer).meets(slot.start, held_until):
+            return False  # not free, whatever else holds
+        visits = entry.visits_meeting(since, until)
+        busy = {slot.master_id: [occupied_span(s, e, buffer) for s, e in visits]}
+        changes = {slot.master_id: entry.changes_meeting(since, reach)}
         return is_offerable(self.config, service, addon_ids, slot, busy, now, changes)
 
     async def book(
