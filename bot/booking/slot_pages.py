@@ -10,7 +10,9 @@ around the slot it lost, as the others who lost it do. A page is a pure function
   race or a forgotten entry each bring a new one, whatever the version counters say),
 - the config (its rules and masters: a catalog change brings a new memo), and
 - the lead time's cut: as the clock moves on, offers only drop off the front, so a page
-  holds until its earliest offer passes `now + lead` (kept as `good_until`).
+  holds until its earliest offer passes `now + lead` (kept as `good_until`). The search's
+  override window (a day before now to the horizon's end) holds every day searched, so it
+  decides nothing beyond the day.
 So a page kept here is served only while every one of those is unchanged; anything else is
 a miss and the page is computed again, and the unique cells still decide every booking.
 """
