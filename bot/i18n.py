@@ -9,6 +9,7 @@ from pathlib import Path
 
 LOCALES = Path(__file__).with_name("locales")
 DEFAULT_LOCALE = "ru"
+DAYS_KEPT = 1_000  # dates named (a booking horizon is 30-60)
 
 
 class Texts:
@@ -17,6 +18,8 @@ class Texts:
     def __init__(self, locale: str = DEFAULT_LOCALE) -> None:
         self.locale = locale
         self._messages = _load(locale)
+        self._days: dict[dt.date, str] = {}  # the names of dates, per catalog
+        self._short_days: dict[dt.date, str] = {}
 
     def __call__(self, key: str, /, **values: object) -> str:
         template = self._messages.get(key)
@@ -36,13 +39,28 @@ class Texts:
         return f"{whole},{kop:02d}\u00a0₽" if kop else f"{whole}\u00a0₽"
 
     def day(self, day: dt.date) -> str:
-        weekday = self._messages["weekdays"].split()[day.weekday()]
-        month = self._messages["months"].split()[day.month - 1]
-        return self("date_format", weekday=weekday, day=day.day, month=month)
+        named = self._days.get(day)
+        if named is None:
+            weekday = self._messages["weekdays"].split()[day.weekday()]
+            month = self._messages["months"].split()[day.month - 1]
+            named = self("date_format", weekday=weekday, day=day.day, month=month)
+            self._keep(self._days, day, named)
+        return named
 
     def short_day(self, day: dt.date) -> str:
-        weekday = self._messages["weekdays"].split()[day.weekday()]
-        return f"{weekday} {day:%d.%m}"
+        named = self._short_days.get(day)
+        if named is None:
+            weekday = self._messages["weekdays"].split()[day.weekday()]
+            named = f"{weekday} {day:%d.%m}"
+            self._keep(self._short_days, day, named)
+        return named
+
+    @staticmethod
+    def _keep(names: dict[dt.date, str], day: dt.date, named: str) -> None:
+        """A date's name, made once per catalog: every slot label and summary names one."""
+        if len(names) >= DAYS_KEPT:
+            names.clear()
+        names[day] = named
 
     def moment(self, local: dt.datetime) -> str:
         return f"{self.day(local.date())}, {local:%H:%M}"

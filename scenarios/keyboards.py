@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 
 from bot.booking.slots import Slot
@@ -23,6 +24,8 @@ from scenarios.ports import BookingInfo
 from scenarios.types import Button
 
 Rows = tuple[tuple[Button, ...], ...]
+# A layout that depends on the catalog alone is made once per Texts (buttons are frozen).
+_per_catalog = functools.lru_cache(maxsize=16)
 
 
 def _button(text: str, action: Action) -> Button:
@@ -63,6 +66,7 @@ def addons(t: Texts, service: Service) -> Rows:
     return (*_rows(buttons, 1), (_button(t("btn.no_addon"), Tap.NO_ADDON),), _nav(t))
 
 
+@_per_catalog
 def time_choices(t: Texts) -> Rows:
     return (
         (_button(t("btn.today"), Tap.TODAY), _button(t("btn.tomorrow"), Tap.TOMORROW)),
@@ -130,6 +134,7 @@ def _nav_restart(t: Texts) -> tuple[Button, ...]:
     return _nav(t, _button(t("btn.restart"), Tap.RESTART))
 
 
+@_per_catalog
 def contact(t: Texts) -> Rows:
     """Shown with the channel's share-my-phone control (Telegram: as reply-keyboard text)."""
     return (_nav_restart(t),)
@@ -141,6 +146,7 @@ def name(t: Texts, channel_name: str | None) -> Rows:
     return ((_button(t("btn.name_me", name=channel_name[:30]), Tap.NAME_ME),), _nav_restart(t))
 
 
+@_per_catalog
 def summary(t: Texts) -> Rows:
     return (
         (_button(t("btn.confirm"), Tap.CONFIRM),),
@@ -148,6 +154,7 @@ def summary(t: Texts) -> Rows:
     )
 
 
+@_per_catalog
 def after_booking(t: Texts) -> Rows:
     return ((_button(t("btn.my"), Tap.MY), _button(t("btn.again"), Tap.AGAIN)),)
 
@@ -164,6 +171,7 @@ def cancel_buttons(t: Texts, bookings: Sequence[BookingInfo], tz: dt.tzinfo) -> 
     )
 
 
+@_per_catalog
 def forget(t: Texts) -> Rows:
     return (
         (_button(t("btn.forget_yes"), Tap.FORGET_YES), _button(t("btn.forget_no"), Tap.FORGET_NO)),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -29,9 +30,10 @@ class Input:
     file_id: str = ""  # a photo or document, for relaying to staff
     understood: Understanding | None = None  # free text read by an Understander (runner)
 
-    @property
+    @functools.cached_property
     def action(self) -> Action | None:
-        """The button pressed, validated; None for other inputs and malformed payloads."""
+        """The button pressed, validated; None for other inputs and malformed payloads.
+        Read once: a step asks several times (global buttons, then the step's own)."""
         return unpack(self.text) if self.kind is InputKind.BUTTON else None
 
     @classmethod

@@ -15,6 +15,7 @@ from scenarios.state import DialogState, wish_to_dict
 from scenarios.types import Reply
 
 if TYPE_CHECKING:
+    from bot.booking.booker import SlotPage
     from bot.payments.rules import Quote
 
 
@@ -134,9 +135,22 @@ async def slots_reply(state: DialogState, deps: Deps, edit: bool) -> Reply:
     wait = can_wait(state, deps) and not page.matches_wish
     if not page.slots:
         return Reply(t("no_slots", phone=config.business.phone), kb.no_slots(t, wait), edit=edit)
+    header, rows = _rendered(page, wait, deps)
+    return Reply(header, rows, edit=edit)
+
+
+def _rendered(page: SlotPage, wait: bool, deps: Deps) -> tuple[str, kb.Rows]:
+    """The page's header and buttons, made once per locale and config: a page kept by the
+    slot finder (bot.booking.slot_pages) is shown to many clients as it is."""
+    t, config = deps.texts, deps.config
+    kept = page.rendered.get((t, wait))
+    if kept is not None and kept[0] is config:  # the masters' names and the zone as shown
+        return kept[1], kept[2]
     header = t("slots") if page.matches_wish else t("slots_nearest")
     labels = slot_labels(page.slots, deps)
-    return Reply(header, kb.slots(t, page.slots, labels, page.has_more, wait), edit=edit)
+    rows = kb.slots(t, page.slots, labels, page.has_more, wait)
+    page.rendered[t, wait] = (config, header, rows)
+    return header, rows
 
 
 def slot_labels(slots: Sequence[Slot], deps: Deps) -> list[str]:

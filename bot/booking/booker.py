@@ -8,23 +8,20 @@ cache (bot.booking.master_times), so a slot page costs no query.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-import itertools
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 
 from tortoise.transactions import in_transaction
 
 from bot.booking import booking_rows, master_times, versions, waitlist
-from bot.booking.day_slots import DaySlots, Offer, SpanIndex, busy_index, change_index
+from bot.booking.day_slots import DaySlots, busy_index, change_index
+from bot.booking.slot_pages import Search, SearchInputs, SlotPage, SlotPages
 from bot.booking.slots import (
     Busy,
     Changes,
     Slot,
-    Span,
     TimeChange,
     is_free,
     is_offerable,
@@ -50,15 +47,7 @@ CACHED_BEFORE = dt.timedelta(days=2)  # the cached window: from now - 2 days ...
 CACHED_AFTER_HORIZONS = 2  # ... to two horizons (and 4 days) ahead: every search's reach
 
 
-SearchInputs = tuple[dict[str, SpanIndex[Span]], dict[str, SpanIndex[TimeChange]], Span]
-
-
-@dataclass(frozen=True)
-class SlotPage:
-    slots: list[Slot]
-    has_more: bool
-    matches_wish: bool  # False: nothing fit the wish, these are the nearest others
-    from_start: bool = False  # the list shrank below the page asked for: its first page
+__all__ = ["Booker", "SlotPage", "cells_of", "price_kop"]
 
 
 def cells_of(master_id: str, start: dt.datetime, end: dt.datetime) -> list[tuple[str, int]]:
@@ -80,6 +69,7 @@ class Booker:
         self.clock = clock
         self._times = master_times.TimesCache()
         self._days = DaySlots(config)
+        self._pages = SlotPages()
 
     def _busy_window(self, since: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
         """Where visits can block a slot from `since` to the end of the booking horizon."""
@@ -111,15 +101,28 @@ class Booker:
             span_list.sort()
         return spans
 
-    async def _search_inputs(self, master_ids: Sequence[str], now: dt.datetime) -> SearchInputs:
+    async def _search_entries(
+        self, master_ids: Sequence[str], now: dt.datetime
+    ) -> tuple[master_times.MasterTimes, ...] | None:
+        """The masters' cache entries a search at `now` reads, in the order of `master_ids`
+        (None outside a client step's snapshot: the search reads the database)."""
+        since = now - dt.timedelta(days=1)
+        cached = await self._cached(master_ids, since, self._busy_window(now)[1])
+        return None if cached is None else tuple(cached[m] for m in master_ids)
+
+    async def _search_inputs(
+        self,
+        master_ids: Sequence[str],
+        now: dt.datetime,
+        entries: Sequence[master_times.MasterTimes] | None,
+    ) -> SearchInputs:
         """What a search reads, as `busy(now)` and `changes(now - 1 day)` give it, indexed
-        by start. In a client step both come from one look at the cache, the indexes with
-        the entries (all their visits: those outside the window block no slot of the
-        search), so a warm page builds nothing."""
+        by start. In a client step both come from the entries, the indexes with them (all
+        their visits: those outside the window block no slot of the search), so a warm
+        page builds nothing."""
         since = now - dt.timedelta(days=1)
         until = since + dt.timedelta(days=self.config.booking.horizon_days + 2)
-        cached = await self._cached(master_ids, since, self._busy_window(now)[1])
-        if cached is None:
+        if entries is None:
             busy = await self.busy(master_ids, now)
             changes = await self._read_changes(master_ids, since, until)
             return (
@@ -129,8 +132,8 @@ class Booker:
             )
         buffer = self.config.booking.buffer_minutes
         return (
-            {m: entry.busy_index(buffer) for m, entry in cached.items()},
-            {m: entry.change_index() for m, entry in cached.items()},
+            {m: entry.busy_index(buffer) for m, entry in zip(master_ids, entries, strict=True)},
+            {m: entry.change_index() for m, entry in zip(master_ids, entries, strict=True)},
             (since, until),
         )
 
@@ -200,40 +203,34 @@ class Booker:
         limit: int,
     ) -> SlotPage:
         """Slots matching a client's wish, nearest first; else the nearest ones after it.
-        The slots are `free_slots`' own, from the per-day memo (bot.booking.day_slots)."""
+        The slots are `free_slots`' own, from the per-day memo (bot.booking.day_slots);
+        in a client step the page itself is kept for the next client asking for it
+        (bot.booking.slot_pages says what it depends on)."""
         days = self._day_slots()
         service = days.services.get(service_id)
         if service is None:
             return SlotPage([], False, False)
         now = self.clock.now()
         today = _local_day_of(now, self.config.tz)
-        horizon_end = today + dt.timedelta(days=self.config.booking.horizon_days)
-        if day_from > horizon_end:  # a wish (or a forged slot) past the horizon: from today
-            day_from = today
-        busy, changes, within = await self._search_inputs(service.masters, now)
+        entries = await self._search_entries(service.masters, now)
+        wish = (day_from, day_to, after, before, exact)
+        key = (service_id, tuple(addon_ids), *wish, offset, limit, today)
+        if entries is not None and (page := self._pages.get(key, entries, now)) is not None:
+            return page
+        inputs = await self._search_inputs(service.masters, now, entries)
         minutes = visit_minutes(service, addon_ids)
-        args = (service, minutes, busy, changes, within, now)
-        wanted: Iterable[Offer] = (
-            o for o in days.iter_offers(*args, day_from, day_to) if _fits(o.time, after, before)
-        )
-        if exact is not None:
-            wanted = sorted(wanted, key=lambda o: (o.day, _distance(o, exact)))
-        page = [o.slot for o in itertools.islice(wanted, offset, offset + limit + 1)]
-        if page:
-            return SlotPage(page[:limit], len(page) > limit, True)
-        if offset:  # others booked the rest while the client paged on: not "no slots"
-            first = await self.find(
-                service_id, addon_ids, day_from, day_to, after, before, exact, 0, limit
-            )
-            return dataclasses.replace(first, from_start=True)
-        nearest = days.iter_offers(*args, day_from, horizon_end)
-        page = [o.slot for o in itertools.islice(nearest, limit + 1)]
-        return SlotPage(page[:limit], len(page) > limit, False)
+        search = Search(days, service, minutes, inputs, now, today)
+        page = search.page(*wish, offset, limit)
+        if entries is not None:
+            self._pages.keep(key, entries, now, search.good_until(), page)
+        return page
 
     def _day_slots(self) -> DaySlots:
-        """The per-day memo of the current config (a catalog change swaps the config)."""
+        """The per-day memo of the current config (a catalog change swaps the config, and
+        with it every page found)."""
         if self._days.config is not self.config:
             self._days = DaySlots(self.config)
+            self._pages.clear()
         return self._days
 
     async def is_free(self, slot: Slot) -> bool:
@@ -242,23 +239,27 @@ class Booker:
 
     async def offerable(self, slot: Slot, service: Service, addon_ids: Sequence[str]) -> bool:
         """Whether the engine would offer the slot now (a forged or taken one: False). In a
-        client step it costs no query: the snapshot's cached visits and overrides."""
+        client step it costs no query and one look at the cache (the snapshot's visits and
+        overrides), and a taken slot (most confirms under load) is told by its master's
+        busy index alone."""
         now = self.clock.now()
         since = slot.start - dt.timedelta(days=1)
-        busy = await self._busy_near(slot, since, now)
-        changes = await self.changes([slot.master_id], since)
-        return is_offerable(self.config, service, addon_ids, slot, busy, now, changes)
-
-    async def _busy_near(self, slot: Slot, since: dt.datetime, now: dt.datetime) -> Busy:
-        """The master's occupied spans within a day of the slot: all its check needs (the
-        whole horizon's, sorted, cost a failed confirm more than the rest of its check)."""
-        until = slot.end + dt.timedelta(days=1)
-        cached = await self._cached([slot.master_id], since, until)
-        if cached is None:
-            return await self.busy([slot.master_id], now)
+        until = slot.end + dt.timedelta(days=1)  # the visits within a day: all it needs
+        reach = since + dt.timedelta(days=self.config.booking.horizon_days + 2)  # `changes`'
         buffer = self.config.booking.buffer_minutes
-        visits = cached[slot.master_id].visits_meeting(since, until)
-        return {slot.master_id: [occupied_span(s, e, buffer) for s, e in visits]}
+        cached = await self._cached([slot.master_id], since, max(until, reach))
+        if cached is None:
+            busy = await self.busy([slot.master_id], now)
+            changes = await self.changes([slot.master_id], since)
+            return is_offerable(self.config, service, addon_ids, slot, busy, now, changes)
+        entry = cached[slot.master_id]
+        _, held_until = occupied_span(slot.start, slot.end, buffer)
+        if entry.busy_index(buffer).meets(slot.start, held_until):
+            return False  # not free, whatever else holds
+        visits = entry.visits_meeting(since, until)
+        busy = {slot.master_id: [occupied_span(s, e, buffer) for s, e in visits]}
+        changes = {slot.master_id: entry.changes_meeting(since, reach)}
+        return is_offerable(self.config, service, addon_ids, slot, busy, now, changes)
 
     async def book(
         self,
@@ -336,13 +337,5 @@ class Booker:
             await waitlist.slot_freed(self, a.master_id, a.start, a.end, now)
 
 
-def _fits(start: dt.time, after: dt.time | None, before: dt.time | None) -> bool:
-    return (after is None or start >= after) and (before is None or start <= before)
-
-
 def _local_day_of(moment: dt.datetime, tz: dt.tzinfo) -> dt.date:
     return moment.astimezone(tz).date()
-
-
-def _distance(offer: Offer, exact: dt.time) -> int:
-    return abs(offer.minute - (exact.hour * 60 + exact.minute))

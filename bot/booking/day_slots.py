@@ -61,6 +61,14 @@ class SpanIndex(Generic[T]):
             met = self._met[lo, hi] = tuple(items[k] for k in range(first, last) if ends[k] > lo)
         return met
 
+    def meets(self, lo: dt.datetime, hi: dt.datetime) -> bool:
+        """Whether any item meets [lo, hi); not kept, as `meeting`'s are (one check's
+        span is its own)."""
+        first = bisect.bisect_right(self._starts, lo - self._longest)
+        last = bisect.bisect_left(self._starts, hi)
+        ends = self._ends
+        return any(ends[k] > lo for k in range(first, last))
+
 
 def busy_index(spans: Iterable[Span]) -> SpanIndex[Span]:
     """A master's busy spans [start, end + buffer)."""
