@@ -161,16 +161,30 @@ class StubSession(KeptChain, BaseSession):
 
     def _remember(self, chat_id: int, message_id: int, text: str, markup: object) -> None:
         if isinstance(markup, InlineKeyboardMarkup):
-            actions = [
-                _action(b.callback_data)
-                for row in markup.inline_keyboard
-                for b in row
-                if b.callback_data
-            ]
-            self.prompts[chat_id] = Prompt(message_id, text, actions)
+            self.prompts[chat_id] = Prompt(message_id, text, _actions(markup))
         elif isinstance(markup, ReplyKeyboardMarkup):
             contact = any(b.request_contact for row in markup.keyboard for b in row)
             self.prompts[chat_id] = Prompt(message_id, text, ask_contact=contact)
+
+
+KEYBOARDS_READ: dict[int, tuple[InlineKeyboardMarkup, list[str]]] = {}
+
+
+def _actions(markup: InlineKeyboardMarkup) -> list[str]:
+    """The actions of a keyboard's buttons, read once per keyboard object (the bot shares
+    one object among the replies showing the same buttons, and nothing changes a keyboard
+    once sent): the client's reading is not the bot's cost. Held by identity, the
+    keyboard kept alive with its reading, so an id is never taken for another keyboard."""
+    read = KEYBOARDS_READ.get(id(markup))
+    if read is not None and read[0] is markup:
+        return read[1]
+    actions = [
+        _action(b.callback_data) for row in markup.inline_keyboard for b in row if b.callback_data
+    ]
+    if len(KEYBOARDS_READ) >= 4096:
+        KEYBOARDS_READ.clear()
+    KEYBOARDS_READ[id(markup)] = (markup, actions)
+    return actions
 
 
 @functools.lru_cache(maxsize=4096)
