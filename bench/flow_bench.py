@@ -68,6 +68,8 @@ from bot.db import close_db, init_db  # noqa: E402
 from bot.dialogs import DialogService  # noqa: E402
 from bot.models import ACTIVE_APPOINTMENT_STATUSES, Appointment  # noqa: E402
 from handlers.telegram import Act  # noqa: E402
+from handlers.telegram_send import sent_answer  # noqa: E402
+from handlers.telegram_session import KeptChain  # noqa: E402
 
 TOKEN = "123456:bench-token"
 BOT_USER = {"id": 123456, "is_bot": True, "first_name": "Priyom"}
@@ -75,6 +77,7 @@ BOT_USER = {"id": 123456, "is_bot": True, "first_name": "Priyom"}
 START = dt.datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Europe/Samara"))
 NAMES = ("Ольга", "Анна", "Мария", "Елена", "Ирина", "Светлана", "Иван", "Пётр")
 ANSWERS: dict[Any, Any] = {}  # `Response[...]` per method's `__returning__`
+TEXTS = (SendMessage, EditMessageText)  # a tuple: `A | B` would build a union per call
 MAX_STEPS = 60  # a client that hasn't booked by then is counted as stuck
 
 
@@ -88,8 +91,9 @@ class Prompt:
     ask_contact: bool = False
 
 
-class StubSession(BaseSession):
+class StubSession(KeptChain, BaseSession):
     """Answers Bot API calls in-process, so only dispatcher + scenario + database are measured.
+    It calls through the request middlewares as the product's session does (KeptChain).
 
     It also remembers the last keyboard shown in each chat, which is how clients "see" it.
     """
@@ -121,7 +125,7 @@ class StubSession(BaseSession):
         self.calls[name] = self.calls.get(name, 0) + 1
         if isinstance(method, AnswerCallbackQuery):
             return True  # type: ignore[return-value]
-        if isinstance(method, SendMessage | EditMessageText):
+        if isinstance(method, TEXTS):
             chat_id = int(method.chat_id or 0)
             message_id = (
                 method.message_id
@@ -143,27 +147,44 @@ class StubSession(BaseSession):
     def _answer(bot: Bot, method: TelegramMethod[TelegramType], result: Any) -> TelegramType:
         """Telegram's answer read as the method declares it, as `BaseSession.check_response`
         reads a real one (less the JSON decoding): a method whose `__returning__` is the
-        message id alone pays for the id, one returning `Message` for the whole message."""
+        message id alone pays for the id, one returning `Message` for the whole message.
+        The product's session reads a plain sent message's id without pydantic: so here."""
         returning = method.__returning__
+        answer = {"ok": True, "result": result}
+        sent = sent_answer(returning, answer)
+        if sent is not None:
+            return sent.result  # type: ignore[return-value]
         if returning not in ANSWERS:  # a weakly cached generic, built once for both runs
             ANSWERS[returning] = Response[returning]
-        response = ANSWERS[returning].model_validate(
-            {"ok": True, "result": result}, context={"bot": bot}
-        )
+        response = ANSWERS[returning].model_validate(answer, context={"bot": bot})
         return response.result  # type: ignore[return-value]
 
     def _remember(self, chat_id: int, message_id: int, text: str, markup: object) -> None:
         if isinstance(markup, InlineKeyboardMarkup):
-            actions = [
-                _action(b.callback_data)
-                for row in markup.inline_keyboard
-                for b in row
-                if b.callback_data
-            ]
-            self.prompts[chat_id] = Prompt(message_id, text, actions)
+            self.prompts[chat_id] = Prompt(message_id, text, _actions(markup))
         elif isinstance(markup, ReplyKeyboardMarkup):
             contact = any(b.request_contact for row in markup.keyboard for b in row)
             self.prompts[chat_id] = Prompt(message_id, text, ask_contact=contact)
+
+
+KEYBOARDS_READ: dict[int, tuple[InlineKeyboardMarkup, list[str]]] = {}
+
+
+def _actions(markup: InlineKeyboardMarkup) -> list[str]:
+    """The actions of a keyboard's buttons, read once per keyboard object (the bot shares
+    one object among the replies showing the same buttons, and nothing changes a keyboard
+    once sent): the client's reading is not the bot's cost. Held by identity, the
+    keyboard kept alive with its reading, so an id is never taken for another keyboard."""
+    read = KEYBOARDS_READ.get(id(markup))
+    if read is not None and read[0] is markup:
+        return read[1]
+    actions = [
+        _action(b.callback_data) for row in markup.inline_keyboard for b in row if b.callback_data
+    ]
+    if len(KEYBOARDS_READ) >= 4096:
+        KEYBOARDS_READ.clear()
+    KEYBOARDS_READ[id(markup)] = (markup, actions)
+    return actions
 
 
 @functools.lru_cache(maxsize=4096)

@@ -148,8 +148,25 @@ def inline_markup(reply: Reply) -> InlineKeyboardMarkup | None:
 
 
 def inline_keyboard(buttons: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | None:
-    """The buttons as aiogram's keyboard, built once per distinct layout (`_keyboard`)."""
-    return _keyboard(layout(buttons)) if buttons else None
+    """The buttons as aiogram's keyboard, built once per distinct layout (`_keyboard`), and
+    found by the buttons' very tuple where the scenario shows a kept one again (its
+    catalog keyboards, a kept slot page: about two replies in three): a tuple of frozen
+    buttons of strings never changes, and it is held with its keyboard, so its id is
+    never another tuple's."""
+    if not buttons:
+        return None
+    shown = _SHOWN.get(id(buttons))
+    if shown is not None and shown[0] is buttons:
+        return shown[1]
+    markup = _keyboard(layout(buttons))
+    if len(_SHOWN) >= SHOWN_KEPT:
+        _SHOWN.clear()
+    _SHOWN[id(buttons)] = (buttons, markup)
+    return markup
+
+
+SHOWN_KEPT = 4096
+_SHOWN: dict[int, tuple[tuple[tuple[Button, ...], ...], InlineKeyboardMarkup]] = {}
 
 
 Layout = tuple[tuple[str, str, str, int] | int, ...]

@@ -22,6 +22,7 @@ from bot import metrics
 from bot.clock import FakeClock
 from bot.i18n import Texts
 from handlers.telegram import (
+    SHOWN_KEPT,
     TelegramClientBot,
     answered,
     contact_markup,
@@ -160,6 +161,19 @@ def test_a_keyboard_is_keyed_by_its_whole_layout():
     assert inline_keyboard(((Button("10:00", "slot:anna:1"), two),)) is keyboards[0]
     # the layout holds every field of a button: a new one must be added to it
     assert [f.name for f in dataclasses.fields(Button)] == ["text", "action", "url"]
+
+
+def test_a_keyboard_found_by_its_buttons_tuple_is_never_another_tuples():
+    """`inline_keyboard` finds a kept tuple's keyboard by the tuple itself: tuples made and
+    dropped one after another reuse their ids, and each must still get its own buttons,
+    past the memo's bound too."""
+    for n in range(SHOWN_KEPT + 50):
+        buttons = ((Button(f"{n}", f"slot:anna:{n}"),),)
+        assert _actions(inline_keyboard(buttons)) == [[f"a|slot:anna:{n}"]]
+        assert inline_keyboard(buttons) is inline_keyboard(buttons)
+        del buttons  # its id is free for the next tuple
+    kept = SLOTS
+    assert inline_keyboard(kept) is inline_keyboard(tuple(list(kept)))  # one layout, one keyboard
 
 
 def test_an_outbox_rows_keyboard_is_its_own_payloads():
