@@ -70,6 +70,7 @@ class Booker:
         self._times = master_times.TimesCache()
         self._days = DaySlots(config)
         self._pages = SlotPages()
+        self._lists = SlotPages()  # the fitting offers exact-time pages sort (`Search.fitting`)
 
     def _busy_window(self, since: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
         """Where visits can block a slot from `since` to the end of the booking horizon."""
@@ -219,7 +220,8 @@ class Booker:
             return page
         inputs = await self._search_inputs(service.masters, now, entries)
         minutes = visit_minutes(service, addon_ids)
-        search = Search(days, service, minutes, inputs, now, today)
+        lists = None if entries is None else (self._lists, entries)
+        search = Search(days, service, minutes, inputs, now, today, lists)
         page = search.page(*wish, offset, limit)
         if entries is not None:
             self._pages.keep(key, entries, now, search.good_until(), page)
@@ -231,6 +233,7 @@ class Booker:
         if self._days.config is not self.config:
             self._days = DaySlots(self.config)
             self._pages.clear()
+            self._lists.clear()
         return self._days
 
     async def is_free(self, slot: Slot) -> bool:
