@@ -273,11 +273,14 @@ class Booker:
         lead: Lead | None,
         deposit_kop: int | None = None,
         checked: bool = False,
+        owners: tuple[int | None, int | None] | None = None,
     ) -> Appointment | None:
         """Book the slot, or return None when another booking got any part of it first or
         the slot engine would not offer it (a forged button): every caller gets the check
         (`checked`: the caller has just asked `offerable` in this step's snapshot). With
-        `deposit_kop` the booking is a hold (HELD) until the deposit is paid."""
+        `deposit_kop` the booking is a hold (HELD) until the deposit is paid. `owners`: the
+        lead's and the client's ids instead of their rows (existing rows: nothing deletes
+        a lead or a client), so a race lost at the cells has read neither."""
         if not checked and not await self.offerable(slot, service, addon_ids):
             return None
         now = self.clock.now()
@@ -302,6 +305,8 @@ class Booker:
             status=status,
             created_at=now,
         )
+        if owners is not None:
+            appointment.lead_id, appointment.client_id = owners
         cells = cells_of(slot.master_id, slot.start, held_until)
         since = slot.start - dt.timedelta(days=1)
         until = since + dt.timedelta(days=self.config.booking.horizon_days + 2)
