@@ -292,28 +292,28 @@ class Booker:
             else AppointmentStatus.PENDING
         )
         _, held_until = occupied_span(slot.start, slot.end, self.config.booking.buffer_minutes)
-        appointment = Appointment(
-            lead=lead,
-            client=client,
-            service_id=service.id,
-            addon_ids=list(addon_ids),
-            master_id=slot.master_id,
-            start=slot.start,
-            end=slot.end,
-            price_kop=price_kop(service, addon_ids),
-            deposit_kop=int(service.deposit * 100) if deposit_kop is None else deposit_kop,
-            status=status,
-            created_at=now,
-        )
-        if owners is not None:
-            appointment.lead_id, appointment.client_id = owners
+        lead_id, client_id = owners or (lead and lead.id, client and client.id)
+        row = {
+            "lead_id": lead_id,
+            "client_id": client_id,
+            "service_id": service.id,
+            "addon_ids": list(addon_ids),
+            "master_id": slot.master_id,
+            "start": slot.start,
+            "end": slot.end,
+            "price_kop": price_kop(service, addon_ids),
+            "deposit_kop": int(service.deposit * 100) if deposit_kop is None else deposit_kop,
+            "status": status,
+            "created_at": now,
+        }
         cells = cells_of(slot.master_id, slot.start, held_until)
         since = slot.start - dt.timedelta(days=1)
         until = since + dt.timedelta(days=self.config.booking.horizon_days + 2)
-        written = await booking_rows.insert(appointment, cells, slot.master_id, since, until)
-        if written is None:
+        found = await booking_rows.insert(row, cells, slot.master_id, since, until)
+        if found is None:
             self._times.taken(slot.master_id, slot.start, slot.end)  # since the snapshot
             return None
+        appointment, written = found
         if self._overridden(slot, written):  # an override committed meanwhile: it wins
             await appointment.delete()  # never shown to anyone: as if it lost the race
             self._times.forget([slot.master_id])  # the override is newer than the snapshot
