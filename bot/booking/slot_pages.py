@@ -164,7 +164,8 @@ class Search:
         wanted: Iterable[Offer]
         if exact is not None:
             wanted = self.fitting(day_from, day_to, after, before)
-            wanted = sorted(wanted, key=lambda o: (o.day, _distance(o, exact)))
+            minute = exact.hour * 60 + exact.minute  # nearest the wished time first
+            wanted = sorted(wanted, key=lambda o: (o.day, abs(o.minute - minute)))
         else:
             wanted = (o for o in self.offers(day_from, day_to) if _fits(o.time, after, before))
         page = [o.slot for o in itertools.islice(wanted, offset, offset + limit + 1)]
@@ -187,7 +188,3 @@ class Search:
 
 def _fits(start: dt.time, after: dt.time | None, before: dt.time | None) -> bool:
     return (after is None or start >= after) and (before is None or start <= before)
-
-
-def _distance(offer: Offer, exact: dt.time) -> int:
-    return abs(offer.minute - (exact.hour * 60 + exact.minute))
