@@ -15,6 +15,9 @@ around the slot it lost, as the others who lost it do. A page is a pure function
   decides nothing beyond the day.
 So a page kept here is served only while every one of those is unchanged; anything else is
 a miss and the page is computed again, and the unique cells still decide every booking.
+An exact-time page (after a lost race) sorts all of its days' offers by distance: those
+offers are kept the same way (`Search.fitting`), so races lost at other times of one day
+share them.
 """
 
 from __future__ import annotations
