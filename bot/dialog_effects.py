@@ -229,20 +229,22 @@ class DialogEffects:
             if old is None:
                 return Input.event("cancel_failed", str(effect.replaces))
         slot = Slot(effect.start, effect.end, effect.master_id)
-        appointment = found = lead = client = None
+        appointment = found = None
         provider = self.checkout.provider(conv.channel) if old is None else None
         if service is not None and await self.bookable(effect):
-            lead_id = old.lead_id if old else conv.lead_id
-            lead, client = await raw_sql.by_ids((Lead, lead_id), (Client, conv.client_id))
             price = price_kop(service, effect.addon_ids)
             if provider is not None:
                 found = await quote_for(self.config, service.id, price, slot.start, conv.client_id)
             deposit = found.amount_kop if found else None
+            owners = (old.lead_id if old else conv.lead_id, conv.client_id)
             appointment = await self.booker.book(
-                slot, service, effect.addon_ids, client, lead, deposit, checked=True
+                slot, service, effect.addon_ids, None, None, deposit, checked=True, owners=owners
             )
         if appointment is None:
             return self.slot_taken(conv, effect)
+        # Read once the visit is written: a lost race (most that pass the snapshot) reads nothing.
+        ids = ((Lead, appointment.lead_id), (Client, appointment.client_id))
+        lead, client = await raw_sql.by_ids(*ids)
         if booked is not None:
             booked[appointment.id] = appointment  # as `_moved` may still change it
         if old is None and client is not None:  # waits no more for what it has now

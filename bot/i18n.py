@@ -63,7 +63,7 @@ class Texts:
         names[day] = named
 
     def moment(self, local: dt.datetime) -> str:
-        return f"{self.day(local.date())}, {local:%H:%M}"
+        return f"{self.day(local.date())}, {local.hour:02d}:{local.minute:02d}"
 
 
 @cache

@@ -108,14 +108,13 @@ def parse_slot_action(action: str) -> tuple[str, dt.datetime] | None:
     return None
 
 
-def slots(
-    t: Texts, offered: Sequence[Slot], labels: Sequence[str], has_more: bool, wait: bool = False
-) -> Rows:
-    """The slots; `wait`: nothing fit the wish, so «Лист ожидания» is offered too."""
-    buttons = [
-        _button(label, PickSlot(s.master_id, s.start))
-        for s, label in zip(offered, labels, strict=True)
-    ]
+def slot_button(label: str, slot: Slot) -> Button:
+    return _button(label, PickSlot(slot.master_id, slot.start))
+
+
+def slots(t: Texts, buttons: Sequence[Button], has_more: bool, wait: bool = False) -> Rows:
+    """The slots' buttons (`slot_button`); `wait`: nothing fit the wish, so «Лист
+    ожидания» is offered too."""
     nav = _nav(t, _button(t("btn.other_time"), Tap.RETIME))
     more = ((_button(t("btn.more"), Tap.MORE),),) if has_more else ()
     return (*_rows(buttons, 2), *more, *_wait(t, wait), nav)

@@ -7,16 +7,21 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from bot.booking.slots import Slot
-from bot.config import Service
+from bot.config import BusinessConfig, Service
+from bot.i18n import Texts
 from scenarios import keyboards as kb
 from scenarios.parsing import TimeWish
 from scenarios.ports import BookingInfo, Deps
 from scenarios.state import DialogState, wish_to_dict
-from scenarios.types import Reply
+from scenarios.types import Button, Reply
 
 if TYPE_CHECKING:
     from bot.booking.booker import SlotPage
     from bot.payments.rules import Quote
+
+SLOT_BUTTONS_KEPT = 5_000  # per catalog and config: a horizon's starts for every master
+CONFIGS_KEPT = 8  # catalogs (locales) and configs whose slot buttons are kept
+_SLOT_BUTTONS: dict[tuple[int, int], tuple[Texts, BusinessConfig, dict]] = {}
 
 
 def service_of(state: DialogState, deps: Deps) -> Service:
@@ -147,26 +152,45 @@ def _rendered(page: SlotPage, wait: bool, deps: Deps) -> tuple[str, kb.Rows]:
     if kept is not None and kept[0] is config:  # the masters' names and the zone as shown
         return kept[1], kept[2]
     header = t("slots") if page.matches_wish else t("slots_nearest")
-    labels = slot_labels(page.slots, deps)
-    rows = kb.slots(t, page.slots, labels, page.has_more, wait)
+    rows = kb.slots(t, slot_buttons(page.slots, deps), page.has_more, wait)
     page.rendered[t, wait] = (config, header, rows)
     return header, rows
 
 
-def slot_labels(slots: Sequence[Slot], deps: Deps) -> list[str]:
-    """«Пн 01.06 10:00 · Анна» per slot; a page's slots share a day or two, named once."""
-    t, tz = deps.texts, deps.config.tz
-    day_names: dict[dt.date, str] = {}
-    labels = []
+def slot_buttons(slots: Sequence[Slot], deps: Deps) -> list[Button]:
+    """«Пн 01.06 10:00 · Анна» per slot, with its payload. A page found anew (after every
+    booking touching its masters) shows mostly the slots shown before: each slot's button
+    is made once per locale and config (the zone and the masters' names it shows)."""
+    made = _slot_buttons_of(deps.texts, deps.config)
+    buttons = []
     for slot in slots:
-        local = slot.start.astimezone(tz)
-        day = local.date()
-        if day not in day_names:
-            day_names[day] = t.short_day(day)
-        time = f"{local.hour:02d}:{local.minute:02d}"
-        master = master_name(slot.master_id, deps)
-        labels.append(t("slot_label", when=day_names[day], time=time, master=master))
-    return labels
+        button = made.get((slot.master_id, slot.start))
+        if button is None:
+            button = made[slot.master_id, slot.start] = _slot_button(slot, deps)
+        buttons.append(button)
+    if len(made) > SLOT_BUTTONS_KEPT:
+        made.clear()
+    return buttons
+
+
+def _slot_button(slot: Slot, deps: Deps) -> Button:
+    t = deps.texts
+    local = slot.start.astimezone(deps.config.tz)
+    time = f"{local.hour:02d}:{local.minute:02d}"
+    master = master_name(slot.master_id, deps)
+    label = t("slot_label", when=t.short_day(local.date()), time=time, master=master)
+    return kb.slot_button(label, slot)
+
+
+def _slot_buttons_of(t: Texts, config: BusinessConfig) -> dict[tuple[str, dt.datetime], Button]:
+    """The buttons made for this very catalog and config (compared by identity: a catalog
+    edit brings a new config, so its buttons are made anew)."""
+    kept = _SLOT_BUTTONS.get((id(t), id(config)))
+    if kept is None or kept[0] is not t or kept[1] is not config:
+        if len(_SLOT_BUTTONS) >= CONFIGS_KEPT:
+            _SLOT_BUTTONS.clear()
+        kept = _SLOT_BUTTONS[id(t), id(config)] = (t, config, {})
+    return kept[2]
 
 
 def can_wait(state: DialogState, deps: Deps) -> bool:

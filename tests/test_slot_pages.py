@@ -282,3 +282,64 @@ async def test_a_page_asked_in_words_then_by_button_is_the_same(dialogs):
     replies = await dialogs.handle("test", "typed", Input(InputKind.TEXT, "завтра"))
     typed = [b.action for row in replies[-1].buttons for b in row if b.action.startswith("slot:")]
     assert typed == by_button
+
+
+async def test_exact_time_pages_of_one_day_share_its_offers(db, config, clock):
+    """Clients who lost races at other times of one day are shown pages sorted from one
+    list of the day's offers (`Search.fitting`): the day is searched once."""
+    booker = Booker(config, clock)
+    tuesday = dt.date(2026, 11, 24)
+    searched = []
+    iter_offers = booker._day_slots().iter_offers
+    booker._days.iter_offers = lambda *a: searched.append(a) or iter_offers(*a)
+    times = (dt.time(14, 30), dt.time(11), dt.time(18, 15))
+    pages = []
+    with versions.snapshot(await versions.read()):
+        for exact in times:
+            wish = ("manicure", (), tuesday, tuesday, None, None, exact, 0, 6)
+            pages.append((wish, await booker.find(*wish)))
+    assert len(searched) == 1
+    for (wish, page), exact in zip(pages, times, strict=True):
+        assert page == await Booker(config, clock).find(*wish)  # the database's own
+        nearest = page.slots[0].start.astimezone(config.tz)
+        assert abs(nearest.hour * 60 + nearest.minute - exact.hour * 60 - exact.minute) <= 30
+
+
+async def test_exact_time_pages_equal_fresh_searches_through_bookings_blocks_and_time(
+    db, config: BusinessConfig, clock: FakeClock
+):
+    """Lost races at any time of a day, with bookings, cancellations, blocks and the clock
+    moving on between them: the warm booker's exact-time page (its day's offers kept when
+    they can be) is always the page a booker with no memo finds in the database."""
+    rng = random.Random(11)
+    warm = Booker(config, clock)
+    for _ in range(40):
+        await _change_something(warm, config, clock, rng)
+        today = clock.now().astimezone(config.tz).date()
+        for _ in range(4):
+            service = rng.choice(config.services)
+            day = today + dt.timedelta(days=rng.choice((0, 0, 1)))
+            exact = dt.time(rng.randrange(9, 21), rng.choice((0, 15, 30, 45)))
+            after = rng.choice((None, None, dt.time(12)))
+            wish = (service.id, (), day, day, after, None, exact, rng.choice((0, 0, 6)), 6)
+            with versions.snapshot(await versions.read()):
+                kept = await warm.find(*wish)
+            fresh = await Booker(config, clock).find(*wish)  # no snapshot: the database
+            assert kept == fresh, wish
+
+
+async def test_the_lead_time_passing_drops_the_first_slot_of_a_kept_day(db, config, clock):
+    """A day's offers kept for exact-time pages hold only while their earliest is past the
+    lead time: a minute later a page for another time must not offer it."""
+    booker = Booker(config, clock)
+    today = dt.date(2026, 11, 23)  # Monday, 09:00: Anna from 10:00, an hour's lead time
+    ten = dt.datetime(2026, 11, 23, 6, 0, tzinfo=dt.UTC)
+    wish = ("manicure", (), today, today, None, None)
+    with versions.snapshot(await versions.read()):
+        page = await booker.find(*wish, dt.time(10), 0, 6)
+    assert page.slots[0].start == ten
+    clock.advance(minutes=1)  # 10:00 is 59 minutes ahead now: too soon to offer
+    with versions.snapshot(await versions.read()):
+        later = await booker.find(*wish, dt.time(10, 5), 0, 6)
+    assert ten not in [s.start for s in later.slots]
+    assert later == await Booker(config, clock).find(*wish, dt.time(10, 5), 0, 6)

@@ -70,6 +70,7 @@ class Booker:
         self._times = master_times.TimesCache()
         self._days = DaySlots(config)
         self._pages = SlotPages()
+        self._lists = SlotPages()  # the fitting offers exact-time pages sort (`Search.fitting`)
 
     def _busy_window(self, since: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
         """Where visits can block a slot from `since` to the end of the booking horizon."""
@@ -219,7 +220,8 @@ class Booker:
             return page
         inputs = await self._search_inputs(service.masters, now, entries)
         minutes = visit_minutes(service, addon_ids)
-        search = Search(days, service, minutes, inputs, now, today)
+        lists = None if entries is None else (self._lists, entries)
+        search = Search(days, service, minutes, inputs, now, today, lists)
         page = search.page(*wish, offset, limit)
         if entries is not None:
             self._pages.keep(key, entries, now, search.good_until(), page)
@@ -231,6 +233,7 @@ class Booker:
         if self._days.config is not self.config:
             self._days = DaySlots(self.config)
             self._pages.clear()
+            self._lists.clear()
         return self._days
 
     async def is_free(self, slot: Slot) -> bool:
@@ -270,11 +273,14 @@ class Booker:
         lead: Lead | None,
         deposit_kop: int | None = None,
         checked: bool = False,
+        owners: tuple[int | None, int | None] | None = None,
     ) -> Appointment | None:
         """Book the slot, or return None when another booking got any part of it first or
         the slot engine would not offer it (a forged button): every caller gets the check
         (`checked`: the caller has just asked `offerable` in this step's snapshot). With
-        `deposit_kop` the booking is a hold (HELD) until the deposit is paid."""
+        `deposit_kop` the booking is a hold (HELD) until the deposit is paid. `owners`: the
+        lead's and the client's ids instead of their rows (existing rows: nothing deletes
+        a lead or a client), so a race lost at the cells has read neither."""
         if not checked and not await self.offerable(slot, service, addon_ids):
             return None
         now = self.clock.now()
@@ -286,26 +292,28 @@ class Booker:
             else AppointmentStatus.PENDING
         )
         _, held_until = occupied_span(slot.start, slot.end, self.config.booking.buffer_minutes)
-        appointment = Appointment(
-            lead=lead,
-            client=client,
-            service_id=service.id,
-            addon_ids=list(addon_ids),
-            master_id=slot.master_id,
-            start=slot.start,
-            end=slot.end,
-            price_kop=price_kop(service, addon_ids),
-            deposit_kop=int(service.deposit * 100) if deposit_kop is None else deposit_kop,
-            status=status,
-            created_at=now,
-        )
+        lead_id, client_id = owners or (lead and lead.id, client and client.id)
+        row = {
+            "lead_id": lead_id,
+            "client_id": client_id,
+            "service_id": service.id,
+            "addon_ids": list(addon_ids),
+            "master_id": slot.master_id,
+            "start": slot.start,
+            "end": slot.end,
+            "price_kop": price_kop(service, addon_ids),
+            "deposit_kop": int(service.deposit * 100) if deposit_kop is None else deposit_kop,
+            "status": status,
+            "created_at": now,
+        }
         cells = cells_of(slot.master_id, slot.start, held_until)
         since = slot.start - dt.timedelta(days=1)
         until = since + dt.timedelta(days=self.config.booking.horizon_days + 2)
-        written = await booking_rows.insert(appointment, cells, slot.master_id, since, until)
-        if written is None:
+        found = await booking_rows.insert(row, cells, slot.master_id, since, until)
+        if found is None:
             self._times.taken(slot.master_id, slot.start, slot.end)  # since the snapshot
             return None
+        appointment, written = found
         if self._overridden(slot, written):  # an override committed meanwhile: it wins
             await appointment.delete()  # never shown to anyone: as if it lost the race
             self._times.forget([slot.master_id])  # the override is newer than the snapshot

@@ -40,37 +40,40 @@ SAVEPOINT = "booker_book"
 
 
 async def insert(
-    appointment: Appointment,
+    row: dict[str, Any],
     cells: Sequence[tuple[str, int]],
     master_id: str,
     since: dt.datetime,
     until: dt.datetime,
-) -> Changes | None:
-    """Write the visit (its id is set) and its cells; None when a cell is taken. Then the
-    master's active overrides meeting [since, until), read after the write."""
-    values = raw_sql.db_values([_value(appointment, c) for c in COLUMNS])
+) -> tuple[Appointment, Changes] | None:
+    """Write the visit (`row`: its COLUMNS) and its cells; None when a cell is taken (no
+    model is built for a lost race: most that pass the snapshot under load lose here).
+    Else the visit, and the master's active overrides meeting [since, until), read after
+    the write."""
+    values = raw_sql.db_values([_value(row, c) for c in COLUMNS])
     window = tuple(raw_sql.db_values((master_id, since, until)))
     client = raw_sql.current_client()
     if isinstance(client, SqliteClient):
         found = await in_thread(client, _write, values, cells, window)
         if found is None:
             return None
-        appointment.id, overrides = found
+        appointment_id, overrides = found
     else:
         try:
             async with in_transaction():  # a savepoint in the caller's transaction
-                ((appointment.id,),) = await raw_sql.fetch(INSERT_APPOINTMENT, values)
-                rows = [(m, c, appointment.id) for m, c in cells]
+                ((appointment_id,),) = await raw_sql.fetch(INSERT_APPOINTMENT, values)
+                rows = [(m, c, appointment_id) for m, c in cells]
                 await raw_sql.execute_many(INSERT_CELL, rows)
         except IntegrityError:
             return None
         overrides = await raw_sql.fetch(SELECT_OVERRIDES, window)
+    appointment = Appointment(id=appointment_id, **row)
     appointment._saved_in_db = True  # as Appointment.create leaves it
-    return _changes(overrides)
+    return appointment, _changes(overrides)
 
 
-def _value(appointment: Appointment, column: str) -> Any:
-    value = getattr(appointment, column)
+def _value(row: dict[str, Any], column: str) -> Any:
+    value = row[column]
     if column == "addon_ids":
         return raw_sql.as_json(value)
     return value.value if column == "status" else value

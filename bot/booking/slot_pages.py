@@ -15,6 +15,9 @@ around the slot it lost, as the others who lost it do. A page is a pure function
   decides nothing beyond the day.
 So a page kept here is served only while every one of those is unchanged; anything else is
 a miss and the page is computed again, and the unique cells still decide every booking.
+An exact-time page (after a lost race) sorts all of its days' offers by distance: those
+offers are kept the same way (`Search.fitting`), so races lost at other times of one day
+share them.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import itertools
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from bot.booking.day_slots import DaySlots, Offer, SpanIndex
 from bot.booking.slots import Slot, Span, TimeChange
@@ -51,7 +54,7 @@ class _Kept(NamedTuple):
     entries: tuple[weakref.ref, ...]  # the masters' cache entries the page was found in
     since: dt.datetime  # when it was found: a clock set back misses
     good_until: dt.datetime | None  # the last moment its lead-time cut holds (None: all day)
-    page: SlotPage
+    page: Any  # a SlotPage, or a search's fitting offers (`Search.fitting`)
 
 
 class SlotPages:
@@ -60,7 +63,7 @@ class SlotPages:
     def __init__(self) -> None:
         self._kept: dict[tuple, _Kept] = {}
 
-    def get(self, key: tuple, entries: Sequence[object], now: dt.datetime) -> SlotPage | None:
+    def get(self, key: tuple, entries: Sequence[object], now: dt.datetime) -> Any:
         kept = self._kept.get(key)
         if kept is None or now < kept.since:
             return None
@@ -79,7 +82,7 @@ class SlotPages:
         entries: Sequence[object],
         now: dt.datetime,
         good_until: dt.datetime | None,
-        page: SlotPage,
+        page: Any,
     ) -> None:
         """Weak references: a page never keeps a replaced entry's visits in memory."""
         if key not in self._kept and len(self._kept) >= PAGES_LIMIT:
@@ -103,10 +106,16 @@ class Search:
         inputs: SearchInputs,
         now: dt.datetime,
         today: dt.date,
+        lists: tuple[SlotPages, Sequence[object]] | None = None,
     ) -> None:
         self.days, self.service, self.minutes, self.inputs = days, service, minutes, inputs
         self.now, self.today = now, today
+        self.lists = lists  # where the fitting offers are kept, and the entries they hold by
         self.first: dt.datetime | None = None  # the earliest start of any offer looked at
+
+    def _saw(self, start: dt.datetime | None) -> None:
+        if start is not None and (self.first is None or start < self.first):
+            self.first = start
 
     def offers(self, day_from: dt.date, day_to: dt.date) -> Iterator[Offer]:
         """The day memo's offers, nearest first: the first one is the earliest looked at."""
@@ -116,9 +125,31 @@ class Search:
         head = next(offers, None)
         if head is None:
             return offers
-        if self.first is None or head.slot.start < self.first:
-            self.first = head.slot.start
+        self._saw(head.slot.start)
         return itertools.chain((head,), offers)
+
+    def fitting(
+        self, day_from: dt.date, day_to: dt.date, after: dt.time | None, before: dt.time | None
+    ) -> tuple[Offer, ...]:
+        """Every offer of the days fitting the times, nearest first: an exact-time page sorts
+        them all by distance. Kept as pages are (the same entries, day and lead-time cut):
+        clients losing races at other times of one day share the day's list."""
+        key = (self.service.id, self.minutes, day_from, day_to, after, before, self.today)
+        if self.lists is not None:
+            kept = self.lists[0].get(key, self.lists[1], self.now)
+            if kept is not None:
+                first, offers = kept
+                self._saw(first)
+                return offers
+        seen, self.first = self.first, None
+        offers = tuple(o for o in self.offers(day_from, day_to) if _fits(o.time, after, before))
+        first, self.first = self.first, seen
+        self._saw(first)
+        if self.lists is not None:
+            lead = dt.timedelta(minutes=self.days.config.booking.min_lead_minutes)
+            good_until = None if first is None else first - lead
+            self.lists[0].keep(key, self.lists[1], self.now, good_until, (first, offers))
+        return offers
 
     def page(
         self,
@@ -133,11 +164,13 @@ class Search:
         horizon_end = self.today + dt.timedelta(days=self.days.config.booking.horizon_days)
         if day_from > horizon_end:  # a wish (or a forged slot) past the horizon: from today
             day_from = self.today
-        wanted: Iterable[Offer] = (
-            o for o in self.offers(day_from, day_to) if _fits(o.time, after, before)
-        )
+        wanted: Iterable[Offer]
         if exact is not None:
-            wanted = sorted(wanted, key=lambda o: (o.day, _distance(o, exact)))
+            wanted = self.fitting(day_from, day_to, after, before)
+            minute = exact.hour * 60 + exact.minute  # nearest the wished time first
+            wanted = sorted(wanted, key=lambda o: (o.day, abs(o.minute - minute)))
+        else:
+            wanted = (o for o in self.offers(day_from, day_to) if _fits(o.time, after, before))
         page = [o.slot for o in itertools.islice(wanted, offset, offset + limit + 1)]
         if page:
             return SlotPage(page[:limit], len(page) > limit, True)
@@ -158,7 +191,3 @@ class Search:
 
 def _fits(start: dt.time, after: dt.time | None, before: dt.time | None) -> bool:
     return (after is None or start >= after) and (before is None or start <= before)
-
-
-def _distance(offer: Offer, exact: dt.time) -> int:
-    return abs(offer.minute - (exact.hour * 60 + exact.minute))
