@@ -15,7 +15,6 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from tortoise import connections
 from tortoise.exceptions import IntegrityError
 
 from bot import raw_sql
@@ -42,7 +41,7 @@ class StepResult:
 async def seen(channel: str, receipt: str) -> bool:
     """A look before a step's effects run (the insert in its commit is what decides:
     bot.dialog_store). On SQLite in the loop's thread, without a round trip."""
-    client = connections.get("default")
+    client = raw_sql.current_client()
     if isinstance(client, ImmediateClient):
         rows = client.read_now(SEEN, (channel, receipt))
         if rows is not None:
