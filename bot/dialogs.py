@@ -342,8 +342,9 @@ class DialogService:
         if cached is not None:
             self._cache.move_to_end((channel, chat_id))
             return cached
-        # Prepared SQL: a new chat (every client's first message) costs no queryset.
-        conv = await raw_sql.get_by(Conversation, channel=channel, chat_id=chat_id)
+        # Prepared SQL read as committed (no hand-off on SQLite): no transaction is open,
+        # and a new chat (every client's first message) costs no queryset.
+        conv = await raw_sql.get_committed(Conversation, channel=channel, chat_id=chat_id)
         if conv is not None:
             return conv
         conv = Conversation(channel=channel, chat_id=chat_id, updated_at=now, state={})

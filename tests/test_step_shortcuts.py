@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 from tortoise.transactions import in_transaction
 
+from bot import raw_sql
 from bot.booking import versions
 from bot.models import Client, Conversation, Outbox
 from scenarios.types import Input
@@ -74,3 +75,22 @@ async def test_a_failed_step_ends_its_snapshot(db, dialogs, monkeypatch):
     with pytest.raises(RuntimeError):
         await dialogs.handle(CHANNEL, "8", Input.command("start"))
     assert versions.current() is None
+
+
+async def test_a_conversation_read_as_committed_is_the_orms(db, dialogs):
+    await dialogs.handle(CHANNEL, "9", Input.command("start"))
+    assert raw_sql._reader() is not None  # the test runs the loop-thread read
+    read = await raw_sql.get_committed(Conversation, channel=CHANNEL, chat_id="9")
+    orm = await Conversation.get(channel=CHANNEL, chat_id="9")
+    assert read is not None and _columns(read) == _columns(orm)
+    assert await raw_sql.get_committed(Conversation, channel=CHANNEL, chat_id="10") is None
+    async with in_transaction():  # not committed yet: not read
+        await Conversation.create(channel=CHANNEL, chat_id="11", updated_at=orm.updated_at)
+        assert await raw_sql.get_committed(Conversation, channel=CHANNEL, chat_id="11") is None
+    assert await raw_sql.get_committed(Conversation, channel=CHANNEL, chat_id="11") is not None
+
+
+def _columns(conv: Conversation) -> dict:
+    columns = {name: value for name, value in vars(conv).items() if not name.startswith("_")}
+    assert {"client_id", "lead_id", "state", "version", "updated_at"} <= columns.keys()
+    return columns
