@@ -25,7 +25,8 @@ from tortoise.backends.sqlite.client import (
     SqliteTransactionWrapper,
     translate_exceptions,
 )
-from tortoise.connection import get_connections
+from tortoise.connection import ConnectionHandler, get_connections
+from tortoise.context import get_current_context
 from tortoise.exceptions import TransactionManagementError
 
 T = TypeVar("T")
@@ -184,23 +185,43 @@ class ImmediateClient(SqliteClient):
 
 class ImmediateTransactionContext(SqliteTransactionContext):
     """tortoise's context, but a failed BEGIN gives back the lock and the context variable
-    (else the process's next transaction would wait for that lock forever)."""
+    (else the process's next transaction would wait for that lock forever), and the
+    connections are found without tortoise's per-call import (every effect step enters)."""
 
     async def __aenter__(self) -> Any:
         await self._trxlock.acquire()
         try:
             await self.ensure_connection()
-            self.token = get_connections().set(self.connection_name, self.connection)
+            self.token = _connections().set(self.connection_name, self.connection)
         except BaseException:
             self._trxlock.release()
             raise
         try:
             await self.connection.begin()
         except BaseException:
-            get_connections().reset(self.token)
+            _connections().reset(self.token)
             self._trxlock.release()
             raise
         return self.connection
+
+    async def __aexit__(self, exc_type: Any, exc_val: Any, exc_tb: Any) -> None:
+        """tortoise's: commit, or roll back on an error (not after a failed BEGIN); nothing
+        when the step ended the transaction itself (bot.dialog_store.save_and_commit)."""
+        try:
+            if not self.connection._finalized:
+                if exc_type is None:
+                    await self.connection.commit()
+                elif exc_type is not TransactionManagementError:
+                    await self.connection.rollback()
+        finally:
+            _connections().reset(self.token)
+            self._trxlock.release()
+
+
+def _connections() -> ConnectionHandler:
+    """tortoise's `get_connections()` without its import on every call."""
+    context = get_current_context()
+    return context.connections if context is not None else get_connections()
 
 
 class ImmediateTransaction(SqliteTransactionWrapper):

@@ -30,17 +30,13 @@ from bot.config import BusinessConfig
 from bot.delivery.outbox import Sender, deliver_now
 from bot.delivery.step_outbox import StepResult, log_redelivery, queue_replies, seen
 from bot.dialog_effects import DialogEffects
+from bot.dialog_ports import ClientBookings, ClientDeposits
 from bot.dialog_store import LogRow, Redelivered
 from bot.i18n import Texts
-from bot.models import (
-    ACTIVE_APPOINTMENT_STATUSES,
-    Appointment,
-    Conversation,
-)
-from bot.payments.holds import Checkout, quote_for
-from bot.payments.rules import Quote
+from bot.models import Appointment, Conversation
+from bot.payments.holds import Checkout
 from scenarios import booking_flow
-from scenarios.ports import BookingInfo, Deps, Understander
+from scenarios.ports import Deps, Understander
 from scenarios.state import DialogState, Step
 from scenarios.types import (
     Book,
@@ -64,61 +60,6 @@ CACHE_SIZE = 10_000
 
 class _StaleState(Exception):
     """Another process saved this conversation first; run the step again."""
-
-
-class ClientBookings:
-    """The scenario's read-only view of one client's bookings."""
-
-    def __init__(
-        self,
-        client_id: int | None,
-        now: dt.datetime,
-        booked: dict[int, Appointment] | None = None,
-    ) -> None:
-        self.client_id = client_id
-        self.now = now
-        self.booked = (
-            booked if booked is not None else {}
-        )  # visits this step booked: no need to read them back
-
-    async def upcoming(self) -> list[BookingInfo]:
-        if self.client_id is None:
-            return []
-        rows = await Appointment.filter(
-            client_id=self.client_id, status__in=ACTIVE_APPOINTMENT_STATUSES, start__gt=self.now
-        ).order_by("start")
-        return [_info(a) for a in rows]
-
-    async def get(self, appointment_id: int) -> BookingInfo | None:
-        if self.client_id is None:
-            return None
-        row = self.booked.get(appointment_id)
-        if row is not None and row.client_id == self.client_id:
-            return _info(row)
-        row = await Appointment.get_or_none(id=appointment_id, client_id=self.client_id)
-        return _info(row) if row else None
-
-
-def _info(a: Appointment) -> BookingInfo:
-    return BookingInfo(
-        a.id,
-        a.service_id,
-        a.master_id,
-        a.start,
-        a.price_kop,
-        pending=a.status == "pending",
-        addon_ids=tuple(a.addon_ids),
-    )
-
-
-class ClientDeposits:
-    """The scenario's view of the deposit the current client's booking would need."""
-
-    def __init__(self, config: BusinessConfig, client_id: int | None) -> None:
-        self.config, self.client_id = config, client_id
-
-    async def quote(self, service_id: str, price_kop: int, start: dt.datetime) -> Quote | None:
-        return await quote_for(self.config, service_id, price_kop, start, self.client_id)
 
 
 class DialogService:
@@ -188,11 +129,13 @@ class DialogService:
             queue_all = sender is not None and deliver is None
             for _ in range(MAX_VERSION_RETRIES):
                 try:
-                    snapshot = await self._read_versions()
-                    with versions.snapshot(snapshot):
+                    snapshot = versions.enter(await self._read_versions())
+                    try:
                         step = await self._handle_once(
                             channel, chat_id, inp, receipt, sender is not None, queue_all
                         )
+                    finally:
+                        versions.leave(snapshot)
                     break
                 except _StaleState:
                     self.booker.forget_cached()  # it may hold what the rollback undid
@@ -399,8 +342,9 @@ class DialogService:
         if cached is not None:
             self._cache.move_to_end((channel, chat_id))
             return cached
-        # Prepared SQL: a new chat (every client's first message) costs no queryset.
-        conv = await raw_sql.get_by(Conversation, channel=channel, chat_id=chat_id)
+        # Prepared SQL read as committed (no hand-off on SQLite): no transaction is open,
+        # and a new chat (every client's first message) costs no queryset.
+        conv = await raw_sql.get_committed(Conversation, channel=channel, chat_id=chat_id)
         if conv is not None:
             return conv
         conv = Conversation(channel=channel, chat_id=chat_id, updated_at=now, state={})
@@ -411,8 +355,13 @@ class DialogService:
         return conv
 
     def _remember(self, conv: Conversation, saved: dict, version: int, now: dt.datetime) -> None:
-        """The conversation as just committed (`saved`: the state written), for the next step."""
-        conv.state, conv.version, conv.updated_at = saved, version, now
+        """The conversation as just committed (`saved`: the state written), for the next step.
+        Plain columns set straight in the instance: tortoise's `__setattr__` looks for
+        relations and pending async defaults (a Conversation has none) on each."""
+        if getattr(conv, "_await_when_save", None):
+            conv.state, conv.version, conv.updated_at = saved, version, now
+        else:
+            vars(conv).update(state=saved, version=version, updated_at=now)
         self._keep(conv)
 
     def _keep(self, conv: Conversation) -> None:

@@ -239,6 +239,25 @@ async def get_by(model: type[M], **columns: Any) -> M | None:
     return await first(model, _select_sql(model._meta.db_table, tuple(columns)), columns.values())
 
 
+async def get_committed(model: type[M], **columns: Any) -> M | None:
+    """`get_by` of a row as committed, read like `fetch_committed` (on SQLite by the
+    loop-thread reader, no hand-off): for a read outside any transaction."""
+    sql = _select_sql(model._meta.db_table, tuple(columns))
+    reader = _reader()
+    if reader is not None:
+        try:
+            cursor = reader.execute(sql, db_values(list(columns.values())))
+            row = cursor.fetchone()
+        except sqlite3.OperationalError:  # busy past its short timeout: the usual way
+            pass
+        else:
+            if row is None:
+                return None
+            names = [column[0] for column in cursor.description]
+            return model._init_from_db(**dict(zip(names, row, strict=True)))
+    return await get_by(model, **columns)
+
+
 async def first(model: type[M], sql: str, values: Iterable[Any]) -> M | None:
     """The first row of a prepared `SELECT *` of the model's table, as tortoise builds it."""
     client = _client()

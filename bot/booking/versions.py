@@ -63,11 +63,20 @@ def prefetched(counters: dict[str, int] | None) -> Iterator[None]:
 @contextlib.contextmanager
 def snapshot(versions: Versions) -> Iterator[None]:
     """Within this block (one task's step), caches may serve what is as new as `versions`."""
-    token = _SNAPSHOT.set(versions)
+    token = enter(versions)
     try:
         yield
     finally:
-        _SNAPSHOT.reset(token)
+        leave(token)
+
+
+def enter(versions: Versions) -> contextvars.Token:
+    """`snapshot` without its generator, for the step's hot path: `leave(token)` ends it."""
+    return _SNAPSHOT.set(versions)
+
+
+def leave(token: contextvars.Token) -> None:
+    _SNAPSHOT.reset(token)
 
 
 @contextlib.contextmanager
