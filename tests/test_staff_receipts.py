@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -31,6 +31,7 @@ from bot.staffwork.receipt import AlreadyHandled, pending, write_transaction
 from handlers.registry import ChannelDeps, build_channels
 from handlers.telegram_answers import LateAnswers
 from tests import staff_fixtures
+from tests.fakes.bot_api import FakeUser
 from tests.staff_fixtures import KSENIA, MASHA, OWNER, PETYA, STAFF, Desk
 from tests.test_catalog_edit import open_service
 
@@ -70,6 +71,24 @@ async def delivered_again(desk: Desk, update: dict) -> None:
         await staff_bot.session.close()
 
 
+async def handled_receipt_lost(
+    desk: Desk, user: FakeUser, send: Callable[[], dict], answer: str
+) -> dict:
+    """`send`'s update handled (the staff member sees `answer`), its receipt lost after."""
+    with receipt_lost():
+        update = send()
+        await desk.sees(user, answer)
+        await desk.settle()
+    return update
+
+
+async def delivered_again_says_nothing(desk: Desk, user: FakeUser, update: dict) -> None:
+    """The redelivery's instance tells `user` nothing more."""
+    said = list(desk.texts_to(user))
+    await delivered_again(desk, update)
+    assert desk.texts_to(user) == said
+
+
 async def holding(desk: Desk) -> Appointment:
     """Маша took Ксения's lead (her dialogue is open: Маша's typed words go to Ксения)."""
     visit = await desk.book()
@@ -83,10 +102,12 @@ async def test_a_typed_lost_reason_delivered_again_is_not_relayed(desk: Desk):
     desk.tap(MASHA, "Потерян", await desk.card(MASHA))
     desk.tap(MASHA, "другое", await desk.sees(MASHA, "Почему заявка #1 потеряна"))
     await desk.sees(MASHA, "Напишите причину")
-    with receipt_lost():
-        update = desk.api.send_text(STAFF, MASHA, "уезжает в отпуск")
-        await desk.sees(MASHA, "отмечена как потерянная: уезжает в отпуск")
-        await desk.settle()
+    update = await handled_receipt_lost(
+        desk,
+        MASHA,
+        lambda: desk.api.send_text(STAFF, MASHA, "уезжает в отпуск"),
+        "отмечена как потерянная: уезжает в отпуск",
+    )
     await delivered_again(desk, update)
     assert not [t for t in client_texts(desk) if "уезжает в отпуск" in t]
     assert not [t for t in desk.texts_to(MASHA) if NO_DIALOG in t]
@@ -99,10 +120,9 @@ async def test_a_typed_amount_delivered_again_is_recorded_once_and_not_relayed(d
     desk.clock.set(visit.end + dt.timedelta(minutes=1))
     desk.press(MASHA, f"came:{visit.id}")
     await desk.sees(MASHA, "Сколько оплачено?")
-    with receipt_lost():
-        update = desk.api.send_text(STAFF, MASHA, "1700")
-        await desk.sees(MASHA, "оплачено 1\u00a0700\u00a0₽")
-        await desk.settle()
+    update = await handled_receipt_lost(
+        desk, MASHA, lambda: desk.api.send_text(STAFF, MASHA, "1700"), "оплачено 1\u00a0700\u00a0₽"
+    )
     await delivered_again(desk, update)
     assert not [t for t in client_texts(desk) if "1700" in t]
     assert sum("оплачено 1\u00a0700" in t for t in desk.texts_to(MASHA)) == 1
@@ -115,21 +135,17 @@ async def test_a_catalog_value_delivered_again_is_not_taken_for_a_message(desk: 
     await open_service(desk)
     desk.tap(OWNER, "Цена")
     await desk.sees(OWNER, "Новая")
-    with receipt_lost():
-        update = desk.api.send_text(STAFF, OWNER, "1700")
-        await desk.sees(OWNER, "1\u00a0700\u00a0₽")
-        await desk.settle()
-    said = list(desk.texts_to(OWNER))
-    await delivered_again(desk, update)
-    assert desk.texts_to(OWNER) == said
+    update = await handled_receipt_lost(
+        desk, OWNER, lambda: desk.api.send_text(STAFF, OWNER, "1700"), "1\u00a0700\u00a0₽"
+    )
+    await delivered_again_says_nothing(desk, OWNER, update)
     assert await CatalogAudit.all().count() == 1
 
 
 async def test_an_invite_delivered_again_makes_one_link(desk: Desk):
-    with receipt_lost():
-        update = desk.api.send_command(STAFF, OWNER, "/invite", "manager")
-        await desk.sees(OWNER, "t.me/")
-        await desk.settle()
+    update = await handled_receipt_lost(
+        desk, OWNER, lambda: desk.api.send_command(STAFF, OWNER, "/invite", "manager"), "t.me/"
+    )
     await delivered_again(desk, update)
     assert await Invite.all().count() == 1
     assert sum("t.me/" in t for t in desk.texts_to(OWNER)) == 1
@@ -138,10 +154,9 @@ async def test_an_invite_delivered_again_makes_one_link(desk: Desk):
 async def test_a_call_outcome_delivered_again_is_recorded_once(desk: Desk):
     """«Перезвонил» → how it ended: one "called" event however often the press arrives."""
     visit = await holding(desk)
-    with receipt_lost():
-        update = desk.press(MASHA, f"co:{visit.lead_id}:later")
-        await desk.sees(MASHA, "записано")
-        await desk.settle()
+    update = await handled_receipt_lost(
+        desk, MASHA, lambda: desk.press(MASHA, f"co:{visit.lead_id}:later"), "записано"
+    )
     await delivered_again(desk, update)
     assert await LeadEvent.filter(lead_id=visit.lead_id, kind="called").count() == 1
 
@@ -151,9 +166,7 @@ async def test_a_read_only_command_is_still_recorded_after_its_handler(desk: Des
     update = desk.api.send_command(STAFF, OWNER, "/team")
     await desk.sees(OWNER)
     await desk.settle()
-    said = list(desk.texts_to(OWNER))
-    await delivered_again(desk, update)
-    assert desk.texts_to(OWNER) == said
+    await delivered_again_says_nothing(desk, OWNER, update)
     assert await InboundMessage.exists(message_id=f"222222:{update['update_id']}")
 
 
@@ -184,13 +197,13 @@ async def test_a_refused_answer_uses_the_question_up_with_its_receipt(desk: Desk
     desk.tap(MASHA, "другое", await desk.sees(MASHA, "Почему заявка #1 потеряна"))
     await desk.sees(MASHA, "Напишите причину")
     await Lead.filter(id=visit.lead_id).update(manager_id=PETYA.id)
-    with receipt_lost():
-        update = desk.api.send_text(STAFF, MASHA, "уезжает в отпуск")
-        await desk.sees(MASHA, "закреплена за другим сотрудником (Петя)")
-        await desk.settle()
-    said = list(desk.texts_to(MASHA))
-    await delivered_again(desk, update)
-    assert desk.texts_to(MASHA) == said
+    update = await handled_receipt_lost(
+        desk,
+        MASHA,
+        lambda: desk.api.send_text(STAFF, MASHA, "уезжает в отпуск"),
+        "закреплена за другим сотрудником (Петя)",
+    )
+    await delivered_again_says_nothing(desk, MASHA, update)
     assert await StaffAwaiting.all().count() == 0
     assert (await Lead.get(id=visit.lead_id)).status != "lost"
     assert await InboundMessage.exists(message_id=f"222222:{update['update_id']}")
