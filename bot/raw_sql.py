@@ -97,13 +97,22 @@ async def fetch_committed(sql: str, values: Sequence[Any] = ()) -> list[Any]:
     the query-only reader (bot.db_sqlite), skipping the hand-off to aiosqlite's thread,
     even inside a transaction (whose own uncommitted rows it does not see); elsewhere,
     or when that reader is busy, as `fetch`."""
+    found = _read_now(sql, values)
+    return found[0] if found is not None else await fetch(sql, values)
+
+
+def _read_now(sql: str, values: Sequence[Any]) -> tuple[list[Any], list[str]] | None:
+    """The rows and column names of a read run by the loop-thread reader (SQLite in WAL
+    mode); None where there is none, or when it is busy past its short timeout: then the
+    caller reads the usual way."""
     reader = _reader()
-    if reader is not None:
-        try:
-            return reader.execute(sql, db_values(values)).fetchall()
-        except sqlite3.OperationalError:  # busy past its short timeout: the usual way
-            pass
-    return await fetch(sql, values)
+    if reader is None:
+        return None
+    try:
+        cursor = reader.execute(sql, db_values(values))
+        return cursor.fetchall(), [column[0] for column in cursor.description or ()]
+    except sqlite3.OperationalError:
+        return None
 
 
 def _reader() -> sqlite3.Connection | None:
@@ -243,19 +252,11 @@ async def get_committed(model: type[M], **columns: Any) -> M | None:
     """`get_by` of a row as committed, read like `fetch_committed` (on SQLite by the
     loop-thread reader, no hand-off): for a read outside any transaction."""
     sql = _select_sql(model._meta.db_table, tuple(columns))
-    reader = _reader()
-    if reader is not None:
-        try:
-            cursor = reader.execute(sql, db_values(list(columns.values())))
-            row = cursor.fetchone()
-        except sqlite3.OperationalError:  # busy past its short timeout: the usual way
-            pass
-        else:
-            if row is None:
-                return None
-            names = [column[0] for column in cursor.description]
-            return model._init_from_db(**dict(zip(names, row, strict=True)))
-    return await get_by(model, **columns)
+    found = _read_now(sql, list(columns.values()))
+    if found is None:
+        return await get_by(model, **columns)
+    rows, names = found
+    return model._init_from_db(**dict(zip(names, rows[0], strict=True))) if rows else None
 
 
 async def first(model: type[M], sql: str, values: Iterable[Any]) -> M | None:
