@@ -183,8 +183,18 @@ async def _check(database: str, calls, users: list[FakeUser], killed_at: float) 
             assert sum(mark in t for t in texts) == 1, (mark, texts)
     # the shared pace: all processes together stayed under RATE a second per bot
     for bot_token in (CLIENT, STAFF):
-        seconds = collections.Counter(int(c.at) for c in sends if c.token == bot_token)
-        assert max(seconds.values()) <= RATE + 3, sorted(seconds.items())
+        _paced([c.at for c in sends if c.token == bot_token])
+
+
+def _paced(arrivals: list[float]) -> None:
+    """The limiter gives RATE places per one-second window, counted when a send takes its
+    place; the fake sees the send when it arrives, a little later on a loaded machine, so a
+    window's tail may land in the next second beside that window's own. Hence: no second
+    holds more than two windows' worth, and the run as a whole stays at RATE a second."""
+    seconds = collections.Counter(int(at) for at in arrivals)
+    assert max(seconds.values()) <= 2 * RATE + 3, sorted(seconds.items())
+    span = max(arrivals) - min(arrivals) + 1
+    assert len(arrivals) <= (RATE + 3) * span, (len(arrivals), span, sorted(seconds.items()))
 
 
 def _at_most_the_killed_workers_in_flight_twice(alerts, killed_at: float) -> None:
