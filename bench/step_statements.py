@@ -6,9 +6,11 @@ bench/flow_bench.py. SQLite's trace hook (`aiosqlite.Connection.set_trace_callba
 sees every statement tortoise sends, transaction control included (not the statements
 inside triggers: Python's hook does not report them), and the statements of the second,
 loop-thread connection that reads the cache counters (bot.db_sqlite's reader; not round
-trips). Per step kind: updates, statements per update, of which BEGIN/COMMIT/ROLLBACK, the
-calls into aiosqlite's thread (round trips), the time per update (sequential: no
-queueing) and the process's CPU time per update (all threads).
+trips). Per step kind: updates, statements per update, of which transaction control
+(BEGIN/COMMIT/ROLLBACK/savepoints, and the busy-timeout PRAGMAs of calls run in the loop's
+thread), the calls on tortoise's connection, of those the hops into aiosqlite's thread
+(round trips; a dialogue step's calls run in the loop's thread, bot.db_sqlite), the time
+per update (sequential: no queueing) and the process's CPU time per update (all threads).
 
     python bench/step_statements.py [--clients 40]
 """
@@ -52,7 +54,7 @@ from bot.db import close_db, init_db  # noqa: E402
 from bot.dialogs import DialogService  # noqa: E402
 from handlers.telegram import Act  # noqa: E402
 
-CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
+CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "PRAGMA")
 
 
 @dataclass
@@ -61,10 +63,11 @@ class Tally:
 
     statements: int = 0
     control: int = 0
-    hops: int = 0  # calls into aiosqlite's thread
+    calls: int = 0  # calls on tortoise's connection
+    hops: int = 0  # of those, the ones handed to aiosqlite's thread
     shown: list[str] = field(default_factory=list)  # statements kept for --show
 
-    def __call__(self, sql: str) -> None:  # runs in aiosqlite's thread
+    def __call__(self, sql: str) -> None:  # runs in the thread running the statement
         text = sql.lstrip()
         self.statements += 1
         self.shown.append(text[:110])
@@ -76,6 +79,7 @@ class Tally:
 class StepFigures:
     statements: list[int] = field(default_factory=list)
     control: list[int] = field(default_factory=list)
+    calls: list[int] = field(default_factory=list)
     hops: list[int] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
     cpu: list[float] = field(default_factory=list)
@@ -100,14 +104,14 @@ class CountingClient(Client):
 
     async def _feed(self, payload: dict[str, Any]) -> None:
         tally = self.tally
-        before = (tally.statements, tally.control, tally.hops)
+        before = (tally.statements, tally.control, tally.calls, tally.hops)
         tally.shown.clear()
         began, cpu = time.perf_counter(), time.process_time()
         await super()._feed(payload)
         spent, cpu = time.perf_counter() - began, time.process_time() - cpu
         kind = step_kind(payload)
         figures = self.figures[kind]
-        after = (tally.statements, tally.control, tally.hops)
+        after = (tally.statements, tally.control, tally.calls, tally.hops)
         for name, old, new in zip(FIGURES, before, after, strict=True):
             getattr(figures, name).append(new - old)
         figures.seconds.append(spent)
@@ -117,16 +121,21 @@ class CountingClient(Client):
             self.show = None
 
 
-FIGURES = ("statements", "control", "hops")
+FIGURES = ("statements", "control", "calls", "hops")
 
 
 def count_hops(connection: Any, tally: Tally) -> None:
-    """Count every call aiosqlite hands to its thread (each is a round trip)."""
+    """Count every call on the connection, and those it handed to aiosqlite's thread
+    (each a round trip)."""
     execute = connection._execute
 
     async def counted(fn: Any, *args: Any, **kwargs: Any) -> Any:
-        tally.hops += 1
-        return await execute(fn, *args, **kwargs)
+        tally.calls += 1
+        queued = connection._queued
+        try:
+            return await execute(fn, *args, **kwargs)
+        finally:
+            tally.hops += connection._queued - queued
 
     connection._execute = counted
 
@@ -162,7 +171,8 @@ async def count(clients: int, db: Path, show: str | None) -> dict[str, StepFigur
 
 
 def report(figures: dict[str, StepFigures]) -> None:
-    head = f"{'step':<10}{'updates':>8}{'stmts':>8}{'ctl':>6}{'hops':>6}{'ms':>8}{'cpu ms':>8}"
+    head = f"{'step':<10}{'updates':>8}{'stmts':>8}{'ctl':>6}{'calls':>6}{'hops':>6}"
+    head += f"{'ms':>8}{'cpu ms':>8}"
     print(head)
     print("-" * len(head))
     every = StepFigures()
@@ -177,7 +187,8 @@ def _line(kind: str, f: StepFigures) -> None:
     mean = statistics.mean
     print(
         f"{kind:<10}{len(f.statements):>8}{mean(f.statements):>8.1f}{mean(f.control):>6.1f}"
-        f"{mean(f.hops):>6.1f}{mean(f.seconds) * 1000:>8.2f}{mean(f.cpu) * 1000:>8.2f}"
+        f"{mean(f.calls):>6.1f}{mean(f.hops):>6.1f}"
+        f"{mean(f.seconds) * 1000:>8.2f}{mean(f.cpu) * 1000:>8.2f}"
     )
 
 

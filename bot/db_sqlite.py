@@ -6,11 +6,18 @@ between, SQLite answers SQLITE_BUSY at once, without waiting (waiting could not 
 snapshot is stale). BEGIN IMMEDIATE takes the write lock up front, so writers queue on the
 busy timeout instead. A `database is locked` that outlives the timeout is retried at BEGIN,
 where nothing has been done yet. Used as the engine of `sqlite://` URLs by bot.db.
+
+A dialogue step's calls run right in the event loop's thread (`inline_calls`), not in
+aiosqlite's: its statements are small and indexed, and the thread hand-off (queue, wake-up,
+future, GIL ping-pong) cost more than SQLite's own work. A call that would wait for another
+process's write lock never waits in the loop: it is tried without waiting and, when the lock
+is taken, handed to aiosqlite's thread to wait there as before.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import logging
 import sqlite3
@@ -34,6 +41,26 @@ log = logging.getLogger("priyom.db")
 BUSY_TIMEOUT_MS = 30_000  # a writer waits this long for another process's transaction
 BEGIN_ATTEMPTS = 3  # BEGIN IMMEDIATE tries, each waiting up to the busy timeout
 READER_TIMEOUT_S = 0.05  # a loop-thread read waits no longer; then it takes the usual way
+
+
+_INLINE = contextvars.ContextVar("priyom_sqlite_inline", default=False)
+
+
+def inline_calls() -> contextvars.Token[bool]:
+    """From here on (in this task and the tasks it starts) the SQLite connection's calls
+    run in the event loop's thread; give the token to `thread_calls` when done."""
+    return _INLINE.set(True)
+
+
+def thread_calls(token: contextvars.Token[bool]) -> None:
+    _INLINE.reset(token)
+
+
+class StepDatabase(sqlite3.Connection):
+    """The sqlite3 connection under tortoise's client: `waits` is False while a call runs
+    in the event loop's thread, where a BEGIN must not wait on the busy timeout."""
+
+    waits = True
 
 
 def is_locked(exc: BaseException) -> bool:
@@ -62,12 +89,13 @@ async def in_thread(client: Any, work: Callable[..., T], *args: Any) -> T:
 def begin_immediate_in_thread(db: sqlite3.Connection) -> None:
     """BEGIN IMMEDIATE, in aiosqlite's thread: the busy timeout waits, and a lock another
     process held past it is tried again."""
-    for attempt in range(1, BEGIN_ATTEMPTS + 1):
+    attempts = BEGIN_ATTEMPTS if getattr(db, "waits", True) else 1
+    for attempt in range(1, attempts + 1):
         try:
             db.execute("BEGIN IMMEDIATE")
             return
         except sqlite3.OperationalError as exc:
-            if not is_locked(exc) or attempt == BEGIN_ATTEMPTS:
+            if not is_locked(exc) or attempt == attempts:
                 raise
             log.warning("sqlite_begin_locked", extra={"attempt": attempt})
 
@@ -86,25 +114,75 @@ def begin_with_next_call(db: sqlite3.Connection) -> None:
 
 
 class PreludeConnection(aiosqlite.Connection):
-    """aiosqlite's connection whose next call into its thread may carry a prelude: the
-    BEGIN of a transaction runs in its first statement's hand-off, not in one of its own
-    (a round trip less per transaction). The prelude is set while the transaction holds
-    tortoise's lock, so the next call on the connection is that transaction's own."""
+    """aiosqlite's connection whose next call may carry a prelude: the BEGIN of a
+    transaction runs with its first statement, not in a hand-off of its own (a round trip
+    less per transaction). The prelude is set while the transaction holds tortoise's lock,
+    so the next call on the connection is that transaction's own.
+
+    Under `inline_calls` a call runs in the loop's thread when none is queued in
+    aiosqlite's (its calls keep their order). One begun outside a transaction could meet
+    another process's write lock: it runs without waiting and, if the lock is taken
+    before it changed anything, is rolled back and queued to wait in the thread."""
 
     prelude: Callable[[sqlite3.Connection], None] | None = None
+    busy_timeout_ms = BUSY_TIMEOUT_MS
+    _queued = 0  # calls put into aiosqlite's thread (written in the loop's thread only)
+    _finished = 0  # of those, the ones it has run (written in aiosqlite's thread only)
 
     async def _execute(self, fn: Callable, *args: Any, **kwargs: Any) -> Any:
         """aiosqlite 0.22's `_execute`, with the prelude folded into the queued call."""
         if not self._running or not self._connection:
             raise ValueError("Connection closed")
+        if self._queued == self._finished and _INLINE.get():
+            try:
+                return self._run_here(fn, args, kwargs)
+            except _WouldWait:
+                pass
         function = functools.partial(fn, *args, **kwargs)
         prelude = self.prelude
         if prelude is not None:
             self.prelude = None
             function = functools.partial(_after, prelude, self._connection, function)
         future = asyncio.get_running_loop().create_future()
-        self._tx.put_nowait((future, function))
+        self._queued += 1
+        self._tx.put_nowait((future, functools.partial(self._counted, function)))
         return await future
+
+    def _counted(self, function: Callable[[], T]) -> T:
+        """Runs in aiosqlite's thread."""
+        try:
+            return function()
+        finally:
+            self._finished += 1
+
+    def _run_here(self, fn: Callable, args: tuple, kwargs: dict) -> Any:
+        """The call in the loop's thread; _WouldWait (nothing done) if it met a lock."""
+        db = self._connection
+        prelude = self.prelude
+        if prelude is None and db.in_transaction:  # holds the write lock: nothing to wait for
+            return fn(*args, **kwargs)
+        self.prelude = None
+        changes = db.total_changes
+        db.execute("PRAGMA busy_timeout = 0")
+        db.waits = False
+        try:
+            if prelude is not None:
+                prelude(db)
+            return fn(*args, **kwargs)
+        except sqlite3.OperationalError as exc:
+            if not is_locked(exc) or db.total_changes != changes:
+                raise
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            self.prelude = prelude
+            raise _WouldWait from exc
+        finally:
+            db.waits = True
+            db.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
+
+
+class _WouldWait(Exception):
+    """A call in the loop's thread met another process's lock before changing anything."""
 
 
 def _after(prelude: Callable[[sqlite3.Connection], None], db: sqlite3.Connection, call: Any) -> Any:
@@ -123,9 +201,20 @@ class ImmediateClient(SqliteClient):
         self._reader_checked = False
 
     async def create_connection(self, with_db: bool) -> None:
-        await super().create_connection(with_db)
-        if type(self._connection) is aiosqlite.Connection:  # the same object, one method more
-            self._connection.__class__ = PreludeConnection
+        """tortoise's, on a connection any thread may use (a step's calls run in the
+        loop's) and that is a PreludeConnection (aiosqlite's, one method more)."""
+        if self._connection:
+            return
+        connection = await aiosqlite.connect(
+            self.filename, isolation_level=None, check_same_thread=False, factory=StepDatabase
+        )
+        connection.__class__ = PreludeConnection
+        connection._conn.row_factory = sqlite3.Row
+        for pragma, value in self.pragmas.items():
+            await (await connection.execute(f"PRAGMA {pragma}={value}")).close()
+        connection.busy_timeout_ms = int(self.pragmas["busy_timeout"])
+        self._connection = connection
+        await self._post_connect()
 
     def _in_transaction(self) -> TransactionContext:
         return ImmediateTransactionContext(ImmediateTransaction(self), self._lock)

@@ -20,7 +20,7 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from bot import chat_lock, dialog_store, metrics, raw_sql
+from bot import chat_lock, db_sqlite, dialog_store, metrics, raw_sql
 from bot.ai import intel as ai_intel
 from bot.booking import versions
 from bot.booking.booker import Booker
@@ -120,9 +120,23 @@ class DialogService:
         without `deliver`, all of them — go through the outbox, written in the step's
         transaction and sent by `sender` right after the commit. `deliver` sends the rest.
         Both run while this chat is still locked, so the answers to two quick messages
-        keep their order.
+        keep their order. Its SQLite calls run in the loop's thread (bot.db_sqlite).
         """
-        chat_id = str(chat_id)
+        token = db_sqlite.inline_calls()
+        try:
+            return await self._handle(channel, str(chat_id), inp, deliver, receipt, sender)
+        finally:
+            db_sqlite.thread_calls(token)
+
+    async def _handle(
+        self,
+        channel: str,
+        chat_id: str,
+        inp: Input,
+        deliver: Deliver | None,
+        receipt: str | None,
+        sender: Sender | None,
+    ) -> list[Reply]:
         lock = self._lock(channel, chat_id)
         turn = chat_lock.chat_turn(channel, chat_id, self._saved(channel, chat_id))
         async with metrics.handling(channel), lock, turn:  # turn: across processes
