@@ -11,7 +11,8 @@ A dialogue step's calls run right in the event loop's thread (`inline_calls`), n
 aiosqlite's: its statements are small and indexed, and the thread hand-off (queue, wake-up,
 future, GIL ping-pong) cost more than SQLite's own work. A call that would wait for another
 process's write lock never waits in the loop: it is tried without waiting and, when the lock
-is taken, handed to aiosqlite's thread to wait there as before.
+is taken, handed to aiosqlite's thread to wait there as before. Checkpoints, the one part
+of SQLite's work that syncs files, run in that thread too, not in a step's COMMIT.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ log = logging.getLogger("priyom.db")
 BUSY_TIMEOUT_MS = 30_000  # a writer waits this long for another process's transaction
 BEGIN_ATTEMPTS = 3  # BEGIN IMMEDIATE tries, each waiting up to the busy timeout
 READER_TIMEOUT_S = 0.05  # a loop-thread read waits no longer; then it takes the usual way
+CHECKPOINT_CHANGES = 1000  # rows changed between checkpoints (SQLite's own: 1000 WAL pages)
 
 
 _INLINE = contextvars.ContextVar("priyom_sqlite_inline", default=False)
@@ -128,6 +130,7 @@ class PreludeConnection(aiosqlite.Connection):
     busy_timeout_ms = BUSY_TIMEOUT_MS
     _queued = 0  # calls put into aiosqlite's thread (written in the loop's thread only)
     _finished = 0  # of those, the ones it has run (written in aiosqlite's thread only)
+    _checkpointed = 0  # total_changes at the last checkpoint (written in aiosqlite's thread)
 
     async def _execute(self, fn: Callable, *args: Any, **kwargs: Any) -> Any:
         """aiosqlite 0.22's `_execute`, with the prelude folded into the queued call."""
@@ -149,18 +152,48 @@ class PreludeConnection(aiosqlite.Connection):
         return await future
 
     def _counted(self, function: Callable[[], T]) -> T:
-        """Runs in aiosqlite's thread."""
+        """Runs in aiosqlite's thread: the call, then a checkpoint when one is due."""
         try:
             return function()
         finally:
-            self._finished += 1
+            try:
+                self._checkpoint_if_due()
+            finally:
+                self._finished += 1
+
+    def _checkpoint_if_due(self) -> None:
+        """The WAL copied back into the database file (SQLite's automatic checkpoint is
+        off on this connection: it would run in a step's COMMIT, in the loop's thread). A
+        passive one never waits for other connections; a busy file is tried again later."""
+        db = self._connection
+        try:
+            if db is None or db.in_transaction:
+                return
+            if db.total_changes - self._checkpointed < CHECKPOINT_CHANGES:
+                return
+            db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            self._checkpointed = db.total_changes
+        except sqlite3.ProgrammingError:  # the call closed the connection
+            return
+        except sqlite3.Error as exc:
+            log.warning("sqlite_checkpoint_failed", extra={"error": type(exc).__name__})
+
+    def _checkpoint_soon(self) -> None:
+        """After a call in the loop's thread: a due checkpoint queued to aiosqlite's."""
+        db = self._connection
+        if db is not None and db.total_changes - self._checkpointed >= CHECKPOINT_CHANGES:
+            self._queued += 1
+            self._tx.put_nowait((None, functools.partial(self._counted, _nothing)))
 
     def _run_here(self, fn: Callable, args: tuple, kwargs: dict) -> Any:
         """The call in the loop's thread; _WouldWait (nothing done) if it met a lock."""
         db = self._connection
         prelude = self.prelude
         if prelude is None and db.in_transaction:  # holds the write lock: nothing to wait for
-            return fn(*args, **kwargs)
+            result = fn(*args, **kwargs)
+            if not db.in_transaction:  # the call ended the transaction
+                self._checkpoint_soon()
+            return result
         self.prelude = None
         changes = db.total_changes
         db.execute("PRAGMA busy_timeout = 0")
@@ -168,7 +201,7 @@ class PreludeConnection(aiosqlite.Connection):
         try:
             if prelude is not None:
                 prelude(db)
-            return fn(*args, **kwargs)
+            result = fn(*args, **kwargs)
         except sqlite3.OperationalError as exc:
             if not is_locked(exc) or db.total_changes != changes:
                 raise
@@ -179,6 +212,12 @@ class PreludeConnection(aiosqlite.Connection):
         finally:
             db.waits = True
             db.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
+        self._checkpoint_soon()
+        return result
+
+
+def _nothing() -> None:
+    return None
 
 
 class _WouldWait(Exception):
@@ -213,6 +252,7 @@ class ImmediateClient(SqliteClient):
         for pragma, value in self.pragmas.items():
             await (await connection.execute(f"PRAGMA {pragma}={value}")).close()
         connection.busy_timeout_ms = int(self.pragmas["busy_timeout"])
+        await (await connection.execute("PRAGMA wal_autocheckpoint = 0")).close()
         self._connection = connection
         await self._post_connect()
 

@@ -244,3 +244,23 @@ async def test_the_loops_try_logs_nothing_and_the_thread_still_waits(path, caplo
     await raw_sql.execute(INSERT_LOG, ("t3", NOW))  # waits in the thread, then writes
     assert await MessageLog.filter(chat_id="t3").count() == 2
     assert caplog.records == []
+
+
+async def test_checkpoints_run_in_aiosqlites_thread_and_keep_the_wal_bounded(path):
+    """Not in a step's COMMIT in the loop's thread (SQLite's automatic one would): a
+    checkpoint writes and syncs the database file."""
+    seen = trace_threads()
+    token = db_sqlite.inline_calls()
+    try:
+        for _ in range(3 * db_sqlite.CHECKPOINT_CHANGES):
+            async with in_transaction():
+                await raw_sql.execute(INSERT_LOG, ("t4", NOW))
+    finally:
+        db_sqlite.thread_calls(token)
+    await raw_sql.fetch("SELECT 1")  # a call after the queued checkpoint: it has run
+    checkpoints = [thread for thread, sql in seen if "wal_checkpoint" in sql]
+    assert len(checkpoints) >= 2
+    assert threading.get_ident() not in checkpoints
+    wal = path.with_name(path.name + "-wal")
+    assert wal.stat().st_size < 4 * 1024 * 1024  # ~1 000 rows' pages, not 3 000 rows'
+    assert await MessageLog.filter(chat_id="t4").count() == 3 * db_sqlite.CHECKPOINT_CHANGES
