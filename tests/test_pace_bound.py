@@ -5,12 +5,14 @@ at most RATE + BURST sends into any one-second span, wherever the span starts.""
 from __future__ import annotations
 
 import asyncio
+import shutil
 import time
 
 import pytest
 from redis.asyncio import Redis
 
 from bot.delivery.ratelimit import BURST, RedisRateLimiter
+from tests.conftest import _free_port, start_redis_server
 
 RATE = 10
 SEEN_LATE = 0.005
@@ -131,3 +133,24 @@ async def test_a_flushed_redis_forgets_the_pace_not_the_limiter(clients, clock):
         await asyncio.wait_for(late, 2)
     finally:
         late.cancel()
+
+
+async def test_a_restarted_redis_drops_no_send(redis_server, tmp_path, clock):
+    """A restart drops every connection and forgets the script: the next send still goes
+    (the limiter asks once more on a dropped connection and loads the script again)."""
+    binary, port = shutil.which("redis-server"), _free_port()
+    server = start_redis_server(binary, port, tmp_path)
+    client = Redis.from_url(f"redis://127.0.0.1:{port}/0")
+    limiter = RedisRateLimiter(client, RATE, chat_interval=1, clock=clock)
+    try:
+        await limiter.pace("client", "1")
+        server.terminate()
+        server.wait(timeout=10)
+        server = start_redis_server(binary, port, tmp_path)
+        await asyncio.wait_for(limiter.pace("client", "2"), 1)
+        assert await asyncio.wait_for(limiter.acquire("client", "3"), 1)
+        assert not await limiter.acquire("client", "2")  # the mark made after the restart
+    finally:
+        await client.aclose()
+        server.terminate()
+        server.wait(timeout=10)

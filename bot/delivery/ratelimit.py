@@ -20,6 +20,7 @@ import time
 from typing import Protocol
 
 from aiolimiter import AsyncLimiter
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from bot.clock import Clock
 
@@ -167,12 +168,22 @@ class RedisRateLimiter:
             keys.append(self._chat(bot, chat_id))
         now = "" if self.clock is None else str(int(self._seconds() * 1_000_000))
         args = [self.interval_us, self.burst * self.interval_us, self.chat_interval_ms]
-        wait_us = await self._script(keys, [*args, int(check_gap), now])
+        wait_us = await self._reserve(keys, [*args, int(check_gap), now])
         if wait_us < 0:
             return False
         if wait_us:
             await self._until(self._seconds() + wait_us / 1_000_000)
         return True
+
+    async def _reserve(self, keys: list[str], args: list) -> int:
+        """The script's answer, asked once more on a dropped connection: a restarted Redis
+        drops them all and the pool connects again. An outage still raises. (Had the lost
+        call reached Redis, its slot goes unused and a push's own mark sends it to a later
+        pass: slower, never faster.)"""
+        try:
+            return await self._script(keys, args)
+        except RedisConnectionError:
+            return await self._script(keys, args)
 
     def _seconds(self) -> float:
         """The injected clock, else the event loop's (a wait from Redis is a duration)."""
