@@ -52,17 +52,8 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def redis_server(tmp_path_factory) -> Iterator[str]:
-    """A real redis-server for the worker tests (`make test` installs it when missing)."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.fail(
-            "redis-server is missing: run `make test` (it installs it) or "
-            "`apt-get install redis-server`"
-        )
-    port = _free_port()
-    folder = tmp_path_factory.mktemp("redis")
+def start_redis_server(binary: str, port: int, folder: Path) -> subprocess.Popen:
+    """A redis-server without persistence on the port, accepting connections."""
     proc = subprocess.Popen(
         [
             binary,
@@ -80,13 +71,27 @@ def redis_server(tmp_path_factory) -> Iterator[str]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    for _ in range(200):
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.02)  # startup of an external server, not a test's clock
+    return proc
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory) -> Iterator[str]:
+    """A real redis-server for the worker tests (`make test` installs it when missing)."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail(
+            "redis-server is missing: run `make test` (it installs it) or "
+            "`apt-get install redis-server`"
+        )
+    port = _free_port()
+    proc = start_redis_server(binary, port, tmp_path_factory.mktemp("redis"))
     url = f"redis://127.0.0.1:{port}/0"
     try:
-        for _ in range(200):
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.02)  # startup of an external server, not a test's clock
         yield url
     finally:
         proc.terminate()

@@ -194,10 +194,9 @@ async def test_local_limiter_sends_one_per_chat_per_pass(db, clock, api, client_
     assert [m["text"] for m in api.sent(TOKEN, 42)] == keys  # in the order they were queued
 
 
-async def test_redis_limiter_shares_one_bot_budget(redis_url, clock, limiter_time):
+async def test_redis_limiter_shares_one_bot_budget(redis_url, clock):
     redis = Redis.from_url(redis_url)
-    limiters = [RedisRateLimiter(redis, per_second=3, chat_interval=0) for _ in range(2)]
-    clock.advance(seconds=0.95)  # late in a one-second window: the next one is 50 ms away
+    limiters = [RedisRateLimiter(redis, 3, chat_interval=0, burst=2, clock=clock) for _ in "ab"]
     grants = [
         asyncio.create_task(limiters[i % 2].acquire("client", str(i)), name=str(i))
         for i in range(6)
@@ -205,7 +204,7 @@ async def test_redis_limiter_shares_one_bot_budget(redis_url, clock, limiter_tim
     try:
         done, pending = await asyncio.wait(grants, timeout=0.3)
         assert len(done) == 3  # both instances together, not 3 each
-        clock.advance(seconds=0.1)
+        clock.advance(seconds=1.5)  # past the others' slots, a third of a second apart
         done, pending = await asyncio.wait(grants, timeout=2)
         assert not pending
         assert all(task.result() for task in grants)

@@ -20,6 +20,7 @@ import pytest
 
 from bot import chat_lock
 from bot.db import close_db, init_db
+from bot.delivery.ratelimit import BURST
 from bot.models import (
     ACTIVE_APPOINTMENT_STATUSES,
     Appointment,
@@ -41,6 +42,7 @@ from tests.instances_rig import (
     fresh_database,
     someone_waits_for_a_turn,
 )
+from tests.test_pace_bound import busiest
 
 CLIENTS = int(os.environ.get("PRIYOM_SCALE_CLIENTS", "10"))
 JOURNEY = ("Здравствуйте", "ваше согласие", "номер телефона", "Как к вам", "Заявка принята")
@@ -48,6 +50,10 @@ JOURNEY = ("Здравствуйте", "ваше согласие", "номер 
 RATE = 30  # messages a second per bot, for all processes together
 GRACE = 1.0  # a request the killed worker had written may reach the fake just after the kill
 LANES = 8  # rows a worker sends at once (bot.delivery.outbox.deliver_due's concurrency)
+BUNCHING = 4
+"""Sends beyond the limiter's bound the fake may see in one second: released 1/RATE apart,
+they arrive an HTTP request later, and on a loaded machine that latency varies by up to a
+tenth of a second or so (four runs saw at most 2 more; fixed windows gave 46 and 57)."""
 
 
 async def test_two_instances_two_workers_one_killed_nothing_lost_or_doubled(
@@ -187,14 +193,13 @@ async def _check(database: str, calls, users: list[FakeUser], killed_at: float) 
 
 
 def _paced(arrivals: list[float]) -> None:
-    """The limiter gives RATE places per one-second window, counted when a send takes its
-    place; the fake sees the send when it arrives, a little later on a loaded machine, so a
-    window's tail may land in the next second beside that window's own. Hence: no second
-    holds more than two windows' worth, and the run as a whole stays at RATE a second."""
-    seconds = collections.Counter(int(at) for at in arrivals)
-    assert max(seconds.values()) <= 2 * RATE + 3, sorted(seconds.items())
-    span = max(arrivals) - min(arrivals) + 1
-    assert len(arrivals) <= (RATE + 3) * span, (len(arrivals), span, sorted(seconds.items()))
+    """The limiter releases at most RATE + BURST sends in any one-second span, 1/RATE apart
+    once busy (bot.delivery.ratelimit); the fake sees each an HTTP request later, and that
+    latency varies, so a few may bunch: at most BUNCHING more in any second, and the run as
+    a whole at RATE a second."""
+    start, span = min(arrivals), max(arrivals) - min(arrivals)
+    assert busiest(arrivals) <= RATE + BURST + BUNCHING, sorted(a - start for a in arrivals)
+    assert len(arrivals) <= RATE * span + 1 + BURST + BUNCHING, (len(arrivals), span)
 
 
 def _at_most_the_killed_workers_in_flight_twice(alerts, killed_at: float) -> None:

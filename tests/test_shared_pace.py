@@ -4,24 +4,15 @@ N instances and the workers together stay under Telegram's per-bot limit."""
 from __future__ import annotations
 
 import asyncio
-from types import SimpleNamespace
 
 import pytest
 from redis.asyncio import Redis
 
-import bot.delivery.ratelimit
-from bot.delivery.ratelimit import RedisRateLimiter
+from bot.delivery.ratelimit import BURST, RedisRateLimiter
 from handlers.telegram_pace import pace_bots
 from tests.fakes.bot_api import FakeBotApi
 
 TOKEN = "123456:pace"
-
-
-@pytest.fixture
-def limiter_time(monkeypatch, clock):
-    """The limiters read time through bot.delivery.ratelimit.time: make it the test's clock."""
-    now = lambda: clock.now().timestamp()  # noqa: E731
-    monkeypatch.setattr(bot.delivery.ratelimit, "time", SimpleNamespace(time=now, monotonic=now))
 
 
 @pytest.fixture
@@ -31,19 +22,18 @@ async def redis(redis_url):
     await client.aclose()
 
 
-async def test_two_instances_and_a_worker_share_one_bot_budget(redis, clock, limiter_time):
+async def test_two_instances_and_a_worker_share_one_bot_budget(redis, clock):
     async with FakeBotApi() as api:
         bots = [api.make_bot(TOKEN, parse_mode=None) for _ in range(2)]  # two instances
         for instance in bots:  # each process has its own limiter object on the one Redis
-            pace_bots({"client": instance}, RedisRateLimiter(redis, 3, chat_interval=0))
-        worker = RedisRateLimiter(redis, 3, chat_interval=0)
-        clock.advance(seconds=0.95)  # late in a one-second window: the next is 50 ms away
+            pace_bots({"client": instance}, RedisRateLimiter(redis, 3, 0, clock=clock))
+        worker = RedisRateLimiter(redis, 3, 0, clock=clock)
         tasks = [asyncio.create_task(b.send_message(i, "hi")) for i, b in enumerate(bots * 2)]
         tasks += [asyncio.create_task(worker.acquire("client", str(i))) for i in (7, 8)]
         try:
             done, _ = await asyncio.wait(tasks, timeout=0.5)
-            assert len(done) == 3  # all three processes together, not 3 each
-            clock.advance(seconds=0.1)
+            assert len(done) == 1 + BURST  # all three processes together, not 3 each
+            clock.advance(seconds=1.5)  # past the others' slots, a third of a second apart
             _, pending = await asyncio.wait(tasks, timeout=5)
             assert not pending
             assert len(api.calls(TOKEN, "sendMessage")) == 4
@@ -62,10 +52,10 @@ async def test_answers_are_not_held_by_the_chat_gap_but_a_push_after_them_is(red
     assert await limiter.acquire("client", "43")
 
 
-async def test_edits_and_button_answers_are_not_paced(redis, clock, limiter_time):
+async def test_edits_and_button_answers_are_not_paced(redis, clock):
     async with FakeBotApi() as api:
         instance = api.make_bot(TOKEN, parse_mode=None)
-        pace_bots({"client": instance}, RedisRateLimiter(redis, 1, chat_interval=0))
+        pace_bots({"client": instance}, RedisRateLimiter(redis, 1, 0, burst=0, clock=clock))
         try:
             sent = await instance.send_message(5, "one")
             await asyncio.wait_for(
