@@ -3,6 +3,7 @@ Telegram webhooks, one process on SQLite vs one and two processes on PostgreSQL 
 a worker), against a bare aiogram echo served the same way in the same run.
 
     .venv/bin/python bench/scale_bench.py [--clients 200] [--only sqlite,pg1,pg2]
+        [--kill-bot-after SECONDS] [--deadline SECONDS]
 
 Every configuration gets the same load: the fake Bot API (tests/fakes/bot_api.py) plays
 Telegram and the load balancer, posting each client's updates to the instances in turn; a
@@ -20,6 +21,13 @@ starts once the workers have finished starting (their imports cost seconds of CP
 the run once charged to the updates); "idle cpu ms/s" is what the setup costs a second
 with no update coming, measured just before the run.
 
+Never hangs: the fake delivers an update whose POST failed again, to a live instance, as
+Telegram does (tests/fakes/webhook_delivery.py); a client left without an answer for
+STEP_TIMEOUT seconds is counted "stuck", and clients still walking at `--deadline` are cut
+off; the run ends with a line per client not booked: its step, what it last sent and what
+it last received. `--kill-bot-after S` SIGKILLs the first instance S seconds into each run
+(what a crashed instance does to the clients).
+
 Target (issue 16): two processes on PostgreSQL >= 0.3x echo throughput.
 """
 
@@ -32,11 +40,13 @@ import contextlib
 import os
 import random
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,6 +58,7 @@ from tests.instances_rig import (  # noqa: E402
     CLIENT,
     CLIENT_SECRET,
     Inbox,
+    Journey,
     book,
     environment,
     fleet,
@@ -62,19 +73,28 @@ UNPACED = (
     "import runpy; runpy.run_module('bot', run_name='__main__')",
 )
 ECHO_STEPS = 12  # about the updates one booking takes
+STEP_TIMEOUT = 60.0  # seconds without an answer: the client is stuck
+REPORTED = 10  # clients not booked, one line each
 TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+LAST_SEEN: dict[tuple[int, bool], int] = {}  # a process's CPU ticks when last read
 
 
 def cpu_seconds(pids: list[int], reaped: bool = False) -> float:
     """User + system CPU of these processes (and, `reaped`, of their children that ended:
-    PostgreSQL's backends); 0 where /proc is missing."""
+    PostgreSQL's backends); for one that ended, as last read (an instance killed mid-run:
+    read just before the kill)."""
     total = 0
     for pid in pids:
         try:
             stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
+            total += LAST_SEEN.get((pid, reaped), 0)
             continue
-        total += int(stat[11]) + int(stat[12]) + (int(stat[13]) + int(stat[14]) if reaped else 0)
+        ticks = int(stat[11]) + int(stat[12]) + (int(stat[13]) + int(stat[14]) if reaped else 0)
+        LAST_SEEN[(pid, reaped)] = ticks
+        total += ticks
     return total / TICK
 
 
@@ -192,10 +212,77 @@ async def run_echo(clients: int) -> tuple[float, int, float]:
             await proc.wait()
 
 
+@dataclass
+class Run:
+    """What one setup's run gives: its figures and how its clients ended."""
+
+    wall: float
+    updates: int
+    cpu: float
+    journeys: list[Journey]
+
+    @property
+    def booked(self) -> int:
+        return sum(j.outcome == "booked" for j in self.journeys)
+
+    @property
+    def stuck(self) -> int:
+        return sum(j.outcome.startswith(("stuck", "cut off")) for j in self.journeys)
+
+
+async def walk_all(inbox: Inbox, clients: int, deadline: float) -> list[Journey]:
+    """Every client books (browsing); those still walking at `deadline` are cut off."""
+    journeys = [Journey(FakeUser(10_000 + i, f"Клиент{i}")) for i in range(clients)]
+    walks = [
+        asyncio.create_task(
+            book(inbox, j.user, random.Random(j.user.id), STEP_TIMEOUT, browse=True, journey=j)
+        )
+        for j in journeys
+    ]
+    _, late = await asyncio.wait(walks, timeout=deadline)
+    for walk in late:
+        walk.cancel()
+    await asyncio.gather(*late, return_exceptions=True)
+    for journey, walk in zip(journeys, walks, strict=True):
+        if walk in late:
+            journey.outcome = f"cut off by the {deadline:.0f}s deadline"
+    return journeys
+
+
+async def kill_later(running, seconds: float | None) -> None:
+    """SIGKILL the first instance `seconds` into the run (None: never)."""
+    if seconds is None:
+        return
+    await asyncio.sleep(seconds)
+    cpu_seconds([running.bots[0].pid])  # its CPU so far, counted after it is gone
+    running.bots[0].send_signal(signal.SIGKILL)
+    print(f"  instance 0 (pid {running.bots[0].pid}) SIGKILLed {seconds:g}s into the run")
+
+
+def report(api: FakeBotApi, run: Run) -> None:
+    """The deliveries tried again, and a line for each client not booked (the first few)."""
+    failures = api.webhook_failures(CLIENT)
+    if failures:
+        reasons = collections.Counter(f.reason for f in failures)
+        updates = len({f.update_id for f in failures})
+        print(f"  redelivered: {updates} updates after {dict(reasons.most_common(4))}")
+    missed = [j for j in run.journeys if j.outcome != "booked"]
+    if missed:
+        print(f"  not booked: {len(missed)} ({run.stuck} stuck)")
+    for journey in missed[:REPORTED]:
+        print(f"    {journey.report()}")
+
+
 async def run_flow(
-    clients: int, database: str, redis: str, bots: int, workers: int, postmaster: int | None
-) -> tuple[float, int, int, float]:
-    """(wall seconds, updates, clients booked, CPU seconds) for the flow on this setup."""
+    clients: int,
+    database: str,
+    redis: str,
+    bots: int,
+    workers: int,
+    postmaster: int | None,
+    options: argparse.Namespace,
+) -> Run:
+    """The flow on this setup: its wall seconds, updates, CPU seconds and clients' ends."""
     async with FakeBotApi() as api:
         env = environment(api, database, redis, OUTBOX_CHAT_INTERVAL="0")
         with tempfile.TemporaryDirectory() as folder:
@@ -206,26 +293,24 @@ async def run_flow(
                     sent_before = len(api.webhook_statuses(CLIENT))
                     parts = cpu_parts(running, postmaster)
                     began = time.perf_counter()
-                    users = [FakeUser(10_000 + i, f"Клиент{i}") for i in range(clients)]
-                    outcomes = await asyncio.gather(
-                        *(book(inbox, u, random.Random(u.id), 60, browse=True) for u in users)
-                    )
+                    killer = asyncio.create_task(kill_later(running, options.kill_bot_after))
+                    journeys = await walk_all(inbox, clients, options.deadline)
                     wall = time.perf_counter() - began
+                    killer.cancel()
                     parts = [
                         after - before
                         for after, before in zip(cpu_parts(running, postmaster), parts, strict=True)
                     ]
                 running.check_alive()
-                updates = len(api.webhook_statuses(CLIENT)) - sent_before
-                cpu = sum(parts)
+                statuses = api.webhook_statuses(CLIENT)[sent_before:]
+                updates = max(1, sum(200 <= s < 300 for s in statuses))
                 split = ", ".join(
                     f"{n} {c * 1000 / updates:.2f}" for n, c in zip(PARTS, parts, strict=True)
                 )
                 print(f"  cpu ms/upd: {split}")
-                missed = collections.Counter(o[:60] for o in outcomes if o != "booked")
-                if missed:
-                    print(f"  not booked: {dict(missed.most_common(5))}")
-                return wall, updates, outcomes.count("booked"), cpu
+                run = Run(wall, updates, sum(parts), journeys)
+                report(api, run)
+                return run
 
 
 @contextlib.contextmanager
@@ -247,8 +332,8 @@ def redis_server():
         proc.wait()
 
 
-async def main(clients: int, only: set[str]) -> None:
-    rows: list[tuple[str, float, int, int, float]] = []
+async def main(clients: int, only: set[str], options: argparse.Namespace) -> None:
+    rows: list[tuple[str, Run]] = []
     wall, updates, cpu = await run_echo(clients)
     echo = updates / wall
     print(
@@ -274,19 +359,18 @@ async def main(clients: int, only: set[str]) -> None:
                 for name, database, bots, workers in setups:
                     use_redis = redis if database.startswith("postgres") else ""
                     pm = postmaster if database.startswith("postgres") else None
-                    rows.append(
-                        (name, *await run_flow(clients, database, use_redis, bots, workers, pm))
-                    )
+                    run = await run_flow(clients, database, use_redis, bots, workers, pm, options)
+                    rows.append((name, run))
         finally:
             if server is not None:
                 server.stop()
-    head = f"{'updates/s':>10}{'× echo':>8}{'updates':>9}{'wall s':>8}{'booked':>8}"
+    head = f"{'updates/s':>10}{'× echo':>8}{'updates':>9}{'wall s':>8}{'booked':>8}{'stuck':>7}"
     print(f"{'setup':<26}{head}{'cpu ms/upd':>12}")
-    for name, wall, updates, booked, cpu in rows:
-        rate = updates / wall
+    for name, run in rows:
+        rate = run.updates / run.wall
         print(
-            f"{name:<26}{rate:>10,.0f}{rate / echo:>8.2f}{updates:>9}{wall:>8.1f}{booked:>8}"
-            f"{cpu * 1000 / updates:>12.2f}"
+            f"{name:<26}{rate:>10,.0f}{rate / echo:>8.2f}{run.updates:>9}{run.wall:>8.1f}"
+            f"{run.booked:>8}{run.stuck:>7}{run.cpu * 1000 / run.updates:>12.2f}"
         )
 
 
@@ -294,9 +378,11 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--only", default="sqlite,pg1,pg2")
+    parser.add_argument("--kill-bot-after", type=float, metavar="SECONDS")
+    parser.add_argument("--deadline", type=float, default=600.0, metavar="SECONDS")
     parser.add_argument("--echo-server", nargs=2, metavar=("PORT", "API_URL"))
     args = parser.parse_args()
     if args.echo_server:
         asyncio.run(echo_server(int(args.echo_server[0]), args.echo_server[1]))
     else:
-        asyncio.run(main(args.clients, set(args.only.split(","))))
+        asyncio.run(main(args.clients, set(args.only.split(",")), args))

@@ -44,6 +44,16 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiohttp import web
 
+from tests.fakes.webhook_delivery import (
+    CONNECTION_FAILURES,
+    Balancer,
+    Failure,
+    Redelivery,
+    failed_reason,
+    refused_connection,
+    wait_event,
+)
+
 __all__ = [
     "Call",
     "FakeBotApi",
@@ -220,9 +230,9 @@ class _BotState:
     # setWebhook's url, secret_token and allowed_updates; None: getUpdates mode
     webhook: dict[str, Any] | None = None
     webhook_statuses: list[int] = field(default_factory=list)  # answers to our deliveries
+    webhook_failures: list[Failure] = field(default_factory=list)  # attempts that failed
     # a load balancer in front of several instances: each chat's updates take turns
-    balanced: list[str] = field(default_factory=list)
-    turns: dict[Any, int] = field(default_factory=lambda: defaultdict(int))
+    balancer: Balancer = field(default_factory=Balancer)
     # chat_id -> messages the bot sent there, in order (edits update in place)
     messages: dict[int | str, list[dict[str, Any]]] = field(
         default_factory=lambda: defaultdict(list)
@@ -391,6 +401,8 @@ class FakeBotApi:
         self._callback_ids = itertools.count(1)
         self._file_ids = itertools.count(1)
         self._deliveries: set[asyncio.Task[None]] = set()
+        self._stopping = asyncio.Event()  # ends the pauses between redeliveries
+        self.redelivery = Redelivery()  # how a failed webhook delivery is tried again
         self.invoice_payloads: list[str] = []  # sendInvoice's payloads, in order (bot_payments)
 
     # ------------------------------------------------------------------ lifecycle
@@ -413,6 +425,7 @@ class FakeBotApi:
 
     async def stop(self) -> None:
         self._closing = True
+        self._stopping.set()
         await asyncio.gather(*self._deliveries, return_exceptions=True)
         self._notify()
         if self._runner is not None:
@@ -621,8 +634,7 @@ class FakeBotApi:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return None
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(event.wait(), remaining)
+            await wait_event(event, remaining)
 
     def _notify(self) -> None:
         event, self._changed = self._changed, asyncio.Event()
@@ -661,22 +673,33 @@ class FakeBotApi:
         """The HTTP statuses the bot's webhook answered to our deliveries, in order."""
         return self._bot(token).webhook_statuses
 
+    def webhook_failures(self, token: str) -> list[Failure]:
+        """The deliveries that failed and were tried again (or given up), in order."""
+        return self._bot(token).webhook_failures
+
     def balance(self, token: str, urls: list[str]) -> None:
         """Deliver the bot's updates to these webhook URLs instead of setWebhook's, as a
         load balancer would: one chat's consecutive updates go to the next URL in turn."""
-        self._bot(token).balanced = list(urls)
+        self._bot(token).balancer = Balancer(list(urls))
 
     async def post_webhook(
-        self, token: str, update: dict[str, Any], secret: str | None = None
+        self,
+        token: str,
+        update: dict[str, Any],
+        secret: str | None = None,
+        url: str | None = None,
     ) -> int:
-        """POST one update to the bot's webhook URL with `secret` (None: no header)."""
+        """POST one update to the bot's webhook URL (`url`: the balancer's next turn) with
+        `secret` (None: no header), once; its answer's status."""
         state = self._bot(token)
         if state.webhook is None:
             raise RuntimeError("no webhook is set for this bot")
+        url = url or _route(state, update)
         headers = {} if secret is None else {"X-Telegram-Bot-Api-Secret-Token": secret}
+        timeout = aiohttp.ClientTimeout(total=self.redelivery.timeout)
         async with (
-            aiohttp.ClientSession() as session,
-            session.post(_route(state, update), json=update, headers=headers) as response,
+            aiohttp.ClientSession(timeout=timeout) as session,
+            session.post(url, json=update, headers=headers) as response,
         ):
             params = await _webhook_method(response)
         if params is not None:  # Telegram makes the call; its result goes nowhere
@@ -685,10 +708,36 @@ class FakeBotApi:
         return response.status
 
     async def _deliver(self, state: _BotState, update: dict[str, Any]) -> None:
+        """Post the update until an answer is 2xx, pausing longer each time; given up after
+        the policy's time or when the fake stops (webhook_delivery.py: why)."""
         assert state.webhook is not None
-        status = await self.post_webhook(state.token, update, state.webhook["secret_token"])
-        state.webhook_statuses.append(status)
+        loop = asyncio.get_running_loop()
+        gave_up_at = loop.time() + self.redelivery.give_up_after
+        for pause in self.redelivery.pauses():
+            if not await self._attempt(state, update):
+                return
+            if self._closing or loop.time() + pause > gave_up_at:
+                return
+            await wait_event(self._stopping, pause)
+
+    async def _attempt(self, state: _BotState, update: dict[str, Any]) -> bool:
+        """One POST of the update; whether it failed (recorded in webhook_failures)."""
+        assert state.webhook is not None
+        url = _route(state, update)
+        status, error, secret = None, None, state.webhook["secret_token"]
+        try:
+            status = await self.post_webhook(state.token, update, secret, url)
+        except CONNECTION_FAILURES as exc:
+            error = exc
+        if status is not None:
+            state.webhook_statuses.append(status)
+        reason = failed_reason(status, error)
+        if reason is not None:
+            state.webhook_failures.append(Failure(update["update_id"], url, reason))
+            if refused_connection(error):
+                state.balancer.refused(url, self.redelivery)
         self._notify()
+        return reason is not None
 
     def push_message(self, token: str, user: FakeUser, **content: Any) -> dict[str, Any]:
         """Push a ``message`` update from ``user`` in their private chat; returns the update."""
@@ -1378,14 +1427,11 @@ async def _webhook_method(response: aiohttp.ClientResponse) -> dict[str, Any] | 
 
 def _route(state: _BotState, update: dict[str, Any]) -> str:
     """setWebhook's URL, or the chat's next turn among the balanced ones."""
-    if not state.balanced:
+    if not state.balancer.urls:
         assert state.webhook is not None
         return state.webhook["url"]
     event = update.get("message") or update.get("callback_query") or {}
-    chat = (event.get("chat") or event.get("from") or {}).get("id")
-    turn = state.turns[chat]
-    state.turns[chat] += 1
-    return state.balanced[turn % len(state.balanced)]
+    return state.balancer.route((event.get("chat") or event.get("from") or {}).get("id"))
 
 
 def _short(params: dict[str, Any], limit: int = 120) -> str:
