@@ -220,6 +220,17 @@ def _save_rows(
     return db.execute(UPDATE_CONVERSATION, update).rowcount == 1
 
 
+async def answered_last(conv: Conversation, receipt: str) -> bool:
+    """Whether `receipt`'s step is the one that saved the conversation last: the chat's
+    newest receipt, written at the step's time, the conversation's `updated_at`."""
+    row = (
+        await InboundMessage.filter(channel=conv.channel, chat_id=conv.chat_id)
+        .order_by("-id")
+        .first()
+    )
+    return row is not None and row.message_id == receipt and row.at == conv.updated_at
+
+
 async def _record(channel: str, chat_id: str, receipt: str, now: dt.datetime) -> None:
     """The receipt through the ORM (databases with no one-round-trip path)."""
     try:

@@ -58,6 +58,9 @@ MAX_VERSION_RETRIES = 5
 CACHE_SIZE = 10_000
 
 
+ANSWERS_KEPT = 10_000  # chats whose last sent answer this process remembers
+
+
 class _StaleState(Exception):
     """Another process saved this conversation first; run the step again."""
 
@@ -92,6 +95,7 @@ class DialogService:
         self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
+        self._answered: dict[tuple[str, str], str] = {}  # chat → receipt whose answer left
 
     def _lock(self, channel: str, chat_id: str) -> asyncio.Lock:
         key = (channel, chat_id)
@@ -113,7 +117,8 @@ class DialogService:
         """One inbound message → the replies, with all its changes committed.
 
         `receipt` (a webhook's message id, a Telegram update's id) is committed with the
-        step: a redelivery of a processed message changes nothing and gets no replies. The
+        step: a redelivery of a processed message changes nothing and gets no replies
+        (but the current question, when its answer may have been lost: `_asked_again`). The
         insert in the commit decides; a step with effects looks first (they are dear to
         redo for nothing), a plain one does not (its commit stays one round trip). With a
         `sender`, the replies a state change caused (a booking's confirmation) — and,
@@ -158,7 +163,7 @@ class DialogService:
                     self._cache.pop((channel, chat_id), None)  # the step changed our copy
                     self.booker.forget_cached()
                     log_redelivery(channel, receipt or "")
-                    return []
+                    return await self._asked_again(channel, chat_id, receipt, deliver)
                 except BaseException:
                     # The step may have changed the cached copy in memory (its state shares
                     # the copy's lists) before it failed: the next step reads the saved row.
@@ -169,9 +174,43 @@ class DialogService:
                 raise RuntimeError(f"conversation {channel}:{chat_id} kept changing under us")
             if deliver is not None:
                 await deliver(step.direct)
+                if receipt is not None:
+                    self._sent_answer(channel, chat_id, receipt)
             if sender is not None and step.queued:
                 await deliver_now(step.queued, sender, self.clock)
             return step.replies
+
+    async def _asked_again(
+        self, channel: str, chat_id: str, receipt: str | None, deliver: Deliver | None
+    ) -> list[Reply]:
+        """A redelivery of the chat's last step: the channel got no acknowledgement, so
+        the step's direct answer may never have left (its process died between the commit
+        and the send). The current question is put again: twice at worst, never lost. An
+        update whose answer this process sent (its 200 was what got lost), an older one, a
+        chat talking to a manager, and a channel whose answers all go through the outbox
+        (no `deliver`) get nothing."""
+        if deliver is None or receipt is None or self._answered.get((channel, chat_id)) == receipt:
+            return []  # this process sent that answer: its 200 was lost on the way, not it
+        conv = await Conversation.get_or_none(channel=channel, chat_id=chat_id)
+        if conv is None or conv.relay_staff_id is not None:
+            return []
+        if not await dialog_store.answered_last(conv, receipt):
+            return []
+        state = DialogState.from_dict(conv.state)
+        try:
+            asked = await booking_flow.ask_again(state, self._deps(conv, self.clock.now()))
+        except LookupError:  # the config changed under the stored dialogue
+            return []
+        await deliver(asked.replies)
+        return asked.replies
+
+    def _sent_answer(self, channel: str, chat_id: str, receipt: str) -> None:
+        """The step's direct answer left (kept for the latest chats, a bounded memo)."""
+        answered = self._answered
+        answered.pop((channel, chat_id), None)
+        answered[(channel, chat_id)] = receipt
+        if len(answered) > ANSWERS_KEPT:
+            del answered[next(iter(answered))]
 
     def _saved(self, channel: str, chat_id: str) -> Callable[[Mapping[str, Any] | None], None]:
         """Takes the conversation as saved when the turn began (PostgreSQL reads it with the

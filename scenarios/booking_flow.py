@@ -76,6 +76,13 @@ async def handle(state: DialogState, inp: Input, deps: Deps) -> Outcome:
     return out
 
 
+async def ask_again(state: DialogState, deps: Deps) -> Outcome:
+    """The current step's question, put again (an answer that may never have left)."""
+    out = Outcome()
+    await ask(state, deps, out)
+    return out
+
+
 # --- commands, buttons and words that work at any step --------------------------------------
 
 

@@ -14,6 +14,7 @@ from bot.db import close_db, init_db
 from bot.dialogs import DialogService
 from bot.models import InboundMessage, Lead, LeadEvent
 from scenarios.types import Input
+from tests import test_lost_answer as lost_answer
 from tests import test_no_double_booking as races
 from tests import test_slot_cache as slot_cache
 from tests import test_staff_receipts as staff_receipts
@@ -87,6 +88,14 @@ async def test_old_receipts_are_pruned_but_each_chats_newest(pg, clock):
             await step_receipt.pruned_but_the_newest(clock, channel, ages, left)
     await InboundMessage.all().delete()
     await step_receipt.test_receipts_are_pruned_in_batches(pg, clock)
+
+
+async def test_a_redelivered_last_step_is_asked_again_an_older_one_not(pg, config, clock):
+    """The last step's receipt and the conversation's `updated_at`, as PostgreSQL keeps them."""
+    await lost_answer.test_a_step_whose_instance_died_before_answering_is_answered_on_redelivery(
+        pg, config, clock
+    )
+    await lost_answer.test_a_redelivery_of_an_older_step_still_gets_nothing(pg, config, clock)
 
 
 async def test_a_staff_receipts_duplicate_rolls_its_change_back(pg, clock):

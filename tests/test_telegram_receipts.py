@@ -107,7 +107,8 @@ async def _polling(api: FakeBotApi, dialogs: DialogService) -> AsyncIterator[Non
 
 async def test_polling_the_same_update_id_in_two_batches_is_applied_once(db, config, clock, caplog):
     """A poller handled the update and died before its next getUpdates confirmed it; the
-    next process gets the same update id again."""
+    next process gets the same update id again: nothing is applied twice, and the current
+    question is asked again (the answer might not have left: bot.dialogs `_asked_again`)."""
     other = FakeUser(502, "Ирина")
     async with FakeBotApi() as api:
         async with _polling(api, DialogService(config, clock)):
@@ -119,7 +120,9 @@ async def test_polling_the_same_update_id_in_two_batches_is_applied_once(db, con
         async with _polling(api, DialogService(config, clock)):  # a new process
             api.send_command(CLIENT_TOKEN, other, "/start")  # handled after the duplicate
             await api.wait_for_message(CLIENT_TOKEN, other.id, has(CONSENT_ASKED))
-        assert len(api.sent(CLIENT_TOKEN, OLGA.id)) == said == 2
+        assert said == 2
+        again = api.sent(CLIENT_TOKEN, OLGA.id)
+        assert len(again) == said + 1 and has(CONSENT_ASKED)(again[-1])
     duplicates = [r for r in caplog.records if r.getMessage() == "duplicate_delivery"]
     assert [r.delivery for r in duplicates] == [f"123456:{update['update_id']}"]  # it came
     conv = await Conversation.get(chat_id=str(OLGA.id))
@@ -132,7 +135,9 @@ async def test_a_redelivery_to_the_other_instance_on_postgres_is_applied_once(
 ):
     """Two `python -m bot` on one PostgreSQL: each update's first delivery reaches one
     instance, which commits and answers; its 200 is lost (the instance killed), so
-    Telegram delivers it again, and the load balancer gives it to the other instance."""
+    Telegram delivers it again, and the load balancer gives it to the other instance. That
+    one applies nothing and, unable to know whether the answer left, asks the current
+    question again."""
     database = await fresh_database(postgres_url)
     async with FakeBotApi() as api:
         env = environment(api, database, "")
@@ -141,13 +146,17 @@ async def test_a_redelivery_to_the_other_instance_on_postgres_is_applied_once(
             await _acknowledged(api, 1)
             said = _bot_calls(api, CLIENT)
             assert await api.post_webhook(CLIENT, start, CLIENT_SECRET) == 200  # instance 1
-            assert _bot_calls(api, CLIENT) == said
-            assert len([m for m in api.sent(CLIENT, OLGA.id) if has(CONSENT_ASKED)(m)]) == 1
+            assert _bot_calls(api, CLIENT) == said + 1
+            assert len([m for m in api.sent(CLIENT, OLGA.id) if has(CONSENT_ASKED)(m)]) == 2
             pressed = api.press_button(CLIENT, OLGA, CONSENT)  # instance 0
             await _acknowledged(api, 2)
             said = _bot_calls(api, CLIENT)
+            shown = api.last_message(CLIENT, OLGA.id)
             assert await api.post_webhook(CLIENT, pressed, CLIENT_SECRET) == 200  # instance 1
-            assert _bot_calls(api, CLIENT) == said
+            assert _bot_calls(api, CLIENT) == said + 1
+            again = api.last_message(CLIENT, OLGA.id)
+            assert again is not None and shown is not None
+            assert (again["text"], again["reply_markup"]) == (shown["text"], shown["reply_markup"])
             # delivered again before the first delivery's step has even finished: both at
             # once, to the two instances (the chat's turn orders them, the receipt decides)
             pressed = api.press_button(CLIENT, OLGA, _first_button(api))  # instance 0
