@@ -42,7 +42,10 @@ log = logging.getLogger("priyom.db")
 BUSY_TIMEOUT_MS = 30_000  # a writer waits this long for another process's transaction
 BEGIN_ATTEMPTS = 3  # BEGIN IMMEDIATE tries, each waiting up to the busy timeout
 READER_TIMEOUT_S = 0.05  # a loop-thread read waits no longer; then it takes the usual way
-CHECKPOINT_CHANGES = 1000  # rows changed between checkpoints (SQLite's own: 1000 WAL pages)
+# Rows changed between checkpoints: a step changes about 4 rows, 6-8 WAL pages, so about
+# 500 pages (SQLite's own default: 1000). The steps that come while one runs queue behind
+# it: at 1000 rows p99 at 200 updates/s was 19-20 ms, at 300 12.5-13 (bench/flow_bench.py).
+CHECKPOINT_CHANGES = 300
 
 
 _INLINE = contextvars.ContextVar("priyom_sqlite_inline", default=False)
