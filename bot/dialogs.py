@@ -14,7 +14,7 @@ import datetime as dt
 import logging
 import weakref
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -35,6 +35,7 @@ from bot.dialog_store import LogRow, Redelivered
 from bot.i18n import Texts
 from bot.models import Appointment, Conversation
 from bot.payments.holds import Checkout
+from bot.redeliveries import Deliver, Redeliveries
 from scenarios import booking_flow
 from scenarios.ports import Deps, Understander
 from scenarios.state import DialogState, Step
@@ -52,13 +53,9 @@ RELAYED = (InputKind.TEXT, InputKind.MEDIA, InputKind.CONTACT)
 # nothing may leave the bot), not a phone or a name (not needed by a model).
 UNDERSTOOD_STEPS = (Step.SERVICE, Step.ADDON, Step.TIME, Step.PICK_DAY, Step.SLOT, Step.SUMMARY)
 UNDERSTOOD_STEPS += (Step.DONE,)
-Deliver = Callable[[Sequence[Reply]], Awaitable[None]]
 MAX_FEEDBACK_ROUNDS = 4
 MAX_VERSION_RETRIES = 5
 CACHE_SIZE = 10_000
-
-
-ANSWERS_KEPT = 10_000  # chats whose last sent answer this process remembers
 
 
 class _StaleState(Exception):
@@ -95,7 +92,7 @@ class DialogService:
         self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
-        self._answered: dict[tuple[str, str], str] = {}  # chat → receipt whose answer left
+        self._redeliveries = Redeliveries()
 
     def _lock(self, channel: str, chat_id: str) -> asyncio.Lock:
         key = (channel, chat_id)
@@ -118,7 +115,7 @@ class DialogService:
 
         `receipt` (a webhook's message id, a Telegram update's id) is committed with the
         step: a redelivery of a processed message changes nothing and gets no replies
-        (but the current question, when its answer may have been lost: `_asked_again`). The
+        (but the current question, when its answer may have been lost: bot.redeliveries). The
         insert in the commit decides; a step with effects looks first (they are dear to
         redo for nothing), a plain one does not (its commit stays one round trip). With a
         `sender`, the replies a state change caused (a booking's confirmation) — and,
@@ -163,7 +160,9 @@ class DialogService:
                     self._cache.pop((channel, chat_id), None)  # the step changed our copy
                     self.booker.forget_cached()
                     log_redelivery(channel, receipt or "")
-                    return await self._asked_again(channel, chat_id, receipt, deliver)
+                    return await self._redeliveries.answer(
+                        channel, chat_id, receipt, deliver, self._deps_now
+                    )
                 except BaseException:
                     # The step may have changed the cached copy in memory (its state shares
                     # the copy's lists) before it failed: the next step reads the saved row.
@@ -175,42 +174,10 @@ class DialogService:
             if deliver is not None:
                 await deliver(step.direct)
                 if receipt is not None:
-                    self._sent_answer(channel, chat_id, receipt)
+                    self._redeliveries.answered(channel, chat_id, receipt)
             if sender is not None and step.queued:
                 await deliver_now(step.queued, sender, self.clock)
             return step.replies
-
-    async def _asked_again(
-        self, channel: str, chat_id: str, receipt: str | None, deliver: Deliver | None
-    ) -> list[Reply]:
-        """A redelivery of the chat's last step: the channel got no acknowledgement, so
-        the step's direct answer may never have left (its process died between the commit
-        and the send). The current question is put again: twice at worst, never lost. An
-        update whose answer this process sent (its 200 was what got lost), an older one, a
-        chat talking to a manager, and a channel whose answers all go through the outbox
-        (no `deliver`) get nothing."""
-        if deliver is None or receipt is None or self._answered.get((channel, chat_id)) == receipt:
-            return []  # this process sent that answer: its 200 was lost on the way, not it
-        conv = await Conversation.get_or_none(channel=channel, chat_id=chat_id)
-        if conv is None or conv.relay_staff_id is not None:
-            return []
-        if not await dialog_store.answered_last(conv, receipt):
-            return []
-        state = DialogState.from_dict(conv.state)
-        try:
-            asked = await booking_flow.ask_again(state, self._deps(conv, self.clock.now()))
-        except LookupError:  # the config changed under the stored dialogue
-            return []
-        await deliver(asked.replies)
-        return asked.replies
-
-    def _sent_answer(self, channel: str, chat_id: str, receipt: str) -> None:
-        """The step's direct answer left (kept for the latest chats, a bounded memo)."""
-        answered = self._answered
-        answered.pop((channel, chat_id), None)
-        answered[(channel, chat_id)] = receipt
-        if len(answered) > ANSWERS_KEPT:
-            del answered[next(iter(answered))]
 
     def _saved(self, channel: str, chat_id: str) -> Callable[[Mapping[str, Any] | None], None]:
         """Takes the conversation as saved when the turn began (PostgreSQL reads it with the
@@ -421,6 +388,9 @@ class DialogService:
         self._cache[(conv.channel, conv.chat_id)] = conv
         if len(self._cache) > CACHE_SIZE:
             self._cache.popitem(last=False)
+
+    def _deps_now(self, conv: Conversation) -> Deps:
+        return self._deps(conv, self.clock.now())
 
     def _deps(
         self, conv: Conversation, now: dt.datetime, booked: dict[int, Appointment] | None = None

@@ -4,7 +4,7 @@ outbox on Telegram) was lost when its instance died between the commit and the s
 update's receipt is committed with the step, so Telegram's redelivery of the unacknowledged
 update was taken for a duplicate and answered with nothing: the client never heard the next
 question. Now a redelivery of the chat's last step puts the current question again (twice
-at worst, never lost); anything older still gets nothing (bot.dialogs `_asked_again`)."""
+at worst, never lost); anything older still gets nothing (bot.redeliveries)."""
 
 from __future__ import annotations
 

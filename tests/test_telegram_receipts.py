@@ -108,7 +108,7 @@ async def _polling(api: FakeBotApi, dialogs: DialogService) -> AsyncIterator[Non
 async def test_polling_the_same_update_id_in_two_batches_is_applied_once(db, config, clock, caplog):
     """A poller handled the update and died before its next getUpdates confirmed it; the
     next process gets the same update id again: nothing is applied twice, and the current
-    question is asked again (the answer might not have left: bot.dialogs `_asked_again`)."""
+    question is asked again (the answer might not have left: bot.redeliveries)."""
     other = FakeUser(502, "Ирина")
     async with FakeBotApi() as api:
         async with _polling(api, DialogService(config, clock)):
